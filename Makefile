@@ -1,0 +1,50 @@
+# Two entry points: `make demo` and `make test`. Each does all of its own set-up on a fresh
+# Debian 12 machine with Python 3.11 (system packages, virtual environment, Python packages).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEB_PACKAGES := libzbar0 libgl1 libegl1 libmtdev1 xvfb fonts-noto-cjk poppler-utils espeak-ng chromium
+DEMO_DIR ?= demo-data
+
+.PHONY: demo test test-fast bench setup deps venv clean screenshots
+
+demo: setup
+	@mkdir -p $(DEMO_DIR)
+	@rm -f $(DEMO_DIR)/community.sqlite $(DEMO_DIR)/community.sqlite-wal $(DEMO_DIR)/community.sqlite-shm
+	$(PY) -m office demo --db $(DEMO_DIR)/community.sqlite
+	$(PY) -m office tour --db $(DEMO_DIR)/community.sqlite
+
+test: setup
+	$(PY) -m pytest -q
+
+# For developers: skip the slow end-to-end tests (CI runs everything through `make test`).
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
+
+bench: setup
+	$(PY) -m bench.ledger
+
+setup: deps $(VENV)/.installed
+
+# apt-get only when something is missing, so repeated runs stay fast and work without root
+# once the machine is set up.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV) || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get install -y --no-install-recommends python3-venv && $(PYTHON) -m venv $(VENV); }
+
+$(VENV)/.installed: $(VENV)/bin/python pyproject.toml
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[test]"
+	@touch $@
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache
