@@ -1,0 +1,161 @@
+"""Cards (储户卡): issuing keys, issue, reissue after loss, revoke, and verifying a scanned card.
+
+A card is identified by its card id; each printed copy has a version. Reissuing after a loss
+prints version + 1 and supersedes the old one, which is refused from then on. The QR text and
+its signature are defined in :mod:`bank.cardcode`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+
+from . import accounts, cardcode, clock, community
+from .cardcode import CardClaim, CardRefused
+from .errors import InvalidInput, NotFound
+
+
+@dataclass(frozen=True)
+class Card:
+    card_id: str
+    version: int
+    account_id: int
+    role: str
+    status: str  # active, superseded or revoked
+    qr: str
+
+
+# --- issuing keys ----------------------------------------------------------------------------
+
+def create_issuing_key(conn: sqlite3.Connection, *, now=None,
+                       private: Ed25519PrivateKey | None = None) -> str:
+    """Make a new issuing key pair (or install ``private``); it signs new cards from now on.
+
+    The previous key is retired: it signs nothing more, but the cards it signed stay valid.
+    Returns the new key id.
+    """
+    at = clock.to_text(now or clock.now_utc())
+    count = conn.execute("SELECT count(*) FROM issuing_keys").fetchone()[0]
+    key_id = f"K{count + 1}"
+    private = private or Ed25519PrivateKey.generate()
+    conn.execute("UPDATE issuing_keys SET retired_at = ? WHERE retired_at IS NULL", (at,))
+    conn.execute(
+        "INSERT INTO issuing_keys (key_id, public_key, private_key, created_at) VALUES (?, ?, ?, ?)",
+        (key_id,
+         private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
+         private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()),
+         at))
+    return key_id
+
+
+def public_keys(conn: sqlite3.Connection) -> dict[str, bytes]:
+    """Every issuing public key by key id, retired ones included (their cards stay valid)."""
+    return {row[0]: bytes(row[1]) for row in conn.execute("SELECT key_id, public_key FROM issuing_keys")}
+
+
+def _current_key(conn: sqlite3.Connection) -> tuple[str, Ed25519PrivateKey]:
+    row = conn.execute("SELECT key_id, private_key FROM issuing_keys WHERE retired_at IS NULL "
+                       "AND private_key IS NOT NULL").fetchone()
+    if row is None:
+        raise NotFound("没有可用的发卡密钥。", "no issuing key: create one first")
+    return row[0], Ed25519PrivateKey.from_private_bytes(bytes(row[1]))
+
+
+# --- issue, reissue, revoke ------------------------------------------------------------------
+
+def _next_card_id(conn: sqlite3.Connection) -> str:
+    row = conn.execute("SELECT max(CAST(card_id AS INTEGER)) FROM cards").fetchone()
+    return f"{(row[0] or 100000) + 1:06d}"
+
+
+def _print(conn, card_id: str, version: int, account_id: int, role: str, at: str) -> Card:
+    key_id, private = _current_key(conn)
+    qr = cardcode.sign(private, community=community.code(conn), role=role, card_id=card_id,
+                       version=version, key_id=key_id)
+    conn.execute("INSERT INTO cards (card_id, version, account_id, role, key_id, qr, status, issued_at) "
+                 "VALUES (?, ?, ?, ?, ?, ?, 'active', ?)",
+                 (card_id, version, account_id, role, key_id, qr, at))
+    return Card(card_id, version, account_id, role, "active", qr)
+
+
+def issue(conn: sqlite3.Connection, account_id: int, *, role: str = "resident", now=None) -> Card:
+    """Issue a new card (version 1) for an account."""
+    if role not in cardcode.ROLES.values():
+        raise InvalidInput("卡的类型不正确。", f"unknown card role {role!r}")
+    accounts.get(conn, account_id)
+    return _print(conn, _next_card_id(conn), 1, account_id, role,
+                  clock.to_text(now or clock.now_utc()))
+
+
+def current(conn: sqlite3.Connection, card_id: str) -> Card:
+    row = conn.execute("SELECT card_id, version, account_id, role, status, qr FROM cards "
+                       "WHERE card_id = ? ORDER BY version DESC LIMIT 1", (card_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"没有卡号为 {card_id} 的卡。", f"no card {card_id}")
+    return Card(*row)
+
+
+def reissue(conn: sqlite3.Connection, card_id: str, *, reason: str = "lost", now=None) -> Card:
+    """Print version + 1 of a card (after a loss); the old version is refused from now on."""
+    old = current(conn, card_id)
+    at = clock.to_text(now or clock.now_utc())
+    conn.execute("UPDATE cards SET status = 'superseded', ended_at = ?, end_reason = ? "
+                 "WHERE card_id = ? AND version = ? AND status = 'active'",
+                 (at, reason, card_id, old.version))
+    return _print(conn, card_id, old.version + 1, old.account_id, old.role, at)
+
+
+def revoke(conn: sqlite3.Connection, card_id: str, *, reason: str = "revoked", now=None) -> Card:
+    """Revoke the current version of a card without printing a new one."""
+    card = current(conn, card_id)
+    conn.execute("UPDATE cards SET status = 'revoked', ended_at = ?, end_reason = ? "
+                 "WHERE card_id = ? AND version = ?",
+                 (clock.to_text(now or clock.now_utc()), reason, card_id, card.version))
+    return current(conn, card_id)
+
+
+def all_cards(conn: sqlite3.Connection) -> list[Card]:
+    return [Card(*row) for row in conn.execute(
+        "SELECT card_id, version, account_id, role, status, qr FROM cards ORDER BY card_id, version")]
+
+
+def cards_of(conn: sqlite3.Connection, account_id: int) -> list[Card]:
+    return [Card(*row) for row in conn.execute(
+        "SELECT card_id, version, account_id, role, status, qr FROM cards WHERE account_id = ? "
+        "ORDER BY card_id, version", (account_id,))]
+
+
+def revoked_versions(conn: sqlite3.Connection) -> list[tuple[str, int]]:
+    """The deny list: every card version that must be refused although its signature is good."""
+    return [tuple(row) for row in conn.execute(
+        "SELECT card_id, version FROM cards WHERE status <> 'active' ORDER BY card_id, version")]
+
+
+# --- verifying a scanned card ----------------------------------------------------------------
+
+class StoreRegistry:
+    """The office store as a :class:`bank.cardcode.CardRegistry`."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def card_record(self, card_id: str) -> tuple[int, str] | None:
+        row = self.conn.execute("SELECT version, status FROM cards WHERE card_id = ? "
+                                "ORDER BY version DESC LIMIT 1", (card_id,)).fetchone()
+        if row is None:
+            return None
+        version, status = row
+        return version, "active" if status == "active" else "revoked"
+
+
+def verify_text(conn: sqlite3.Connection, text: str) -> tuple[CardClaim, Card]:
+    """Verify scanned QR text against this store; return the claim and the card, or refuse."""
+    claim = cardcode.verify(text, community=community.code(conn), public_keys=public_keys(conn))
+    cardcode.check_status(claim, StoreRegistry(conn))
+    return claim, current(conn, claim.card_id)
+
+
+__all__ = ["Card", "CardClaim", "CardRefused", "issue", "reissue", "revoke", "verify_text"]

@@ -1,0 +1,64 @@
+"""The community itself: its code and name, compounds, service points, review groups, teams."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from .errors import NotFound
+
+
+@dataclass(frozen=True)
+class Compound:
+    compound_id: int
+    name: str
+    buildings: int
+
+
+def set_setting(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute("INSERT INTO settings (key, value) VALUES (?, ?) "
+                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+
+def setting(conn: sqlite3.Connection, key: str, default: str | None = None) -> str | None:
+    row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else default
+
+
+def found(conn: sqlite3.Connection, *, code: str, name: str) -> None:
+    """Name a new store's community (``code`` goes into every card, e.g. 'LH')."""
+    set_setting(conn, "community.code", code)
+    set_setting(conn, "community.name", name)
+
+
+def code(conn: sqlite3.Connection) -> str:
+    value = setting(conn, "community.code")
+    if value is None:
+        raise NotFound("数据库中尚未建立社区。", "this database has no community yet")
+    return value
+
+
+def name(conn: sqlite3.Connection) -> str:
+    return setting(conn, "community.name", "") or ""
+
+
+def add_compound(conn: sqlite3.Connection, name: str, buildings: int, *,
+                 service_point: str, address: str = "") -> int:
+    """A compound, with its party-service point and its review group."""
+    cid = conn.execute("INSERT INTO compounds (name, buildings) VALUES (?, ?)",
+                       (name, buildings)).lastrowid
+    conn.execute("INSERT INTO service_points (compound_id, name, address) VALUES (?, ?, ?)",
+                 (cid, service_point, address))
+    conn.execute("INSERT INTO review_groups (compound_id, name) VALUES (?, ?)",
+                 (cid, f"{name}道德评议小组"))
+    return cid
+
+
+def compounds(conn: sqlite3.Connection) -> list[Compound]:
+    return [Compound(*row) for row in conn.execute(
+        "SELECT compound_id, name, buildings FROM compounds ORDER BY compound_id")]
+
+
+def add_volunteer_team(conn: sqlite3.Connection, name: str, description: str = "") -> int:
+    return conn.execute("INSERT INTO volunteer_teams (name, description) VALUES (?, ?)",
+                        (name, description)).lastrowid

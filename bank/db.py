@@ -1,0 +1,123 @@
+"""SQLite storage: opening a store, pragmas, and numbered all-or-nothing schema migrations.
+
+One connection per thread (sqlite3's default check). WAL lets readers run beside the writer;
+``synchronous=FULL`` because ledger commits must survive a power cut once reported.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from .errors import DatabaseError
+from .schema import MIGRATIONS, statements
+
+APPLICATION_ID = 0x4D504231  # "MPB1": tells our files from any other SQLite database
+
+
+def schema_version() -> int:
+    """The version a fully migrated store has."""
+    return len(MIGRATIONS)
+
+
+def connect(path: str | Path, *, create: bool = False, migrate: bool = True,
+            readonly: bool = False) -> sqlite3.Connection:
+    """Open (or with ``create`` make) a community store and bring its schema up to date.
+
+    With ``readonly`` nothing is ever written, not even a migration: a store at an older schema
+    version is refused with a message saying how to upgrade it.
+    """
+    path = Path(path)
+    if create:
+        if path.exists():
+            raise DatabaseError(f"文件已存在,不会覆盖:{path}", f"file already exists, not overwriting: {path}")
+    elif not path.is_file():
+        raise DatabaseError(f"找不到数据库文件:{path}", f"database file not found: {path}")
+    try:
+        if readonly:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                   isolation_level=None, timeout=30)
+        else:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+        conn.row_factory = sqlite3.Row
+        _check_ours(conn, path, create)
+        if readonly:
+            _check_current(conn, path)
+            conn.execute("PRAGMA foreign_keys=ON")
+            return conn
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        if create:
+            conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        if migrate:
+            upgrade(conn)
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(f"无法打开数据库 {path}:{exc}", f"cannot open database {path}: {exc}") from None
+    return conn
+
+
+def _check_ours(conn: sqlite3.Connection, path: Path, create: bool) -> None:
+    if create:
+        return
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    if app_id != APPLICATION_ID:
+        conn.close()
+        raise DatabaseError(f"这不是道德积分银行的数据库:{path}",
+                            f"not a Moral Points Bank database: {path}")
+
+
+def _check_current(conn: sqlite3.Connection, path: Path) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        conn.close()
+        raise _too_new(version)
+    if version < len(MIGRATIONS):
+        conn.close()
+        raise DatabaseError(
+            f"数据库 {path} 的版本({version})需要升级,请先运行:python -m office migrate --db {path}",
+            f"database {path} is at schema {version}, not {len(MIGRATIONS)}: "
+            f"run 'python -m office migrate --db {path}' first")
+
+
+def upgrade(conn: sqlite3.Connection) -> int:
+    """Apply the missing migration steps, each in its own transaction; return the new version."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise _too_new(version)
+    for number in range(version + 1, len(MIGRATIONS) + 1):
+        with transaction(conn):
+            for statement in statements(MIGRATIONS[number - 1]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={number}")
+    return len(MIGRATIONS)
+
+
+def _too_new(version: int) -> DatabaseError:
+    return DatabaseError(f"数据库版本 {version} 比本程序新,请升级程序。",
+                         f"database schema {version} is newer than this program ({len(MIGRATIONS)}); upgrade it")
+
+
+class transaction:
+    """``with transaction(conn):`` BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception.
+
+    Nested use joins the outer transaction, so a flow can group several bank calls atomically.
+    """
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self.outer = False
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.outer = not self.conn.in_transaction
+        if self.outer:
+            self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if not self.outer:
+            return
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")

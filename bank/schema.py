@@ -1,0 +1,207 @@
+"""Numbered schema migrations. Step N takes a store from version N-1 to N.
+
+Each step is plain SQL run statement by statement inside one transaction (not ``executescript``,
+which would commit half-way), so a step is applied whole or not at all.
+
+Never edit a step that has shipped: add a new one. ``tests/bank/data/schema_vN.sqlite`` holds a
+store saved at each earlier version, and a test upgrades every one of them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+
+V1_COMMUNITY = """
+    CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE compounds (
+        compound_id INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        buildings   INTEGER NOT NULL CHECK (buildings > 0)
+    );
+    CREATE TABLE service_points (
+        service_point_id INTEGER PRIMARY KEY,
+        compound_id      INTEGER NOT NULL UNIQUE REFERENCES compounds,
+        name             TEXT NOT NULL,
+        address          TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE review_groups (
+        group_id    INTEGER PRIMARY KEY,
+        compound_id INTEGER NOT NULL UNIQUE REFERENCES compounds,
+        name        TEXT NOT NULL
+    );
+    CREATE TABLE volunteer_teams (
+        team_id     INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        description TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE accounts (
+        account_id   INTEGER PRIMARY KEY,
+        kind         TEXT NOT NULL CHECK (kind IN ('household', 'single')),
+        display_name TEXT NOT NULL,
+        compound_id  INTEGER NOT NULL REFERENCES compounds,
+        building     INTEGER NOT NULL,
+        unit         INTEGER NOT NULL,
+        room         TEXT NOT NULL,
+        status       TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended', 'closed')),
+        pin_hash     TEXT,
+        created_at   TEXT NOT NULL
+    );
+    CREATE INDEX accounts_by_address ON accounts (compound_id, building, unit);
+    CREATE TABLE members (
+        member_id  INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts,
+        name       TEXT NOT NULL,
+        relation   TEXT NOT NULL DEFAULT '本人',
+        is_holder  INTEGER NOT NULL DEFAULT 0 CHECK (is_holder IN (0, 1)),
+        team_id    INTEGER REFERENCES volunteer_teams
+    );
+    CREATE INDEX members_by_account ON members (account_id);
+    CREATE TABLE issuing_keys (
+        key_id      TEXT PRIMARY KEY,
+        public_key  BLOB NOT NULL,
+        private_key BLOB,
+        created_at  TEXT NOT NULL,
+        retired_at  TEXT
+    );
+    -- One row per printed card version; reissue after loss adds a row with version + 1.
+    CREATE TABLE cards (
+        card_id    TEXT NOT NULL,
+        version    INTEGER NOT NULL CHECK (version >= 1),
+        account_id INTEGER NOT NULL REFERENCES accounts,
+        role       TEXT NOT NULL DEFAULT 'resident' CHECK (role IN ('resident', 'staff')),
+        key_id     TEXT NOT NULL REFERENCES issuing_keys,
+        qr         TEXT NOT NULL UNIQUE,
+        status     TEXT NOT NULL CHECK (status IN ('active', 'superseded', 'revoked')),
+        issued_at  TEXT NOT NULL,
+        ended_at   TEXT,
+        end_reason TEXT,
+        PRIMARY KEY (card_id, version)
+    );
+    CREATE INDEX cards_by_account ON cards (account_id);
+"""
+
+
+V2_CATALOG_MERCHANTS_LEDGER = """
+    CREATE TABLE catalog_versions (
+        version        INTEGER PRIMARY KEY,
+        effective_from TEXT NOT NULL,       -- local date YYYY-MM-DD
+        created_at     TEXT NOT NULL,
+        note           TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE products (
+        catalog_version INTEGER NOT NULL REFERENCES catalog_versions,
+        code            TEXT NOT NULL,
+        name            TEXT NOT NULL,
+        slogan          TEXT NOT NULL,
+        cadence         TEXT NOT NULL CHECK (cadence IN ('daily', 'weekly', 'monthly', 'yearly')),
+        PRIMARY KEY (catalog_version, code)
+    );
+    CREATE TABLE rule_items (
+        catalog_version INTEGER NOT NULL REFERENCES catalog_versions,
+        code            TEXT NOT NULL,
+        product_code    TEXT NOT NULL,
+        heading         TEXT NOT NULL,
+        name            TEXT NOT NULL,
+        points          INTEGER NOT NULL CHECK (typeof(points) = 'integer' AND points <> 0),
+        cap             INTEGER CHECK (cap IS NULL OR cap > 0),
+        description     TEXT NOT NULL,
+        PRIMARY KEY (catalog_version, code),
+        FOREIGN KEY (catalog_version, product_code) REFERENCES products (catalog_version, code)
+    );
+    CREATE TABLE merchants (
+        merchant_id INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        category    TEXT NOT NULL,
+        compound_id INTEGER REFERENCES compounds,
+        address     TEXT NOT NULL DEFAULT '',
+        status      TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended', 'left'))
+    );
+    CREATE TABLE offers (
+        offer_id    INTEGER PRIMARY KEY,
+        merchant_id INTEGER NOT NULL REFERENCES merchants,
+        name        TEXT NOT NULL,
+        points      INTEGER NOT NULL CHECK (typeof(points) = 'integer' AND points > 0),
+        value_fen   INTEGER NOT NULL CHECK (typeof(value_fen) = 'integer' AND value_fen >= 0),
+        active      INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+        UNIQUE (merchant_id, name)
+    );
+    CREATE TABLE ledger_entries (
+        entry_id          INTEGER PRIMARY KEY,
+        account_id        INTEGER NOT NULL REFERENCES accounts,
+        kind              TEXT NOT NULL CHECK (kind IN
+                            ('award', 'deduction', 'redemption', 'reversal', 'expiry', 'adjustment')),
+        points            INTEGER NOT NULL CHECK (typeof(points) = 'integer' AND points <> 0),
+        item_code         TEXT,
+        catalog_version   INTEGER REFERENCES catalog_versions,
+        period_key        TEXT,
+        merchant_id       INTEGER REFERENCES merchants,
+        offer_id          INTEGER REFERENCES offers,
+        quantity          INTEGER CHECK (quantity IS NULL OR quantity > 0),
+        reverses_entry_id INTEGER UNIQUE REFERENCES ledger_entries,
+        recorded_by       TEXT NOT NULL,
+        device_id         TEXT NOT NULL DEFAULT 'office',
+        device_time       TEXT,
+        recorded_at       TEXT NOT NULL,
+        note              TEXT NOT NULL DEFAULT '',
+        ref               TEXT UNIQUE,     -- idempotency key: a device event, an expiry run, ...
+        CHECK (kind NOT IN ('award') OR points > 0),
+        CHECK (kind NOT IN ('deduction', 'redemption', 'expiry') OR points < 0),
+        CHECK (kind NOT IN ('award', 'deduction') OR (item_code IS NOT NULL AND catalog_version IS NOT NULL)),
+        CHECK (kind <> 'redemption' OR (offer_id IS NOT NULL AND merchant_id IS NOT NULL)),
+        CHECK ((kind = 'reversal') = (reverses_entry_id IS NOT NULL))
+    );
+    CREATE INDEX ledger_by_account ON ledger_entries (account_id, entry_id, points);
+    CREATE INDEX ledger_by_item_period ON ledger_entries (account_id, item_code, period_key);
+    CREATE INDEX ledger_by_time ON ledger_entries (recorded_at);
+    CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger_entries
+    BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only: post a reversal instead'); END;
+    CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger_entries
+    BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only: post a reversal instead'); END;
+"""
+
+
+V3_POLICY = """
+    -- Offline risk policy: the row with merchant_id NULL is the community default; a merchant's
+    -- row overrides the columns it sets (NULL = inherit).
+    CREATE TABLE offline_policy (
+        policy_id            INTEGER PRIMARY KEY,
+        merchant_id          INTEGER UNIQUE REFERENCES merchants,
+        per_card_daily_cap   INTEGER CHECK (per_card_daily_cap > 0),
+        floor_limit          INTEGER CHECK (floor_limit > 0),
+        unsynced_cap         INTEGER CHECK (unsynced_cap > 0),
+        max_sync_age_hours   INTEGER CHECK (max_sync_age_hours > 0),
+        void_minutes         INTEGER CHECK (void_minutes >= 0),
+        pin_above            INTEGER CHECK (pin_above >= 0)
+    );
+    CREATE UNIQUE INDEX offline_policy_one_default ON offline_policy ((merchant_id IS NULL))
+        WHERE merchant_id IS NULL;
+    -- Redemption windows (兑换时限): when and where points can be redeemed.
+    CREATE TABLE redemption_windows (
+        window_id   INTEGER PRIMARY KEY,
+        merchant_id INTEGER REFERENCES merchants,   -- NULL: the community redemption point
+        place       TEXT NOT NULL,
+        weekdays    TEXT NOT NULL CHECK (length(weekdays) = 7 AND weekdays GLOB '[01][01][01][01][01][01][01]'),
+        opens       TEXT NOT NULL,                  -- local HH:MM
+        closes      TEXT NOT NULL,
+        CHECK (opens < closes)
+    );
+"""
+
+
+MIGRATIONS = [V1_COMMUNITY, V2_CATALOG_MERCHANTS_LEDGER, V3_POLICY]
+
+
+def statements(script: str):
+    """Split a migration script into statements (triggers keep their inner semicolons)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending.strip()
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {pending.strip()[:60]}")

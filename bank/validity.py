@@ -1,0 +1,109 @@
+"""The validity period of points (积分时限) and the expiry run.
+
+By default points earned in a calendar year stay valid to the end of the following year
+(``validity.years_after`` = 1). Points are spent oldest first: every negative entry (redemption,
+deduction, expiry) consumes the oldest lots; a reversal of an award takes back the points of that
+award's own lot first. A balance that goes negative is a debt that later points pay off first.
+
+The expiry run is idempotent: each (account, last valid day) gets at most one expiry entry, keyed
+by its ``ref``, and replaying the ledger after a run finds nothing left to expire.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass
+
+from . import clock, community, ledger
+from .db import transaction
+
+SYSTEM = "system:expiry"
+
+
+@dataclass
+class Lot:
+    source_entry_id: int
+    earned_on: dt.date
+    last_valid_day: dt.date
+    remaining: int
+
+
+def years_after(conn: sqlite3.Connection) -> int:
+    return int(community.setting(conn, "validity.years_after", "1"))
+
+
+def last_valid_day(earned_on: dt.date, years: int) -> dt.date:
+    return dt.date(earned_on.year + years, 12, 31)
+
+
+def lots(conn: sqlite3.Connection, account_id: int) -> tuple[list[Lot], int]:
+    """Replay the account's ledger: (lots with points left, oldest first; debt)."""
+    years = years_after(conn)
+    open_lots: list[Lot] = []
+    by_source: dict[int, Lot] = {}
+    debt = 0
+    for e in ledger.entries(conn, account_id):
+        if e.points > 0:
+            amount = e.points
+            paid = min(debt, amount)
+            debt -= paid
+            amount -= paid
+            if amount:
+                earned = clock.local_date(clock.from_text(e.recorded_at))
+                lot = Lot(e.entry_id, earned, last_valid_day(earned, years), amount)
+                open_lots.append(lot)
+                by_source[e.entry_id] = lot
+            continue
+        need = -e.points
+        if e.kind == "reversal" and e.reverses_entry_id in by_source:
+            own = by_source[e.reverses_entry_id]
+            take = min(own.remaining, need)
+            own.remaining -= take
+            need -= take
+        open_lots.sort(key=lambda lot: (lot.last_valid_day, lot.source_entry_id))
+        for lot in open_lots:
+            if not need:
+                break
+            take = min(lot.remaining, need)
+            lot.remaining -= take
+            need -= take
+        debt += need
+        open_lots = [lot for lot in open_lots if lot.remaining]
+    open_lots.sort(key=lambda lot: (lot.last_valid_day, lot.source_entry_id))
+    return open_lots, debt
+
+
+def expiring_within(conn: sqlite3.Connection, account_id: int, today: dt.date,
+                    days: int = 60) -> list[tuple[dt.date, int]]:
+    """Points that expire within ``days`` of ``today``: [(last valid day, points)]."""
+    horizon = today + dt.timedelta(days=days)
+    totals: dict[dt.date, int] = {}
+    for lot in lots(conn, account_id)[0]:
+        if today <= lot.last_valid_day <= horizon:
+            totals[lot.last_valid_day] = totals.get(lot.last_valid_day, 0) + lot.remaining
+    return sorted(totals.items())
+
+
+def run_expiry(conn: sqlite3.Connection, today: dt.date, *, now: dt.datetime | None = None) -> list[ledger.Entry]:
+    """Post an expiry entry for every lot whose last valid day is before ``today`` (local)."""
+    now = now or clock.now_utc()
+    posted = []
+    with transaction(conn):
+        candidates = [row[0] for row in conn.execute(
+            "SELECT account_id FROM ledger_entries GROUP BY account_id HAVING min(recorded_at) < ?",
+            (clock.to_text(clock.local_midnight(dt.date(today.year - years_after(conn), 1, 1))),))]
+        for account_id in candidates:
+            expired: dict[dt.date, int] = {}
+            for lot in lots(conn, account_id)[0]:
+                if lot.last_valid_day < today:
+                    expired[lot.last_valid_day] = expired.get(lot.last_valid_day, 0) + lot.remaining
+            for day, points in sorted(expired.items()):
+                ref = f"expiry:{account_id}:{day.isoformat()}"
+                if ledger.by_ref(conn, ref) is not None:
+                    continue
+                posted.append(ledger.append(
+                    conn, account_id=account_id, kind="expiry", points=-points, recorded_by=SYSTEM,
+                    device_id="office", device_time=None, now=now,
+                    note=f"{day.year - years_after(conn)}年所得积分于{day.isoformat()}到期", ref=ref))
+    return posted

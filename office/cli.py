@@ -1,0 +1,240 @@
+"""``python -m office``: the office's command line (click).
+
+Every command prints a one-line message in plain words and exits non-zero on bad input; no
+traceback reaches the user, and a refused command writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from bank import accounts, cardcode, cards, clock, convention, db, demo, ledger, validity
+from bank.errors import BankError
+
+
+class DateType(click.ParamType):
+    name = "DATE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return clock.parse_date(value)
+        except ValueError:
+            self.fail(f"{value!r} 不是 YYYY-MM-DD 格式的日期 (not a date in the form YYYY-MM-DD)", param, ctx)
+
+
+def db_option():
+    return click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+                        help="The community database file (SQLite).")
+
+
+def plain_errors(func):
+    """Turn a bank refusal or a database problem into one line on stderr and exit 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except BankError as exc:
+            click.echo(f"错误:{exc.zh} (Error: {exc.en})", err=True)
+            sys.exit(1)
+        except sqlite3.Error as exc:
+            click.echo(f"错误:数据库出错 (Error: database problem: {exc})", err=True)
+            sys.exit(1)
+        except BrokenPipeError:
+            sys.exit(0)  # output piped into head or less that quit early
+        except OSError as exc:
+            click.echo(f"错误:无法读写文件 (Error: {exc.strerror}: {exc.filename})", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def _open_ro(path: Path) -> sqlite3.Connection:
+    return db.connect(path, readonly=True)
+
+
+def _echo_json(obj) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """龙海社区道德积分银行 · 社区办公室 (Moral Points Bank: the community office)."""
+
+
+@main.command("demo")
+@db_option()
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed: same seed and date, same community.")
+@click.option("--until", type=DateType(), default=None, help="Last day of the year of history (default: today).")
+@plain_errors
+def demo_cmd(db_path: Path, seed: int, until: dt.date | None):
+    """Build a demo community shaped like Longhai in a new database file."""
+    started = time.monotonic()
+    summary = demo.build(db_path, seed=seed, until=until)
+    click.echo(f"已建立演示社区 {db_path} (demo community built in {time.monotonic() - started:.1f} s): "
+               f"{summary.accounts} 户储户, {summary.cards} 张卡, {summary.merchants} 家商户, "
+               f"{summary.entries} 条台账; 加分 {summary.awarded}, 扣分 {summary.deducted}, "
+               f"兑换 {summary.redeemed}, 过期 {summary.expired}.")
+
+
+@main.command("migrate")
+@db_option()
+@plain_errors
+def migrate_cmd(db_path: Path):
+    """Upgrade a database to this program's schema version."""
+    conn = db.connect(db_path)
+    click.echo(f"数据库已是第 {conn.execute('PRAGMA user_version').fetchone()[0]} 版 (schema up to date).")
+
+
+@main.command("cards")
+@db_option()
+@click.option("--json", "as_json", is_flag=True, help="One JSON document: a list of cards.")
+@plain_errors
+def cards_cmd(db_path: Path, as_json: bool):
+    """Every card version: card id, version, account id, status, QR text."""
+    rows = cards.all_cards(_open_ro(db_path))
+    if as_json:
+        _echo_json([{"card_id": c.card_id, "version": c.version, "account_id": c.account_id,
+                     "role": c.role, "status": c.status, "qr": c.qr} for c in rows])
+        return
+    click.echo("卡号\t版本\t储户\t状态\t二维码内容")
+    status_zh = {"active": "有效", "superseded": "已换发", "revoked": "已作废"}
+    for c in rows:
+        click.echo(f"{c.card_id}\t{c.version}\t{c.account_id}\t{status_zh[c.status]}\t{c.qr}")
+
+
+@main.command("verify-card")
+@db_option()
+@click.argument("text")
+@plain_errors
+def verify_card_cmd(db_path: Path, text: str):
+    """Check scanned card text: exit 0 and the account if valid, exit 1 and the reason if not."""
+    conn = _open_ro(db_path)
+    try:
+        claim, card = cards.verify_text(conn, text)
+    except cardcode.CardRefused as exc:
+        click.echo(f"无效卡 (refused: {exc.reason}):{exc.zh} {exc.en}")
+        sys.exit(1)
+    acct = accounts.get(conn, card.account_id)
+    click.echo(f"有效卡 (valid): 卡号 {claim.card_id} 第{claim.version}版 · 储户 {acct.account_id} "
+               f"{acct.display_name} · 余额 {ledger.balance(conn, acct.account_id)} 分")
+
+
+def _resolve_account(conn: sqlite3.Connection, ident: str) -> int:
+    """A 6-digit ID is a card id; anything else numeric is an account id."""
+    ident = ident.strip()
+    if not ident.isascii() or not ident.isdigit():
+        raise BankError(f"“{ident}”不是储户编号或卡号。", f"{ident!r} is not an account id or card id",
+                        code="invalid_input")
+    if len(ident) == 6:
+        return cards.current(conn, ident).account_id
+    account_id = int(ident)
+    accounts.get(conn, account_id)
+    return account_id
+
+
+@main.command("balance")
+@db_option()
+@click.argument("ident", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object with account_id, balance, entries.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="Passbook lines.")
+@plain_errors
+def balance_cmd(db_path: Path, ident: str, as_json: bool, limit: int):
+    """Balance and passbook of an account (ID = account id, or a 6-digit card id)."""
+    conn = _open_ro(db_path)
+    account_id = _resolve_account(conn, ident)
+    acct = accounts.get(conn, account_id)
+    bal = ledger.balance(conn, account_id)
+    lines = ledger.passbook(conn, account_id, limit=limit)
+    today = clock.local_date(clock.now_utc())
+    expiring = validity.expiring_within(conn, account_id, today)
+    if as_json:
+        _echo_json({
+            "account_id": account_id, "holder": acct.display_name, "status": acct.status, "balance": bal,
+            "expiring_soon": [{"last_valid_day": d.isoformat(), "points": p} for d, p in expiring],
+            "entries": [{"entry_id": ln.entry.entry_id, "date": ln.local_date.isoformat(), "kind": ln.entry.kind,
+                         "points": ln.entry.points, "description": ln.description,
+                         "balance_after": ln.balance_after, "reversed": ln.reversed,
+                         "recorded_by": ln.entry.recorded_by, "device_id": ln.entry.device_id,
+                         "note": ln.entry.note} for ln in lines]})
+        return
+    _print_passbook(conn, account_id, bal, lines, expiring)
+
+
+def _print_passbook(conn, account_id, bal, lines, expiring) -> None:
+    acct = accounts.get(conn, account_id)
+    kind = "家庭" if acct.kind == "household" else "个人"
+    click.echo(f"储户 {account_id} · {acct.display_name}({kind})· 余额 {bal} 分")
+    for day, pts in expiring:
+        click.echo(f"  注意:{pts} 分将于 {day} 到期")
+    click.echo(f"  {'日期':<10} {'类别':<4} {'积分':>5} {'余额':>5}  摘要")
+    for ln in lines:
+        mark = "(已冲正)" if ln.reversed else ""
+        click.echo(f"  {ln.local_date.isoformat():<12} {ledger.KIND_NAMES[ln.entry.kind]:<4} "
+                   f"{ln.entry.points:>+6} {ln.balance_after:>6}  {ln.description}{mark}")
+
+
+@main.command("rules")
+@db_option()
+@click.option("--json", "as_json", is_flag=True, help="One JSON document.")
+@plain_errors
+def rules_cmd(db_path: Path, as_json: bool):
+    """The convention's catalog in force: product, cadence, item, points, cap."""
+    catalog = convention.in_force(_open_ro(db_path))
+    if as_json:
+        _echo_json({"version": catalog.version, "effective_from": catalog.effective_from.isoformat(),
+                    "products": [{"code": p.code, "name": p.name, "slogan": p.slogan, "cadence": p.cadence}
+                                 for p in catalog.products],
+                    "items": [{"code": i.code, "product": i.product.code, "product_name": i.product.name,
+                               "cadence": i.product.cadence, "heading": i.heading, "name": i.name,
+                               "points": i.points, "cap": i.cap, "description": i.description}
+                              for i in catalog.items]})
+        return
+    click.echo(f"居民公约积分细则 第{catalog.version}版(自 {catalog.effective_from} 起施行)")
+    for product in catalog.products:
+        click.echo(f"\n【{product.name}】{product.slogan}")
+        for i in catalog.items:
+            if i.product == product:
+                click.echo(f"  {i.code}  {i.points:>+4} 分  {i.cap_text:<8}  {i.heading} · {i.name}")
+
+
+@main.command("tour")
+@db_option()
+@plain_errors
+def tour_cmd(db_path: Path):
+    """A short tour of a community database: counts, a few cards, one passbook."""
+    conn = _open_ro(db_path)
+    one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
+    click.echo("== 龙海社区道德积分银行 · 演示数据一览 ==")
+    click.echo(f"小区 {one('SELECT count(*) FROM compounds')} 个, 楼栋 {one('SELECT sum(buildings) FROM compounds')} 栋, "
+               f"储户 {one('SELECT count(*) FROM accounts')} 户 (成员 {one('SELECT count(*) FROM members')} 人), "
+               f"志愿服务队 {one('SELECT count(*) FROM volunteer_teams')} 支, 商户 {one('SELECT count(*) FROM merchants')} 家")
+    totals = dict(conn.execute("SELECT kind, sum(points) FROM ledger_entries GROUP BY kind").fetchall())
+    reversals = one("SELECT count(*) FROM ledger_entries WHERE kind = 'reversal'")
+    click.echo(f"台账 {one('SELECT count(*) FROM ledger_entries')} 条: 加分 {totals.get('award', 0)}, "
+               f"扣分 {-totals.get('deduction', 0)}, 兑换 {-totals.get('redemption', 0)}, "
+               f"过期 {-totals.get('expiry', 0)}, 冲正 {reversals} 笔")
+    click.echo("\n-- 几张卡 (cards) --")
+    for status in ("active", "superseded", "revoked"):
+        row = conn.execute("SELECT card_id, version, account_id, qr FROM cards WHERE status = ? "
+                           "ORDER BY card_id LIMIT 1", (status,)).fetchone()
+        if row:
+            click.echo(f"{status:<10} 卡号 {row[0]} 第{row[1]}版 储户 {row[2]}: {row[3]}")
+    richest = conn.execute("SELECT account_id FROM ledger_entries GROUP BY account_id "
+                           "ORDER BY count(DISTINCT kind) DESC, count(*) DESC, account_id LIMIT 1").fetchone()[0]
+    click.echo("\n-- 一本存折 (a passbook) --")
+    today = clock.local_date(clock.now_utc())
+    _print_passbook(conn, richest, ledger.balance(conn, richest), ledger.passbook(conn, richest, limit=12),
+                    validity.expiring_within(conn, richest, today))
+    click.echo(f"\n试试 (try): python -m office balance --db {db_path} {richest}"
+               f"\n           python -m office rules --db {db_path}")

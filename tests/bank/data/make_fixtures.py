@@ -1,0 +1,62 @@
+"""Save a small store at each earlier schema version, for the upgrade tests.
+
+Run once when a migration step is added (``python -m tests.bank.data.make_fixtures N``) and
+commit the new file; never regenerate an existing one: they stand for databases in the field.
+"""
+
+import sqlite3
+import sys
+from pathlib import Path
+
+from bank.db import APPLICATION_ID
+from bank.schema import MIGRATIONS, statements
+
+HERE = Path(__file__).resolve().parent
+
+# Rows valid at each version (columns as they were then).
+SEED_ROWS = {
+    1: [
+        "INSERT INTO settings VALUES ('community.code', 'LH'), ('community.name', '龙海社区')",
+        "INSERT INTO compounds VALUES (1, '龙海花园', 9)",
+        "INSERT INTO service_points VALUES (1, 1, '龙海花园党群服务点', '')",
+        "INSERT INTO review_groups VALUES (1, 1, '龙海花园道德评议小组')",
+        "INSERT INTO volunteer_teams VALUES (1, '安心敲门队', '')",
+        "INSERT INTO accounts VALUES (1, 'household', '张喆明', 1, 3, 2, '1502', 'active', NULL,"
+        " '2025-01-01T00:00:00.000000Z')",
+        "INSERT INTO members VALUES (1, 1, '张喆明', '本人', 1, 1)",
+        "INSERT INTO issuing_keys VALUES ('K1', x'00', NULL, '2025-01-01T00:00:00.000000Z', NULL)",
+        "INSERT INTO cards VALUES ('100001', 1, 1, 'resident', 'K1', 'MPB1:LH:R:100001:1:K1:X', 'active',"
+        " '2025-01-01T00:00:00.000000Z', NULL, NULL)",
+    ],
+    2: [
+        "INSERT INTO catalog_versions VALUES (1, '2025-01-01', '2025-01-01T00:00:00.000000Z', '')",
+        "INSERT INTO products VALUES (1, 'XS', '修身', '天天存', 'daily')",
+        "INSERT INTO rule_items VALUES (1, 'XS01', 'XS', '信守公德', '垃圾分类投放正确', 1, 1, '每天最多记1次')",
+        "INSERT INTO merchants VALUES (1, '老街小面', 'noodles', 1, '', 'active')",
+        "INSERT INTO offers VALUES (1, 1, '小面', 6, 700, 1)",
+        "INSERT INTO ledger_entries (account_id, kind, points, item_code, catalog_version, period_key,"
+        " recorded_by, recorded_at) VALUES (1, 'award', 1, 'XS01', 1, 'D2025-03-01', 'test',"
+        " '2025-03-01T02:00:00.000000Z')",
+    ],
+}
+
+
+def make(version: int) -> Path:
+    path = HERE / f"schema_v{version}.sqlite"
+    if path.exists():
+        raise SystemExit(f"{path} exists: fixtures are frozen")
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+    for number in range(1, version + 1):
+        for statement in statements(MIGRATIONS[number - 1]):
+            conn.execute(statement)
+        for row in SEED_ROWS.get(number, []):
+            conn.execute(row)
+    conn.execute(f"PRAGMA user_version={version}")
+    conn.close()
+    return path
+
+
+if __name__ == "__main__":
+    for arg in sys.argv[1:]:
+        print(make(int(arg)))

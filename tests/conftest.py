@@ -1,0 +1,44 @@
+"""Shared fixtures: real SQLite stores in tmp_path, built through the bank's own API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+
+# Kivy reads these at import time: no argument parsing, no config or log files under $HOME.
+for _name, _value in {"KIVY_NO_ARGS": "1", "KIVY_NO_CONFIG": "1", "KIVY_LOG_MODE": "PYTHON",
+                      "KIVY_NO_FILELOG": "1"}.items():
+    os.environ.setdefault(_name, _value)
+
+from bank import accounts, cards, clock, community, convention, db, demo  # noqa: E402
+
+T0 = dt.datetime(2026, 3, 2, 2, 0, tzinfo=clock.UTC)  # Monday 10:00 in Chongqing
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A new store with the community, an issuing key, the default catalog and one compound."""
+    conn = db.connect(tmp_path / "store.sqlite", create=True)
+    with db.transaction(conn):
+        community.found(conn, code="LH", name="龙海社区")
+        cards.create_issuing_key(conn, now=T0)
+        convention.install(conn, convention.load_file(), effective_from=dt.date(2025, 1, 1), now=T0)
+        community.add_compound(conn, "龙海花园", 9, service_point="龙海花园党群服务点")
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def account(store):
+    return accounts.open_account(store, kind="household", holder="张喆明", compound_id=1,
+                                 building=3, unit=2, room="1502", now=T0)
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory):
+    """The demo community, built once per test run (read-only use)."""
+    path = tmp_path_factory.mktemp("demo") / "community.sqlite"
+    demo.build(path, seed=7, until=dt.date(2026, 11, 26))
+    return path
