@@ -38,6 +38,13 @@ SEED_ROWS = {
         " recorded_by, recorded_at) VALUES (1, 'award', 1, 'XS01', 1, 'D2025-03-01', 'test',"
         " '2025-03-01T02:00:00.000000Z')",
     ],
+    3: [
+        "INSERT INTO offline_policy (merchant_id, per_card_daily_cap, floor_limit, unsynced_cap,"
+        " max_sync_age_hours, void_minutes, pin_above) VALUES (NULL, 60, 40, 600, 72, 15, 20)",
+        "INSERT INTO offline_policy (merchant_id, per_card_daily_cap, floor_limit) VALUES (1, 100, 60)",
+        "INSERT INTO redemption_windows (merchant_id, place, weekdays, opens, closes)"
+        " VALUES (1, '老街小面', '1111111', '07:00', '22:00')",
+    ],
 }
 
 
