@@ -138,10 +138,20 @@ def version_on(conn: sqlite3.Connection, day: dt.date) -> int:
 
 
 def load(conn: sqlite3.Connection, version: int) -> Catalog:
-    head = conn.execute("SELECT effective_from FROM catalog_versions WHERE version = ?",
+    """Catalog version ``version``. Versions never change once installed, so a store connection
+    keeps them in its cache (keyed with the install time, in case an install was rolled back)."""
+    head = conn.execute("SELECT effective_from, created_at FROM catalog_versions WHERE version = ?",
                         (version,)).fetchone()
     if head is None:
         raise NotFound(f"没有第 {version} 版积分细则。", f"no catalog version {version}")
+    cache = getattr(conn, "cache", {})
+    key = ("catalog", version, head[1])
+    if key not in cache:
+        cache[key] = _read(conn, version, head[0])
+    return cache[key]
+
+
+def _read(conn: sqlite3.Connection, version: int, effective_from: str) -> Catalog:
     products = {row[0]: Product(*row) for row in conn.execute(
         "SELECT code, name, slogan, cadence FROM products WHERE catalog_version = ? ORDER BY rowid",
         (version,))}
@@ -150,7 +160,7 @@ def load(conn: sqlite3.Connection, version: int) -> Catalog:
         for row in conn.execute(
             "SELECT code, product_code, heading, name, points, cap, description FROM rule_items "
             "WHERE catalog_version = ? ORDER BY rowid", (version,)))
-    return Catalog(version, dt.date.fromisoformat(head[0]), tuple(products.values()), items)
+    return Catalog(version, dt.date.fromisoformat(effective_from), tuple(products.values()), items)
 
 
 def in_force(conn: sqlite3.Connection, day: dt.date | None = None) -> Catalog:

@@ -15,6 +15,14 @@ from .schema import MIGRATIONS, statements
 APPLICATION_ID = 0x4D504231  # "MPB1": tells our files from any other SQLite database
 
 
+class Connection(sqlite3.Connection):
+    """A store connection that can hold caches of data that never changes once written."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cache: dict = {}
+
+
 def schema_version() -> int:
     """The version a fully migrated store has."""
     return len(MIGRATIONS)
@@ -36,9 +44,9 @@ def connect(path: str | Path, *, create: bool = False, migrate: bool = True,
     try:
         if readonly:
             conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
-                                   isolation_level=None, timeout=30)
+                                   isolation_level=None, timeout=30, factory=Connection)
         else:
-            conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+            conn = sqlite3.connect(path, isolation_level=None, timeout=30, factory=Connection)
         conn.row_factory = sqlite3.Row
         _check_ours(conn, path, create)
         if readonly:
