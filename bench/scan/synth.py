@@ -360,3 +360,59 @@ def make_set(n_per_level: int, seed: int = 0, levels=DIFFICULTIES, size=FRAME_SI
     for level in levels:
         for i in range(n_per_level):
             yield make_sample(level, i, seed, size)
+
+
+# --- video -----------------------------------------------------------------------------------
+
+@dataclass
+class Showing:
+    """A card held in front of the camera for ``frames`` frames (text None: an empty scene)."""
+
+    text: str | None
+    frames: int
+    difficulty: str = "easy"
+
+
+def write_video(path, showings: list[Showing], *, seed: int = 0, fps: float = 30.0,
+                size=FRAME_SIZE) -> list[tuple[int, int, str | None]]:
+    """Write an MJPG .avi of cards being shown and removed; return (first, last, text) per showing.
+
+    A shown card slides in over 3 frames (motion-blurred), is held with a small hand tremor,
+    and slides out over 3 frames; the empty scene in between is the same background.
+    """
+    rng = np.random.default_rng(seed)
+    w, h = size
+    scene = background(rng, size)
+    # A few precomputed noise fields, cycled: per-frame Gaussian noise dominated writing time.
+    noises = [rng.normal(0, 2.5, (h, w, 3)).astype(np.int16) for _ in range(4)]
+    _noisy = lambda frame, _rng: np.clip(frame.astype(np.int16) + noises[int(_rng.integers(0, 4))],  # noqa: E731
+                                         0, 255).astype(np.uint8)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    if not writer.isOpened():
+        raise RuntimeError(f"cannot write video {path}")
+    spans, n = [], 0
+    try:
+        for showing in showings:
+            start = n
+            if showing.text is None:
+                for _ in range(showing.frames):
+                    writer.write(_noisy(scene, rng))
+                    n += 1
+            else:
+                card = render_card(showing.text, holder=holder_name(rng))
+                held, _ = photograph(card, showing.difficulty, rng, size, effects=[])
+                for k in range(showing.frames):
+                    edge = min(k, showing.frames - 1 - k)
+                    if edge < 3:  # sliding in or out: shifted and smeared, unreadable
+                        dx = int((3 - edge) * w / 6)
+                        frame = np.roll(held, dx, axis=1)
+                        frame = cv2.blur(frame, (25, 1))
+                    else:
+                        frame = np.roll(held, (int(rng.integers(-2, 3)), int(rng.integers(-2, 3))), (0, 1))
+                    writer.write(_noisy(frame, rng))
+                    n += 1
+            spans.append((start, n - 1, showing.text))
+    finally:
+        writer.release()
+    return spans
+
