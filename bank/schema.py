@@ -192,7 +192,101 @@ V3_POLICY = """
 """
 
 
-MIGRATIONS = [V1_COMMUNITY, V2_CATALOG_MERCHANTS_LEDGER, V3_POLICY]
+V4_DEVICES_SYNC = """
+    -- Enrolled devices: merchant tablets (merchant_id set) and kiosks (service_point_id set).
+    -- last_seq/last_hash are the head of the device's event chain as the office holds it.
+    CREATE TABLE devices (
+        device_id        TEXT PRIMARY KEY,
+        kind             TEXT NOT NULL CHECK (kind IN ('tablet', 'kiosk')),
+        merchant_id      INTEGER REFERENCES merchants,
+        service_point_id INTEGER REFERENCES service_points,
+        public_key       BLOB NOT NULL UNIQUE CHECK (length(public_key) = 32),
+        label            TEXT NOT NULL DEFAULT '',
+        status           TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'revoked')),
+        enrolled_at      TEXT NOT NULL,
+        revoked_at       TEXT,
+        last_seq         INTEGER NOT NULL DEFAULT 0,
+        last_hash        TEXT NOT NULL,
+        last_push_at     TEXT,
+        last_pull_at     TEXT,
+        clock_skew_s     INTEGER,             -- device clock minus office clock at the last request
+        CHECK ((kind = 'tablet') = (merchant_id IS NOT NULL)),
+        CHECK ((kind = 'kiosk') = (service_point_id IS NOT NULL))
+    );
+    -- One-time enrolment codes; only a hash of the code is kept.
+    CREATE TABLE enrolment_codes (
+        code_hash        TEXT PRIMARY KEY,
+        kind             TEXT NOT NULL CHECK (kind IN ('tablet', 'kiosk')),
+        merchant_id      INTEGER REFERENCES merchants,
+        service_point_id INTEGER REFERENCES service_points,
+        created_at       TEXT NOT NULL,
+        expires_at       TEXT NOT NULL,
+        used_at          TEXT,
+        device_id        TEXT REFERENCES devices
+    );
+    -- Every event a device pushed, as received: the chain the office verified. ``signature`` is
+    -- the device's batch signature, kept on the event that was the head of its batch.
+    CREATE TABLE device_events (
+        device_id   TEXT NOT NULL REFERENCES devices,
+        seq         INTEGER NOT NULL CHECK (seq >= 1),
+        hash        TEXT NOT NULL,
+        prev_hash   TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        body        TEXT NOT NULL,            -- the canonical JSON the hash covers
+        device_time TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        entry_id    INTEGER REFERENCES ledger_entries,   -- NULL: not settled, see alerts
+        signature   TEXT,
+        PRIMARY KEY (device_id, seq)
+    ) WITHOUT ROWID;
+    CREATE TRIGGER device_events_no_update BEFORE UPDATE ON device_events
+    BEGIN SELECT RAISE(ABORT, 'device events are append-only'); END;
+    -- Things the office must look at: chain forks and gaps, forged or foreign events,
+    -- overdrafts found at settlement, clock skew.
+    CREATE TABLE alerts (
+        alert_id   INTEGER PRIMARY KEY,
+        raised_at  TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        device_id  TEXT,
+        account_id INTEGER REFERENCES accounts,
+        card_id    TEXT,
+        detail     TEXT NOT NULL DEFAULT '',
+        cleared_at TEXT,
+        cleared_by TEXT
+    );
+    CREATE INDEX alerts_open ON alerts (cleared_at, kind);
+    -- A card held after an overdraft: on the deny list until the office clears it.
+    CREATE TABLE card_holds (
+        hold_id    INTEGER PRIMARY KEY,
+        card_id    TEXT NOT NULL,
+        account_id INTEGER NOT NULL REFERENCES accounts,
+        reason     TEXT NOT NULL,
+        alert_id   INTEGER REFERENCES alerts,
+        placed_at  TEXT NOT NULL,
+        cleared_at TEXT,
+        cleared_by TEXT
+    );
+    CREATE UNIQUE INDEX card_holds_one_open ON card_holds (card_id) WHERE cleared_at IS NULL;
+    -- Accounts whose replica rows changed other than through the ledger (status, PIN, cards,
+    -- holds): a pull delta sends them again. Ledger changes are found by entry_id.
+    CREATE TABLE replica_changes (
+        change_id  INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL
+    );
+    CREATE TRIGGER accounts_changed AFTER UPDATE OF status, pin_hash, display_name ON accounts
+    BEGIN INSERT INTO replica_changes (account_id) VALUES (NEW.account_id); END;
+    CREATE TRIGGER cards_added AFTER INSERT ON cards
+    BEGIN INSERT INTO replica_changes (account_id) VALUES (NEW.account_id); END;
+    CREATE TRIGGER cards_changed AFTER UPDATE ON cards
+    BEGIN INSERT INTO replica_changes (account_id) VALUES (NEW.account_id); END;
+    CREATE TRIGGER holds_added AFTER INSERT ON card_holds
+    BEGIN INSERT INTO replica_changes (account_id) VALUES (NEW.account_id); END;
+    CREATE TRIGGER holds_changed AFTER UPDATE ON card_holds
+    BEGIN INSERT INTO replica_changes (account_id) VALUES (NEW.account_id); END;
+"""
+
+
+MIGRATIONS = [V1_COMMUNITY, V2_CATALOG_MERCHANTS_LEDGER, V3_POLICY, V4_DEVICES_SYNC]
 
 
 def statements(script: str):

@@ -238,3 +238,151 @@ def tour_cmd(db_path: Path):
                     validity.expiring_within(conn, richest, today))
     click.echo(f"\n试试 (try): python -m office balance --db {db_path} {richest}"
                f"\n           python -m office rules --db {db_path}")
+
+
+# --- devices and the sync service ---------------------------------------------------------------
+
+@main.command("serve")
+@db_option()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for the LAN).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@plain_errors
+def serve_cmd(db_path: Path, host: str, port: int):
+    """Serve the sync API for devices under /api/v1 (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from . import server
+
+    app = server.create_app(db_path)     # opens and migrates now: a bad database fails here
+    server.configure_logging()
+    click.echo(f"办公室同步服务已启动 (serving {db_path}) at http://{host}:{port}/api/v1  docs: /docs", err=True)
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
+
+
+@main.command("enroll")
+@db_option()
+@click.option("--merchant", "merchant_id", type=int, default=None, help="Enrol a tablet of this merchant.")
+@click.option("--kiosk", "service_point_id", type=int, default=None, help="Enrol the kiosk of this service point.")
+@click.option("--hours", type=click.IntRange(1, 720), default=24, show_default=True, help="How long the code is valid.")
+@click.option("--qr", "qr_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the code as a QR image (PNG) for the tablet to scan.")
+@plain_errors
+def enroll_cmd(db_path: Path, merchant_id: int | None, service_point_id: int | None, hours: int,
+               qr_path: Path | None):
+    """Make a one-time enrolment code for a device (printed alone on the last line)."""
+    from bank import devices
+
+    conn = db.connect(db_path)
+    with db.transaction(conn):
+        code = devices.new_enrolment_code(conn, merchant_id=merchant_id, service_point_id=service_point_id,
+                                          hours=hours)
+    what = f"商户 {merchant_id} 的平板" if merchant_id is not None else f"服务点 {service_point_id} 的一体机"
+    if qr_path is not None:
+        import segno
+        segno.make_qr(code, error="m").save(str(qr_path), scale=8, border=4)
+        click.echo(f"二维码已保存 (QR written): {qr_path}")
+    click.echo(f"{what}登记码,{hours} 小时内有效,只能使用一次 (one-time enrolment code, valid {hours} h):")
+    click.echo(code)
+
+
+def _device_rows(conn):
+    from bank import devices, merchants as merchants_mod
+    names = {m.merchant_id: m.name for m in merchants_mod.all_merchants(conn)}
+    pending = dict(conn.execute("SELECT device_id, count(*) FROM device_events GROUP BY device_id").fetchall())
+    rows = []
+    for d in devices.all_devices(conn):
+        rows.append({"device_id": d.device_id, "kind": d.kind, "merchant_id": d.merchant_id,
+                     "merchant": names.get(d.merchant_id), "service_point_id": d.service_point_id,
+                     "label": d.label, "status": d.status, "enrolled_at": d.enrolled_at,
+                     "revoked_at": d.revoked_at, "last_seq": d.last_seq, "events": pending.get(d.device_id, 0),
+                     "last_push_at": d.last_push_at, "last_pull_at": d.last_pull_at,
+                     "last_sync_at": max(filter(None, (d.last_push_at, d.last_pull_at)), default=None),
+                     "clock_skew_s": d.clock_skew_s})
+    return rows
+
+
+@main.command("devices")
+@db_option()
+@click.option("--json", "as_json", is_flag=True, help="One JSON document: a list of devices.")
+@plain_errors
+def devices_cmd(db_path: Path, as_json: bool):
+    """Enrolled devices with their last sync."""
+    from bank import devices, policy
+    conn = _open_ro(db_path)
+    rows = _device_rows(conn)
+    if as_json:
+        _echo_json(rows)
+        return
+    click.echo("设备\t类型\t商户/服务点\t状态\t事件\t上次同步\t时钟偏差(秒)")
+    for r in rows:
+        where = r["merchant"] if r["kind"] == "tablet" else f"服务点{r['service_point_id']}"
+        click.echo(f"{r['device_id']}\t{'平板' if r['kind'] == 'tablet' else '一体机'}\t{where}\t"
+                   f"{'有效' if r['status'] == 'active' else '已注销'}\t{r['last_seq']}\t"
+                   f"{r['last_sync_at'] or '从未'}\t{r['clock_skew_s'] if r['clock_skew_s'] is not None else '-'}")
+    exposure = policy.worst_case_exposure(conn, devices.tablets_by_merchant(conn))
+    click.echo(f"一张被复制的卡在所有平板离线时一天最多可兑换 {exposure} 分 "
+               f"(worst case for one copied card: {exposure} points a day)")
+
+
+@main.command("revoke-device")
+@db_option()
+@click.argument("device_id")
+@plain_errors
+def revoke_device_cmd(db_path: Path, device_id: str):
+    """Revoke a device: everything it sends from now on is refused."""
+    from bank import devices
+    conn = db.connect(db_path)
+    with db.transaction(conn):
+        d = devices.revoke(conn, device_id)
+    click.echo(f"设备 {d.device_id} 已注销 (revoked at {d.revoked_at}).")
+
+
+@main.command("merchants")
+@db_option()
+@click.option("--json", "as_json", is_flag=True, help="A list of merchants with their offers.")
+@plain_errors
+def merchants_cmd(db_path: Path, as_json: bool):
+    """Merchants and their offers."""
+    from bank import merchants as merchants_mod
+    conn = _open_ro(db_path)
+    rows = [{"merchant_id": m.merchant_id, "name": m.name, "category": m.category, "status": m.status,
+             "offers": [{"offer_id": o.offer_id, "name": o.name, "points": o.points, "value_yuan": o.value_yuan}
+                        for o in merchants_mod.offers_of(conn, m.merchant_id)]}
+            for m in merchants_mod.all_merchants(conn)]
+    if as_json:
+        _echo_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['merchant_id']}\t{r['name']}({merchants_mod.CATEGORIES.get(r['category'], r['category'])})")
+        for o in r["offers"]:
+            click.echo(f"    {o['offer_id']}\t{o['name']}\t{o['points']} 分\t¥{o['value_yuan']}")
+
+
+@main.command("alerts")
+@db_option()
+@click.option("--json", "as_json", is_flag=True)
+@plain_errors
+def alerts_cmd(db_path: Path, as_json: bool):
+    """Open alerts for the office: chain forks and gaps, overdrafts, clock skew, refused events."""
+    from bank import alerts
+    rows = alerts.open_alerts(_open_ro(db_path))
+    if as_json:
+        _echo_json([vars(a) for a in rows])
+        return
+    for a in rows:
+        click.echo(f"{a.alert_id}\t{a.raised_at}\t{alerts.KINDS[a.kind]} ({a.kind})\t{a.device_id or ''}\t"
+                   f"{a.card_id or ''}\t{a.detail}")
+
+
+@main.command("clear-hold")
+@db_option()
+@click.argument("card_id")
+@click.option("--by", "by", required=True, help="Who clears the hold (recorded).")
+@plain_errors
+def clear_hold_cmd(db_path: Path, card_id: str, by: str):
+    """Take a card off hold (after an overdraft was settled); devices get it at their next pull."""
+    from bank import alerts
+    conn = db.connect(db_path)
+    with db.transaction(conn):
+        alerts.clear_hold(conn, card_id, by=by)
+    click.echo(f"卡 {card_id} 已解除暂停 (hold cleared).")

@@ -1,0 +1,108 @@
+"""Alerts for the office, and card holds: what settlement and sync found that people must decide.
+
+An alert is never a silent repair: a forked or broken device chain, a forged or foreign event, an
+overdraft found at settlement, a device clock that is off. An overdraft also puts the card on
+hold (the deny list sent to every device) until the office clears it, if the community's policy
+says so (setting ``settlement.hold_on_overdraft``, default on).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+from . import clock, community
+from .errors import InvalidInput, NotFound
+
+KINDS = {
+    "chain_fork": "设备事件链分叉", "chain_gap": "设备事件链断档", "chain_broken": "设备事件链不连续",
+    "foreign_event": "事件不属于该设备", "wrong_merchant": "商户为其他商户记录兑换",
+    "unsettled_event": "事件无法入账", "overdraft": "兑换后余额为负", "clock_skew": "设备时钟偏差",
+}
+HOLD_SETTING = "settlement.hold_on_overdraft"
+
+
+@dataclass(frozen=True)
+class Alert:
+    alert_id: int
+    raised_at: str
+    kind: str
+    device_id: str | None
+    account_id: int | None
+    card_id: str | None
+    detail: str
+    cleared_at: str | None
+    cleared_by: str | None
+
+
+def raise_alert(conn: sqlite3.Connection, kind: str, *, device_id: str | None = None,
+                account_id: int | None = None, card_id: str | None = None, detail=None, now=None) -> int:
+    """Record an alert; ``detail`` is a short text or a JSON-able dict."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown alert kind {kind!r}")
+    if not isinstance(detail, str):
+        detail = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True)
+    return conn.execute("INSERT INTO alerts (raised_at, kind, device_id, account_id, card_id, detail) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        (clock.to_text(now or clock.now_utc()), kind, device_id, account_id, card_id,
+                         detail[:2000])).lastrowid
+
+
+def open_alerts(conn: sqlite3.Connection, kind: str | None = None) -> list[Alert]:
+    sql = "SELECT * FROM alerts WHERE cleared_at IS NULL"
+    args: tuple = ()
+    if kind is not None:
+        sql += " AND kind = ?"
+        args = (kind,)
+    return [Alert(*row) for row in conn.execute(sql + " ORDER BY alert_id", args)]
+
+
+def clear_alert(conn: sqlite3.Connection, alert_id: int, *, by: str, now=None) -> None:
+    cur = conn.execute("UPDATE alerts SET cleared_at = ?, cleared_by = ? WHERE alert_id = ? AND cleared_at IS NULL",
+                       (clock.to_text(now or clock.now_utc()), by, alert_id))
+    if cur.rowcount == 0:
+        raise NotFound(f"没有未处理的第 {alert_id} 号提醒。", f"no open alert {alert_id}")
+
+
+# --- card holds (deny list entries placed by settlement) -------------------------------------
+
+def hold_on_overdraft(conn: sqlite3.Connection) -> bool:
+    return community.setting(conn, HOLD_SETTING, "1") == "1"
+
+
+def place_hold(conn: sqlite3.Connection, card_id: str, account_id: int, *, reason: str,
+               alert_id: int | None = None, now=None) -> bool:
+    """Hold a card (once: a card already on hold stays on its first hold). True if placed now."""
+    if conn.execute("SELECT 1 FROM card_holds WHERE card_id = ? AND cleared_at IS NULL", (card_id,)).fetchone():
+        return False
+    conn.execute("INSERT INTO card_holds (card_id, account_id, reason, alert_id, placed_at) VALUES (?, ?, ?, ?, ?)",
+                 (card_id, account_id, reason, alert_id, clock.to_text(now or clock.now_utc())))
+    return True
+
+
+def clear_hold(conn: sqlite3.Connection, card_id: str, *, by: str, now=None) -> None:
+    if not by:
+        raise InvalidInput("必须写明处理人。", "say who clears the hold")
+    cur = conn.execute("UPDATE card_holds SET cleared_at = ?, cleared_by = ? WHERE card_id = ? AND cleared_at IS NULL",
+                       (clock.to_text(now or clock.now_utc()), by, card_id))
+    if cur.rowcount == 0:
+        raise NotFound(f"卡 {card_id} 没有被暂停。", f"card {card_id} is not on hold")
+
+
+def held_cards(conn: sqlite3.Connection) -> list[tuple[str, int]]:
+    """(card_id, account_id) of every card on hold."""
+    return [tuple(r) for r in conn.execute(
+        "SELECT card_id, account_id FROM card_holds WHERE cleared_at IS NULL ORDER BY card_id")]
+
+
+def deny_list(conn: sqlite3.Connection) -> list[tuple[str, int, str]]:
+    """Every (card_id, version, reason) a device must refuse: revoked or superseded versions, and
+    the current version of every held card (reason 'hold')."""
+    rows = [(r[0], r[1], r[2]) for r in conn.execute(
+        "SELECT card_id, version, CASE status WHEN 'revoked' THEN 'revoked' ELSE 'superseded' END "
+        "FROM cards WHERE status <> 'active'")]
+    rows += [(r[0], r[1], "hold") for r in conn.execute(
+        "SELECT h.card_id, max(c.version) FROM card_holds h JOIN cards c ON c.card_id = h.card_id "
+        "WHERE h.cleared_at IS NULL GROUP BY h.card_id")]
+    return sorted(rows)

@@ -1,0 +1,151 @@
+"""The office's HTTP service: the sync API under ``/api/v1`` (FastAPI), mounted on :mod:`sync.hub`.
+
+Each route reads the raw body itself (with a size limit) and hands bytes to the hub, so that any
+malformed input becomes a 4xx with a reason rather than a framework validation error or a 500.
+Database work runs in the thread pool with one SQLite connection per thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from bank import clock, db
+from bank.errors import BankError
+from sync import hub, wire
+
+log = logging.getLogger("office.api")
+
+
+class _Connections(threading.local):
+    conn = None
+
+
+def _body_schema(description: str) -> dict:
+    return {"requestBody": {"required": True, "description": description,
+                            "content": {"application/json": {"schema": {"type": "object"}}}}}
+
+
+def create_app(db_path: str | Path) -> FastAPI:
+    """The app serving one community store (opened and migrated now, so a bad path fails early)."""
+    db_path = Path(db_path)
+    first = db.connect(db_path)          # raises DatabaseError: the CLI prints it and exits
+    hub.signing_key(first)               # no key to sign pulls with: refuse to start
+    first.close()
+    local = _Connections()
+
+    def conn():
+        if local.conn is None:
+            local.conn = db.connect(db_path, migrate=False)
+        return local.conn
+
+    app = FastAPI(title="道德积分银行 · 社区办公室同步接口 (Moral Points Bank office sync API)",
+                  version="1", docs_url="/docs", redoc_url=None)
+
+    @app.middleware("http")
+    async def request_log(request: Request, call_next):
+        started = time.perf_counter()
+        request.state.rid = uuid.uuid4().hex[:12]
+        try:
+            response = await call_next(request)
+        except Exception:   # noqa: BLE001 - log and answer 500 without leaking internals
+            log.exception(json.dumps({"rid": request.state.rid, "event": "unhandled"}))
+            response = JSONResponse({"error": "internal", "zh": "办公室服务器内部错误。", "en": "internal error"},
+                                    status_code=500)
+        log.info(json.dumps({
+            "rid": request.state.rid, "method": request.method, "path": request.url.path,
+            "status": response.status_code, "device": request.headers.get(wire.H_DEVICE),
+            "bytes_in": int(request.headers.get("content-length") or 0),
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+            "client": request.client.host if request.client else None}, ensure_ascii=False))
+        return response
+
+    async def read_body(request: Request, limit: int) -> bytes:
+        """The body, refusing (413) as soon as it grows past ``limit``."""
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            raise wire.ProtocolError("too_large", "请求太大。", f"request body over {limit} bytes", status=413)
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise wire.ProtocolError("too_large", "请求太大。", f"request body over {limit} bytes", status=413)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def answer(func):
+        async def route(request: Request):
+            try:
+                limit = wire.MAX_PUSH_BYTES if request.url.path.endswith("/push") else wire.MAX_SMALL_BYTES
+                body = await read_body(request, limit)
+                result = await run_in_threadpool(func, request, body)
+                return JSONResponse(result)
+            except wire.ProtocolError as exc:
+                return JSONResponse(exc.body(), status_code=exc.status)
+            except BankError as exc:
+                return JSONResponse({"error": exc.code, "zh": exc.zh, "en": exc.en}, status_code=400)
+        route.__name__ = func.__name__
+        route.__doc__ = func.__doc__
+        return route
+
+    def authed(func):
+        def run(request: Request, body: bytes):
+            now = clock.now_utc()
+            c = conn()
+            device, skew = hub.authenticate(c, request.method, request.url.path, request.headers, body, now)
+            return func(c, device, body, now, skew)
+        return run
+
+    def enrol(request: Request, body: bytes):
+        """Enrol a device with a one-time code: {code, public_key (base64), label}."""
+        return hub.enrol(conn(), body, clock.now_utc())
+
+    def push(request: Request, body: bytes):
+        """Push a signed batch of chained device events; answers {acked_seq, ...}."""
+        return authed(hub.push)(request, body)
+
+    def pull(request: Request, body: bytes):
+        """Pull a snapshot or a delta since a cursor, signed with the community key."""
+        return authed(hub.pull)(request, body)
+
+    app.add_api_route(wire.API + "/enrol", answer(enrol), methods=["POST"],
+                      openapi_extra=_body_schema("{code, public_key, label}"), summary="Enrol a device")
+    app.add_api_route(wire.API + "/push", answer(push), methods=["POST"],
+                      openapi_extra=_body_schema("{protocol, device, events, signature}"), summary="Push events")
+    app.add_api_route(wire.API + "/pull", answer(pull), methods=["POST"],
+                      openapi_extra=_body_schema("{cursor, full}"), summary="Pull a snapshot or delta")
+
+    @app.get(wire.API + "/health", summary="Liveness and office time")
+    def health():
+        return {"ok": True, "server_time": clock.to_text(clock.now_utc()), "protocol": wire.PROTOCOL}
+
+    @app.exception_handler(404)
+    async def not_found(request: Request, exc):
+        return JSONResponse({"error": "not_found", "zh": "没有这个接口。", "en": "no such endpoint"}, status_code=404)
+
+    @app.exception_handler(405)
+    async def bad_method(request: Request, exc):
+        return JSONResponse({"error": "method_not_allowed", "zh": "请求方法不对。", "en": "method not allowed"},
+                            status_code=405)
+
+    return app
+
+
+def configure_logging() -> None:
+    """One JSON object per request on stderr (uvicorn's own access log is turned off)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+__all__ = ["create_app", "configure_logging", "Response"]

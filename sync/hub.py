@@ -1,0 +1,370 @@
+"""The office end of the protocol: enrol, authenticate, push (ingest) and pull, as plain functions.
+
+``office`` mounts these as HTTP routes; they take the store connection, the parsed request parts
+and the office's clock, and return JSON-able dicts or raise :class:`sync.wire.ProtocolError`
+(which carries the HTTP status). A refused request writes nothing of what it carried; where the
+design says so, an alert for the office is recorded in its own transaction after the rollback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass
+from typing import Mapping
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from bank import accounts, alerts, cards, clock, community, convention, devices, ledger, merchants, policy
+from bank.db import transaction
+from bank.errors import AccountInactive, AlreadyReversed, BankError, NotFound
+
+from . import events as ev
+from . import wire
+from .wire import ProtocolError
+
+
+# --- enrolment ----------------------------------------------------------------------------------
+
+def enrol(conn: sqlite3.Connection, body: bytes, now: dt.datetime) -> dict:
+    """Register a device key with a one-time code; answer with its identity and the community keys."""
+    obj = wire.parse_json(body, wire.MAX_SMALL_BYTES)
+    if not isinstance(obj, dict) or not {"code", "public_key"} <= set(obj) <= {"code", "public_key", "label"}:
+        raise wire.malformed("an enrolment has code, public_key and optionally label")
+    code, label = obj["code"], obj.get("label", "")
+    if not isinstance(code, str) or not isinstance(label, str) or len(label) > 60:
+        raise wire.malformed("code and label must be text")
+    public_key = wire.b64d(obj["public_key"], length=32)
+    try:
+        with transaction(conn):
+            device = devices.enrol(conn, code, public_key, label=label, now=now)
+    except devices.EnrolmentRefused as exc:
+        raise ProtocolError(exc.code, exc.zh, exc.en, status=403) from None
+    except BankError as exc:
+        raise ProtocolError(exc.code, exc.zh, exc.en, status=400) from None
+    response = {
+        "protocol": wire.PROTOCOL, "device_id": device.device_id, "kind": device.kind,
+        "merchant_id": device.merchant_id, "service_point_id": device.service_point_id,
+        "community": community.code(conn), "community_name": community.name(conn),
+        "issuing_keys": {k: wire.b64e(v) for k, v in cards.public_keys(conn).items()},
+        "server_time": clock.to_text(now),
+    }
+    response["mac"] = wire.enrolment_mac(code, response)
+    return response
+
+
+# --- authentication -----------------------------------------------------------------------------
+
+def authenticate(conn: sqlite3.Connection, method: str, path: str, headers: Mapping[str, str],
+                 body: bytes, now: dt.datetime) -> tuple[devices.Device, int | None]:
+    """The device that signed this request, and its clock skew in seconds (None if unreadable).
+
+    401 when unsigned, unknown or wrongly signed; 403 when the device is revoked.
+    """
+    device_id, time_text, signature = wire.request_headers(headers)
+    device = devices.find(conn, device_id)
+    if device is None:
+        raise ProtocolError("unknown_device", "设备未登记。", f"unknown device {device_id}", status=401)
+    message = wire.request_message(method, path, device_id, time_text, body)
+    if not wire.verify(device.public_key, signature, message):
+        raise ProtocolError("bad_signature", "设备签名不正确。", "request signature does not verify", status=401)
+    if device.status != "active":
+        raise ProtocolError("device_revoked", "该设备已被注销,不能同步。请联系社区办公室。",
+                            f"device {device_id} is revoked", status=403)
+    try:
+        skew = round((clock.from_text(time_text) - now).total_seconds())
+    except ValueError:
+        skew = None
+    return device, skew
+
+
+def _note_contact(conn: sqlite3.Connection, device: devices.Device, skew: int | None, now: dt.datetime,
+                  column: str) -> None:
+    """Record when the device was last seen and its clock skew; flag a skew newly over the limit."""
+    was_off = device.clock_skew_s is not None and abs(device.clock_skew_s) > wire.CLOCK_SKEW_LIMIT_S
+    conn.execute(f"UPDATE devices SET {column} = ?, clock_skew_s = ? WHERE device_id = ?",
+                 (clock.to_text(now), skew, device.device_id))
+    if skew is not None and abs(skew) > wire.CLOCK_SKEW_LIMIT_S and not was_off:
+        alerts.raise_alert(conn, "clock_skew", device_id=device.device_id, now=now,
+                           detail={"skew_s": skew, "note": "periods are decided by office time"})
+
+
+# --- push -----------------------------------------------------------------------------------------
+
+class _Refusal(ProtocolError):
+    """A refusal that also leaves an alert for the office."""
+
+    def __init__(self, alert_kind: str, code: str, zh: str, en: str, *, status: int = 409, **detail):
+        super().__init__(code, zh, en, status=status)
+        self.alert_kind = alert_kind
+        self.detail = detail
+
+
+@dataclass
+class _Settled:
+    applied: int = 0
+    duplicates: int = 0
+    unsettled: int = 0
+    overdrafts: int = 0
+
+
+def push(conn: sqlite3.Connection, device: devices.Device, body: bytes, now: dt.datetime,
+         skew: int | None = None) -> dict:
+    """Verify a batch of the device's events and settle the new ones, all in one transaction.
+
+    Answers ``{"acked_seq": N, ...}``: N is the highest sequence number the office holds for the
+    device, whether or not this batch added to it. Re-sent events that match what the office holds
+    are acknowledged again and change nothing.
+    """
+    obj = wire.parse_json(body, wire.MAX_PUSH_BYTES)
+    try:
+        try:
+            device_id, events, hashes, signature = ev.parse_batch(obj)
+        except ev.ProtocolErrorChain as exc:
+            raise _Refusal("chain_broken", exc.code, exc.zh, exc.en, seq=exc.seq) from None
+        if device_id != device.device_id:
+            raise _Refusal("foreign_event", "foreign_event", "这批事件不属于本设备,已拒收。",
+                           f"batch of {device_id} sent by {device.device_id}", claimed=device_id)
+        if not wire.verify(device.public_key, signature,
+                           ev.batch_message(device_id, events[0]["seq"], events[-1]["seq"], hashes[-1])):
+            raise ProtocolError("bad_signature", "事件批次的签名不正确。",
+                                "batch signature does not verify with the device key", status=401)
+        for event in events:
+            if event["device"] != device.device_id:
+                raise _Refusal("foreign_event", "foreign_event", "事件不属于本设备,已拒收。",
+                               f"event {event['device']}:{event['seq']} sent by {device.device_id}",
+                               seq=event["seq"], claimed=event["device"])
+            if event["kind"] not in ev.DEVICE_KINDS[device.kind] or event["kind"] not in ("redemption", "reversal"):
+                raise ProtocolError("kind_not_allowed", "该设备不能提交这类事件。",
+                                    f"a {device.kind} cannot post {event['kind']} events (yet)", status=403)
+        with transaction(conn):
+            result = _settle(conn, device, events, hashes, obj["signature"], now)
+            _note_contact(conn, device, skew, now, "last_push_at")
+    except _Refusal as exc:
+        with transaction(conn):
+            alerts.raise_alert(conn, exc.alert_kind, device_id=device.device_id, now=now,
+                               detail={"code": exc.code, "en": exc.en, **exc.detail})
+        exc.acked_seq = devices.get(conn, device.device_id).last_seq
+        raise
+    except ProtocolError as exc:
+        exc.acked_seq = devices.get(conn, device.device_id).last_seq
+        raise
+    acked = devices.get(conn, device.device_id).last_seq
+    return {"acked_seq": acked, "applied": result.applied, "duplicates": result.duplicates,
+            "unsettled": result.unsettled, "overdrafts": result.overdrafts,
+            "server_time": clock.to_text(now)}
+
+
+def _settle(conn, device: devices.Device, events: list[dict], hashes: list[str], signature: str,
+            now: dt.datetime) -> _Settled:
+    row = conn.execute("SELECT status, last_seq, last_hash FROM devices WHERE device_id = ?",
+                       (device.device_id,)).fetchone()
+    status, last_seq, last_hash = row
+    if status != "active":
+        raise ProtocolError("device_revoked", "该设备已被注销。", f"device {device.device_id} is revoked", status=403)
+    out = _Settled()
+    fresh = []
+    for event, digest in zip(events, hashes):
+        if event["seq"] <= last_seq:
+            held = conn.execute("SELECT hash FROM device_events WHERE device_id = ? AND seq = ?",
+                                (device.device_id, event["seq"])).fetchone()
+            if held is None or held[0] != digest:
+                raise _Refusal("chain_fork", "chain_fork", "同一序号的事件内容与已收到的不同(事件链分叉),已拒收。",
+                               f"event {event['seq']} differs from the one the office holds", seq=event["seq"])
+            out.duplicates += 1
+        else:
+            fresh.append((event, digest))
+    if not fresh:
+        return out
+    first = fresh[0][0]
+    if first["seq"] != last_seq + 1:
+        raise _Refusal("chain_gap", "chain_gap", "事件序号不连续(缺少事件),已拒收。",
+                       f"expected event {last_seq + 1}, got {first['seq']}", expected=last_seq + 1, got=first["seq"])
+    if first["prev"] != last_hash:
+        raise _Refusal("chain_fork", "chain_fork", "事件链与已收到的不衔接(分叉),已拒收。",
+                       f"event {first['seq']} does not follow the office's event {last_seq}", seq=first["seq"])
+    received = clock.to_text(now)
+    touched: dict[int, tuple[str, int, int]] = {}  # account -> (card, seq, entry) of its last redemption
+    offers: dict[int, merchants.Offer | None] = {}
+    for event, digest in fresh:
+        entry_id = _apply(conn, device, event, now, offers, touched, out)
+        conn.execute("INSERT INTO device_events (device_id, seq, hash, prev_hash, kind, body, device_time, "
+                     "received_at, entry_id, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     (device.device_id, event["seq"], digest, event["prev"], event["kind"],
+                      wire.canonical(event["body"]).decode("utf-8"), event["at"], received, entry_id,
+                      signature if event is events[-1] else None))
+        out.applied += 1
+    conn.execute("UPDATE devices SET last_seq = ?, last_hash = ? WHERE device_id = ?",
+                 (fresh[-1][0]["seq"], fresh[-1][1], device.device_id))
+    _flag_overdrafts(conn, device, touched, now, out)
+    return out
+
+
+def _apply(conn, device, event: dict, now: dt.datetime, offers: dict, touched: dict, out: _Settled) -> int | None:
+    """Settle one event in the ledger; return its entry id, or None (with an alert) if it cannot be."""
+    body, seq = event["body"], event["seq"]
+    ref = f"dev:{device.device_id}:{seq}"
+    who = f"device:{device.device_id}"
+
+    def unsettled(why: str, **detail) -> None:
+        out.unsettled += 1
+        alerts.raise_alert(conn, "unsettled_event", device_id=device.device_id, now=now,
+                           account_id=detail.pop("account_id", None), card_id=body.get("card"),
+                           detail={"seq": seq, "why": why, **detail})
+
+    if event["kind"] == "redemption":
+        if body["offer"] not in offers:
+            try:
+                offers[body["offer"]] = merchants.offer(conn, body["offer"])
+            except NotFound:
+                offers[body["offer"]] = None
+        offer = offers[body["offer"]]
+        if offer is not None and offer.merchant_id != device.merchant_id:
+            raise _Refusal("wrong_merchant", "wrong_merchant", "商户设备只能记录本商户的兑换,已拒收。",
+                           f"offer {offer.offer_id} belongs to merchant {offer.merchant_id}, not {device.merchant_id}",
+                           status=403, seq=seq, offer=offer.offer_id)
+        card = conn.execute("SELECT account_id FROM cards WHERE card_id = ? AND version = ?",
+                            (body["card"], body["card_version"])).fetchone()
+        if offer is None or card is None:
+            unsettled("unknown offer" if offer is None else "unknown card", offer=body["offer"])
+            return None
+        try:
+            entry = ledger.record_redemption(conn, card[0], offer.offer_id, body["qty"], recorded_by=who,
+                                             device_id=device.device_id, device_time=event["at"], now=now,
+                                             ref=ref, allow_overdraft=True)
+        except AccountInactive as exc:
+            unsettled(exc.en, account_id=card[0])
+            return None
+        touched[card[0]] = (body["card"], seq, entry.entry_id)
+        return entry.entry_id
+    # reversal of one of this device's own earlier events
+    original = ledger.by_ref(conn, f"dev:{device.device_id}:{body['reverses_seq']}")
+    if original is None:
+        unsettled("reverses an event with no ledger entry", reverses_seq=body["reverses_seq"])
+        return None
+    try:
+        entry = ledger.reverse(conn, original.entry_id, recorded_by=who, note=body["reason"][:200],
+                               device_id=device.device_id, device_time=event["at"], now=now, ref=ref)
+    except (AlreadyReversed, BankError) as exc:
+        unsettled(exc.en, account_id=original.account_id)
+        return None
+    return entry.entry_id
+
+
+def _flag_overdrafts(conn, device, touched: dict, now: dt.datetime, out: _Settled) -> None:
+    """An account this batch took below zero: alert the council and hold the card (policy)."""
+    hold = alerts.hold_on_overdraft(conn) if touched else False
+    for account_id, (card_id, seq, entry_id) in touched.items():
+        bal = ledger.balance(conn, account_id)
+        if bal >= 0:
+            continue
+        out.overdrafts += 1
+        alert_id = alerts.raise_alert(conn, "overdraft", device_id=device.device_id, account_id=account_id,
+                                      card_id=card_id, now=now,
+                                      detail={"seq": seq, "entry_id": entry_id, "balance": bal})
+        if hold:
+            alerts.place_hold(conn, card_id, account_id, reason="overdraft", alert_id=alert_id, now=now)
+
+
+# --- pull -------------------------------------------------------------------------------------
+
+def signing_key(conn: sqlite3.Connection) -> tuple[str, Ed25519PrivateKey]:
+    """The community's current issuing key: it signs cards and, domain-separated, pulls."""
+    row = conn.execute("SELECT key_id, private_key FROM issuing_keys WHERE retired_at IS NULL "
+                       "AND private_key IS NOT NULL").fetchone()
+    if row is None:
+        raise NotFound("没有可用的社区签名密钥。", "the store has no current issuing key with its private part")
+    return row[0], Ed25519PrivateKey.from_private_bytes(bytes(row[1]))
+
+
+def _parse_cursor(cursor) -> tuple[int, int] | None:
+    if not isinstance(cursor, str) or len(cursor) > 40:
+        return None
+    try:
+        e, c = cursor.split(".")
+        if e[0] != "E" or c[0] != "C":
+            return None
+        return int(e[1:]), int(c[1:])
+    except (ValueError, IndexError):
+        return None
+
+
+def pull(conn: sqlite3.Connection, device: devices.Device, body: bytes, now: dt.datetime,
+         skew: int | None = None) -> dict:
+    """A signed snapshot (no or unusable cursor) or delta since the device's cursor."""
+    obj = wire.parse_json(body, wire.MAX_SMALL_BYTES)
+    if not isinstance(obj, dict) or set(obj) - {"cursor", "full"}:
+        raise wire.malformed("a pull body has cursor and optionally full")
+    cursor = None if obj.get("full") is True else _parse_cursor(obj.get("cursor"))
+    key_id, private = signing_key(conn)
+    with transaction(conn):
+        _note_contact(conn, device, skew, now, "last_pull_at")
+    conn.execute("BEGIN")  # one read snapshot: balances, deny list and applied_seq agree
+    try:
+        payload = snapshot(conn, device, cursor, now)
+    finally:
+        conn.execute("COMMIT")
+    return wire.sign_pull(private, key_id, payload)
+
+
+def snapshot(conn: sqlite3.Connection, device: devices.Device, since: tuple[int, int] | None,
+             now: dt.datetime) -> dict:
+    """What the device needs (unsigned), as a full snapshot or, with ``since``, a delta."""
+    top_entry = conn.execute("SELECT coalesce(max(entry_id), 0) FROM ledger_entries").fetchone()[0]
+    top_change = conn.execute("SELECT coalesce(max(change_id), 0) FROM replica_changes").fetchone()[0]
+    if since is not None and (since[0] > top_entry or since[1] > top_change):
+        since = None   # the office store was restored from an older copy: start over
+    applied_seq = conn.execute("SELECT last_seq FROM devices WHERE device_id = ?", (device.device_id,)).fetchone()[0]
+    if since is None:
+        acct_rows = conn.execute(
+            "SELECT a.account_id, coalesce(b.bal, 0), a.status, a.display_name, a.pin_hash FROM accounts a "
+            "LEFT JOIN (SELECT account_id, sum(points) AS bal FROM ledger_entries GROUP BY account_id) b "
+            "ON b.account_id = a.account_id ORDER BY a.account_id").fetchall()
+        card_rows = conn.execute("SELECT card_id, version, account_id FROM cards WHERE status = 'active' "
+                                 "ORDER BY card_id").fetchall()
+    else:
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS pull_changed (account_id INTEGER PRIMARY KEY)")
+        conn.execute("DELETE FROM temp.pull_changed")
+        conn.execute("INSERT OR IGNORE INTO temp.pull_changed SELECT account_id FROM ledger_entries "
+                     "WHERE entry_id > ?", (since[0],))
+        conn.execute("INSERT OR IGNORE INTO temp.pull_changed SELECT account_id FROM replica_changes "
+                     "WHERE change_id > ?", (since[1],))
+        acct_rows = conn.execute(
+            "SELECT a.account_id, (SELECT coalesce(sum(points), 0) FROM ledger_entries e "
+            "WHERE e.account_id = a.account_id), a.status, a.display_name, a.pin_hash "
+            "FROM temp.pull_changed p JOIN accounts a ON a.account_id = p.account_id ORDER BY a.account_id").fetchall()
+        card_rows = conn.execute(
+            "SELECT c.card_id, c.version, c.account_id FROM temp.pull_changed p JOIN cards c "
+            "ON c.account_id = p.account_id WHERE c.status = 'active' ORDER BY c.card_id").fetchall()
+    deny = alerts.deny_list(conn)
+    payload = {
+        "protocol": wire.PROTOCOL, "device_id": device.device_id, "kind": "full" if since is None else "delta",
+        "since": None if since is None else f"E{since[0]}.C{since[1]}",
+        "cursor": f"E{top_entry}.C{top_change}", "server_time": clock.to_text(now),
+        "applied_seq": applied_seq, "community": community.code(conn),
+        "issuing_keys": {k: wire.b64e(v) for k, v in cards.public_keys(conn).items()},
+        "accounts": [[r[0], r[1], r[2], accounts.mask_name(r[3]), r[4]] for r in acct_rows],
+        "cards": [list(r) for r in card_rows],
+        "deny_list": {"version": wire.sha256_hex(wire.canonical(deny))[:16], "cards": [list(d) for d in deny]},
+    }
+    payload.update(_device_config(conn, device))
+    return payload
+
+
+def _device_config(conn: sqlite3.Connection, device: devices.Device) -> dict:
+    """Offers, catalog, offline policy and windows: small, so sent whole with every pull."""
+    catalog = convention.in_force(conn, clock.local_date(clock.now_utc()))
+    out = {"catalog": {"version": catalog.version,
+                       "items": [[i.code, i.product.code, i.name, i.points, i.cap] for i in catalog.items]}}
+    if device.kind == "tablet":
+        m = merchants.get(conn, device.merchant_id)
+        out["merchant"] = {"merchant_id": m.merchant_id, "name": m.name, "category": m.category, "status": m.status}
+        out["offers"] = [[o.offer_id, o.name, o.points, o.value_fen] for o in merchants.offers_of(conn, m.merchant_id)]
+        out["policy"] = vars(policy.offline_policy(conn, m.merchant_id))
+        out["windows"] = [[w.place, w.weekdays, w.opens, w.closes] for w in policy.windows(conn, m.merchant_id)]
+    else:
+        out["merchant"] = None
+        out["offers"] = []
+        out["policy"] = vars(policy.offline_policy(conn, None))
+        out["windows"] = []
+    return out

@@ -1,0 +1,241 @@
+"""The device's local replica: what the office last sent (signed), and the outbox of events.
+
+One SQLite file per device, WAL and ``synchronous=FULL`` (an event is money-like: once a receipt
+is shown it must survive a power cut). Schema version in ``PRAGMA user_version`` with numbered
+all-or-nothing steps, like the office store.
+
+Balances: the replica holds each account's balance as of the last pull, and the sequence number
+of this device's last event that balance already includes (``applied_seq``). The spendable
+balance is that minus this device's later events, whether acknowledged or not; so a push that
+succeeded before a pull that failed can never count an event twice or forget it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+
+from bank import clock
+from bank.devices import GENESIS
+from bank.errors import BankError
+
+from . import events as ev
+from . import wire
+
+V1 = """
+    CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE accounts (
+        account_id  INTEGER PRIMARY KEY,
+        balance     INTEGER NOT NULL,
+        status      TEXT NOT NULL,
+        masked_name TEXT NOT NULL,
+        pin_hash    TEXT
+    );
+    CREATE TABLE cards (
+        card_id    TEXT PRIMARY KEY,
+        version    INTEGER NOT NULL,
+        account_id INTEGER NOT NULL
+    );
+    CREATE INDEX cards_by_account ON cards (account_id);
+    CREATE TABLE deny (
+        card_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        reason  TEXT NOT NULL,
+        PRIMARY KEY (card_id, version)
+    );
+    CREATE TABLE offers (
+        offer_id  INTEGER PRIMARY KEY,
+        name      TEXT NOT NULL,
+        points    INTEGER NOT NULL,
+        value_fen INTEGER NOT NULL
+    );
+    -- Every event this device made, kept after acknowledgement as its journal. ``points`` is what
+    -- the event takes from the account (a reversal gives it back: negative).
+    CREATE TABLE outbox (
+        seq        INTEGER PRIMARY KEY,
+        hash       TEXT NOT NULL UNIQUE,
+        prev       TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        event      TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        local_day  TEXT NOT NULL,
+        card_id    TEXT,
+        account_id INTEGER,
+        points     INTEGER NOT NULL DEFAULT 0,
+        acked      INTEGER NOT NULL DEFAULT 0 CHECK (acked IN (0, 1))
+    );
+    CREATE INDEX outbox_pending ON outbox (acked, seq);
+    CREATE INDEX outbox_by_card_day ON outbox (card_id, local_day);
+"""
+
+MIGRATIONS = [V1]
+
+
+class ReplicaError(BankError):
+    code = "replica"
+
+
+def connect(path: str | Path, *, create: bool = False) -> sqlite3.Connection:
+    path = Path(path)
+    if not create and not path.is_file():
+        raise ReplicaError(f"找不到设备数据库 {path}。", f"replica not found: {path}")
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise ReplicaError("设备数据库版本比本程序新。", f"replica schema {version} is newer than this program")
+    from bank.schema import statements
+    for number in range(version + 1, len(MIGRATIONS) + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in statements(MIGRATIONS[number - 1]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return conn
+
+
+class _txn:
+    """BEGIN IMMEDIATE ... COMMIT/ROLLBACK (joins an outer transaction)."""
+
+    def __init__(self, conn):
+        self.conn, self.outer = conn, False
+
+    def __enter__(self):
+        self.outer = not self.conn.in_transaction
+        if self.outer:
+            self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, *_):
+        if self.outer:
+            self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+# --- state ------------------------------------------------------------------------------------
+
+def set_state(conn: sqlite3.Connection, **values) -> None:
+    with _txn(conn):
+        for key, value in values.items():
+            conn.execute("INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+                         "SET value = excluded.value", (key, json.dumps(value, ensure_ascii=False)))
+
+
+def state(conn: sqlite3.Connection, key: str, default=None):
+    row = conn.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+    return json.loads(row[0]) if row else default
+
+
+# --- outbox -----------------------------------------------------------------------------------
+
+def record(conn: sqlite3.Connection, kind: str, body: dict, *, now: dt.datetime, card_id: str | None = None,
+           account_id: int | None = None, points: int = 0) -> dict:
+    """Append the device's next event to the chain, durably (committed, synchronous=FULL)."""
+    device_id = state(conn, "device_id")
+    with _txn(conn):
+        last = conn.execute("SELECT seq, hash FROM outbox ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+        event = ev.make(device_id, seq, prev, kind, clock.to_text(now), body)
+        conn.execute("INSERT INTO outbox (seq, hash, prev, kind, event, created_at, local_day, card_id, "
+                     "account_id, points) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     (seq, ev.digest(event), prev, kind, wire.canonical(event).decode("utf-8"), event["at"],
+                      clock.local_date(now).isoformat(), card_id, account_id, points))
+    return event
+
+
+def pending(conn: sqlite3.Connection, limit: int = 500) -> list[dict]:
+    return [json.loads(r[0]) for r in conn.execute(
+        "SELECT event FROM outbox WHERE acked = 0 ORDER BY seq LIMIT ?", (limit,))]
+
+
+def acknowledge(conn: sqlite3.Connection, acked_seq: int) -> None:
+    with _txn(conn):
+        conn.execute("UPDATE outbox SET acked = 1 WHERE acked = 0 AND seq <= ?", (acked_seq,))
+        set_state(conn, acked_seq=max(acked_seq, state(conn, "acked_seq", 0)))
+
+
+def pending_summary(conn: sqlite3.Connection) -> tuple[int, int]:
+    """(events not yet acknowledged, points they take)."""
+    row = conn.execute("SELECT count(*), coalesce(sum(points), 0) FROM outbox WHERE acked = 0").fetchone()
+    return row[0], row[1]
+
+
+# --- reading the replica ----------------------------------------------------------------------
+
+def spendable(conn: sqlite3.Connection, account_id: int) -> int:
+    """Balance from the last pull minus this device's events that pull did not include yet."""
+    applied = state(conn, "applied_seq", 0)
+    row = conn.execute("SELECT a.balance - coalesce((SELECT sum(points) FROM outbox o WHERE o.account_id = "
+                       "a.account_id AND o.seq > ?), 0) FROM accounts a WHERE a.account_id = ?",
+                       (applied, account_id)).fetchone()
+    return row[0] if row else 0
+
+
+def redeemed_today(conn: sqlite3.Connection, card_id: str, local_day: str) -> int:
+    """Points this card took on this device on a local day (a reversal gives them back)."""
+    return conn.execute("SELECT coalesce(sum(points), 0) FROM outbox WHERE card_id = ? AND local_day = ?",
+                        (card_id, local_day)).fetchone()[0]
+
+
+class Registry:
+    """The replica as a :class:`bank.cardcode.CardRegistry` (deny list first)."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def deny_reason(self, card_id: str, version: int) -> str | None:
+        row = self.conn.execute("SELECT reason FROM deny WHERE card_id = ? AND version >= ? ORDER BY "
+                                "version LIMIT 1", (card_id, version)).fetchone()
+        return row[0] if row else None
+
+    def card_record(self, card_id: str) -> tuple[int, str] | None:
+        row = self.conn.execute("SELECT version FROM cards WHERE card_id = ?", (card_id,)).fetchone()
+        if row is None:
+            top = self.conn.execute("SELECT max(version) FROM deny WHERE card_id = ?", (card_id,)).fetchone()[0]
+            return None if top is None else (top, "revoked")
+        return row[0], "active"
+
+    def account_of(self, card_id: str) -> int | None:
+        row = self.conn.execute("SELECT account_id FROM cards WHERE card_id = ?", (card_id,)).fetchone()
+        return row[0] if row else None
+
+
+# --- applying a pull --------------------------------------------------------------------------
+
+def apply_pull(conn: sqlite3.Connection, message: dict, *, now: dt.datetime) -> dict:
+    """Verify a signed pull with the community keys this device trusts, then apply it atomically.
+
+    Nothing is changed when the signature, the device id, or the delta's base cursor is wrong.
+    Returns the payload.
+    """
+    keys = {k: wire.b64d(v, length=32) for k, v in state(conn, "issuing_keys", {}).items()}
+    payload = wire.open_pull(message, keys, state(conn, "device_id"))
+    if payload["kind"] == "delta" and payload["since"] != state(conn, "cursor"):
+        raise wire.PullRejected("收到的增量数据与本机不衔接,将改为全量同步。",
+                                f"delta since {payload['since']} does not follow local cursor {state(conn, 'cursor')}")
+    with _txn(conn):
+        if payload["kind"] == "full":
+            for table in ("accounts", "cards", "deny", "offers"):
+                conn.execute(f"DELETE FROM {table}")
+        else:
+            conn.executemany("DELETE FROM cards WHERE account_id = ?", [(a[0],) for a in payload["accounts"]])
+        conn.executemany("INSERT OR REPLACE INTO accounts VALUES (?, ?, ?, ?, ?)", payload["accounts"])
+        conn.executemany("INSERT OR REPLACE INTO cards VALUES (?, ?, ?)", payload["cards"])
+        conn.execute("DELETE FROM deny")
+        conn.executemany("INSERT INTO deny VALUES (?, ?, ?)", payload["deny_list"]["cards"])
+        conn.execute("DELETE FROM offers")
+        conn.executemany("INSERT INTO offers VALUES (?, ?, ?, ?)", payload["offers"])
+        conn.execute("UPDATE outbox SET acked = 1 WHERE acked = 0 AND seq <= ?", (payload["applied_seq"],))
+        set_state(conn, cursor=payload["cursor"], applied_seq=payload["applied_seq"],
+                  last_pull_at=clock.to_text(now), server_time=payload["server_time"],
+                  deny_version=payload["deny_list"]["version"], policy=payload["policy"],
+                  windows=payload["windows"], merchant=payload["merchant"], catalog=payload["catalog"],
+                  issuing_keys=payload["issuing_keys"], community=payload["community"],
+                  acked_seq=max(payload["applied_seq"], state(conn, "acked_seq", 0)))
+    return payload

@@ -1,0 +1,188 @@
+"""What travels on the wire: canonical JSON, hashes, signatures, request authentication, errors.
+
+Every signature is over a message that starts with its own domain tag (``MPB-REQ-1``,
+``MPB-PUSH-1``, ``MPB-PULL-1``), so a signature made for one purpose can never be replayed as
+another, and none of them can be mistaken for a card (whose signed text starts ``MPB1:``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from typing import Any, Mapping
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from bank.errors import BankError
+
+PROTOCOL = 1
+API = "/api/v1"
+MAX_PUSH_BYTES = 2 * 1024 * 1024     # one push request; a batch of 500 events is ~150 KB
+MAX_SMALL_BYTES = 16 * 1024          # enrol and pull requests
+MAX_BATCH = 1000                     # events per push
+CLOCK_SKEW_LIMIT_S = 600             # a device clock further off than this is flagged
+
+# Request headers a device sends with every push and pull.
+H_DEVICE = "x-mpb-device"
+H_TIME = "x-mpb-time"
+H_SIGNATURE = "x-mpb-signature"
+
+
+class ProtocolError(BankError):
+    """A request the office refuses. ``status`` is the HTTP status; ``code`` is stable."""
+
+    def __init__(self, code: str, zh: str, en: str, *, status: int = 400, acked_seq: int | None = None):
+        super().__init__(zh, en, code=code)
+        self.status = status
+        self.acked_seq = acked_seq
+
+    def body(self) -> dict:
+        out = {"error": self.code, "zh": self.zh, "en": self.en}
+        if self.acked_seq is not None:
+            out["acked_seq"] = self.acked_seq
+        return out
+
+
+def malformed(en: str, zh: str = "请求格式不正确。") -> ProtocolError:
+    return ProtocolError("malformed", zh, f"malformed request: {en}", status=400)
+
+
+def canonical(obj: Any) -> bytes:
+    """The one byte form of a JSON value that is hashed and signed: sorted keys, no spaces, UTF-8."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def b64e(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def b64d(text: Any, *, length: int | None = None) -> bytes:
+    """Decode strict base64 (or raise a 400 ProtocolError)."""
+    if not isinstance(text, str) or len(text) > 200:
+        raise malformed("expected a base64 string")
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise malformed("bad base64") from None
+    if length is not None and len(raw) != length:
+        raise malformed(f"expected {length} bytes")
+    return raw
+
+
+def parse_json(body: bytes, limit: int) -> Any:
+    """Parse a request body, refusing oversized, non-UTF-8, non-JSON, NaN and duplicate keys."""
+    if len(body) > limit:
+        raise ProtocolError("too_large", "请求太大。", f"request body over {limit} bytes", status=413)
+    def no_dupes(pairs):
+        keys = [k for k, _ in pairs]
+        if len(keys) != len(set(keys)):
+            raise ValueError("duplicate key")
+        return dict(pairs)
+    def no_constants(name):
+        raise ValueError(f"{name} is not JSON")
+    try:
+        return json.loads(body.decode("utf-8"), object_pairs_hook=no_dupes, parse_constant=no_constants)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise malformed(f"not valid JSON ({type(exc).__name__})") from None
+
+
+def load_public(raw: bytes) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def verify(public: Ed25519PublicKey | bytes, signature: bytes, message: bytes) -> bool:
+    if isinstance(public, (bytes, bytearray)):
+        public = load_public(bytes(public))
+    try:
+        public.verify(signature, message)
+        return True
+    except InvalidSignature:
+        return False
+
+
+# --- request authentication -----------------------------------------------------------------
+
+def request_message(method: str, path: str, device_id: str, time_text: str, body: bytes) -> bytes:
+    """What a device signs for each request: method, path, who, when, and the body's hash."""
+    return (f"MPB-REQ-1\n{method.upper()}\n{path}\n{device_id}\n{time_text}\n".encode("utf-8")
+            + sha256_hex(body).encode("ascii"))
+
+
+def sign_request(private: Ed25519PrivateKey, method: str, path: str, device_id: str, time_text: str,
+                 body: bytes) -> dict[str, str]:
+    sig = private.sign(request_message(method, path, device_id, time_text, body))
+    return {H_DEVICE: device_id, H_TIME: time_text, H_SIGNATURE: b64e(sig)}
+
+
+def request_headers(headers: Mapping[str, str]) -> tuple[str, str, bytes]:
+    """(device id, device time, signature) from request headers, or 401."""
+    device_id, time_text, sig = (headers.get(H_DEVICE), headers.get(H_TIME), headers.get(H_SIGNATURE))
+    if not device_id or not time_text or not sig:
+        raise ProtocolError("unsigned", "请求没有设备签名。", "request is not signed by a device", status=401)
+    if len(device_id) > 16 or len(time_text) > 40:
+        raise ProtocolError("bad_signature", "设备签名不正确。", "malformed signature headers", status=401)
+    try:
+        raw = base64.b64decode(sig, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 64:
+        raise ProtocolError("bad_signature", "设备签名不正确。", "signature header is not 64 bytes of base64",
+                            status=401)
+    return device_id, time_text, raw
+
+
+# --- enrolment ----------------------------------------------------------------------------------
+
+def enrolment_mac(code: str, response: dict) -> str:
+    """HMAC of the enrolment answer keyed by the one-time code: the device knows the code, so it
+    can tell the real office's answer (and the issuing keys in it) from a stranger's."""
+    key = "".join(ch for ch in code.upper() if ch not in " -").encode("utf-8")
+    return hmac.new(key, canonical(response), hashlib.sha256).hexdigest()
+
+
+# --- pull signatures (office -> device) --------------------------------------------------------
+
+PULL_DOMAIN = b"MPB-PULL-1\n"
+
+
+def sign_pull(private: Ed25519PrivateKey, key_id: str, payload: dict) -> dict:
+    """Wrap a pull payload: the exact payload text, the community key id and its signature."""
+    text = canonical(payload).decode("utf-8")
+    sig = private.sign(PULL_DOMAIN + key_id.encode("ascii") + b"\n" + text.encode("utf-8"))
+    return {"key_id": key_id, "payload": text, "signature": b64e(sig)}
+
+
+class PullRejected(BankError):
+    code = "pull_rejected"
+
+
+def open_pull(message: Any, public_keys: Mapping[str, bytes], device_id: str) -> dict:
+    """Verify a signed pull with the community's public keys; return the payload or refuse."""
+    def bad(en: str):
+        return PullRejected("收到的数据签名不正确,未作任何更改。", f"pull refused: {en}")
+    if not isinstance(message, dict) or not all(isinstance(message.get(k), str)
+                                                for k in ("key_id", "payload", "signature")):
+        raise bad("not a signed pull message")
+    key = public_keys.get(message["key_id"])
+    if key is None:
+        raise bad(f"unknown key {message['key_id']!r}")
+    try:
+        sig = base64.b64decode(message["signature"], validate=True)
+    except (binascii.Error, ValueError):
+        raise bad("signature is not base64") from None
+    signed = PULL_DOMAIN + message["key_id"].encode("ascii", "replace") + b"\n" + message["payload"].encode("utf-8")
+    if len(sig) != 64 or not verify(bytes(key), sig, signed):
+        raise bad("signature does not verify")
+    payload = json.loads(message["payload"])
+    if payload.get("device_id") != device_id:
+        raise bad("pull is for another device")
+    return payload

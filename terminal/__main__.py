@@ -1,0 +1,152 @@
+"""``python -m terminal``: the merchant tablet.
+
+    python -m terminal enroll --home DIR --server URL --code CODE
+    python -m terminal redeem --home DIR --card TEXT --offer OFFER_ID [--qty N] [--pin PIN] [--json]
+    python -m terminal void   --home DIR --seq N [--json]
+    python -m terminal status --home DIR [--json]
+
+Without a command (``python -m terminal --home DIR``) it will open the tablet app (later issue).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sqlite3
+import sys
+
+import click
+
+from bank.errors import BankError
+from device import enrolment, redeem as engine
+from sync import home
+
+
+def _echo_json(obj) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+def plain_errors(func):
+    """One plain line on stderr and exit 1 instead of a traceback."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except BankError as exc:
+            if kwargs.get("as_json"):
+                _echo_json({"ok": False, "error": exc.code, "zh": exc.zh, "en": exc.en})
+            else:
+                click.echo(f"错误:{exc.zh} (Error: {exc.en})", err=True)
+            sys.exit(1)
+        except sqlite3.Error as exc:
+            click.echo(f"错误:本机数据库出错 (Error: replica database problem: {exc})", err=True)
+            sys.exit(1)
+        except OSError as exc:
+            click.echo(f"错误:无法读写文件 (Error: {exc})", err=True)
+            sys.exit(1)
+    return wrapper
+
+
+home_option = click.option("--home", "home_dir", required=True, type=click.Path(file_okay=False),
+                           help="The tablet's home directory.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
+@click.option("--home", "app_home", type=click.Path(file_okay=False), default=None,
+              help="Open the tablet app on this home (later issue).")
+@click.pass_context
+def main(ctx, app_home):
+    """商户平板 (merchant tablet): 登记、兑换、状态 (enrol, redeem, status)."""
+    if ctx.invoked_subcommand is None:
+        if app_home is None:
+            click.echo(ctx.get_help())
+            sys.exit(2)
+        click.echo("平板界面尚未完成,请使用命令行:redeem / status (the tablet app comes in a later issue).", err=True)
+        sys.exit(2)
+
+
+@main.command("enroll")
+@home_option
+@click.option("--server", required=True, help="The office URL, e.g. http://192.168.1.10:8080")
+@click.option("--code", required=True, help="The one-time enrolment code from the office.")
+@click.option("--label", default="", help="A name for this tablet (shown in the office's device list).")
+@plain_errors
+def enroll_cmd(home_dir, server, code, label):
+    """Enrol this tablet with a one-time code from the office."""
+    h, pulled = enrolment.enroll(home_dir, server, code, kind="tablet", label=label)
+    click.echo(f"登记成功 (enrolled): 设备 {h.device_id}, 商户 {h.config['merchant_id']}, 目录 {h.path}")
+    if not pulled:
+        click.echo("首次同步未完成,请稍后运行 python -m sync --home ... (first pull failed; sync later)")
+
+
+@main.command("redeem")
+@home_option
+@click.option("--card", "card_text", required=True, help="The card's QR text (as scanned).")
+@click.option("--offer", "offer_id", required=True, type=int, help="Offer id (see status / office merchants).")
+@click.option("--qty", type=int, default=1, show_default=True)
+@click.option("--pin", default=None, help="The account's PIN, when the amount needs it.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@plain_errors
+def redeem_cmd(home_dir, card_text, offer_id, qty, pin, as_json):
+    """Redeem an offer with a card, offline if need be: exit 0 and the receipt, or 1 and the reason."""
+    h = home.open_home(home_dir)
+    try:
+        receipt = engine.redeem(h, card_text, offer_id, qty, pin)
+    except engine.Refusal as exc:
+        if as_json:
+            _echo_json({"ok": False, "reason": exc.reason, "zh": exc.zh, "en": exc.en})
+        else:
+            click.echo(f"不能兑换 (refused: {exc.reason}):{exc.zh} {exc.en}")
+        sys.exit(1)
+    if as_json:
+        _echo_json({"ok": True, **receipt.as_dict()})
+    else:
+        for line in receipt.lines():
+            click.echo(line)
+
+
+@main.command("void")
+@home_option
+@click.option("--seq", type=int, required=True, help="The redemption's number on this tablet.")
+@click.option("--reason", default="商户撤销", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@plain_errors
+def void_cmd(home_dir, seq, reason, as_json):
+    """Void (reverse) one of this tablet's recent redemptions."""
+    h = home.open_home(home_dir)
+    try:
+        out = engine.void(h, seq, reason)
+    except engine.Refusal as exc:
+        if as_json:
+            _echo_json({"ok": False, "reason": exc.reason, "zh": exc.zh, "en": exc.en})
+        else:
+            click.echo(f"不能撤销 (refused: {exc.reason}):{exc.zh} {exc.en}")
+        sys.exit(1)
+    if as_json:
+        _echo_json({"ok": True, **out})
+    else:
+        click.echo(f"已撤销第 {seq} 号兑换,退回 {out['points']} 分 (voided; {out['points']} points returned)")
+
+
+@main.command("status")
+@home_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@plain_errors
+def status_cmd(home_dir, as_json):
+    """Last sync, pending events, limits left today."""
+    s = engine.status(home.open_home(home_dir))
+    if as_json:
+        click.echo(json.dumps(s, ensure_ascii=False))
+        return
+    click.echo(f"设备 {s['device_id']} · {s['merchant']} · 办公室 {s['server']}")
+    click.echo(f"上次同步 (last sync): {s['last_sync_at'] or '从未 (never)'}"
+               + (f", {s['last_sync_age_hours']} 小时前" if s['last_sync_age_hours'] is not None else ""))
+    click.echo(f"待上传 (pending): {s['pending_events']} 条 / {s['pending_points']} 分; "
+               f"未同步额度剩余 {s['unsynced_points_left']} 分; 距停止兑换 {s['sync_hours_left']} 小时")
+    click.echo(f"今日兑换 (today): {s['today_redemptions']} 笔 / {s['today_points']} 分; "
+               f"每卡每日上限 {s['per_card_daily_cap']} 分; 单笔联网限额 {s['floor_limit']} 分")
+    click.echo("可以兑换 (can redeem)" if s["can_redeem"] else "暂停兑换:请先同步 (sync needed before redeeming)")
+
+
+if __name__ == "__main__":
+    main(prog_name="python -m terminal")
