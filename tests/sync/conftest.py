@@ -1,0 +1,14 @@
+from .kit import build, office  # noqa: F401
+import pytest
+
+
+@pytest.fixture
+def town(tmp_path):
+    return build(tmp_path / "office.sqlite")
+
+
+@pytest.fixture
+def hub(town):
+    tc, transport = office(town.path)
+    with tc:
+        yield transport

@@ -1,0 +1,238 @@
+"""Refusals at the office end: tampering, forgery, forks, gaps, revoked devices, other merchants,
+enrolment codes, tampered pulls; overdraft across tablets; clock skew."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from bank import alerts, clock, db, devices, ledger
+from device import redeem as engine
+from sync import client, events, replica, wire
+
+from .kit import count, enrol_tablet, office_balance
+
+
+def _state(path):
+    conn = db.connect(path)
+    try:
+        return (conn.execute("SELECT count(*) FROM ledger_entries").fetchone()[0],
+                conn.execute("SELECT count(*) FROM device_events").fetchone()[0],
+                conn.execute("SELECT group_concat(device_id || ':' || last_seq || ':' || last_hash) FROM devices").fetchone()[0],
+                conn.execute("SELECT count(*) FROM card_holds").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def _alert_kinds(path):
+    conn = db.connect(path)
+    try:
+        return [a.kind for a in alerts.open_alerts(conn)]
+    finally:
+        conn.close()
+
+
+def _redemption(card, offer, points, version=1, qty=1):
+    return {"card": card, "card_version": version, "offer": offer, "qty": qty, "points": points}
+
+
+def _events(device_id, bodies, start=1, prev=devices.GENESIS):
+    out = []
+    for i, body in enumerate(bodies):
+        e = events.make(device_id, start + i, prev, "redemption", clock.to_text(clock.now_utc()), body)
+        prev = events.digest(e)
+        out.append(e)
+    return out
+
+
+def _send(tc, h, batch_obj, *, private=None, device_id=None):
+    private = private or h.private_key()
+    body = wire.canonical(batch_obj)
+    headers = wire.sign_request(private, "POST", "/api/v1/push", device_id or h.device_id,
+                                clock.to_text(clock.now_utc()), body)
+    return tc.tc.post("/api/v1/push", content=body, headers=headers)
+
+
+@pytest.fixture
+def tab(town, hub, tmp_path):
+    return enrol_tablet(town.path, hub, tmp_path / "tab", town.noodles)
+
+
+def test_same_batch_twice_is_acknowledged_and_changes_nothing(town, hub, tab):
+    evs = _events(tab.device_id, [_redemption(town.rich[1], town.bowl, 6)] * 2)
+    batch = events.sign_batch(tab.private_key(), tab.device_id, evs)
+    first = _send(hub, tab, batch)
+    assert first.status_code == 200 and first.json()["applied"] == 2
+    before = _state(town.path)
+    second = _send(hub, tab, batch)
+    assert second.json()["acked_seq"] == 2 and second.json()["duplicates"] == 2
+    assert _state(town.path) == before
+    assert office_balance(town.path, town.rich[0]) == 88
+
+
+def test_altered_event_is_refused_and_nothing_written(town, hub, tab):
+    evs = _events(tab.device_id, [_redemption(town.rich[1], town.bowl, 6)] * 3)
+    batch = events.sign_batch(tab.private_key(), tab.device_id, evs)
+    before = _state(town.path)
+    tampered = json.loads(json.dumps(batch))
+    tampered["events"][2]["body"]["qty"] = 5        # the head: signature no longer matches
+    assert _send(hub, tab, tampered).status_code == 401
+    tampered = json.loads(json.dumps(batch))
+    tampered["events"][0]["body"]["qty"] = 5        # inside: the next event's prev no longer matches
+    r = _send(hub, tab, tampered)
+    assert r.status_code == 409 and r.json()["error"] == "chain_broken"
+    assert _state(town.path) == before
+    assert "chain_broken" in _alert_kinds(town.path)
+
+
+def test_event_replayed_from_another_device_is_refused(town, hub, tab, tmp_path):
+    other = enrol_tablet(town.path, hub, tmp_path / "other", town.noodles)
+    evs = _events(tab.device_id, [_redemption(town.rich[1], town.bowl, 6)])
+    batch = events.sign_batch(tab.private_key(), tab.device_id, evs)
+    assert _send(hub, tab, batch).status_code == 200
+    before = _state(town.path)
+    # the other tablet re-sends it as its own request (its own request signature)
+    r = _send(hub, other, batch)
+    assert r.status_code == 409 and r.json()["error"] == "foreign_event"
+    # ... or re-signs the batch with its own key, still naming the first tablet in the event
+    rebatch = events.sign_batch(other.private_key(), other.device_id, evs)
+    r = _send(hub, other, rebatch)
+    assert r.status_code == 409 and r.json()["error"] == "foreign_event"
+    assert _state(town.path) == before
+    assert _alert_kinds(town.path).count("foreign_event") == 2
+
+
+def test_fork_and_gap_are_refused_with_alerts(town, hub, tab):
+    evs = _events(tab.device_id, [_redemption(town.rich[1], town.bowl, 6)] * 2)
+    assert _send(hub, tab, events.sign_batch(tab.private_key(), tab.device_id, evs)).status_code == 200
+    before = _state(town.path)
+    fork = _events(tab.device_id, [_redemption(town.rich[1], town.beef, 12)], start=2, prev=events.digest(evs[0]))
+    r = _send(hub, tab, events.sign_batch(tab.private_key(), tab.device_id, fork))
+    assert r.status_code == 409 and r.json()["error"] == "chain_fork" and r.json()["acked_seq"] == 2
+    gap = _events(tab.device_id, [_redemption(town.rich[1], town.bowl, 6)], start=4, prev=events.digest(evs[1]))
+    r = _send(hub, tab, events.sign_batch(tab.private_key(), tab.device_id, gap))
+    assert r.status_code == 409 and r.json()["error"] == "chain_gap"
+    assert _state(town.path) == before
+    assert {"chain_fork", "chain_gap"} <= set(_alert_kinds(town.path))
+
+
+def test_revoked_device_gets_403_and_nothing_is_written(town, hub, tab):
+    conn = db.connect(town.path)
+    with db.transaction(conn):
+        devices.revoke(conn, tab.device_id)
+    conn.close()
+    before = _state(town.path)
+    evs = _events(tab.device_id, [_redemption(town.rich[1], town.bowl, 6)])
+    r = _send(hub, tab, events.sign_batch(tab.private_key(), tab.device_id, evs))
+    assert r.status_code == 403 and r.json()["error"] == "device_revoked"
+    with pytest.raises(client.Refused) as info:
+        client.sync_once(tab, hub)
+    assert info.value.status == 403
+    assert _state(town.path)[:3] == before[:3]
+
+
+def test_merchant_posting_for_another_merchant_is_refused(town, hub, tab):
+    before = _state(town.path)
+    evs = _events(tab.device_id, [_redemption(town.rich[1], town.bowl, 6), _redemption(town.rich[1], town.masks, 8)])
+    r = _send(hub, tab, events.sign_batch(tab.private_key(), tab.device_id, evs))
+    assert r.status_code == 403 and r.json()["error"] == "wrong_merchant"
+    assert _state(town.path) == before
+    assert "wrong_merchant" in _alert_kinds(town.path)
+
+
+def test_unsigned_and_wrongly_signed_requests_get_401(town, hub, tab):
+    evs = _events(tab.device_id, [_redemption(town.rich[1], town.bowl, 6)])
+    body = wire.canonical(events.sign_batch(tab.private_key(), tab.device_id, evs))
+    assert hub.tc.post("/api/v1/push", content=body).status_code == 401
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    stranger = Ed25519PrivateKey.generate()
+    assert _send(hub, tab, json.loads(body), private=stranger).status_code == 401
+    headers = wire.sign_request(tab.private_key(), "POST", "/api/v1/pull", tab.device_id, "x", b"{}")
+    assert hub.tc.post("/api/v1/pull", content=b'{"cursor":null}', headers=headers).status_code == 401
+    assert count(town.path, "device_events") == 0
+
+
+def test_enrolment_codes_expire_and_work_once(town, hub, tmp_path):
+    conn = db.connect(town.path)
+    with db.transaction(conn):
+        old = devices.new_enrolment_code(conn, merchant_id=town.noodles, hours=1,
+                                         now=clock.now_utc() - dt.timedelta(hours=2))
+        fresh = devices.new_enrolment_code(conn, merchant_id=town.noodles)
+    conn.close()
+    from device import enrolment
+    with pytest.raises(client.Refused) as info:
+        enrolment.enroll(tmp_path / "a", "http://x", old, transport=hub)
+    assert info.value.code == "enrolment_code_expired"
+    enrolment.enroll(tmp_path / "b", "http://x", fresh.lower(), transport=hub)
+    with pytest.raises(client.Refused) as info:
+        enrolment.enroll(tmp_path / "c", "http://x", fresh, transport=hub)
+    assert info.value.code == "enrolment_code_used"
+    with pytest.raises(client.Refused) as info:
+        enrolment.enroll(tmp_path / "d", "http://x", "NOPE-NOPE", transport=hub)
+    assert info.value.code == "enrolment_code_unknown"
+    assert count(town.path, "devices") == 1
+
+
+def test_tampered_pull_is_refused_and_replica_unchanged(town, hub, tab):
+    conn = tab.replica()
+    before = conn.execute("SELECT * FROM accounts ORDER BY account_id").fetchall()
+    body = wire.canonical({"cursor": None, "full": True})
+    headers = wire.sign_request(tab.private_key(), "POST", "/api/v1/pull", tab.device_id,
+                                clock.to_text(clock.now_utc()), body)
+    message = hub.tc.post("/api/v1/pull", content=body, headers=headers).json()
+    payload = json.loads(message["payload"])
+    payload["accounts"][0][1] = 99999
+    forged = {**message, "payload": wire.canonical(payload).decode()}
+    with pytest.raises(wire.PullRejected):
+        replica.apply_pull(conn, forged, now=clock.now_utc())
+    other = dict(message, payload=message["payload"].replace(tab.device_id, "T0099"))
+    with pytest.raises(wire.PullRejected):
+        replica.apply_pull(conn, other, now=clock.now_utc())
+    assert conn.execute("SELECT * FROM accounts ORDER BY account_id").fetchall() == before
+    replica.apply_pull(conn, message, now=clock.now_utc())    # the genuine one applies
+
+
+def test_overdraft_across_two_offline_tablets(town, hub, tmp_path):
+    a = enrol_tablet(town.path, hub, tmp_path / "a", town.noodles)
+    b = enrol_tablet(town.path, hub, tmp_path / "b", town.noodles)
+    c = enrol_tablet(town.path, hub, tmp_path / "c", town.noodles)
+    hub.up = False
+    aid, card, qr = town.poor                      # 20 points; no PIN needed at 18
+    engine.redeem(a, qr, town.bowl, qty=3, transport=hub)
+    engine.redeem(b, qr, town.bowl, qty=3, transport=hub)
+    hub.up = True
+    client.sync_once(a, hub)
+    result = client.sync_once(b, hub)
+    assert result.acked_seq == 1
+    assert office_balance(town.path, aid) == -16
+    assert "overdraft" in _alert_kinds(town.path)
+    client.sync_once(c, hub)
+    conn = c.replica()
+    assert conn.execute("SELECT reason FROM deny WHERE card_id = ?", (card,)).fetchone() == ("hold",)
+    with pytest.raises(engine.Refusal) as info:
+        engine.redeem(c, qr, town.bowl, transport=hub)
+    assert info.value.reason == "card_on_hold"
+    # the office clears it: devices get it at their next pull (a delta)
+    oc = db.connect(town.path)
+    with db.transaction(oc):
+        alerts.clear_hold(oc, card, by="council")
+        ledger.record_adjustment(oc, aid, 40, recorded_by="council", note="settled the overdraft")
+    oc.close()
+    assert client.sync_once(c, hub).pulled == "delta"
+    assert conn.execute("SELECT count(*) FROM deny WHERE card_id = ?", (card,)).fetchone()[0] == 0
+    assert engine.redeem(c, qr, town.bowl, transport=hub).balance_after == 18
+
+
+def test_clock_skew_is_flagged_and_periods_use_office_time(town, hub, tab):
+    conn = tab.replica()
+    skewed = clock.now_utc() + dt.timedelta(hours=3)
+    replica.set_state(conn, last_pull_at=clock.to_text(skewed))
+    engine.redeem(tab, town.rich[2], town.bowl, now=skewed, transport=hub)
+    assert "clock_skew" in _alert_kinds(town.path)
+    oc = db.connect(town.path)
+    entry = ledger.by_ref(oc, f"dev:{tab.device_id}:1")
+    assert entry.device_time == clock.to_text(skewed)
+    assert abs((clock.from_text(entry.recorded_at) - clock.now_utc()).total_seconds()) < 60
+    assert devices.get(oc, tab.device_id).clock_skew_s > 3 * 3600 - 60
