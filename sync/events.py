@@ -103,7 +103,7 @@ def parse_batch(obj: Any) -> tuple[str, list[dict], list[str], bytes]:
     """
     if not isinstance(obj, dict) or set(obj) != {"protocol", "device", "events", "signature"}:
         raise malformed("a push body has exactly protocol, device, events, signature")
-    if obj["protocol"] != wire.PROTOCOL:
+    if type(obj["protocol"]) is not int or obj["protocol"] != wire.PROTOCOL:
         raise malformed(f"unsupported protocol {obj['protocol']!r}")
     device_id, events = obj["device"], obj["events"]
     if not isinstance(device_id, str) or not _DEVICE_ID.match(device_id):

@@ -1,0 +1,56 @@
+"""Office commands for devices: enroll (with QR), devices, revoke-device, merchants, serve refusals."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from office.cli import main
+from tests.sync.kit import enrol_tablet
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_enroll_prints_code_on_last_line_and_writes_qr(town, tmp_path):
+    png = tmp_path / "code.png"
+    r = run("enroll", "--db", town.path, "--merchant", town.noodles, "--qr", png)
+    assert r.exit_code == 0, r.output
+    code = r.output.strip().splitlines()[-1]
+    assert len(code) == 19 and code.count("-") == 3
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_enroll_refuses_bad_targets(town):
+    assert run("enroll", "--db", town.path).exit_code == 1
+    r = run("enroll", "--db", town.path, "--merchant", 999)
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert run("enroll", "--db", town.path, "--kiosk", 1).exit_code == 0
+
+
+def test_devices_list_and_revoke(town, hub, tmp_path):
+    enrol_tablet(town.path, hub, tmp_path / "tab", town.noodles)
+    r = run("devices", "--db", town.path, "--json")
+    rows = json.loads(r.output)
+    assert rows[0]["device_id"] == "T0001" and rows[0]["merchant"] == "老街小面" and rows[0]["last_sync_at"]
+    assert "worst case" in run("devices", "--db", town.path).output
+    assert run("revoke-device", "--db", town.path, "T0001").exit_code == 0
+    assert json.loads(run("devices", "--db", town.path, "--json").output)[0]["status"] == "revoked"
+    assert run("revoke-device", "--db", town.path, "T0001").exit_code == 1
+    assert run("revoke-device", "--db", town.path, "T9999").exit_code == 1
+
+
+def test_merchants_json_shape(town):
+    rows = json.loads(run("merchants", "--db", town.path, "--json").output)
+    assert {"merchant_id", "name", "category", "offers"} <= set(rows[0])
+    assert rows[0]["offers"][0] == {"offer_id": town.bowl, "name": "小面", "points": 6, "value_yuan": "7.00"}
+
+
+def test_serve_refuses_a_database_it_cannot_open(tmp_path):
+    r = run("serve", "--db", tmp_path / "missing.sqlite")
+    assert r.exit_code == 1 and "not found" in r.output
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"not a database at all" * 100)
+    assert run("serve", "--db", junk).exit_code == 1
