@@ -36,6 +36,7 @@ class Pass:
     name: str
     run: Callable[[np.ndarray], list[str]]
     cost: float
+    cheap: bool = False  # run on every frame of a live camera, not in turns
 
 
 def to_gray(frame: np.ndarray) -> np.ndarray:
@@ -92,8 +93,8 @@ def _zbar(gray: np.ndarray) -> list[str]:
 def zxing_passes() -> list[Pass]:
     """The passes with zxing-cpp, ordered by reads gained per millisecond on the synth sets."""
     return [
-        Pass("zx-half", lambda g: _zxing(_scale(g, 0.5)), 0.4),
-        Pass("zx-full", lambda g: _zxing(g), 1.6),
+        Pass("zx-half", lambda g: _zxing(_scale(g, 0.5)), 0.4, cheap=True),
+        Pass("zx-full", lambda g: _zxing(g), 1.6, cheap=True),
         Pass("zx-up1.5", lambda g: _zxing(_scale(g, 1.5)), 3.0),
         Pass("zx-unsharp", lambda g: _zxing(_unsharp(g)), 4.7),
         Pass("zx-median", lambda g: _zxing(cv2.medianBlur(g, 3)), 1.0),
@@ -103,7 +104,7 @@ def zxing_passes() -> list[Pass]:
 def zbar_passes() -> list[Pass]:
     """The passes with pyzbar alone: slower, so fewer of them."""
     return [
-        Pass("zbar-half", lambda g: _zbar(_scale(g, 0.5)), 9.0),
+        Pass("zbar-half", lambda g: _zbar(_scale(g, 0.5)), 9.0, cheap=True),
         Pass("zbar-full", lambda g: _zbar(g), 34.0),
         Pass("zbar-unsharp", lambda g: _zbar(_unsharp(g, 1.0, 1.5)), 40.0),
     ]

@@ -3,7 +3,7 @@
 A camera delivers ~30 frames a second and most hold no card. Every frame gets the cheap passes
 (a half-scale and a full-scale read, ~2 ms); the expensive rescue passes (upscale, unsharp,
 median) take turns, one per frame, so a card held still for a few frames has had every pass
-tried while no single frame costs more than ~8 ms. A card that was read is reported once; it
+tried while no single frame costs more than ~8 ms (zxing-cpp backend). A card that was read is reported once; it
 is "gone" after ``leave_frames`` frames without reading it, and only then can it be reported
 again. A different card shown meanwhile is reported at once.
 """
@@ -18,9 +18,6 @@ import numpy as np
 
 from .decoder import Decoder
 from .verify import ScanOutcome
-
-CHEAP_PASSES = 2  # the first passes of every backend's list are the cheap ones
-
 
 @dataclass(frozen=True)
 class CardEvent:
@@ -41,9 +38,9 @@ class CardTracker:
         self.verify = verify
         self.leave_frames = leave_frames
         self.rescue = rescue
-        n = len(self.decoder.passes)
-        self._cheap = list(range(min(CHEAP_PASSES, n)))
-        self._rescue = list(range(len(self._cheap), n))
+        passes = self.decoder.passes
+        self._cheap = [i for i, p in enumerate(passes) if p.cheap]
+        self._rescue = [i for i, p in enumerate(passes) if not p.cheap]
         self._turn = 0
         self._present: str | None = None  # text of the card in front of the camera
         self._missed = 0
