@@ -1,0 +1,1 @@
+"""Kivy parts shared by the kiosk and terminal apps. The only place in device/ that imports Kivy."""
