@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-DEB_PACKAGES := libzbar0 libgl1 libegl1 libmtdev1 xvfb fonts-noto-cjk poppler-utils espeak-ng chromium
+DEB_PACKAGES := libzbar0 libgl1 libegl1 libmtdev1 xvfb fonts-noto-cjk poppler-utils espeak-ng
 DEMO_DIR ?= demo-data
 
 .PHONY: demo test test-fast bench setup deps venv clean screenshots
