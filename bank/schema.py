@@ -286,7 +286,144 @@ V4_DEVICES_SYNC = """
 """
 
 
-MIGRATIONS = [V1_COMMUNITY, V2_CATALOG_MERCHANTS_LEDGER, V3_POLICY, V4_DEVICES_SYNC]
+V5_COUNCIL_CONSOLE = """
+    -- People who log in to the office console. role: office (everything), council (reviews,
+    -- postings, objections, honours), reviewer (one compound's review group), merchant (read-only).
+    CREATE TABLE console_users (
+        user_id       INTEGER PRIMARY KEY,
+        name          TEXT NOT NULL UNIQUE,
+        role          TEXT NOT NULL CHECK (role IN ('office', 'council', 'reviewer', 'merchant')),
+        compound_id   INTEGER REFERENCES compounds,
+        merchant_id   INTEGER REFERENCES merchants,
+        password_hash TEXT NOT NULL,
+        active        INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+        created_at    TEXT NOT NULL,
+        CHECK ((role = 'reviewer') = (compound_id IS NOT NULL)),
+        CHECK ((role = 'merchant') = (merchant_id IS NOT NULL))
+    );
+    -- Console sessions: only a hash of the session token is kept.
+    CREATE TABLE console_sessions (
+        token_hash TEXT PRIMARY KEY,
+        user_id    INTEGER NOT NULL REFERENCES console_users,
+        csrf       TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        seen_at    TEXT NOT NULL,
+        ended_at   TEXT
+    );
+    -- Everything people did in the console (and the CLI commands that change data).
+    CREATE TABLE audit_log (
+        audit_id  INTEGER PRIMARY KEY,
+        at        TEXT NOT NULL,
+        actor     TEXT NOT NULL,
+        action    TEXT NOT NULL,
+        target    TEXT NOT NULL DEFAULT '',
+        detail    TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_by_action ON audit_log (action, at);
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    -- Objections (异议): raised -> assigned -> investigated -> ruled -> answered -> filed.
+    CREATE TABLE objections (
+        objection_id   INTEGER PRIMARY KEY,
+        account_id     INTEGER NOT NULL REFERENCES accounts,
+        entry_id       INTEGER REFERENCES ledger_entries,
+        points_held    INTEGER NOT NULL DEFAULT 0 CHECK (typeof(points_held) = 'integer' AND points_held >= 0),
+        source         TEXT NOT NULL CHECK (source IN ('kiosk', 'office')),
+        reason         TEXT NOT NULL,
+        raised_by      TEXT NOT NULL,
+        raised_at      TEXT NOT NULL,
+        status         TEXT NOT NULL DEFAULT 'raised'
+                       CHECK (status IN ('raised', 'assigned', 'investigated', 'ruled', 'answered', 'filed')),
+        assigned_to    TEXT,
+        findings       TEXT,
+        ruling         TEXT CHECK (ruling IS NULL OR ruling IN ('upheld', 'rejected')),
+        ruling_note    TEXT,
+        ruled_by       TEXT,
+        answer         TEXT,
+        filed_by       TEXT,
+        updated_at     TEXT NOT NULL
+    );
+    CREATE INDEX objections_open ON objections (account_id, status);
+    -- Quarterly verification runs and the anomalies they found, cleared one by one by the council.
+    CREATE TABLE verification_runs (
+        run_id     INTEGER PRIMARY KEY,
+        quarter    TEXT NOT NULL,
+        run_at     TEXT NOT NULL,
+        run_by     TEXT NOT NULL,
+        checked_entries INTEGER NOT NULL
+    );
+    CREATE TABLE anomalies (
+        anomaly_id INTEGER PRIMARY KEY,
+        run_id     INTEGER NOT NULL REFERENCES verification_runs,
+        kind       TEXT NOT NULL,
+        account_id INTEGER REFERENCES accounts,
+        entry_id   INTEGER REFERENCES ledger_entries,
+        alert_id   INTEGER REFERENCES alerts,
+        detail     TEXT NOT NULL,
+        cleared_at TEXT,
+        cleared_by TEXT,
+        clear_note TEXT
+    );
+    CREATE INDEX anomalies_by_run ON anomalies (run_id, cleared_at);
+    -- Postings (公示) per compound: quarterly (period 2026Q3) or year-end (period 2026).
+    CREATE TABLE postings (
+        posting_id  INTEGER PRIMARY KEY,
+        kind        TEXT NOT NULL CHECK (kind IN ('quarterly', 'yearly')),
+        period      TEXT NOT NULL,
+        compound_id INTEGER NOT NULL REFERENCES compounds,
+        opens_on    TEXT NOT NULL,          -- local dates of the posting period
+        closes_on   TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        created_by  TEXT NOT NULL,
+        UNIQUE (kind, period, compound_id),
+        CHECK (opens_on <= closes_on)
+    );
+    -- Tips (举报): reports of misconduct, recorded and followed up.
+    CREATE TABLE tips (
+        tip_id      INTEGER PRIMARY KEY,
+        received_at TEXT NOT NULL,
+        channel     TEXT NOT NULL CHECK (channel IN ('phone', 'visit', 'letter', 'kiosk', 'other')),
+        compound_id INTEGER REFERENCES compounds,
+        account_id  INTEGER REFERENCES accounts,
+        content     TEXT NOT NULL,
+        status      TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'following', 'closed')),
+        follow_up   TEXT NOT NULL DEFAULT '',
+        recorded_by TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+    );
+    -- Honours (表彰): nominations from four sources and the council's decision on each.
+    CREATE TABLE honour_nominations (
+        nomination_id INTEGER PRIMARY KEY,
+        year          INTEGER NOT NULL,
+        honour        TEXT NOT NULL CHECK (honour IN ('moral_model', 'law_star', 'law_learner', 'volunteer')),
+        account_id    INTEGER NOT NULL REFERENCES accounts,
+        source        TEXT NOT NULL CHECK (source IN ('residents', 'unit', 'council', 'assembly')),
+        nominator     TEXT NOT NULL,
+        reason        TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        created_by    TEXT NOT NULL,
+        decision      TEXT CHECK (decision IS NULL OR decision IN ('awarded', 'declined')),
+        decided_at    TEXT,
+        decided_by    TEXT,
+        UNIQUE (year, honour, account_id, source)
+    );
+    -- A volunteer team's service on one day; each member account gets its points as a ledger
+    -- entry whose ref is 'team:<service_id>:<account_id>'.
+    CREATE TABLE team_services (
+        service_id  INTEGER PRIMARY KEY,
+        team_id     INTEGER NOT NULL REFERENCES volunteer_teams,
+        served_on   TEXT NOT NULL,
+        item_code   TEXT NOT NULL,
+        description TEXT NOT NULL,
+        recorded_by TEXT NOT NULL,
+        recorded_at TEXT NOT NULL
+    );
+"""
+
+
+MIGRATIONS = [V1_COMMUNITY, V2_CATALOG_MERCHANTS_LEDGER, V3_POLICY, V4_DEVICES_SYNC, V5_COUNCIL_CONSOLE]
 
 
 def statements(script: str):

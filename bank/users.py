@@ -1,0 +1,183 @@
+"""Console users (office staff, council members, review-group members, merchants) and sessions.
+
+Passwords are hashed with salted scrypt. A session is a random token given to the browser; only
+its hash is stored, so a copy of the database cannot be used to log in. Sessions end after
+``IDLE_MINUTES`` without a request and at most ``MAX_HOURS`` after log-in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import sqlite3
+from dataclasses import dataclass
+
+from . import clock, merchants
+from .errors import InvalidInput, NotFound
+
+ROLES = {"office": "社区办公室", "council": "道德评议会成员", "reviewer": "评议小组成员", "merchant": "商户"}
+# scrypt at n=2**14 costs ~50 ms: slow enough to hurt guessing from a stolen copy, quick to log in.
+_SCRYPT = dict(n=2**14, r=8, p=1, dklen=32)
+MIN_PASSWORD = 8
+MAX_PASSWORD = 128
+IDLE_MINUTES = 30
+MAX_HOURS = 10
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: int
+    name: str
+    role: str
+    compound_id: int | None
+    merchant_id: int | None
+    active: bool
+
+    @property
+    def role_name(self) -> str:
+        return ROLES[self.role]
+
+
+@dataclass(frozen=True)
+class Session:
+    user: User
+    csrf: str
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, maxmem=64 * 2**20, **_SCRYPT)
+    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${salt.hex()}${digest.hex()}"
+
+
+def check_password(password_hash: str, password: str) -> bool:
+    try:
+        _, n, r, p, salt, digest = password_hash.split("$")
+        got = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p),
+                             dklen=len(digest) // 2, maxmem=64 * 2**20)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got.hex(), digest)
+
+
+def _check_password_text(password: str) -> None:
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InvalidInput(f"密码须为{MIN_PASSWORD}到{MAX_PASSWORD}个字符。",
+                           f"a password is {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+
+
+def add_user(conn: sqlite3.Connection, *, name: str, role: str, password: str,
+             compound_id: int | None = None, merchant_id: int | None = None, now=None) -> int:
+    """Create a console user; a reviewer needs a compound, a merchant user a merchant id."""
+    name = name.strip() if isinstance(name, str) else ""
+    if not name or len(name) > 20:
+        raise InvalidInput("用户名不能为空,且不超过20个字。", "user name must be 1-20 characters")
+    if role not in ROLES:
+        raise InvalidInput("角色只能是 office、council、reviewer 或 merchant。", f"unknown role {role!r}")
+    if role == "reviewer":
+        if compound_id is None or conn.execute("SELECT 1 FROM compounds WHERE compound_id = ?",
+                                               (compound_id,)).fetchone() is None:
+            raise InvalidInput("评议小组成员须指定所在小区。", "a reviewer needs an existing compound")
+    elif compound_id is not None:
+        raise InvalidInput("只有评议小组成员需要指定小区。", "only a reviewer has a compound")
+    if role == "merchant":
+        if merchant_id is None:
+            raise InvalidInput("商户用户须指定商户编号。", "a merchant user needs a merchant id")
+        merchants.get(conn, merchant_id)
+    elif merchant_id is not None:
+        raise InvalidInput("只有商户用户需要指定商户。", "only a merchant user has a merchant id")
+    _check_password_text(password)
+    if conn.execute("SELECT 1 FROM console_users WHERE name = ?", (name,)).fetchone():
+        raise InvalidInput(f"用户名“{name}”已被使用。", f"user name {name!r} is taken")
+    return conn.execute(
+        "INSERT INTO console_users (name, role, compound_id, merchant_id, password_hash, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (name, role, compound_id, merchant_id, hash_password(password),
+         clock.to_text(now or clock.now_utc()))).lastrowid
+
+
+def _user(row) -> User:
+    return User(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
+
+
+def get(conn: sqlite3.Connection, user_id: int) -> User:
+    row = conn.execute("SELECT user_id, name, role, compound_id, merchant_id, active FROM console_users "
+                       "WHERE user_id = ?", (user_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"没有编号为 {user_id} 的用户。", f"no user {user_id}")
+    return _user(row)
+
+
+def all_users(conn: sqlite3.Connection) -> list[User]:
+    return [_user(r) for r in conn.execute(
+        "SELECT user_id, name, role, compound_id, merchant_id, active FROM console_users ORDER BY user_id")]
+
+
+def set_active(conn: sqlite3.Connection, user_id: int, active: bool) -> None:
+    get(conn, user_id)
+    conn.execute("UPDATE console_users SET active = ? WHERE user_id = ?", (int(active), user_id))
+    if not active:
+        conn.execute("UPDATE console_sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL",
+                     (clock.to_text(clock.now_utc()), user_id))
+
+
+def set_password(conn: sqlite3.Connection, user_id: int, password: str) -> None:
+    _check_password_text(password)
+    get(conn, user_id)
+    conn.execute("UPDATE console_users SET password_hash = ? WHERE user_id = ?", (hash_password(password), user_id))
+
+
+_DUMMY_HASH = hash_password("not a password", salt=b"\0" * 16)
+
+
+def authenticate(conn: sqlite3.Connection, name: str, password: str) -> User | None:
+    """The user if name and password match an active user, else None (same cost either way)."""
+    if not isinstance(name, str) or not isinstance(password, str) or len(password) > MAX_PASSWORD:
+        return None
+    row = conn.execute("SELECT user_id, name, role, compound_id, merchant_id, active, password_hash "
+                       "FROM console_users WHERE name = ?", (name.strip(),)).fetchone()
+    ok = check_password(row[6] if row else _DUMMY_HASH, password)
+    if row is None or not ok or not row[5]:
+        return None
+    return _user(row)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(conn: sqlite3.Connection, user: User, *, now=None) -> str:
+    """A new session token for the browser's cookie."""
+    token = secrets.token_urlsafe(32)
+    at = clock.to_text(now or clock.now_utc())
+    conn.execute("INSERT INTO console_sessions (token_hash, user_id, csrf, created_at, seen_at) "
+                 "VALUES (?, ?, ?, ?, ?)", (_token_hash(token), user.user_id, secrets.token_urlsafe(24), at, at))
+    return token
+
+
+def session(conn: sqlite3.Connection, token: str | None, *, now=None) -> Session | None:
+    """The live session of a token (and mark it seen), or None if unknown, ended or expired."""
+    if not token or len(token) > 100:
+        return None
+    now = now or clock.now_utc()
+    row = conn.execute("SELECT s.user_id, s.csrf, s.created_at, s.seen_at, s.ended_at, u.active "
+                       "FROM console_sessions s JOIN console_users u USING (user_id) WHERE token_hash = ?",
+                       (_token_hash(token),)).fetchone()
+    if row is None or row[4] is not None or not row[5]:
+        return None
+    created, seen = clock.from_text(row[2]), clock.from_text(row[3])
+    if now - seen > dt.timedelta(minutes=IDLE_MINUTES) or now - created > dt.timedelta(hours=MAX_HOURS):
+        return None
+    # Write "seen" at most once a minute: most page views then stay read-only.
+    if now - seen > dt.timedelta(minutes=1):
+        conn.execute("UPDATE console_sessions SET seen_at = ? WHERE token_hash = ?",
+                     (clock.to_text(now), _token_hash(token)))
+    return Session(get(conn, row[0]), row[1])
+
+
+def end_session(conn: sqlite3.Connection, token: str | None, *, now=None) -> None:
+    if token:
+        conn.execute("UPDATE console_sessions SET ended_at = ? WHERE token_hash = ? AND ended_at IS NULL",
+                     (clock.to_text(now or clock.now_utc()), _token_hash(token)))
