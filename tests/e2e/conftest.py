@@ -1,0 +1,89 @@
+"""End-to-end helpers: the real office server (``python -m office serve``) on a free port, and the
+device command lines, each as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.sync.kit import build
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cli(*args, timeout: float = 60, check: int | None = 0) -> subprocess.CompletedProcess:
+    """Run ``python -m ...`` from the project root; assert the exit code unless check is None."""
+    r = subprocess.run([sys.executable, "-m", *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                       timeout=timeout)
+    if check is not None:
+        assert r.returncode == check, (args, r.returncode, r.stdout, r.stderr)
+    return r
+
+
+class Server:
+    """``python -m office serve`` as a subprocess that can be stopped, killed and restarted."""
+
+    def __init__(self, db_path: Path, log_path: Path):
+        self.db_path, self.log_path = db_path, log_path
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "Server":
+        with open(self.log_path, "ab") as log:   # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen([sys.executable, "-m", "office", "serve", "--db", str(self.db_path),
+                                          "--port", str(self.port)], cwd=ROOT, stdout=log, stderr=log)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                if requests.get(self.url + "/api/v1/health", timeout=0.5).ok:
+                    return self
+            except requests.RequestException:
+                time.sleep(0.05)
+        raise RuntimeError("server did not start")
+
+    def kill9(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+
+@pytest.fixture
+def town(tmp_path):
+    return build(tmp_path / "office.sqlite")
+
+
+@pytest.fixture
+def server(town, tmp_path):
+    s = Server(town.path, tmp_path / "server.log").start()
+    yield s
+    s.stop()
+
+
+def enrol_cli(town, server: Server, home: Path, merchant_id: int) -> None:
+    code = cli("office", "enroll", "--db", town.path, "--merchant", merchant_id).stdout.strip().splitlines()[-1]
+    cli("terminal", "enroll", "--home", home, "--server", server.url, "--code", code)
