@@ -38,6 +38,11 @@ def open_account(conn: sqlite3.Connection, *, kind: str, holder: str, compound_i
     holder = holder.strip()
     if not holder or len(holder) > 20:
         raise InvalidInput("户主姓名不能为空,且不超过20个字。", "holder name must be 1-20 characters")
+    row = conn.execute("SELECT buildings FROM compounds WHERE compound_id = ?", (compound_id,)).fetchone()
+    if row is None:
+        raise InvalidInput(f"没有编号为 {compound_id} 的小区。", f"no compound {compound_id}")
+    if not (type(building) is int and 1 <= building <= row[0] and type(unit) is int and 1 <= unit <= 20):
+        raise InvalidInput("楼栋或单元号不正确。", f"building must be 1-{row[0]} and unit 1-20")
     at = clock.to_text(now or clock.now_utc())
     aid = conn.execute(
         "INSERT INTO accounts (kind, display_name, compound_id, building, unit, room, created_at) "

@@ -111,6 +111,8 @@ def reissue(conn: sqlite3.Connection, card_id: str, *, reason: str = "lost", now
 def revoke(conn: sqlite3.Connection, card_id: str, *, reason: str = "revoked", now=None) -> Card:
     """Revoke the current version of a card without printing a new one."""
     card = current(conn, card_id)
+    if card.status != "active":
+        raise InvalidInput(f"卡号 {card_id} 已经作废。", f"card {card_id} is already revoked")
     conn.execute("UPDATE cards SET status = 'revoked', ended_at = ?, end_reason = ? "
                  "WHERE card_id = ? AND version = ?",
                  (clock.to_text(now or clock.now_utc()), reason, card_id, card.version))

@@ -37,3 +37,11 @@ def test_mask_name():
 def test_unknown_account(store):
     with pytest.raises(NotFound):
         accounts.get(store, 424242)
+
+
+@pytest.mark.parametrize("compound,building,unit", [(99, 1, 1), (1, 0, 1), (1, 10, 1), (1, 1, 0), (1, "3", 1)])
+def test_address_must_exist(store, compound, building, unit):
+    with pytest.raises(InvalidInput):
+        accounts.open_account(store, kind="single", holder="王五", compound_id=compound, building=building,
+                              unit=unit, room="101")
+    assert store.execute("SELECT count(*) FROM accounts").fetchone()[0] == 0

@@ -4,6 +4,7 @@ import pytest
 
 from bank import cards
 from bank.cardcode import CardRefused
+from bank.errors import InvalidInput
 
 from ..conftest import T0
 
@@ -34,6 +35,11 @@ def test_revoked_card_is_refused(store, account):
     card = cards.issue(store, account, now=T0)
     cards.revoke(store, card.card_id, reason="stolen", now=T0)
     assert refusal(store, card.qr) == "revoked"
+    with pytest.raises(InvalidInput):
+        cards.revoke(store, card.card_id, now=T0)
+    replacement = cards.reissue(store, card.card_id, now=T0)  # found the thief, print a new one
+    assert cards.verify_text(store, replacement.qr)[1].version == 2
+    assert refusal(store, card.qr) == "superseded"
 
 
 def test_card_from_another_store_is_unknown_or_forged(store, account, tmp_path):

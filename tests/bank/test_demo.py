@@ -94,8 +94,10 @@ def test_all_active_cards_verify(conn):
 
 def dump(path):
     c = sqlite3.connect(path)
-    out = {t: c.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall()
-           for (t,) in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    out = {}
+    for (t,) in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+        width = len(c.execute(f"SELECT * FROM {t} LIMIT 0").description)
+        out[t] = c.execute(f"SELECT * FROM {t} ORDER BY {', '.join(map(str, range(1, width + 1)))}").fetchall()
     c.close()
     return out
 
