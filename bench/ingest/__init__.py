@@ -1,0 +1,1 @@
+"""Office ingest and pull benchmark (``python -m bench.ingest``)."""
