@@ -1,0 +1,88 @@
+"""Card sheets: CR80 cards (85.6 x 54 mm) ten to an A4 page, ready to cut or to print on
+perforated card stock. Each card: the bank's name, the holder, compound and address, the card
+number and version, and the signed QR code."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from bank import accounts, cards, community
+from bank.errors import InvalidInput
+
+from . import pdf as pdfkit
+
+CARD_W, CARD_H = 85.6, 54.0
+COLS, ROWS = 2, 5
+PER_PAGE = COLS * ROWS
+MAX_CARDS = 2000
+
+
+def _compound_names(conn) -> dict[int, str]:
+    return {c.compound_id: c.name for c in community.compounds(conn)}
+
+
+def build(conn: sqlite3.Connection, account_ids: list[int] | None = None) -> bytes:
+    """The sheet for the current active card of each account (all active cards if None)."""
+    if account_ids is None:
+        chosen = [c for c in cards.all_cards(conn) if c.status == "active" and c.role == "resident"]
+    else:
+        chosen = []
+        for aid in account_ids:
+            active = [c for c in cards.cards_of(conn, aid) if c.status == "active"]
+            if not active:
+                accounts.get(conn, aid)   # a missing account says so; otherwise it has no active card
+                raise InvalidInput(f"储户 {aid} 没有有效的卡,请先发卡。", f"account {aid} has no active card")
+            chosen.extend(active)
+    if not chosen:
+        raise InvalidInput("没有可打印的卡。", "no cards to print")
+    if len(chosen) > MAX_CARDS:
+        raise InvalidInput(f"一次最多打印{MAX_CARDS}张卡。", f"at most {MAX_CARDS} cards at a time")
+    names = _compound_names(conn)
+    bank_name = f"{community.name(conn) or '社区'}道德积分银行"
+    pdf = pdfkit.new_document("储户卡")
+    pdf.set_auto_page_break(False)
+    left = (pdf.w - COLS * CARD_W) / 2
+    top = (pdf.h - ROWS * CARD_H) / 2
+    for i, card in enumerate(chosen):
+        if i % PER_PAGE == 0:
+            pdf.add_page()
+        slot = i % PER_PAGE
+        x, y = left + (slot % COLS) * CARD_W, top + (slot // COLS) * CARD_H
+        acct = accounts.get(conn, card.account_id)
+        _card(pdf, x, y, bank_name, acct, names.get(acct.compound_id, ""), card)
+    return bytes(pdf.output())
+
+
+def _card(pdf, x, y, bank_name, acct, compound, card) -> None:
+    pdf.set_draw_color(170)
+    pdf.set_line_width(0.2)
+    pdf.rect(x, y, CARD_W, CARD_H)                      # cut line
+    pdf.set_fill_color(178, 34, 34)
+    pdf.rect(x, y, CARD_W, 10, style="F")
+    pdf.set_text_color(255)
+    pdf.set_font(pdfkit.FONT, "B", 11)
+    pdf.set_xy(x + 4, y + 2)
+    pdf.cell(CARD_W - 8, 6, f"{bank_name} · 储户卡")
+    pdf.set_text_color(0)
+    qr_size = 38
+    pdfkit.draw_qr(pdf, card.qr, x + CARD_W - qr_size - 2, y + 12, qr_size)
+    pdf.set_font(pdfkit.FONT, "B", 15)
+    pdf.set_xy(x + 4, y + 14)
+    pdf.cell(42, 8, acct.display_name)
+    pdf.set_font(pdfkit.FONT, "", 8.5)
+    lines = [compound, f"{acct.building}栋{acct.unit}单元{acct.room}", f"卡号 {card.card_id}", f"第 {card.version} 版"]
+    for n, text in enumerate(lines):
+        pdf.set_xy(x + 4, y + 24 + n * 5)
+        pdf.cell(42, 5, text)
+    pdf.set_font(pdfkit.FONT, "", 6.5)
+    pdf.set_text_color(90)
+    pdf.set_xy(x + 4, y + CARD_H - 7)
+    pdf.cell(CARD_W - 8, 4, "凭卡存分、兑换;遗失请到社区办公室挂失补办。")
+    pdf.set_text_color(0)
+
+
+def write(conn: sqlite3.Connection, out: Path, account_ids: list[int] | None = None) -> int:
+    data = build(conn, account_ids)
+    out.write_bytes(data)
+    return len(data)
