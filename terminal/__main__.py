@@ -53,16 +53,19 @@ home_option = click.option("--home", "home_dir", required=True, type=click.Path(
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.option("--home", "app_home", type=click.Path(file_okay=False), default=None,
-              help="Open the tablet app on this home (later issue).")
+              help="Open the tablet app on this home (enrolment screen if not enrolled yet).")
+@click.option("--camera", default=None, help="Camera index (0, 1, …) or a video file of cards being shown.")
 @click.pass_context
-def main(ctx, app_home):
+def main(ctx, app_home, camera):
     """商户平板 (merchant tablet): 登记、兑换、状态 (enrol, redeem, status)."""
     if ctx.invoked_subcommand is None:
         if app_home is None:
             click.echo(ctx.get_help())
             sys.exit(2)
-        click.echo("平板界面尚未完成,请使用命令行:redeem / status (the tablet app comes in a later issue).", err=True)
-        sys.exit(2)
+        from terminal.scripted import headless_env
+        headless_env()
+        from terminal.app import run  # Kivy is imported only when the window is wanted
+        run(app_home, camera)
 
 
 @main.command("enroll")
@@ -146,6 +149,16 @@ def status_cmd(home_dir, as_json):
     click.echo(f"今日兑换 (today): {s['today_redemptions']} 笔 / {s['today_points']} 分; "
                f"每卡每日上限 {s['per_card_daily_cap']} 分; 单笔联网限额 {s['floor_limit']} 分")
     click.echo("可以兑换 (can redeem)" if s["can_redeem"] else "暂停兑换:请先同步 (sync needed before redeeming)")
+
+
+@main.command("screenshots")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="docs/screenshots", show_default=True)
+def screenshots_cmd(out_dir):
+    """Regenerate docs/screenshots/terminal-*.png from the real app with demo data (1280x800)."""
+    from pathlib import Path
+    from terminal.screenshots import take
+    for path in take(Path(out_dir)):
+        click.echo(str(path))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,61 @@
+"""The base of the tablet and kiosk apps: fonts, theme, language switching, screenshots.
+
+Screens' .kv files translate with ``app.tr('中文原文', app.lang)``: naming ``app.lang`` in the
+expression makes Kivy re-evaluate it when the language changes, and ``tr`` is the keyword Babel
+extracts (see ``babel.cfg``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.properties import StringProperty
+
+from device.ui import theme
+from device.ui.fonts import register_fonts
+from device.ui.i18n import Translator
+
+
+class BaseApp(App):
+    """An App with the CJK font, the theme, ``lang`` and ``tr``."""
+
+    lang = StringProperty("zh")
+
+    def __init__(self, **kwargs):
+        register_fonts()
+        self.theme = theme
+        self._translators: dict[str, Translator] = {}
+        super().__init__(**kwargs)
+        Window.clearcolor = theme.BACKGROUND
+
+    def tr(self, msgid: str, lang: str | None = None) -> str:
+        """Translate a Chinese msgid into ``lang`` (default: the current language)."""
+        lang = lang or self.lang
+        if lang not in self._translators:
+            self._translators[lang] = Translator(lang)
+        return self._translators[lang].gettext(msgid)
+
+    def render(self, message) -> str:
+        """A flow Message (or None) in the current language."""
+        return "" if message is None else message.render(self.tr, self.lang)
+
+
+def screenshot(path: str | os.PathLike) -> Path:
+    """Save the whole window (popups included) as a PNG at ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Window.screenshot numbers its files (name0001.png); write there, then move into place.
+    made = Path(Window.screenshot(name=str(path.with_name(path.stem + "-tmp.png"))))
+    os.replace(made, path)
+    return path
+
+
+def pump(frames: int = 3) -> None:
+    """Run the Kivy loop for a few frames (tests and screenshots drive the app this way)."""
+    from kivy.base import EventLoop
+    for _ in range(frames):
+        EventLoop.idle()

@@ -1,0 +1,606 @@
+"""What the merchant tablet decides, screen by screen, in plain Python (no Kivy).
+
+The Kivy screens only show :class:`TerminalFlow`'s state and forward taps to its methods; tests
+drive this object directly through every path. All checks on a card and a redemption are the
+device engine's (:mod:`device.redeem`); the flow only sequences them, keeps the basket, counts
+PIN attempts, and turns every refusal into a sentence with what to do next.
+
+Threading: the app calls the methods that may touch the network (:meth:`confirm`, :meth:`void`,
+:meth:`enrol`) on a worker thread and reads the resulting state on the UI thread afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from bank import accounts, clock
+from bank.errors import BankError
+from device import enrolment, redeem as engine
+from device.syncing import Syncer
+from sync import client, home as home_mod, replica
+
+SETTINGS_FILE = "terminal.json"
+PIN_TRIES = 3                 # wrong PINs in a row before the redemption is cancelled
+PIN_LOCK_MINUTES = 10         # then that card cannot try again on this tablet for a while
+RECEIPT_SECONDS = 6           # the receipt goes back to scanning by itself after this
+ENROL_PREFIX = "MPB-ENROL:"   # enrolment QR text: MPB-ENROL:<office URL>#<code>
+NEAR_CAP_SHARE = 0.8          # warn when a card used this share of its daily cap here
+
+
+def N_(text: str) -> str:
+    """Mark a msgid for extraction; translated when shown (see device.ui.i18n)."""
+    return text
+
+
+class Step(enum.StrEnum):
+    ENROL = "enrol"
+    SCAN = "scan"
+    CARD = "card"
+    OFFERS = "offers"
+    CONFIRM = "confirm"
+    RECEIPT = "receipt"
+    TODAY = "today"
+    SYNC = "sync"
+    SETTINGS = "settings"
+
+
+@dataclass(frozen=True)
+class Message:
+    """A sentence for the shop owner: a Chinese msgid (translated by the UI) or zh/en given."""
+
+    zh: str
+    en: str | None = None       # None: translate zh through the catalog
+    values: tuple = ()          # (name, value) pairs for str.format
+    level: str = "info"         # info, warn, error
+
+    def render(self, translate: Callable[[str], str] = lambda s: s, lang: str = "zh") -> str:
+        """The sentence in ``lang``."""
+        text = self.zh if lang.startswith("zh") or self.en is None else self.en
+        if self.en is None:
+            text = translate(self.zh)
+        return text.format(**dict(self.values))
+
+
+def msg(zh: str, level: str = "info", **values) -> Message:
+    """A catalog message with format values."""
+    return Message(zh, None, tuple(values.items()), level)
+
+
+def from_error(exc: BankError, next_step: str | None = None) -> Message:
+    """An engine refusal, with what to do next when the engine's sentence does not say it."""
+    zh, en = exc.zh, exc.en
+    if next_step:
+        zh, en = zh + next_step, en
+    return Message(zh, en, (), "error")
+
+
+# What to do next, for refusals whose sentence does not already say it.
+NEXT_STEP = {
+    "insufficient": "请减少数量或换一个项目。",
+    "daily_cap": "请明天再来,或减少数量。",
+    "window_closed": "请在兑换时间内再来。",
+    "unknown_offer": "请同步后重试。",
+    "pin_wrong": "请储户重新输入。",
+    "account_inactive": "请储户到社区办公室咨询。",
+    "staff_card": "请储户出示自己的储户卡。",
+    "bad_quantity": "",
+}
+
+
+@dataclass(frozen=True)
+class CardView:
+    card_text: str
+    card_id: str
+    account_id: int
+    name: str                  # masked, e.g. 张*明
+    available: int             # spendable on this tablet now
+    used_today: int            # on this tablet, today
+    daily_cap: int
+    needs_pin_above: int | None    # total above which the PIN is asked; None: no PIN on the account
+    warnings: tuple[Message, ...] = ()
+
+    @property
+    def left_today(self) -> int:
+        return max(0, min(self.available, self.daily_cap - self.used_today))
+
+
+@dataclass(frozen=True)
+class OfferView:
+    offer_id: int
+    name: str
+    points: int
+    max_qty: int               # how many this card can still take today here (0: none)
+
+
+@dataclass(frozen=True)
+class DayLine:
+    seq: int
+    at: str                    # local HH:MM
+    card_id: str
+    name: str
+    offer: str
+    qty: int
+    points: int
+    voided: bool
+    can_void: bool
+    synced: bool
+
+
+@dataclass
+class Settings:
+    language: str = "zh"
+    camera: str = "0"
+    staff_pin_hash: str | None = None
+
+    @classmethod
+    def load(cls, path: Path) -> "Settings":
+        """Read settings; a missing or unreadable file gives the defaults."""
+        try:
+            data = json.loads(path.read_text("utf-8"))
+            return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        except (OSError, ValueError, TypeError):
+            return cls()
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(vars(self), ensure_ascii=False, indent=2), "utf-8")
+        os.replace(tmp, path)
+
+
+class _NoNetwork:
+    """A transport for the engine's immediate push: the background syncer pushes instead, so the
+    receipt never waits for the network (the floor-limit path gets the real transport)."""
+
+    def post(self, path, body, headers):
+        raise client.Unreachable("稍后由后台同步上传。", "deferred to the background sync")
+
+
+@dataclass
+class TerminalFlow:
+    home_dir: Path
+    now: Callable[[], dt.datetime] = clock.now_utc
+    transport: object = None          # None: HTTP to the enrolled office
+    syncer_factory: Callable = None   # home -> Syncer
+    camera: str | None = None         # from the command line; overrides the saved setting
+
+    step: Step = Step.SCAN
+    home: home_mod.Home | None = None
+    card: CardView | None = None
+    offers: list[OfferView] = field(default_factory=list)
+    basket: tuple[int, int] | None = None     # (offer_id, qty)
+    pin: str = ""
+    pin_asked: bool = False
+    pin_tries: int = 0
+    receipt: engine.Receipt | None = None
+    message: Message | None = None            # the one-line banner on the current screen
+    busy: bool = False
+    settings_unlocked: bool = False
+    syncer: Syncer | None = None
+
+    def __post_init__(self):
+        self.home_dir = Path(self.home_dir)
+        self._locked_cards: dict[str, dt.datetime] = {}
+        self._lock = threading.Lock()
+        self.settings = Settings.load(self.home_dir / SETTINGS_FILE)
+        if self.camera is not None:
+            self.settings.camera = str(self.camera)
+        try:
+            self.home = home_mod.open_home(self.home_dir)
+        except BankError:
+            self.home = None
+        self.step = Step.SCAN if self.home else Step.ENROL
+        if self.home:
+            self._start_syncer()
+
+    # --- basics ---------------------------------------------------------------------------------
+
+    @property
+    def language(self) -> str:
+        return self.settings.language
+
+    def _start_syncer(self) -> None:
+        if self.syncer_factory is not None:
+            self.syncer = self.syncer_factory(self.home)
+            return
+        sync_fn = None
+        if self.transport is not None:   # tests and benchmarks: the office in-process
+            sync_fn = lambda h: client.sync_once(h, self.transport, now=self.now())  # noqa: E731
+        self.syncer = Syncer(self.home, sync_fn=sync_fn, now=self.now)
+
+    def _replica(self) -> sqlite3.Connection:
+        return self.home.replica()
+
+    def _policy(self):
+        conn = self._replica()
+        try:
+            return engine._policy(conn)
+        finally:
+            conn.close()
+
+    def status(self) -> dict:
+        """The engine's status of this tablet (last sync, pending, limits left)."""
+        return engine.status(self.home, now=self.now())
+
+    def merchant_name(self) -> str:
+        conn = self._replica()
+        try:
+            return (replica.state(conn, "merchant") or {}).get("name", "")
+        finally:
+            conn.close()
+
+    def go(self, step: Step) -> None:
+        """Navigate; leaving a customer's screens forgets the customer."""
+        if step in (Step.SCAN, Step.TODAY, Step.SYNC, Step.SETTINGS):
+            self._forget_customer()
+        if step != Step.SETTINGS:
+            self.settings_unlocked = False
+        self.message = None
+        self.step = step
+
+    def _forget_customer(self) -> None:
+        self.card, self.offers, self.basket, self.receipt = None, [], None, None
+        self.pin, self.pin_asked, self.pin_tries = "", False, 0
+
+    # --- enrolment ------------------------------------------------------------------------------
+
+    def enrol(self, server: str, code: str, staff_pin: str = "") -> bool:
+        """Enrol with the office; True and the scan screen, or False and a message."""
+        server, code = server.strip(), code.strip()
+        if not server or not code:
+            self.message = msg("请填写办公室地址和登记码(或扫描登记二维码)。", "error")
+            return False
+        if not server.startswith(("http://", "https://")):
+            server = "http://" + server
+        if staff_pin and not (staff_pin.isdigit() and 4 <= len(staff_pin) <= 8):
+            self.message = msg("店员密码须为4到8位数字。", "error")
+            return False
+        try:
+            h, pulled = enrolment.enroll(self.home_dir, server, code, kind="tablet", transport=self.transport)
+        except client.Unreachable:
+            self.message = msg("无法连接社区办公室。请检查网络和办公室地址后重试。", "error")
+            return False
+        except BankError as exc:
+            self.message = from_error(exc, "请向社区办公室重新申请登记码。")
+            return False
+        self.home = h
+        if staff_pin:
+            self.settings.staff_pin_hash = accounts.hash_pin(staff_pin)
+        self.settings.save(self.home_dir / SETTINGS_FILE)
+        self._start_syncer()
+        self.step = Step.SCAN
+        self.message = (msg("登记成功:{merchant}。", merchant=self.merchant_name()) if pulled else
+                        msg("已登记,但首次同步未完成。联网后请点“立即同步”。", "warn"))
+        return True
+
+    def enrol_qr(self, text: str, staff_pin: str = "") -> bool:
+        """Enrol from the office's enrolment QR text (``MPB-ENROL:<url>#<code>``)."""
+        if not text.startswith(ENROL_PREFIX) or "#" not in text:
+            self.message = msg("这不是登记二维码。请扫描社区办公室打印的登记码,或手工输入。", "error")
+            return False
+        server, _, code = text[len(ENROL_PREFIX):].rpartition("#")
+        return self.enrol(server, code, staff_pin)
+
+    # --- a card is shown ------------------------------------------------------------------------
+
+    def scan(self, card_text: str) -> bool:
+        """A QR text was read on the scan screen: show the card, or say why it is refused."""
+        if self.step not in (Step.SCAN, Step.CARD, Step.RECEIPT):
+            return False
+        self._forget_customer()
+        now = self.now()
+        conn = self._replica()
+        try:
+            status = engine.status(self.home, now=now)
+            if not status["can_redeem"]:
+                reason = "not_synced" if status["last_sync_at"] is None else "sync_too_old"
+                pol = engine._policy(conn)
+                self.message = from_error(engine.Refusal(reason, hours=pol.max_sync_age_hours),
+                                          "" if reason == "sync_too_old" else "请联网后点“立即同步”。")
+                self.step = Step.SCAN
+                return False
+            try:
+                claim, account_id = engine._check_card(conn, card_text)
+            except engine.Refusal as exc:
+                self.message = from_error(exc)
+                self.step = Step.SCAN
+                return False
+            row = conn.execute("SELECT status, masked_name, pin_hash FROM accounts WHERE account_id = ?",
+                               (account_id,)).fetchone()
+            if row is None or row[0] != "active":
+                self.message = from_error(engine.Refusal("account_inactive"), NEXT_STEP["account_inactive"])
+                self.step = Step.SCAN
+                return False
+            locked_until = self._locked_cards.get(claim.card_id)
+            if locked_until and now < locked_until:
+                self.message = msg("这张卡密码错误次数过多,请{minutes}分钟后再试,或到社区办公室重置密码。",
+                                   "error", minutes=PIN_LOCK_MINUTES)
+                self.step = Step.SCAN
+                return False
+            pol = engine._policy(conn)
+            used = replica.redeemed_today(conn, claim.card_id, clock.local_date(now).isoformat())
+            available = replica.spendable(conn, account_id)
+            offers = conn.execute("SELECT offer_id, name, points FROM offers ORDER BY points, offer_id").fetchall()
+            _, unsynced = replica.pending_summary(conn)
+        finally:
+            conn.close()
+        warnings = []
+        if used >= pol.per_card_daily_cap * NEAR_CAP_SHARE:
+            warnings.append(msg("这张卡今天在本店已兑换 {used} 分,接近每日上限 {cap} 分。", "warn",
+                                used=used, cap=pol.per_card_daily_cap))
+        if available <= 0:
+            warnings.append(msg("这张卡没有可用积分。", "warn"))
+        self.card = CardView(card_text, claim.card_id, account_id, row[1], available, used,
+                             pol.per_card_daily_cap, pol.pin_above if row[2] else None, tuple(warnings))
+        room = min(self.card.left_today, max(0, pol.unsynced_cap - unsynced))
+        self.offers = [OfferView(o[0], o[1], o[2], min(99, room // o[2]) if o[2] > 0 else 0) for o in offers]
+        self.step = Step.CARD
+        return True
+
+    def to_offers(self) -> None:
+        if self.card is not None:
+            self.step, self.message = Step.OFFERS, None
+
+    # --- basket ---------------------------------------------------------------------------------
+
+    def offer(self, offer_id: int) -> OfferView | None:
+        return next((o for o in self.offers if o.offer_id == offer_id), None)
+
+    def choose(self, offer_id: int) -> None:
+        """Tap an offer tile: one of it (tapping the same tile again adds one)."""
+        o = self.offer(offer_id)
+        if o is None:
+            return
+        qty = self.basket[1] + 1 if self.basket and self.basket[0] == offer_id else 1
+        self.set_qty(offer_id, qty)
+
+    def set_qty(self, offer_id: int, qty: int) -> None:
+        """Set the quantity, kept within what is still available today."""
+        o = self.offer(offer_id)
+        if o is None:
+            return
+        if qty <= 0:
+            self.basket, self.message = None, None
+            return
+        if o.max_qty == 0:
+            self.basket = None
+            self.message = msg("“{offer}”今天已超出这张卡可用的积分。", "warn", offer=o.name)
+            return
+        if qty > o.max_qty:
+            qty = o.max_qty
+            self.message = msg("最多还能兑换 {n} 份“{offer}”。", "warn", n=o.max_qty, offer=o.name)
+        else:
+            self.message = None
+        self.basket = (offer_id, qty)
+
+    def change_qty(self, delta: int) -> None:
+        if self.basket:
+            self.set_qty(self.basket[0], self.basket[1] + delta)
+
+    @property
+    def total(self) -> int:
+        if not self.basket:
+            return 0
+        o = self.offer(self.basket[0])
+        return o.points * self.basket[1] if o else 0
+
+    @property
+    def balance_after(self) -> int:
+        return (self.card.available if self.card else 0) - self.total
+
+    @property
+    def pin_needed(self) -> bool:
+        return bool(self.card and self.card.needs_pin_above is not None and self.total > self.card.needs_pin_above)
+
+    def to_confirm(self) -> None:
+        if self.basket:
+            self.pin, self.pin_asked = "", self.pin_needed
+            self.step, self.message = Step.CONFIRM, None
+
+    # --- PIN pad --------------------------------------------------------------------------------
+
+    def pin_key(self, key: str) -> None:
+        """A PIN pad key: a digit, 'back' or 'clear'."""
+        if key == "back":
+            self.pin = self.pin[:-1]
+        elif key == "clear":
+            self.pin = ""
+        elif key.isdigit() and len(self.pin) < 8:
+            self.pin += key
+
+    # --- the redemption -------------------------------------------------------------------------
+
+    def confirm(self) -> bool:
+        """Confirm tapped: redeem through the engine; receipt, or a refusal on the same screen."""
+        if self.step != Step.CONFIRM or not self.basket or self.card is None or self.busy:
+            return False
+        if self.pin_asked and not self.pin:
+            self.message = msg("请储户输入密码。", "warn")
+            return False
+        offer_id, qty = self.basket
+        # Above the floor limit the engine must reach the office; below it the receipt must not
+        # wait for the network, so the background syncer pushes right after.
+        if self.total > self._policy().floor_limit:
+            transport = self.transport or client.HttpTransport(self.home.server, engine.ONLINE_TIMEOUT)
+        else:
+            transport = _NoNetwork()
+        self.busy = True
+        try:
+            receipt = engine.redeem(self.home, self.card.card_text, offer_id, qty, self.pin or None,
+                                    now=self.now(), transport=transport)
+        except engine.Refusal as exc:
+            return self._refused(exc)
+        except (BankError, sqlite3.Error, OSError) as exc:
+            self.message = Message("本机保存失败,这笔兑换没有完成。请重试;如果反复出现,请联系社区办公室。",
+                                   f"Saving failed; this redemption did not happen. Try again. ({exc})",
+                                   (), "error")
+            return False
+        finally:
+            self.busy = False
+        self.receipt, self.step, self.message = receipt, Step.RECEIPT, None
+        self.pin = ""
+        if self.syncer is not None:
+            self.syncer.request("after_redemption")
+        return True
+
+    def _refused(self, exc: engine.Refusal) -> bool:
+        if exc.reason == "pin_required":
+            self.pin_asked, self.pin = True, ""
+            self.message = msg("这笔兑换需要储户密码,请储户输入。", "warn")
+            return False
+        if exc.reason == "pin_wrong":
+            self.pin_tries += 1
+            self.pin = ""
+            if self.pin_tries >= PIN_TRIES:
+                self._locked_cards[self.card.card_id] = self.now() + dt.timedelta(minutes=PIN_LOCK_MINUTES)
+                self._forget_customer()
+                self.step = Step.SCAN
+                self.message = msg("密码连续{n}次错误,本次兑换已取消。请储户{minutes}分钟后再试,"
+                                   "或到社区办公室重置密码。", "error", n=PIN_TRIES, minutes=PIN_LOCK_MINUTES)
+                return False
+            self.message = msg("密码不正确,还可以再试 {left} 次。", "error", left=PIN_TRIES - self.pin_tries)
+            return False
+        self.message = from_error(exc, NEXT_STEP.get(exc.reason))
+        if exc.reason.startswith("card_") or exc.reason in ("account_inactive", "card_on_hold", "staff_card",
+                                                            "not_synced", "sync_too_old"):
+            self._forget_customer()
+            self.step = Step.SCAN
+        return False
+
+    def cancel(self) -> None:
+        """Cancel the customer and go back to scanning."""
+        self.go(Step.SCAN)
+
+    def receipt_done(self) -> None:
+        self.go(Step.SCAN)
+
+    # --- today and void -------------------------------------------------------------------------
+
+    def today(self) -> list[DayLine]:
+        """Today's redemptions on this tablet, newest first, with which may still be voided."""
+        now = self.now()
+        conn = self._replica()
+        try:
+            pol = engine._policy(conn)
+            names = dict(conn.execute("SELECT account_id, masked_name FROM accounts"))
+            voided = {json.loads(r[0])["body"]["reverses_seq"] for r in conn.execute(
+                "SELECT event FROM outbox WHERE kind = 'reversal'")}
+            rows = conn.execute("SELECT seq, created_at, card_id, account_id, points, event, acked FROM outbox "
+                                "WHERE kind = 'redemption' AND local_day = ? ORDER BY seq DESC",
+                                (clock.local_date(now).isoformat(),)).fetchall()
+            offer_names = dict(conn.execute("SELECT offer_id, name FROM offers"))
+        finally:
+            conn.close()
+        out = []
+        for seq, created, card_id, account_id, points, event, acked in rows:
+            body = json.loads(event)["body"]
+            at = clock.from_text(created)
+            out.append(DayLine(seq, clock.local(at).strftime("%H:%M"), card_id, names.get(account_id, "?"),
+                               offer_names.get(body.get("offer"), f"#{body.get('offer')}"), body.get("qty", 1),
+                               points, seq in voided,
+                               seq not in voided and now - at <= dt.timedelta(minutes=pol.void_minutes),
+                               bool(acked)))
+        return out
+
+    def day_totals(self) -> tuple[int, int]:
+        """(redemptions, points) today, voided ones left out."""
+        lines = [x for x in self.today() if not x.voided]
+        return len(lines), sum(x.points for x in lines)
+
+    def void(self, seq: int) -> bool:
+        """Void one of today's redemptions (a reversal event); a message either way."""
+        try:
+            out = engine.void(self.home, seq, now=self.now(), transport=_NoNetwork())
+        except engine.Refusal as exc:
+            self.message = from_error(exc)
+            return False
+        self.message = msg("已撤销第 {seq} 号兑换,退回 {points} 分。", seq=seq, points=out["points"])
+        if self.syncer is not None:
+            self.syncer.request("after_void")
+        return True
+
+    # --- sync -----------------------------------------------------------------------------------
+
+    def sync_now(self) -> None:
+        if self.syncer is not None:
+            self.syncer.request("sync_now")
+            self.message = msg("正在同步……")
+
+    def sync_line(self) -> Message:
+        """The always-visible sync badge: online, or offline since when, and events waiting."""
+        s = self.syncer.state if self.syncer else None
+        pending = self.status()["pending_events"] if self.home else 0
+        if s is None or s.online is None:
+            text = msg("正在连接办公室 · 待上传 {n} 条", n=pending)
+        elif s.running:
+            text = msg("正在同步 · 待上传 {n} 条", n=pending)
+        elif s.online:
+            text = msg("在线 · 待上传 {n} 条", n=pending)
+        else:
+            since = clock.local(clock.from_text(s.offline_since)).strftime("%m-%d %H:%M")
+            text = msg("离线(自 {since})· 待上传 {n} 条", "warn", since=since, n=pending)
+        return text
+
+    # --- settings -------------------------------------------------------------------------------
+
+    def unlock_settings(self, staff_pin: str) -> bool:
+        """Open settings with the staff PIN; a tablet enrolled without one opens directly."""
+        h = self.settings.staff_pin_hash
+        if h is None or accounts.check_pin(h, staff_pin):
+            self.settings_unlocked, self.step, self.message = True, Step.SETTINGS, None
+            return True
+        self.message = msg("店员密码不正确。", "error")
+        return False
+
+    def set_language(self, lang: str) -> None:
+        if lang in ("zh", "en"):
+            self.settings.language = lang
+            self._save_settings()
+
+    def set_camera(self, camera: str) -> None:
+        self.settings.camera = camera
+        self._save_settings()
+
+    def set_server(self, server: str) -> bool:
+        """Change the office address (e.g. the office moved); saved in the device config."""
+        server = server.strip().rstrip("/")
+        if not server.startswith(("http://", "https://")):
+            self.message = msg("办公室地址须以 http:// 或 https:// 开头。", "error")
+            return False
+        config = {**self.home.config, "server": server}
+        path = self.home.path / home_mod.CONFIG
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(config, ensure_ascii=False, indent=2), "utf-8")
+        os.replace(tmp, path)
+        self.home = home_mod.open_home(self.home.path)
+        if self.syncer is not None:
+            self.syncer.home = self.home
+        self.message = msg("办公室地址已保存。")
+        return True
+
+    def _save_settings(self) -> None:
+        if self.home is not None:
+            self.settings.save(self.home_dir / SETTINGS_FILE)
+
+    def reenrol(self) -> bool:
+        """Set this home aside (never deleted) and go to enrolment; only when nothing is waiting."""
+        pending = self.status()["pending_events"]
+        if pending:
+            self.message = msg("还有 {n} 条兑换没有上传,请先联网同步,再重新登记。", "error", n=pending)
+            return False
+        if self.syncer is not None:
+            self.syncer.stop(0.5)
+        stamp = clock.local(self.now()).strftime("%Y%m%d-%H%M%S")
+        os.replace(self.home_dir, self.home_dir.with_name(f"{self.home_dir.name}.replaced-{stamp}"))
+        self.home, self.syncer = None, None
+        self.settings = Settings(language=self.settings.language, camera=self.settings.camera)
+        self.step, self.settings_unlocked = Step.ENROL, False
+        self.message = msg("旧的登记资料已另存。请扫描新的登记码。")
+        return True

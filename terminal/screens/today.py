@@ -1,0 +1,26 @@
+"""Today: the day's redemptions and totals; void a recent one (a reversal, never a deletion)."""
+
+from kivy.factory import Factory
+from kivy.properties import NumericProperty
+
+from .base import FlowScreen, load_kv
+
+load_kv(__file__)
+
+
+class TodayScreen(FlowScreen):
+    count = NumericProperty(0)
+    points = NumericProperty(0)
+
+    def refresh(self) -> None:
+        flow = self.flow
+        self.count, self.points = flow.day_totals()
+        rows = self.ids.rows
+        rows.clear_widgets()
+        for line in flow.today():
+            row = Factory.TodayRow()
+            row.seq, row.can_void, row.voided = line.seq, line.can_void, line.voided
+            row.line_text = f"{line.at}  #{line.seq}  {line.name}  {line.offer} × {line.qty}  {line.points}"
+            row.synced = line.synced
+            row.bind(on_void=lambda r: self.act("void", r.seq))
+            rows.add_widget(row)

@@ -1,0 +1,113 @@
+"""``python -m terminal screenshots --out DIR``: every screen of the real app at 1280x800.
+
+It builds the demo community, runs a real office process, enrols a demo noodle-shop tablet,
+feeds the camera a recorded video of demo cards and walks the app through every screen.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from .scripted import headless_env, run_script, wait_until
+
+
+def take(out: Path, workdir: Path | None = None) -> list[Path]:
+    """Write docs-ready PNGs into ``out``; return their paths."""
+    headless_env()
+    from . import demo
+    own = workdir is None
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="terminal-shots-"))
+    tablet = demo.make(workdir)
+    try:
+        from device.ui.app_base import screenshot
+        from .app import TerminalApp
+        from .flow import Step, TerminalFlow
+
+        flow = TerminalFlow(tablet.home, camera=str(tablet.video))
+        app = TerminalApp(tablet.home, flow=flow)
+        shots: list[Path] = []
+        plain = next(c for c in tablet.cards if not c[3])
+        with_pin = next((c for c in tablet.cards if c[3]), None)
+
+        def shot(name):
+            shots.append(screenshot(out / f"terminal-{name}.png"))
+
+        def act(*args):
+            app.act(*args)
+
+        def script(app):
+            yield from wait_until(app, lambda: flow.syncer.state.online is not None, 15)
+            yield from wait_until(app, lambda: app.scanner is not None and app.scanner.frames_seen > 5, 15)
+            flow.go(Step.SCAN)
+            app.show()
+            yield 0.5
+            shot("scan")
+            flow.scan(plain[0])
+            app.show()
+            yield 0.3
+            shot("card")
+            act("to_offers")
+            act("choose", flow.offers[0].offer_id)
+            act("choose", flow.offers[0].offer_id)
+            yield 0.3
+            shot("offers")
+            act("to_confirm")
+            yield 0.3
+            shot("confirm")
+            act("confirm")
+            yield from wait_until(app, lambda: not app.busy)
+            yield 0.3
+            shot("receipt")
+            if with_pin is not None:
+                act("receipt_done")
+                flow.scan(with_pin[0])
+                app.show()
+                act("to_offers")
+                expensive = max((o for o in flow.offers if o.max_qty), key=lambda o: o.points)
+                act("set_qty", expensive.offer_id, max(1, min(expensive.max_qty, 21 // expensive.points + 1)))
+                act("to_confirm")
+                for key in "12":
+                    act("pin_key", key)
+                yield 0.3
+                shot("confirm-pin")
+                act("cancel")
+            act("go", "today")
+            yield 0.3
+            shot("today")
+            act("go", "sync")
+            yield 0.3
+            shot("sync")
+            flow.settings.staff_pin_hash = __import__("bank.accounts", fromlist=["x"]).hash_pin("2468")
+            act("go", "settings")
+            yield 0.3
+            shot("settings-locked")
+            act("unlock_settings", "2468")
+            yield 0.3
+            shot("settings")
+            act("go", "scan")
+            flow.scan("https://example.com/not-a-card")
+            flow.message = flow.message
+            app.show()
+            yield 0.3
+            shot("refused")
+            act("set_language", "en")
+            flow.scan(plain[0])
+            app.show()
+            yield 0.3
+            shot("card-en")
+            act("set_language", "zh")
+            # The enrolment screen, as on a new tablet.
+            app.flow = TerminalFlow(workdir / "new-tablet")
+            app.show()
+            yield 0.3
+            shot("enrol")
+            app.flow = flow
+
+        run_script(app, script)
+        return shots
+    finally:
+        tablet.stop()
+        if own:
+            shutil.rmtree(workdir, ignore_errors=True)

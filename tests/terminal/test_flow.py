@@ -1,0 +1,282 @@
+"""The tablet's flow without Kivy: every path a shop counter can take."""
+
+from __future__ import annotations
+
+from bank import accounts, cards, db, devices, policy
+from terminal.flow import ENROL_PREFIX, PIN_TRIES, Step, TerminalFlow
+from device import redeem as engine
+from sync import client
+
+from tests.sync.kit import office_balance
+
+
+def text(flow) -> str:
+    return flow.message.render() if flow.message else ""
+
+
+def office_do(town, fn):
+    conn = db.connect(town.path)
+    with db.transaction(conn):
+        out = fn(conn)
+    conn.close()
+    return out
+
+
+def synced(flow):
+    state = flow.syncer.run_once()
+    assert state.online, state
+    return state
+
+
+# --- enrolment ---------------------------------------------------------------------------------
+
+def test_unenrolled_home_starts_on_enrolment_and_enrols_with_a_code(town, hub, tmp_path, now):
+    flow = TerminalFlow(tmp_path / "new", now=now, transport=hub)
+    assert flow.step is Step.ENROL and flow.home is None
+    assert not flow.enrol("", "")
+    assert "登记码" in text(flow)
+    code = office_do(town, lambda c: devices.new_enrolment_code(c, merchant_id=town.noodles))
+    assert flow.enrol_qr(f"{ENROL_PREFIX}http://office.test#{code}", staff_pin="2468")
+    assert flow.step is Step.SCAN
+    assert "老街小面" in text(flow)
+    again = TerminalFlow(tmp_path / "new", now=now, transport=hub)
+    assert again.step is Step.SCAN and again.settings.staff_pin_hash
+
+
+def test_enrolment_refusals_are_plain(town, hub, tmp_path, now):
+    flow = TerminalFlow(tmp_path / "new", now=now, transport=hub)
+    assert not flow.enrol_qr("hello")
+    assert "不是登记二维码" in text(flow)
+    assert not flow.enrol("http://office.test", "WRONG-CODE")
+    assert flow.step is Step.ENROL and flow.message.level == "error"
+    hub.up = False
+    assert not flow.enrol("office.test", "ANY")
+    assert "无法连接社区办公室" in text(flow)
+
+
+# --- a whole redemption ------------------------------------------------------------------------
+
+def test_scan_pick_confirm_receipt_then_sync(flow, town):
+    assert flow.step is Step.SCAN
+    assert flow.scan(town.rich[2])
+    card = flow.card
+    assert flow.step is Step.CARD and card.name == "张*明" and card.available == 100
+    assert card.needs_pin_above is None and card.warnings == ()
+    flow.to_offers()
+    bowl = flow.offer(town.bowl)
+    assert (bowl.name, bowl.points, bowl.max_qty) == ("小面", 6, 10)   # the daily cap of 60 binds
+    flow.choose(town.bowl)
+    flow.choose(town.bowl)
+    assert flow.basket == (town.bowl, 2) and flow.total == 12 and flow.balance_after == 88
+    flow.change_qty(+20)
+    assert flow.basket == (town.bowl, 10) and "最多还能兑换 10 份" in text(flow)
+    flow.change_qty(-8)
+    flow.to_confirm()
+    assert flow.step is Step.CONFIRM and not flow.pin_asked
+    assert flow.confirm()
+    r = flow.receipt
+    assert flow.step is Step.RECEIPT and (r.points, r.balance_after, r.qty, r.offer) == (12, 88, 2, "小面")
+    assert not r.pushed   # the receipt never waits for the network
+    assert office_balance(town.path, town.rich[0]) == 100
+    synced(flow)
+    assert office_balance(town.path, town.rich[0]) == 88
+    assert flow.status()["pending_events"] == 0
+    flow.receipt_done()
+    assert flow.step is Step.SCAN and flow.card is None
+
+
+# --- refusals ----------------------------------------------------------------------------------
+
+def test_refused_cards_say_why_and_stay_on_scan(flow, town):
+    forged = town.rich[2][:-4] + ("AAAA" if not town.rich[2].endswith("AAAA") else "BBBB")
+    cases = [
+        ("hello world", "不是道德积分卡"),
+        (forged, ""),
+        (town.lost[2], "旧版本的卡"),
+        (town.rich[2].replace("LH", "XX", 1), ""),
+    ]
+    for qr, words in cases:
+        assert not flow.scan(qr), qr
+        assert flow.step is Step.SCAN and flow.message.level == "error"
+        assert words in text(flow)
+
+
+def test_revoked_card_and_suspended_account_after_sync(flow, town):
+    office_do(town, lambda c: cards.revoke(c, town.rich[1]))
+    office_do(town, lambda c: accounts.set_status(c, town.poor[0], "suspended"))
+    synced(flow)
+    assert not flow.scan(town.rich[2])
+    assert "挂失" in text(flow)
+    assert not flow.scan(town.poor[2])
+    assert "暂停" in text(flow) and "社区办公室" in text(flow)
+
+
+def test_daily_cap_near_and_reached(flow, town):
+    h = flow.home
+    engine.redeem(h, town.rich[2], town.beef, 3, now=flow.now(), transport=client_down())
+    engine.redeem(h, town.rich[2], town.bowl, 2, now=flow.now(), transport=client_down())
+    assert flow.scan(town.rich[2])
+    assert flow.card.used_today == 48 and "接近每日上限" in flow.card.warnings[0].render()
+    flow.to_offers()
+    assert flow.offer(town.beef).max_qty == 1 and flow.offer(town.bowl).max_qty == 2
+    engine.redeem(h, town.rich[2], town.beef, 1, now=flow.now(), transport=client_down())
+    assert not flow.scan(town.rich[2])   # not while a customer is being served: cancel first
+    flow.cancel()
+    assert flow.scan(town.rich[2]), text(flow)
+    flow.to_offers()
+    flow.choose(town.bowl)
+    assert flow.basket is None and "超出" in text(flow)
+
+
+def test_insufficient_points_when_the_balance_moved_after_the_scan(flow, town):
+    assert flow.scan(town.poor[2])
+    flow.to_offers()
+    flow.choose(town.beef)
+    flow.to_confirm()
+    engine.redeem(flow.home, town.poor[2], town.bowl, 2, now=flow.now(), transport=client_down())
+    assert not flow.confirm()
+    assert flow.step is Step.CONFIRM
+    assert "积分不足" in text(flow) and "减少数量" in text(flow)
+
+
+def test_sync_too_old_stops_redeeming(flow, town, now):
+    now.advance(hours=73)
+    assert not flow.scan(town.rich[2])
+    assert "72小时没有同步" in text(flow)
+
+
+def test_floor_limit_needs_the_office_then_works_when_back_online(flow, town, hub):
+    assert flow.scan(town.rich[2])
+    flow.to_offers()
+    flow.choose(town.feast)
+    flow.to_confirm()
+    hub.up = False
+    assert not flow.confirm()
+    assert flow.step is Step.CONFIRM and "需要联网确认" in text(flow)
+    hub.up = True
+    assert flow.confirm()
+    assert flow.receipt.points == 50 and flow.receipt.pushed
+
+
+# --- PIN ---------------------------------------------------------------------------------------
+
+def _pin_card(flow, town):
+    office_do(town, lambda c: policy.set_policy(c, None, pin_above=5))
+    synced(flow)
+    assert flow.scan(town.poor[2])
+    assert flow.card.needs_pin_above == 5
+    flow.to_offers()
+    flow.choose(town.bowl)
+    flow.to_confirm()
+    assert flow.pin_asked
+
+
+def test_pin_right_redeems(flow, town):
+    _pin_card(flow, town)
+    assert not flow.confirm() and "输入密码" in text(flow)
+    for k in "12":
+        flow.pin_key(k)
+    flow.pin_key("9")
+    flow.pin_key("back")
+    for k in "34":
+        flow.pin_key(k)
+    assert flow.pin == "1234"
+    assert flow.confirm()
+    assert flow.receipt.points == 6
+
+
+def test_pin_wrong_three_times_cancels_and_locks_the_card_here(flow, town, now):
+    _pin_card(flow, town)
+    for attempt in range(1, PIN_TRIES + 1):
+        for k in "0000":
+            flow.pin_key(k)
+        assert not flow.confirm()
+        if attempt < PIN_TRIES:
+            assert flow.step is Step.CONFIRM and f"还可以再试 {PIN_TRIES - attempt} 次" in text(flow)
+    assert flow.step is Step.SCAN and flow.card is None
+    assert "连续3次错误" in text(flow) and "重置密码" in text(flow)
+    assert not flow.scan(town.poor[2]) and "错误次数过多" in text(flow)
+    now.advance(minutes=11)
+    assert flow.scan(town.poor[2])
+
+
+# --- today and void ----------------------------------------------------------------------------
+
+def test_today_and_void_within_minutes_only(flow, town, now):
+    for qty in (1, 2):
+        assert flow.scan(town.rich[2])
+        flow.to_offers()
+        flow.set_qty(town.bowl, qty)
+        flow.to_confirm()
+        assert flow.confirm()
+    lines = flow.today()
+    assert [(x.qty, x.points, x.can_void, x.voided) for x in lines] == [(2, 12, True, False), (1, 6, True, False)]
+    assert flow.day_totals() == (2, 18)
+    assert flow.void(lines[0].seq)
+    assert "退回 12 分" in text(flow)
+    assert flow.today()[0].voided and flow.day_totals() == (1, 6)
+    assert not flow.void(lines[0].seq) and "已经撤销过" in text(flow)
+    now.advance(minutes=16)
+    assert not flow.today()[1].can_void
+    assert not flow.void(lines[1].seq) and "社区办公室" in text(flow)
+    synced(flow)
+    assert office_balance(town.path, town.rich[0]) == 94
+
+
+# --- offline and back online -------------------------------------------------------------------
+
+def test_offline_redeems_shows_offline_then_catches_up(flow, town, hub):
+    hub.up = False
+    state = flow.syncer.run_once()
+    assert state.online is False and state.offline_since
+    assert flow.scan(town.rich[2])
+    flow.to_offers()
+    flow.choose(town.beef)
+    flow.to_confirm()
+    assert flow.confirm()
+    assert flow.syncer.run_once().online is False
+    line = flow.sync_line()
+    assert line.level == "warn" and "离线" in line.render() and "待上传 1 条" in line.render()
+    hub.up = True
+    synced(flow)
+    assert "在线 · 待上传 0 条" == flow.sync_line().render()
+    assert office_balance(town.path, town.rich[0]) == 88
+
+
+def test_sync_line_in_english(flow):
+    from device.ui.i18n import Translator
+    tr = Translator("en")
+    assert flow.sync_line().render(tr.gettext, "en").startswith("Connecting")
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+def test_settings_behind_staff_pin_and_reenrol(flow, town, hub, now, tablet_home):
+    from bank.accounts import hash_pin
+    flow.settings.staff_pin_hash = hash_pin("2468")
+    assert not flow.unlock_settings("1111") and flow.step is Step.SCAN
+    assert flow.unlock_settings("2468") and flow.step is Step.SETTINGS
+    flow.set_language("en")
+    assert TerminalFlow(tablet_home, now=now, transport=hub).language == "en"
+    assert not flow.set_server("office") and flow.set_server("http://10.0.0.9:8080/")
+    assert flow.home.server == "http://10.0.0.9:8080"
+    flow.set_server("http://office.test")
+    flow.go(Step.SCAN)
+    assert flow.scan(town.rich[2]), text(flow)
+    flow.to_offers()
+    flow.choose(town.bowl)
+    flow.to_confirm()
+    assert flow.confirm()
+    assert not flow.reenrol() and "没有上传" in text(flow)
+    synced(flow)
+    assert flow.reenrol()
+    assert flow.step is Step.ENROL and flow.home is None
+    assert any(p.name.startswith("tab.replaced-") for p in tablet_home.parent.iterdir())
+
+
+def client_down():
+    """A transport that is always offline."""
+    class Down:
+        def post(self, *a):
+            raise client.Unreachable("down", "down")
+    return Down()
