@@ -386,3 +386,112 @@ def clear_hold_cmd(db_path: Path, card_id: str, by: str):
     with db.transaction(conn):
         alerts.clear_hold(conn, card_id, by=by)
     click.echo(f"卡 {card_id} 已解除暂停 (hold cleared).")
+
+
+# --- reports, postings, card sheets and console users (the council's work) ----------------------
+
+def _out_option(*suffixes: str):
+    return click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+                        help=f"Output file ({', '.join(suffixes)}).")
+
+
+def _check_out(out: Path, *suffixes: str) -> None:
+    """Checked in the command (not a click callback) so a wrong name is one plain line too."""
+    from bank.errors import InvalidInput
+    if out.suffix.lower() not in suffixes:
+        raise InvalidInput(f"输出文件须以 {' 或 '.join(suffixes)} 结尾。", f"--out must end in {' or '.join(suffixes)}")
+
+
+def _write_out(out: Path, data: bytes) -> None:
+    """Write the whole file or nothing: a temporary name first, then a rename."""
+    tmp = out.with_name(out.name + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(out)
+
+
+@main.group("report")
+def report_group():
+    """Reports for the notice board and the council."""
+
+
+@report_group.command("monthly")
+@db_option()
+@click.option("--month", required=True, help="The month, e.g. 2026-10.")
+@_out_option(".pdf", ".xlsx")
+@plain_errors
+def report_monthly_cmd(db_path: Path, month: str, out: Path):
+    """The monthly redemption table: per merchant and offer, count, points and value (PDF or Excel)."""
+    from bank import periods
+    from . import reports
+    _check_out(out, ".pdf", ".xlsx")
+    period = periods.month(month)
+    conn = _open_ro(db_path)
+    data = reports.monthly_pdf(conn, period) if out.suffix.lower() == ".pdf" else reports.monthly_xlsx(conn, period)
+    _write_out(out, data)
+    click.echo(f"已生成 {period.label}兑换统计表 (monthly redemption table written): {out}")
+
+
+@main.command("posting")
+@db_option()
+@click.option("--quarter", required=True, help="The quarter, e.g. 2026Q3.")
+@click.option("--compound", "compound_id", required=True, type=int, help="Compound number.")
+@_out_option(".pdf")
+@plain_errors
+def posting_cmd(db_path: Path, quarter: str, compound_id: int, out: Path):
+    """A compound's quarterly posting (公示) as a printable PDF, names masked."""
+    from bank import periods, postings
+    from . import reports
+    _check_out(out, ".pdf")
+    period = periods.quarter(quarter)
+    conn = _open_ro(db_path)
+    data = reports.posting_pdf(conn, period, compound_id,
+                               posting=postings.find(conn, "quarterly", period.key, compound_id))
+    _write_out(out, data)
+    click.echo(f"已生成 {postings.compound_name(conn, compound_id)} {period.label}公示 (posting written): {out}")
+
+
+@main.command("print-cards")
+@db_option()
+@_out_option(".pdf")
+@click.argument("idents", nargs=-1, metavar="[ACCOUNT]...")
+@plain_errors
+def print_cards_cmd(db_path: Path, out: Path, idents: tuple[str, ...]):
+    """Card sheets (CR80 cards, ten per A4 page) for the accounts given, or every active card."""
+    from . import cardsheet
+    _check_out(out, ".pdf")
+    conn = _open_ro(db_path)
+    account_ids = [_resolve_account(conn, i) for i in idents] if idents else None
+    data = cardsheet.build(conn, account_ids)
+    _write_out(out, data)
+    click.echo(f"已生成储户卡打印文件 (card sheet written): {out}")
+
+
+@main.group("user")
+def user_group():
+    """Console users: office staff, council members, review-group members, merchants."""
+
+
+@user_group.command("add")
+@db_option()
+@click.option("--role", required=True, type=click.Choice(["office", "council", "reviewer", "merchant"]))
+@click.option("--name", required=True, help="Log-in name (shown in the audit log).")
+@click.option("--compound", "compound_id", type=int, default=None, help="A reviewer's compound.")
+@click.option("--merchant", "merchant_id", type=int, default=None, help="A merchant user's merchant id.")
+@click.option("--password-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Read the password from the first line of this file instead of a prompt.")
+@plain_errors
+def user_add_cmd(db_path: Path, role: str, name: str, compound_id: int | None, merchant_id: int | None,
+                 password_file: Path | None):
+    """Add a console user (password from a prompt, or --password-file)."""
+    from bank import audit, users
+    if password_file is not None:
+        lines = password_file.read_text(encoding="utf-8").splitlines()
+        password = lines[0] if lines else ""
+    else:
+        password = click.prompt("密码 (password)", hide_input=True, confirmation_prompt=True)
+    conn = db.connect(db_path)
+    with db.transaction(conn):
+        uid = users.add_user(conn, name=name, role=role, password=password, compound_id=compound_id,
+                             merchant_id=merchant_id)
+        audit.record(conn, "命令行", "user.add", f"user {uid}", {"name": name.strip(), "role": role})
+    click.echo(f"已添加用户 {name.strip()}({users.ROLES[role]}) (user {uid} added).")

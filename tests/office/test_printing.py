@@ -1,0 +1,164 @@
+"""Printing and reports: card sheets, the monthly redemption table, postings and the office
+commands that write them. PDFs are read back with pdftotext and rendered with pdftoppm; card
+QR codes are decoded from the rendered page; Excel is read back with openpyxl."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import time
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from bank import accounts, cards, db, periods
+from office import cardsheet, cli, reports
+
+
+def pdf_text(data: bytes, tmp_path) -> str:
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(data)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def render(data: bytes, tmp_path, dpi: int = 150):
+    from PIL import Image
+    path = tmp_path / "page.pdf"
+    path.write_bytes(data)
+    subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-f", "1", "-l", "1", str(path), str(tmp_path / "page")],
+                   check=True)
+    with Image.open(next(tmp_path.glob("page-*.png"))) as image:
+        image.load()
+        return image.copy()
+
+
+@pytest.fixture(scope="module")
+def conn(demo_db):
+    c = db.connect(demo_db, readonly=True)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def writable(demo_db, tmp_path):
+    path = tmp_path / "copy.sqlite"
+    shutil.copy(demo_db, path)
+    return path
+
+
+def test_card_sheet_has_names_and_readable_qr_codes(conn, tmp_path):
+    import zxingcpp
+    ids = list(range(1, 13))
+    data = cardsheet.build(conn, ids)
+    text = pdf_text(data, tmp_path)
+    first = accounts.get(conn, 1)
+    assert "道德积分银行" in text and first.display_name in text and "卡号" in text
+    page = render(data, tmp_path, dpi=200)
+    found = {r.text for r in zxingcpp.read_barcodes(page)}
+    expected = {c.qr for aid in ids[:10] for c in cards.cards_of(conn, aid) if c.status == "active"}
+    assert found == expected   # the first page holds ten cards, every QR decodes to the signed text
+
+
+def test_card_sheet_refuses_an_account_without_an_active_card(conn):
+    revoked = conn.execute("SELECT account_id FROM cards GROUP BY account_id "
+                           "HAVING sum(status = 'active') = 0").fetchone()
+    if revoked:
+        with pytest.raises(Exception, match="没有有效的卡"):
+            cardsheet.build(conn, [revoked[0]])
+    with pytest.raises(Exception, match="没有编号为 999999"):
+        cardsheet.build(conn, [999999])
+
+
+def test_monthly_table_pdf_and_excel_agree(conn, tmp_path):
+    month = periods.month("2026-10")
+    table = reports.monthly_rows(conn, month)[0]
+    assert table and all(r.count > 0 and r.points > 0 for r in table)
+    text = pdf_text(reports.monthly_pdf(conn, month), tmp_path)
+    assert "2026年10月积分兑换情况公示" in text and table[0].merchant in text and "合计" in text
+    wb = openpyxl.load_workbook(io.BytesIO(reports.monthly_xlsx(conn, month)))
+    ws = wb.active
+    assert ws.cell(3, 1).value == "商户" and ws.cell(3, 6).value == "价值(元)"
+    last = ws.max_row
+    assert ws.cell(last, 1).value == "合计"
+    assert ws.cell(last, 5).value == sum(r.points for r in table)
+    assert ws.cell(last, 6).value == pytest.approx(sum(r.value_fen for r in table) / 100)
+
+
+def test_posting_masks_names_and_builds_within_two_seconds(conn, tmp_path):
+    quarter = periods.quarter("2026Q3")
+    started = time.perf_counter()
+    data = reports.posting_pdf(conn, quarter, 1)
+    assert time.perf_counter() - started < 2.0
+    text = pdf_text(data, tmp_path)
+    assert "龙海花园 2026年第3季度积分情况公示" in text and "如有异议" in text
+    holders = [r[0] for r in conn.execute("SELECT display_name FROM accounts WHERE compound_id = 1 "
+                                          "AND length(display_name) = 3")]
+    assert not any(name in text for name in holders)          # no full name leaks
+    assert accounts.mask_name(holders[0]) in text
+    page = render(data, tmp_path, dpi=50)
+    assert page.size[0] > 300
+
+
+def runner_invoke(*args):
+    result = CliRunner().invoke(cli.main, [str(a) for a in args])
+    assert "Traceback" not in result.output
+    return result
+
+
+def test_cli_report_posting_and_cards(demo_db, tmp_path):
+    out = tmp_path / "m.xlsx"
+    assert runner_invoke("report", "monthly", "--db", demo_db, "--month", "2026-10", "--out", out).exit_code == 0
+    assert openpyxl.load_workbook(out).active.cell(1, 1).value.endswith("积分兑换统计表")
+    out = tmp_path / "p.pdf"
+    assert runner_invoke("posting", "--db", demo_db, "--quarter", "2026Q3", "--compound", 2, "--out", out).exit_code == 0
+    assert "金色港湾" in pdf_text(out.read_bytes(), tmp_path)
+    out = tmp_path / "c.pdf"
+    c = db.connect(demo_db, readonly=True)
+    card_id = cards.cards_of(c, 3)[-1].card_id
+    c.close()
+    assert runner_invoke("print-cards", "--db", demo_db, "--out", out, 2, card_id).exit_code == 0
+    assert pdf_text(out.read_bytes(), tmp_path).count("储户卡") == 2
+
+
+@pytest.mark.parametrize("args", [
+    ["report", "monthly", "--month", "2026-13", "--out", "x.pdf"],
+    ["report", "monthly", "--month", "", "--out", "x.pdf"],
+    ["report", "monthly", "--month", "2026-10", "--out", "x.txt"],
+    ["posting", "--quarter", "2026Q5", "--compound", "1", "--out", "x.pdf"],
+    ["posting", "--quarter", "2026Q3", "--compound", "99", "--out", "x.pdf"],
+    ["posting", "--quarter", "2026Q3", "--compound", "1", "--out", "x.xlsx"],
+    ["print-cards", "--out", "x.pdf", "abc"],
+    ["print-cards", "--out", "x.pdf", "999999"],
+])
+def test_cli_bad_arguments_one_line_nothing_written(demo_db, tmp_path, args):
+    args = [a if not a.startswith("x.") else str(tmp_path / a) for a in args]
+    result = runner_invoke(*args[:2 if args[0] == "report" else 1], "--db", demo_db,
+                           *args[2 if args[0] == "report" else 1:])
+    assert result.exit_code == 1
+    assert len(result.output.strip().splitlines()) == 1 and result.output.startswith("错误:")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_user_add(writable, tmp_path):
+    pw = tmp_path / "pw.txt"
+    pw.write_text("a-long-password\n")
+    ok = runner_invoke("user", "add", "--db", writable, "--role", "reviewer", "--compound", 2, "--name", "赵组员",
+                       "--password-file", pw)
+    assert ok.exit_code == 0, ok.output
+    prompted = CliRunner().invoke(cli.main, ["user", "add", "--db", str(writable), "--role", "office", "--name", "王主任"],
+                                  input="secret-99\nsecret-99\n")
+    assert prompted.exit_code == 0, prompted.output
+    for bad in (["--role", "reviewer", "--name", "钱组员"], ["--role", "office", "--name", "赵组员"],
+                ["--role", "merchant", "--name", "商户", "--merchant", "999"], ["--role", "office", "--name", ""]):
+        r = runner_invoke("user", "add", "--db", writable, *bad, "--password-file", pw)
+        assert r.exit_code == 1 and r.output.startswith("错误:"), r.output
+    short = tmp_path / "short.txt"
+    short.write_text("abc")
+    assert runner_invoke("user", "add", "--db", writable, "--role", "office", "--name", "孙", "--password-file",
+                         short).exit_code == 1
+    c = db.connect(writable, readonly=True)
+    assert [r[0] for r in c.execute("SELECT name FROM console_users ORDER BY user_id")] == ["赵组员", "王主任"]
+    assert c.execute("SELECT count(*) FROM audit_log WHERE action = 'user.add'").fetchone()[0] == 2
+    c.close()
