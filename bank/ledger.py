@@ -181,6 +181,54 @@ def record_redemption(conn: sqlite3.Connection, account_id: int, offer_id: int, 
                        quantity=quantity)
 
 
+def settle_redemptions(conn: sqlite3.Connection, items: list[tuple[int, merchants.Offer, int, str | None, str]], *,
+                       recorded_by: str, device_id: str, now: dt.datetime) -> dict[str, int | None]:
+    """Settle many offline redemptions at once: ``(account_id, offer, quantity, device_time, ref)``.
+
+    The bulk form of ``record_redemption(..., allow_overdraft=True, ref=...)`` for device sync:
+    a few queries per batch instead of several per entry. The goods were handed over, so balances
+    may go negative (the caller flags that). Returns ref -> entry id; None for an item whose
+    account is closed (not settled: the caller raises an alert). A ref already in the ledger
+    keeps its first entry and writes nothing.
+    """
+    if not items:
+        return {}
+    refs = [it[4] for it in items]
+    out: dict[str, int | None] = {}
+    for chunk in range(0, len(refs), 900):
+        part = refs[chunk:chunk + 900]
+        out.update(conn.execute(f"SELECT ref, entry_id FROM ledger_entries WHERE ref IN ({','.join('?' * len(part))})",
+                                part).fetchall())
+    ids = sorted({it[0] for it in items})
+    closed = set()
+    for chunk in range(0, len(ids), 900):
+        part = ids[chunk:chunk + 900]
+        closed.update(r[0] for r in conn.execute(
+            f"SELECT account_id FROM accounts WHERE status = 'closed' AND account_id IN ({','.join('?' * len(part))})",
+            part))
+    at = clock.to_text(now)
+    # entry ids are assigned here (the caller holds the write transaction) so they are known
+    # without reading every row back; the ledger is append-only, so max + 1 is always free.
+    next_id = conn.execute("SELECT coalesce(max(entry_id), 0) + 1 FROM ledger_entries").fetchone()[0]
+    rows = []
+    for account_id, offer, quantity, device_time, ref in items:
+        if ref in out:
+            continue
+        if account_id in closed:
+            out[ref] = None
+            continue
+        if type(quantity) is not int or not 1 <= quantity <= 99:
+            raise InvalidInput("数量须为1到99的整数。", "quantity must be an integer from 1 to 99")
+        rows.append((next_id, account_id, -offer.points * quantity, offer.merchant_id, offer.offer_id, quantity,
+                     recorded_by, device_id, device_time, at, ref))
+        out[ref] = next_id
+        next_id += 1
+    conn.executemany("INSERT INTO ledger_entries (entry_id, account_id, kind, points, merchant_id, offer_id, quantity, "
+                     "recorded_by, device_id, device_time, recorded_at, ref) "
+                     "VALUES (?, ?, 'redemption', ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    return out
+
+
 def record_adjustment(conn: sqlite3.Connection, account_id: int, points: int, *, recorded_by: str,
                       note: str, now: dt.datetime | None = None, ref: str | None = None) -> Entry:
     """An office adjustment (e.g. carrying over a paper ledger); the note must say why."""

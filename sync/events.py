@@ -95,8 +95,10 @@ def sign_batch(private: Ed25519PrivateKey, device_id: str, events: list[dict]) -
     return {"protocol": wire.PROTOCOL, "device": device_id, "events": events, "signature": wire.b64e(sig)}
 
 
-def parse_batch(obj: Any) -> tuple[str, list[dict], list[str], bytes]:
-    """Check a push body's shape and internal chain; return (device, events, hashes, signature).
+def parse_batch(obj: Any) -> tuple[str, list[dict], list[str], list[str], bytes]:
+    """Check a push body's shape and internal chain.
+
+    Returns (device, events, hashes, canonical texts of the events, batch signature).
 
     The chain inside the batch must be consecutive and linked; where it joins the office's copy
     is the hub's business.
@@ -111,15 +113,17 @@ def parse_batch(obj: Any) -> tuple[str, list[dict], list[str], bytes]:
     if not isinstance(events, list) or not 1 <= len(events) <= wire.MAX_BATCH:
         raise malformed(f"events must be a list of 1 to {wire.MAX_BATCH}")
     signature = wire.b64d(obj["signature"], length=64)
-    hashes = []
+    hashes, texts = [], []
     for i, event in enumerate(events):
         check(event)
         if i and event["seq"] != events[i - 1]["seq"] + 1:
             raise malformed("events in a batch must have consecutive sequence numbers")
         if i and event["prev"] != hashes[-1]:
             raise ProtocolErrorChain(event["device"], event["seq"])
-        hashes.append(digest(event))
-    return device_id, events, hashes, signature
+        text = wire.canonical(event)
+        hashes.append(wire.sha256_hex(text))
+        texts.append(text.decode("utf-8"))
+    return device_id, events, hashes, texts, signature
 
 
 class ProtocolErrorChain(wire.ProtocolError):

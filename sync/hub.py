@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bank import accounts, alerts, cards, clock, community, convention, devices, ledger, merchants, policy
 from bank.db import transaction
-from bank.errors import AccountInactive, AlreadyReversed, BankError, NotFound
+from bank.errors import BankError, NotFound
 
 from . import events as ev
 from . import wire
@@ -119,7 +119,7 @@ def push(conn: sqlite3.Connection, device: devices.Device, body: bytes, now: dt.
     obj = wire.parse_json(body, wire.MAX_PUSH_BYTES)
     try:
         try:
-            device_id, events, hashes, signature = ev.parse_batch(obj)
+            device_id, events, hashes, texts, signature = ev.parse_batch(obj)
         except ev.ProtocolErrorChain as exc:
             raise _Refusal("chain_broken", exc.code, exc.zh, exc.en, seq=exc.seq) from None
         if device_id != device.device_id:
@@ -138,7 +138,7 @@ def push(conn: sqlite3.Connection, device: devices.Device, body: bytes, now: dt.
                 raise ProtocolError("kind_not_allowed", "该设备不能提交这类事件。",
                                     f"a {device.kind} cannot post {event['kind']} events (yet)", status=403)
         with transaction(conn):
-            result = _settle(conn, device, events, hashes, obj["signature"], now)
+            result = _settle(conn, device, events, hashes, texts, obj["signature"], now)
             _note_contact(conn, device, skew, now, "last_push_at")
     except _Refusal as exc:
         with transaction(conn):
@@ -155,8 +155,8 @@ def push(conn: sqlite3.Connection, device: devices.Device, body: bytes, now: dt.
             "server_time": clock.to_text(now)}
 
 
-def _settle(conn, device: devices.Device, events: list[dict], hashes: list[str], signature: str,
-            now: dt.datetime) -> _Settled:
+def _settle(conn, device: devices.Device, events: list[dict], hashes: list[str], texts: list[str],
+            signature: str, now: dt.datetime) -> _Settled:
     row = conn.execute("SELECT status, last_seq, last_hash FROM devices WHERE device_id = ?",
                        (device.device_id,)).fetchone()
     status, last_seq, last_hash = row
@@ -164,7 +164,7 @@ def _settle(conn, device: devices.Device, events: list[dict], hashes: list[str],
         raise ProtocolError("device_revoked", "该设备已被注销。", f"device {device.device_id} is revoked", status=403)
     out = _Settled()
     fresh = []
-    for event, digest in zip(events, hashes):
+    for event, digest, text in zip(events, hashes, texts):
         if event["seq"] <= last_seq:
             held = conn.execute("SELECT hash FROM device_events WHERE device_id = ? AND seq = ?",
                                 (device.device_id, event["seq"])).fetchone()
@@ -173,7 +173,7 @@ def _settle(conn, device: devices.Device, events: list[dict], hashes: list[str],
                                f"event {event['seq']} differs from the one the office holds", seq=event["seq"])
             out.duplicates += 1
         else:
-            fresh.append((event, digest))
+            fresh.append((event, digest, text))
     if not fresh:
         return out
     first = fresh[0][0]
@@ -186,67 +186,98 @@ def _settle(conn, device: devices.Device, events: list[dict], hashes: list[str],
     received = clock.to_text(now)
     touched: dict[int, tuple[str, int, int]] = {}  # account -> (card, seq, entry) of its last redemption
     offers: dict[int, merchants.Offer | None] = {}
-    for event, digest in fresh:
-        entry_id = _apply(conn, device, event, now, offers, touched, out)
-        conn.execute("INSERT INTO device_events (device_id, seq, hash, prev_hash, kind, body, device_time, "
-                     "received_at, entry_id, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     (device.device_id, event["seq"], digest, event["prev"], event["kind"],
-                      wire.canonical(event["body"]).decode("utf-8"), event["at"], received, entry_id,
-                      signature if event is events[-1] else None))
-        out.applied += 1
+    entry_ids: dict[int, int | None] = {}
+    run: list[dict] = []
+    for event, _, _ in fresh:
+        if event["kind"] == "redemption":
+            run.append(event)      # redemptions are settled in bulk; a reversal flushes them first
+            continue
+        _settle_run(conn, device, run, now, offers, touched, entry_ids, out)
+        run = []
+        entry_ids[event["seq"]] = _reverse(conn, device, event, now, out)
+    _settle_run(conn, device, run, now, offers, touched, entry_ids, out)
+    last = events[-1]["seq"]
+    conn.executemany(
+        "INSERT INTO device_events (device_id, seq, hash, prev_hash, kind, body, device_time, received_at, "
+        "entry_id, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(device.device_id, e["seq"], digest, e["prev"], e["kind"], text, e["at"], received, entry_ids[e["seq"]],
+          signature if e["seq"] == last else None) for e, digest, text in fresh])
+    out.applied = len(fresh)
     conn.execute("UPDATE devices SET last_seq = ?, last_hash = ? WHERE device_id = ?",
                  (fresh[-1][0]["seq"], fresh[-1][1], device.device_id))
     _flag_overdrafts(conn, device, touched, now, out)
     return out
 
 
-def _apply(conn, device, event: dict, now: dt.datetime, offers: dict, touched: dict, out: _Settled) -> int | None:
-    """Settle one event in the ledger; return its entry id, or None (with an alert) if it cannot be."""
-    body, seq = event["body"], event["seq"]
-    ref = f"dev:{device.device_id}:{seq}"
-    who = f"device:{device.device_id}"
+def _unsettled(conn, device, event: dict, now: dt.datetime, out: _Settled, why: str,
+               account_id: int | None = None, **detail) -> None:
+    """An event accepted into the chain that the ledger cannot take: the office must look."""
+    out.unsettled += 1
+    alerts.raise_alert(conn, "unsettled_event", device_id=device.device_id, now=now, account_id=account_id,
+                       card_id=event["body"].get("card"), detail={"seq": event["seq"], "why": why, **detail})
 
-    def unsettled(why: str, **detail) -> None:
-        out.unsettled += 1
-        alerts.raise_alert(conn, "unsettled_event", device_id=device.device_id, now=now,
-                           account_id=detail.pop("account_id", None), card_id=body.get("card"),
-                           detail={"seq": seq, "why": why, **detail})
 
-    if event["kind"] == "redemption":
-        if body["offer"] not in offers:
+def _settle_run(conn, device, run: list[dict], now: dt.datetime, offers: dict, touched: dict,
+                entry_ids: dict, out: _Settled) -> None:
+    """Settle consecutive redemptions with a few queries for the whole run."""
+    if not run:
+        return
+    for event in run:
+        offer_id = event["body"]["offer"]
+        if offer_id not in offers:
             try:
-                offers[body["offer"]] = merchants.offer(conn, body["offer"])
+                offers[offer_id] = merchants.offer(conn, offer_id)
             except NotFound:
-                offers[body["offer"]] = None
-        offer = offers[body["offer"]]
+                offers[offer_id] = None
+        offer = offers[offer_id]
         if offer is not None and offer.merchant_id != device.merchant_id:
             raise _Refusal("wrong_merchant", "wrong_merchant", "商户设备只能记录本商户的兑换,已拒收。",
                            f"offer {offer.offer_id} belongs to merchant {offer.merchant_id}, not {device.merchant_id}",
-                           status=403, seq=seq, offer=offer.offer_id)
-        card = conn.execute("SELECT account_id FROM cards WHERE card_id = ? AND version = ?",
-                            (body["card"], body["card_version"])).fetchone()
-        if offer is None or card is None:
-            unsettled("unknown offer" if offer is None else "unknown card", offer=body["offer"])
-            return None
-        try:
-            entry = ledger.record_redemption(conn, card[0], offer.offer_id, body["qty"], recorded_by=who,
-                                             device_id=device.device_id, device_time=event["at"], now=now,
-                                             ref=ref, allow_overdraft=True)
-        except AccountInactive as exc:
-            unsettled(exc.en, account_id=card[0])
-            return None
-        touched[card[0]] = (body["card"], seq, entry.entry_id)
-        return entry.entry_id
-    # reversal of one of this device's own earlier events
+                           status=403, seq=event["seq"], offer=offer.offer_id)
+    card_ids = sorted({e["body"]["card"] for e in run})
+    holders: dict[tuple[str, int], int] = {}
+    for chunk in range(0, len(card_ids), 900):
+        part = card_ids[chunk:chunk + 900]
+        for card_id, version, account_id in conn.execute(
+                f"SELECT card_id, version, account_id FROM cards WHERE card_id IN ({','.join('?' * len(part))})", part):
+            holders[(card_id, version)] = account_id
+    items, placed = [], []
+    for event in run:
+        body = event["body"]
+        offer, account_id = offers[body["offer"]], holders.get((body["card"], body["card_version"]))
+        if offer is None or account_id is None:
+            _unsettled(conn, device, event, now, out, "unknown offer" if offer is None else "unknown card",
+                       offer=body["offer"])
+            entry_ids[event["seq"]] = None
+            continue
+        ref = f"dev:{device.device_id}:{event['seq']}"
+        items.append((account_id, offer, body["qty"], event["at"], ref))
+        placed.append((event, account_id, ref))
+    settled = ledger.settle_redemptions(conn, items, recorded_by=f"device:{device.device_id}",
+                                        device_id=device.device_id, now=now)
+    for event, account_id, ref in placed:
+        entry_id = settled[ref]
+        entry_ids[event["seq"]] = entry_id
+        if entry_id is None:
+            _unsettled(conn, device, event, now, out, "account closed", account_id=account_id)
+        else:
+            touched[account_id] = (event["body"]["card"], event["seq"], entry_id)
+
+
+def _reverse(conn, device, event: dict, now: dt.datetime, out: _Settled) -> int | None:
+    """Settle a reversal of one of this device's own earlier events."""
+    body = event["body"]
     original = ledger.by_ref(conn, f"dev:{device.device_id}:{body['reverses_seq']}")
     if original is None:
-        unsettled("reverses an event with no ledger entry", reverses_seq=body["reverses_seq"])
+        _unsettled(conn, device, event, now, out, "reverses an event with no ledger entry",
+                   reverses_seq=body["reverses_seq"])
         return None
     try:
-        entry = ledger.reverse(conn, original.entry_id, recorded_by=who, note=body["reason"][:200],
-                               device_id=device.device_id, device_time=event["at"], now=now, ref=ref)
-    except (AlreadyReversed, BankError) as exc:
-        unsettled(exc.en, account_id=original.account_id)
+        entry = ledger.reverse(conn, original.entry_id, recorded_by=f"device:{device.device_id}",
+                               note=body["reason"][:200], device_id=device.device_id, device_time=event["at"],
+                               now=now, ref=f"dev:{device.device_id}:{event['seq']}")
+    except BankError as exc:
+        _unsettled(conn, device, event, now, out, exc.en, account_id=original.account_id)
         return None
     return entry.entry_id
 

@@ -236,3 +236,23 @@ def test_clock_skew_is_flagged_and_periods_use_office_time(town, hub, tab):
     assert entry.device_time == clock.to_text(skewed)
     assert abs((clock.from_text(entry.recorded_at) - clock.now_utc()).total_seconds()) < 60
     assert devices.get(oc, tab.device_id).clock_skew_s > 3 * 3600 - 60
+
+
+def test_events_the_ledger_cannot_take_are_kept_in_the_chain_with_an_alert(town, hub, tab):
+    from bank import accounts
+    conn = db.connect(town.path)
+    with db.transaction(conn):
+        accounts.set_status(conn, town.poor[0], "closed")
+    conn.close()
+    evs = _events(tab.device_id, [_redemption(town.poor[1], town.bowl, 6), _redemption("999999", town.bowl, 6),
+                                  _redemption(town.rich[1], town.bowl, 6)])
+    r = _send(hub, tab, events.sign_batch(tab.private_key(), tab.device_id, evs))
+    assert r.status_code == 200 and r.json()["acked_seq"] == 3 and r.json()["unsettled"] == 2
+    assert _alert_kinds(town.path).count("unsettled_event") == 2
+    assert office_balance(town.path, town.rich[0]) == 94
+    assert office_balance(town.path, town.poor[0]) == 20
+    rev = events.make(tab.device_id, 4, events.digest(evs[-1]), "reversal", clock.to_text(clock.now_utc()),
+                      {"reverses_seq": 3, "reason": "顾客退回"})
+    r = _send(hub, tab, events.sign_batch(tab.private_key(), tab.device_id, [rev]))
+    assert r.json()["acked_seq"] == 4
+    assert office_balance(town.path, town.rich[0]) == 100
