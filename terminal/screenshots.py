@@ -13,6 +13,17 @@ from pathlib import Path
 from .scripted import headless_env, run_script, wait_until
 
 
+def shop_hours_clock():
+    """Today 12:00 in the community's time zone, running on from there: inside every demo
+    redemption window whenever the screenshots are made."""
+    import datetime as dt
+    import time
+    from bank import clock
+    noon = clock.local_midnight(clock.local_date(clock.now_utc())) + dt.timedelta(hours=12)
+    start = time.monotonic()
+    return lambda: noon + dt.timedelta(seconds=time.monotonic() - start)
+
+
 def take(out: Path, workdir: Path | None = None) -> list[Path]:
     """Write docs-ready PNGs into ``out``; return their paths."""
     headless_env()
@@ -25,7 +36,7 @@ def take(out: Path, workdir: Path | None = None) -> list[Path]:
         from .app import TerminalApp
         from .flow import Step, TerminalFlow
 
-        flow = TerminalFlow(tablet.home, camera=str(tablet.video))
+        flow = TerminalFlow(tablet.home, camera=str(tablet.video), now=shop_hours_clock())
         app = TerminalApp(tablet.home, flow=flow)
         shots: list[Path] = []
         plain = next(c for c in tablet.cards if not c[3])

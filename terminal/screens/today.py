@@ -1,9 +1,25 @@
 """Today: the day's redemptions and totals; void a recent one (a reversal, never a deletion)."""
 
-from kivy.factory import Factory
-from kivy.properties import NumericProperty
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
 
 from .base import FlowScreen, load_kv
+
+
+
+class TodayRow(BoxLayout):
+    """One redemption of the day; ``on_void`` when its void button is tapped."""
+
+    seq = NumericProperty(0)
+    line_text = StringProperty("")
+    can_void = BooleanProperty(False)
+    voided = BooleanProperty(False)
+    synced = BooleanProperty(False)
+    __events__ = ("on_void",)
+
+    def on_void(self) -> None:
+        """Default handler (the screen binds its own)."""
+
 
 load_kv(__file__)
 
@@ -18,7 +34,7 @@ class TodayScreen(FlowScreen):
         rows = self.ids.rows
         rows.clear_widgets()
         for line in flow.today():
-            row = Factory.TodayRow()
+            row = TodayRow()
             row.seq, row.can_void, row.voided = line.seq, line.can_void, line.voided
             row.line_text = f"{line.at}  #{line.seq}  {line.name}  {line.offer} × {line.qty}  {line.points}"
             row.synced = line.synced
