@@ -1,0 +1,74 @@
+"""The real app window (SDL offscreen), its camera fed by a video of a card: redeem, void, sync."""
+
+from __future__ import annotations
+
+import pytest
+
+from terminal.scripted import headless_env, press, run_script, wait_until
+
+from tests.sync.kit import office_balance
+
+pytestmark = pytest.mark.slow
+
+
+def test_scan_redeem_void_and_sync_through_the_window(town, hub, tablet_home, tmp_path):
+    headless_env()
+    from terminal.app import TerminalApp
+    from terminal.demo import write_card_video
+    from terminal.flow import Step, TerminalFlow
+
+    video = write_card_video(tmp_path / "cards.avi", [town.rich[2]], hold_frames=40, gap_frames=20)
+    flow = TerminalFlow(tablet_home, transport=hub, camera=str(video))
+    app = TerminalApp(tablet_home, flow=flow)
+    seen = {}
+
+    def script(app):
+        sm = app.root.ids.sm
+        yield from wait_until(app, lambda: flow.step is Step.CARD, 20)   # the card read from the video
+        yield 0.2
+        card = sm.get_screen("card")
+        assert sm.current == "card" and card.ids.holder.text == "张*明" and card.ids.available.text == "100"
+        press(card.ids.choose)
+        yield 0.2
+        offers = sm.get_screen("offers")
+        assert sm.current == "offers"
+        bowl = next(t for t in offers.ids.tiles.children if t.offer_id == town.bowl)
+        assert "小面" in bowl.text and bowl.height >= app.theme.TOUCH
+        press(bowl)
+        yield 0.1
+        bowl = next(t for t in offers.ids.tiles.children if t.offer_id == town.bowl)
+        press(bowl)
+        yield 0.2
+        assert offers.ids.qty.text == "2"
+        press(offers.ids.next)
+        yield 0.2
+        confirm = sm.get_screen("confirm")
+        assert sm.current == "confirm" and confirm.ids.total.text == "12 分"
+        assert confirm.ids.confirm.height >= app.theme.TOUCH
+        press(confirm.ids.confirm)
+        yield from wait_until(app, lambda: not app.busy and sm.current == "receipt")
+        receipt = sm.get_screen("receipt")
+        assert receipt.ids.points.text == "12 分" and receipt.ids.number.text.startswith("单号 T0001-1")
+        press(app.root.ids.today_button)
+        yield 0.2
+        today = sm.get_screen("today")
+        assert sm.current == "today" and len(today.ids.rows.children) == 1
+        row = today.ids.rows.children[0]
+        void_button = row.children[0]
+        assert row.can_void and not void_button.disabled
+        press(void_button)
+        yield from wait_until(app, lambda: not app.busy)
+        yield 0.2
+        assert today.ids.rows.children[0].voided
+        assert "退回 12 分" in app.root.ids.banner.text
+        press(app.root.ids.sync_badge)
+        yield 0.1
+        assert sm.current == "sync"
+        press(sm.get_screen("sync").ids.sync_now)
+        yield from wait_until(app, lambda: flow.status()["pending_events"] == 0 and not flow.syncer.state.running, 10)
+        yield 1.2
+        seen["badge"] = app.root.ids.sync_badge.text
+
+    run_script(app, script, timeout=90)
+    assert seen["badge"] == "在线 · 待上传 0 条"
+    assert office_balance(town.path, town.rich[0]) == 100   # redeemed 12, voided: back to 100
