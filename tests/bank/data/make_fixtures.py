@@ -45,6 +45,23 @@ SEED_ROWS = {
         "INSERT INTO redemption_windows (merchant_id, place, weekdays, opens, closes)"
         " VALUES (1, '老街小面', '1111111', '07:00', '22:00')",
     ],
+    4: [
+        "INSERT INTO devices (device_id, kind, merchant_id, public_key, label, enrolled_at, last_seq, last_hash,"
+        " last_push_at) VALUES ('T0001', 'tablet', 1, zeroblob(32), '收银台', '2025-03-01T01:00:00.000000Z', 1,"
+        " 'ab' || substr(hex(zeroblob(31)), 1, 62), '2025-03-01T03:00:00.000000Z')",
+        "INSERT INTO enrolment_codes VALUES ('00', 'tablet', 1, NULL, '2025-03-01T00:00:00.000000Z',"
+        " '2025-03-02T00:00:00.000000Z', '2025-03-01T01:00:00.000000Z', 'T0001')",
+        "INSERT INTO ledger_entries (account_id, kind, points, merchant_id, offer_id, quantity, recorded_by,"
+        " device_id, device_time, recorded_at, ref) VALUES (1, 'redemption', -6, 1, 1, 1, 'device:T0001', 'T0001',"
+        " '2025-03-01T02:59:00.000000Z', '2025-03-01T03:00:00.000000Z', 'dev:T0001:1')",
+        "INSERT INTO device_events VALUES ('T0001', 1, 'ab' || substr(hex(zeroblob(31)), 1, 62),"
+        " substr(hex(zeroblob(32)), 1, 64), 'redemption', '{}', '2025-03-01T02:59:00.000000Z',"
+        " '2025-03-01T03:00:00.000000Z', 2, 'c2ln')",
+        "INSERT INTO alerts (raised_at, kind, device_id, account_id, card_id, detail) VALUES"
+        " ('2025-03-01T03:00:00.000000Z', 'overdraft', 'T0001', 1, '100001', '{}')",
+        "INSERT INTO card_holds (card_id, account_id, reason, alert_id, placed_at) VALUES"
+        " ('100001', 1, 'overdraft', 1, '2025-03-01T03:00:00.000000Z')",
+    ],
 }
 
 
