@@ -7,7 +7,7 @@ from pathlib import Path
 from bank import clock
 from bank.errors import BankError
 
-from sync import client, home, replica
+from sync import client, home
 
 
 class WrongDeviceKind(BankError):
@@ -45,4 +45,4 @@ def enroll(home_dir: str | Path, server: str, code: str, *, kind: str = "tablet"
         conn.close()
 
 
-__all__ = ["enroll", "WrongDeviceKind", "replica"]
+__all__ = ["enroll", "WrongDeviceKind"]

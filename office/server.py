@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from bank import clock, db
@@ -148,4 +148,4 @@ def configure_logging() -> None:
     log.propagate = False
 
 
-__all__ = ["create_app", "configure_logging", "Response"]
+__all__ = ["create_app", "configure_logging"]
