@@ -14,6 +14,12 @@ DATA = Path(__file__).parent / "data"
 SAVED = sorted(DATA.glob("schema_v*.sqlite"), key=lambda p: int(p.stem.split("_v")[1]))
 
 
+def all_columns(conn, table: str) -> str:
+    """'1, 2, …' over every column: a stable order that works for WITHOUT ROWID tables too."""
+    width = len(conn.execute(f"SELECT * FROM {table} LIMIT 0").description)
+    return ", ".join(map(str, range(1, width + 1)))
+
+
 def test_a_fixture_exists_for_every_earlier_version():
     assert [int(p.stem.split("_v")[1]) for p in SAVED] == list(range(1, len(MIGRATIONS)))
 
@@ -24,12 +30,13 @@ def test_upgrade_from_every_saved_version_keeps_the_data(saved, tmp_path):
     shutil.copy(saved, path)
     before = sqlite3.connect(path)
     tables = [r[0] for r in before.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    rows = {t: before.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in tables}
+    rows = {t: before.execute(f"SELECT * FROM {t} ORDER BY {all_columns(before, t)}").fetchall() for t in tables}
     before.close()
     conn = db.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == db.schema_version()
     for table, content in rows.items():
-        assert [tuple(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY rowid")] == content, table
+        assert [tuple(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY {all_columns(conn, table)}")] \
+            == content, table
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     # the upgraded store has the append-only guard in place
