@@ -151,6 +151,16 @@ def status_cmd(home_dir, as_json):
     click.echo("可以兑换 (can redeem)" if s["can_redeem"] else "暂停兑换:请先同步 (sync needed before redeeming)")
 
 
+@main.command("demo")
+@click.option("--dir", "work_dir", type=click.Path(file_okay=False), default="demo-data/terminal", show_default=True)
+@click.option("--camera", default=None, help="A camera index instead of the recorded video of demo cards.")
+def demo_cmd(work_dir, camera):
+    """Office on the demo community + an enrolled noodle-shop tablet + the app (make demo)."""
+    from pathlib import Path
+    from terminal.demo import run
+    run(Path(work_dir), camera)
+
+
 @main.command("screenshots")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="docs/screenshots", show_default=True)
 def screenshots_cmd(out_dir):

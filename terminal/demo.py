@@ -129,3 +129,28 @@ def write_card_video(path: Path, texts: list[str], hold_frames: int = 45, gap_fr
         showings += [Showing(text, hold_frames), Showing(None, gap_frames)]
     write_video(path, showings, seed=5)
     return path
+
+
+def run(workdir: Path, camera: str | None = None) -> None:
+    """``python -m terminal demo``: office + enrolled tablet + the app on the card video (or a
+    real camera); with no display, say so and keep the office running until Ctrl-C."""
+    import os
+    tablet = make(workdir, video=camera is None)
+    print(f"社区办公室已启动 (office running): {tablet.server}  数据库 {tablet.office_db}")
+    print(f"演示平板 (demo tablet): {tablet.home}  商户 {MERCHANT}")
+    try:
+        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            print("本机没有显示器,不打开平板界面;办公室继续运行,按 Ctrl-C 结束。"
+                  " (No display here: the tablet window is not opened; the office keeps running, Ctrl-C stops it.)")
+            print(f"有显示器时运行 (with a display run): python -m terminal --home {tablet.home} "
+                  f"--camera {camera or tablet.video}")
+            tablet.process.wait()
+            return
+        from .scripted import headless_env
+        headless_env()
+        from .app import run as run_app
+        run_app(str(tablet.home), camera or str(tablet.video))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        tablet.stop()
