@@ -136,6 +136,7 @@ def create_app(db_path: str | Path) -> FastAPI:
         return JSONResponse({"error": "method_not_allowed", "zh": "请求方法不对。", "en": "method not allowed"},
                             status_code=405)
 
+    __import__("office.console").console.mount(app, db_path)   # the office console (HTML) at /, login at /login
     return app
 
 

@@ -1,0 +1,25 @@
+"""The office console: the council's and the office's web pages (server-rendered, Chinese).
+
+``mount(app, db_path)`` adds the console's routes to the office server's FastAPI app: log-in at
+``/login``, the dashboard at ``/``; the sync API under ``/api/v1`` is left as it is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from . import (accounts_view, auth, convention_view, dashboard, exports, merchants_view, monthly, objections_view,
+               quarterly, yearly)
+from .web import Console
+
+MODULES = (auth, dashboard, accounts_view, merchants_view, convention_view, monthly, quarterly, objections_view,
+           yearly, exports)
+
+
+def mount(app: FastAPI, db_path: str | Path) -> Console:
+    console = Console(Path(db_path))
+    for module in MODULES:
+        module.register(app, console)
+    return console

@@ -1,0 +1,165 @@
+"""Residents and cards (储户与卡): search, the account page with its passbook, cards (issue,
+report lost and reissue, print), PIN, household members, entries and redemption at the office."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from bank import (accounts, cards, community, convention, ledger, merchants, objections, redemptions, reviews,
+                  validity, clock)
+from bank.errors import InvalidInput
+
+from .. import cardsheet
+from . import web
+from .web import Console
+
+MAX_RESULTS = 100
+RELATIONS = ("配偶", "儿子", "女儿", "父亲", "母亲", "孙子", "孙女", "其他")
+
+
+def search(conn, *, term: str, compound_id: int | None):
+    sql = ("SELECT a.account_id, a.display_name, a.kind, a.compound_id, c.name AS compound, a.building, a.unit, a.room, "
+           "a.status, (SELECT coalesce(sum(points), 0) FROM ledger_entries e WHERE e.account_id = a.account_id) AS balance, "
+           "(SELECT card_id FROM cards k WHERE k.account_id = a.account_id AND k.status = 'active' LIMIT 1) AS card_id "
+           "FROM accounts a JOIN compounds c USING (compound_id) WHERE 1")
+    args: list = []
+    if compound_id is not None:
+        sql += " AND a.compound_id = ?"
+        args.append(compound_id)
+    if term:
+        if term.isascii() and term.isdigit():
+            sql += " AND (a.account_id = ? OR a.account_id IN (SELECT account_id FROM cards WHERE card_id = ?))"
+            args += [int(term), term]
+        else:
+            like = "%" + term.replace("%", "").replace("_", "") + "%"
+            sql += " AND a.account_id IN (SELECT account_id FROM members WHERE name LIKE ?)"
+            args.append(like)
+    return conn.execute(sql + " ORDER BY a.account_id LIMIT ?", (*args, MAX_RESULTS)).fetchall()
+
+
+def register(app: FastAPI, console: Console) -> None:
+    def account_of(ctx: web.Ctx, account_id: str) -> accounts.Account:
+        acct = accounts.get(ctx.conn, web.path_int(account_id, "储户"))
+        ctx.scope_compound(acct.compound_id)
+        return acct
+
+    @console.page(*web.EVERYONE_BUT_MERCHANTS)
+    def residents(ctx: web.Ctx):
+        q = ctx.request.query_params
+        term = web.text(q, "q", "查找", max_len=20, required=False)
+        compound_id = web.integer(q, "compound", "小区", lo=1, required=False)
+        if ctx.user.role == "reviewer":
+            compound_id = ctx.user.compound_id
+        rows = search(ctx.conn, term=term, compound_id=compound_id)
+        return console.render(ctx, "residents.html", rows=rows, q=term, compound_id=compound_id,
+                              compounds=community.compounds(ctx.conn), limit=MAX_RESULTS)
+
+    @console.page(*web.EVERYONE_BUT_MERCHANTS)
+    def account_page(ctx: web.Ctx, account_id: str):
+        acct = account_of(ctx, account_id)
+        aid = acct.account_id
+        catalog = convention.in_force(ctx.conn)
+        balance = ledger.balance(ctx.conn, aid)
+        held = objections.held_points(ctx.conn, aid)
+        offers = [(m, merchants.offers_of(ctx.conn, m.merchant_id)) for m in merchants.all_merchants(ctx.conn)
+                  if m.category == "redemption_point"]
+        return console.render(
+            ctx, "account.html", acct=acct, members=accounts.members(ctx.conn, aid), cards=cards.cards_of(ctx.conn, aid),
+            balance=balance, held=held, available=redemptions.available(ctx.conn, aid),
+            passbook=ledger.passbook(ctx.conn, aid, limit=60), kind_names=ledger.KIND_NAMES,
+            expiring=validity.expiring_within(ctx.conn, aid, clock.local_date(clock.now_utc())),
+            catalog=catalog, compound=dict((c.compound_id, c.name) for c in community.compounds(ctx.conn))[acct.compound_id],
+            cases=objections.search(ctx.conn, account_id=aid), offers=offers, relations=RELATIONS)
+
+    @console.action("office")
+    def issue_card(ctx: web.Ctx, form, account_id: str):
+        acct = account_of(ctx, account_id)
+        if any(c.status == "active" for c in cards.cards_of(ctx.conn, acct.account_id)):
+            raise InvalidInput("该储户已有有效的卡;遗失请办理挂失补办。", "the account already has an active card")
+        card = cards.issue(ctx.conn, acct.account_id)
+        ctx.audit("card.issue", f"account {acct.account_id}", {"card_id": card.card_id})
+        return f"/residents/{acct.account_id}", f"已发卡,卡号 {card.card_id}。请打印储户卡。"
+
+    @console.action("office")
+    def report_lost(ctx: web.Ctx, form, account_id: str, card_id: str):
+        acct = account_of(ctx, account_id)
+        card = cards.current(ctx.conn, card_id)
+        if card.account_id != acct.account_id or card.status != "active":
+            raise InvalidInput("这张卡不是该储户的有效卡。", "not an active card of this account")
+        reason = web.choice(form, "reason", "原因", {"lost": "遗失", "stolen": "被盗", "damaged": "损坏"})
+        new = cards.reissue(ctx.conn, card_id, reason=reason)
+        ctx.audit("card.reissue", f"account {acct.account_id}", {"card_id": card_id, "version": new.version,
+                                                                 "reason": reason})
+        return f"/residents/{acct.account_id}", f"卡 {card_id} 旧版已作废,已补办第 {new.version} 版。请打印新卡。"
+
+    @console.action("office")
+    def set_pin(ctx: web.Ctx, form, account_id: str):
+        acct = account_of(ctx, account_id)
+        if form.get("clear") == "1":
+            accounts.set_pin(ctx.conn, acct.account_id, None)
+            ctx.audit("pin.clear", f"account {acct.account_id}")
+            return f"/residents/{acct.account_id}", "已取消兑换密码。"
+        pin = web.text(form, "pin", "密码", max_len=6)
+        accounts.set_pin(ctx.conn, acct.account_id, pin)
+        ctx.audit("pin.set", f"account {acct.account_id}")
+        return f"/residents/{acct.account_id}", "已设置兑换密码。"
+
+    @console.action("office")
+    def add_member(ctx: web.Ctx, form, account_id: str):
+        acct = account_of(ctx, account_id)
+        name = web.text(form, "name", "姓名", max_len=20)
+        relation = web.choice(form, "relation", "关系", RELATIONS)
+        member_id = accounts.add_member(ctx.conn, acct.account_id, name, relation)
+        ctx.audit("member.add", f"account {acct.account_id}", {"member_id": member_id, "name": name})
+        return f"/residents/{acct.account_id}", f"已添加家庭成员 {name}。"
+
+    @console.action(*web.EVERYONE_BUT_MERCHANTS)
+    def record_entry(ctx: web.Ctx, form, account_id: str):
+        acct = account_of(ctx, account_id)
+        code = web.text(form, "item", "积分项目", max_len=10)
+        note = web.text(form, "note", "备注", max_len=ledger.MAX_NOTE, required=False)
+        e = reviews.record(ctx.conn, ctx.user, acct.account_id, code, note=note)
+        ctx.audit("entry.record", f"account {acct.account_id}", {"entry_id": e.entry_id, "item": code, "points": e.points})
+        back = web.text(form, "back", "返回", max_len=200, required=False)
+        return (back if back.startswith("/") and not back.startswith("//") else f"/residents/{acct.account_id}",
+                f"已为储户 {acct.account_id} 记录 {e.points:+d} 分。")
+
+    @console.action("office")
+    def redeem(ctx: web.Ctx, form, account_id: str):
+        acct = account_of(ctx, account_id)
+        offer_id = web.integer(form, "offer", "兑换项目", lo=1)
+        qty = web.integer(form, "quantity", "数量", lo=1, hi=99)
+        e = redemptions.redeem_at_office(ctx.conn, acct.account_id, offer_id, qty, recorded_by=f"社区办公室:{ctx.actor}")
+        ctx.audit("redemption.office", f"account {acct.account_id}", {"entry_id": e.entry_id, "offer": offer_id,
+                                                                      "quantity": qty})
+        return f"/residents/{acct.account_id}", f"已兑换,扣 {-e.points} 分。"
+
+    @console.page("office")
+    def card_pdf(ctx: web.Ctx, account_id: str):
+        acct = account_of(ctx, account_id)
+        data = cardsheet.build(ctx.conn, [acct.account_id])
+        ctx.audit("card.print", f"account {acct.account_id}")
+        return web.pdf_response(data, f"储户卡-{acct.account_id}.pdf")
+
+    @console.page("office")
+    def card_sheet(ctx: web.Ctx):
+        raw = web.text(ctx.request.query_params, "accounts", "储户编号", max_len=2000)
+        parts = [p for p in raw.replace(",", ",").replace(" ", ",").split(",") if p]
+        ids = [web.integer({"v": p}, "v", "储户编号", lo=1) for p in parts]
+        if not ids:
+            raise InvalidInput("请填写储户编号。", "no account ids")
+        data = cardsheet.build(ctx.conn, ids)
+        ctx.audit("card.print", ",".join(map(str, ids))[:200])
+        return web.pdf_response(data, "储户卡.pdf")
+
+    add = app.add_api_route
+    add("/residents", residents, methods=["GET"], include_in_schema=False)
+    add("/residents/{account_id}", account_page, methods=["GET"], include_in_schema=False)
+    add("/residents/{account_id}/card.pdf", card_pdf, methods=["GET"], include_in_schema=False)
+    add("/cards/sheet.pdf", card_sheet, methods=["GET"], include_in_schema=False)
+    add("/residents/{account_id}/cards", issue_card, methods=["POST"], include_in_schema=False)
+    add("/residents/{account_id}/cards/{card_id}/lost", report_lost, methods=["POST"], include_in_schema=False)
+    add("/residents/{account_id}/pin", set_pin, methods=["POST"], include_in_schema=False)
+    add("/residents/{account_id}/members", add_member, methods=["POST"], include_in_schema=False)
+    add("/residents/{account_id}/entries", record_entry, methods=["POST"], include_in_schema=False)
+    add("/residents/{account_id}/redeem", redeem, methods=["POST"], include_in_schema=False)

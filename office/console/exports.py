@@ -1,0 +1,97 @@
+"""Exports (导出): every table of the console as an Excel workbook."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from bank import audit, clock, devices, honours, ledger, merchants, objections, periods, redemptions, tips
+
+from .. import excel
+from . import web
+from .web import Console
+
+TABLES = {
+    "accounts": "储户名册", "entries": "台账记录(按月)", "merchants": "商户和兑换项目", "devices": "设备",
+    "objections": "异议", "tips": "举报", "nominations": "表彰推荐(按年)", "audit": "操作记录",
+}
+
+
+def _rows(ctx: web.Ctx, name: str):
+    conn, q = ctx.conn, ctx.request.query_params
+    if name == "accounts":
+        rows = conn.execute(
+            "SELECT a.account_id, a.display_name, CASE a.kind WHEN 'household' THEN '家庭' ELSE '个人' END, c.name, "
+            "a.building, a.unit, a.room, a.status, (SELECT coalesce(sum(points), 0) FROM ledger_entries e "
+            "WHERE e.account_id = a.account_id), (SELECT group_concat(card_id) FROM cards k WHERE k.account_id = "
+            "a.account_id AND k.status = 'active') FROM accounts a JOIN compounds c USING (compound_id) "
+            "ORDER BY a.account_id").fetchall()
+        return ["储户", "户主", "类型", "小区", "楼栋", "单元", "房号", "状态", "余额", "有效卡号"], [list(r) for r in rows]
+    if name == "entries":
+        month = periods.month(web.text(q, "month", "月份", max_len=7, required=False) or periods.current_month().key)
+        rows = conn.execute("SELECT entry_id, recorded_at, account_id, kind, points, item_code, merchant_id, offer_id, "
+                            "quantity, reverses_entry_id, recorded_by, device_id, note FROM ledger_entries "
+                            "WHERE recorded_at >= ? AND recorded_at < ? ORDER BY entry_id", (month.start, month.end))
+        return (["编号", "时间", "储户", "类别", "积分", "项目", "商户", "兑换项目", "数量", "冲正", "记录人", "设备", "备注"],
+                [[r[0], clock.local(clock.from_text(r[1])).strftime("%Y-%m-%d %H:%M"), r[2], ledger.KIND_NAMES[r[3]],
+                  *r[4:]] for r in rows])
+    if name == "merchants":
+        rows = []
+        for m in merchants.all_merchants(conn):
+            for o in merchants.offers_of(conn, m.merchant_id, active_only=False):
+                rows.append([m.merchant_id, m.name, merchants.CATEGORIES.get(m.category, m.category), o.offer_id, o.name,
+                             o.points, o.value_fen / 100, "有效" if o.active else "停用"])
+        return ["商户编号", "商户", "类别", "项目编号", "兑换项目", "积分", "价值(元)", "状态"], rows
+    if name == "devices":
+        return (["设备", "类型", "商户", "服务点", "名称", "状态", "登记时间", "事件", "上次推送", "上次拉取", "时钟偏差(秒)"],
+                [[d.device_id, d.kind, d.merchant_id, d.service_point_id, d.label, d.status, d.enrolled_at, d.last_seq,
+                  d.last_push_at, d.last_pull_at, d.clock_skew_s] for d in devices.all_devices(conn)])
+    if name == "objections":
+        return (["编号", "储户", "台账", "来源", "理由", "提出人", "提出时间", "状态", "承办人", "调查", "裁定", "裁定意见", "答复"],
+                [[o.objection_id, o.account_id, o.entry_id, o.source, o.reason, o.raised_by, o.raised_at, o.status_name,
+                  o.assigned_to, o.findings, objections.RULINGS.get(o.ruling or "", ""), o.ruling_note, o.answer]
+                 for o in objections.search(conn, limit=100_000)])
+    if name == "tips":
+        return (["编号", "时间", "渠道", "小区", "储户", "内容", "状态", "跟进"],
+                [[t.tip_id, t.received_at, tips.CHANNELS[t.channel], t.compound_id, t.account_id, t.content,
+                  tips.STATUSES[t.status], t.follow_up] for t in tips.search(conn, limit=100_000)])
+    if name == "nominations":
+        year = periods.year(web.text(q, "year", "年份", max_len=4, required=False) or clock.local_date(clock.now_utc()).year)
+        return (["编号", "年份", "表彰", "储户", "来源", "推荐人", "理由", "决定"],
+                [[n.nomination_id, n.year, honours.HONOURS[n.honour], n.account_id, honours.SOURCES[n.source], n.nominator,
+                  n.reason, honours.DECISIONS.get(n.decision or "", "")] for n in honours.nominations(conn, int(year.key))])
+    if name == "audit":
+        rows = audit.search(conn, actor=web.text(q, "actor", "操作人", max_len=20, required=False),
+                            action=web.text(q, "action", "操作类别", max_len=40, required=False),
+                            text=web.text(q, "q", "关键词", max_len=40, required=False), limit=100_000)
+        return ["编号", "时间", "操作人", "操作", "对象", "详情"], [[r.audit_id, r.at, r.actor, r.action, r.target, r.detail]
+                                                               for r in rows]
+    raise web.NotFound("没有这个导出表。", f"no export {name!r}")
+
+
+def register(app: FastAPI, console: Console) -> None:
+    @console.page(*web.STAFF)
+    def index(ctx: web.Ctx):
+        return console.render(ctx, "exports.html", tables=TABLES, month=periods.current_month().key,
+                              year=clock.local_date(clock.now_utc()).year)
+
+    @console.page("office", "council", "merchant")
+    def export(ctx: web.Ctx, name: str):
+        if not name.endswith(".xlsx"):
+            raise web.NotFound("没有这个导出表。", f"no export {name!r}")
+        name = name[:-5]
+        if name.startswith("merchant-"):
+            m = merchants.get(ctx.conn, web.path_int(name[9:], "商户"))
+            ctx.scope_merchant(m.merchant_id)
+            month = periods.month(web.text(ctx.request.query_params, "month", "月份", max_len=7, required=False)
+                                  or periods.current_month().key)
+            rows = [[r.offer, r.count, r.quantity, r.points, r.value_fen / 100]
+                    for r in redemptions.monthly_table(ctx.conn, month, m.merchant_id)]
+            data = excel.table(f"{m.name} {month.label}兑换统计", ["兑换项目", "笔数", "数量", "积分", "价值(元)"], rows)
+            return web.xlsx_response(data, f"{m.name}-{month.key}.xlsx")
+        ctx.require(*web.STAFF)
+        headers, rows = _rows(ctx, name)
+        ctx.audit("export", name)
+        return web.xlsx_response(excel.table(TABLES[name], headers, rows), f"{TABLES[name]}.xlsx")
+
+    app.add_api_route("/exports", index, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/exports/{name}", export, methods=["GET"], include_in_schema=False)

@@ -1,0 +1,154 @@
+"""Merchants, offers and devices (商户与设备): offers, tablet and kiosk enrolment (the code as a QR
+on screen), revoking a device, last syncs and alerts, the offline policy and the worst-case
+exposure of one copied card it implies. Merchant users see their own page only, read-only."""
+
+from __future__ import annotations
+
+import re
+
+import markupsafe
+import segno
+from fastapi import FastAPI
+
+from bank import alerts, clock, devices, merchants, periods, policy, redemptions
+from bank.errors import InvalidInput
+
+from .. import statistics
+from . import web
+from .web import Console
+
+POLICY_LABELS = {
+    "per_card_daily_cap": ("每卡每台平板每日兑换上限(分)", 1, 10_000),
+    "floor_limit": ("单笔超过此分数须联网(分)", 1, 10_000),
+    "unsynced_cap": ("平板未同步积分总额上限(分)", 1, 1_000_000),
+    "max_sync_age_hours": ("超过多少小时未同步停止兑换", 1, 24 * 30),
+    "void_minutes": ("兑换后可撤销的分钟数", 0, 24 * 60),
+    "pin_above": ("超过此分数要求输入密码(分)", 0, 10_000),
+}
+
+
+def parse_yuan(raw: str) -> int:
+    """'12', '12.5', '12.50' yuan -> fen (integer, no floats)."""
+    m = re.fullmatch(r"(\d{1,6})(?:\.(\d{1,2}))?", raw.strip())
+    if not m:
+        raise InvalidInput("价值须为金额,如 12 或 12.50(元)。", "value must be an amount in yuan like 12.50")
+    return int(m[1]) * 100 + int((m[2] or "0").ljust(2, "0"))
+
+
+def register(app: FastAPI, console: Console) -> None:
+    def exposure_view(conn):
+        tablets = devices.tablets_by_merchant(conn)
+        return policy.worst_case_exposure(conn, tablets), sum(tablets.values())
+
+    @console.page(*web.STAFF)
+    def merchant_list(ctx: web.Ctx):
+        month = periods.current_month()
+        table = redemptions.monthly_table(ctx.conn, month)
+        by_merchant: dict[int, list[int]] = {}
+        for r in table:
+            acc = by_merchant.setdefault(r.merchant_id, [0, 0, 0])
+            acc[0] += r.count
+            acc[1] += r.points
+            acc[2] += r.value_fen
+        tablets = devices.tablets_by_merchant(ctx.conn)
+        exposure, tablet_count = exposure_view(ctx.conn)
+        return console.render(ctx, "merchants.html", merchants=merchants.all_merchants(ctx.conn), month=month,
+                              by_merchant=by_merchant, tablets=tablets, categories=merchants.CATEGORIES,
+                              policy=policy.offline_policy(ctx.conn), labels=POLICY_LABELS, exposure=exposure,
+                              tablet_count=tablet_count)
+
+    @console.page(*web.STAFF)
+    def device_list(ctx: web.Ctx):
+        now = clock.now_utc()
+        silent = {d["device_id"] for d in statistics.silent_devices(ctx.conn, now)}
+        names = {m.merchant_id: m.name for m in merchants.all_merchants(ctx.conn)}
+        points = {r[0]: r[1] for r in ctx.conn.execute("SELECT service_point_id, name FROM service_points")}
+        return console.render(ctx, "devices.html", devices=devices.all_devices(ctx.conn), silent=silent, names=names,
+                              points=points, alerts=alerts.open_alerts(ctx.conn), alert_kinds=alerts.KINDS,
+                              service_points=sorted(points.items()))
+
+    @console.page("office", "council", "merchant")
+    def merchant_page(ctx: web.Ctx, merchant_id: str):
+        m = merchants.get(ctx.conn, web.path_int(merchant_id, "商户"))
+        ctx.scope_merchant(m.merchant_id)
+        q = ctx.request.query_params
+        month = periods.month(web.text(q, "month", "月份", max_len=7, required=False) or periods.current_month().key)
+        table = redemptions.monthly_table(ctx.conn, month, m.merchant_id)
+        recent = ctx.conn.execute(
+            "SELECT e.entry_id, e.recorded_at, e.account_id, o.name AS offer, e.quantity, e.points, e.device_id, "
+            "EXISTS (SELECT 1 FROM ledger_entries r WHERE r.reverses_entry_id = e.entry_id) AS reversed "
+            "FROM ledger_entries e JOIN offers o USING (offer_id) WHERE e.merchant_id = ? AND e.kind = 'redemption' "
+            "AND e.recorded_at >= ? AND e.recorded_at < ? ORDER BY e.entry_id DESC LIMIT 200",
+            (m.merchant_id, month.start, month.end)).fetchall()
+        own = [d for d in devices.all_devices(ctx.conn) if d.merchant_id == m.merchant_id]
+        return console.render(ctx, "merchant.html", m=m, category=merchants.CATEGORIES.get(m.category, m.category),
+                              offers=merchants.offers_of(ctx.conn, m.merchant_id, active_only=False), month=month,
+                              table=table, recent=recent, devices=own,
+                              policy=policy.offline_policy(ctx.conn, m.merchant_id))
+
+    @console.action("office")
+    def add_offer(ctx: web.Ctx, form, merchant_id: str):
+        m = merchants.get(ctx.conn, web.path_int(merchant_id, "商户"))
+        name = web.text(form, "name", "项目名称", max_len=30)
+        points = web.integer(form, "points", "所需积分", lo=1, hi=10_000)
+        value_fen = parse_yuan(web.text(form, "value", "价值(元)", max_len=10))
+        if any(o.name == name for o in merchants.offers_of(ctx.conn, m.merchant_id, active_only=False)):
+            raise InvalidInput(f"该商户已有“{name}”。", "offer name exists")
+        oid = merchants.add_offer(ctx.conn, m.merchant_id, name, points, value_fen)
+        ctx.audit("offer.add", f"merchant {m.merchant_id}", {"offer_id": oid, "name": name, "points": points,
+                                                             "value_fen": value_fen})
+        return f"/merchants/{m.merchant_id}", f"已添加兑换项目“{name}”。"
+
+    def _enrol_page(ctx, code: str, what: str, hours: int):
+        svg = segno.make_qr(code, error="m").svg_inline(scale=6, border=4)
+        return console.render(ctx, "enrol.html", code=code, what=what, hours=hours, qr=markupsafe.Markup(svg))
+
+    @console.action("office")
+    def enrol_tablet(ctx: web.Ctx, form, merchant_id: str):
+        m = merchants.get(ctx.conn, web.path_int(merchant_id, "商户"))
+        hours = web.integer(form, "hours", "有效小时", lo=1, hi=72)
+        code = devices.new_enrolment_code(ctx.conn, merchant_id=m.merchant_id, hours=hours)
+        ctx.audit("device.enrolment_code", f"merchant {m.merchant_id}", {"hours": hours})
+        return _enrol_page(ctx, code, f"{m.name}的兑换平板", hours)
+
+    @console.action("office")
+    def enrol_kiosk(ctx: web.Ctx, form):
+        sp = web.integer(form, "service_point", "服务点", lo=1)
+        hours = web.integer(form, "hours", "有效小时", lo=1, hi=72)
+        code = devices.new_enrolment_code(ctx.conn, service_point_id=sp, hours=hours)
+        name = ctx.conn.execute("SELECT name FROM service_points WHERE service_point_id = ?", (sp,)).fetchone()[0]
+        ctx.audit("device.enrolment_code", f"service point {sp}", {"hours": hours})
+        return _enrol_page(ctx, code, f"{name}的一体机", hours)
+
+    @console.action("office")
+    def revoke_device(ctx: web.Ctx, form, device_id: str):
+        d = devices.revoke(ctx.conn, device_id[:20])
+        ctx.audit("device.revoke", f"device {d.device_id}")
+        return "/merchants/devices", f"设备 {d.device_id} 已注销,此后它发来的任何数据都将被拒收。"
+
+    @console.action("office", "council")
+    def clear_alert(ctx: web.Ctx, form, alert_id: str):
+        aid = web.path_int(alert_id, "提醒")
+        alerts.clear_alert(ctx.conn, aid, by=ctx.actor)
+        ctx.audit("alert.clear", f"alert {aid}")
+        return "/merchants/devices#alerts", f"提醒 {aid} 已处理。"
+
+    @console.action("office")
+    def save_policy(ctx: web.Ctx, form):
+        values = {name: web.integer(form, name, label, lo=lo, hi=hi) for name, (label, lo, hi) in POLICY_LABELS.items()}
+        before, _ = exposure_view(ctx.conn)
+        policy.set_policy(ctx.conn, None, **values)
+        after, _ = exposure_view(ctx.conn)
+        ctx.audit("policy.set", "community", values)
+        return "/merchants#policy", f"离线策略已保存。一张被复制的卡最坏情况每天可兑换 {after} 分(原为 {before} 分)。"
+
+    add = app.add_api_route
+    add("/merchants", merchant_list, methods=["GET"], include_in_schema=False)
+    add("/merchants/devices", device_list, methods=["GET"], include_in_schema=False)
+    add("/merchants/{merchant_id}", merchant_page, methods=["GET"], include_in_schema=False)
+    add("/merchants/{merchant_id}/offers", add_offer, methods=["POST"], include_in_schema=False)
+    add("/merchants/{merchant_id}/enrol", enrol_tablet, methods=["POST"], include_in_schema=False)
+    add("/devices/enrol-kiosk", enrol_kiosk, methods=["POST"], include_in_schema=False)
+    add("/devices/{device_id}/revoke", revoke_device, methods=["POST"], include_in_schema=False)
+    add("/alerts/{alert_id}/clear", clear_alert, methods=["POST"], include_in_schema=False)
+    add("/policy", save_policy, methods=["POST"], include_in_schema=False)

@@ -1,0 +1,303 @@
+"""The console's plumbing: sessions and CSRF, role checks, form parsing, rendering, errors.
+
+Screens (the route modules) stay thin: they parse a form with the helpers here, call bank
+functions, and either render a template or redirect. Every POST goes through :meth:`Console.action`:
+it checks the session and the CSRF token, runs the work and its audit record in one transaction,
+and turns a bank refusal into a page with the reason (status 400) with nothing written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hmac
+import logging
+import secrets
+import threading
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import markupsafe
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from bank import audit, clock, community, db, reviews, users
+from bank.errors import BankError, InvalidInput, NotFound
+
+log = logging.getLogger("office.console")
+HERE = Path(__file__).resolve().parent
+SESSION_COOKIE = "mpb_session"
+LOGIN_CSRF_COOKIE = "mpb_login_csrf"
+FLASH_COOKIE = "mpb_flash"
+MAX_FORM_FIELD = 4000
+STAFF = ("office", "council")
+EVERYONE_BUT_MERCHANTS = ("office", "council", "reviewer")
+
+
+class Forbidden(BankError):
+    code = "forbidden"
+
+
+class _Local(threading.local):
+    conn = None
+
+
+@dataclass
+class Ctx:
+    """What a screen gets: the request, the store connection, the user and the CSRF token."""
+    request: Request
+    conn: object
+    user: users.User
+    csrf: str
+
+    def require(self, *roles: str) -> None:
+        if self.user.role not in roles:
+            raise Forbidden("您没有权限办理此事项。", f"role {self.user.role} may not do this")
+
+    def scope_compound(self, compound_id: int | None) -> None:
+        """A review-group member only reaches their own compound."""
+        if self.user.role == "merchant":
+            raise Forbidden("商户用户只能查看本商户的兑换记录。", "merchant users see only their own redemptions")
+        if self.user.role == "reviewer" and compound_id != self.user.compound_id:
+            raise Forbidden("您只能办理本小区的事项。", "a reviewer reaches only their own compound")
+
+    def scope_merchant(self, merchant_id: int) -> None:
+        if self.user.role == "merchant" and merchant_id != self.user.merchant_id:
+            raise Forbidden("您只能查看本商户的记录。", "a merchant user sees only their own merchant")
+        if self.user.role == "reviewer":
+            raise Forbidden("您没有权限查看商户信息。", "reviewers do not see merchants")
+
+    @property
+    def actor(self) -> str:
+        return self.user.name
+
+    def audit(self, action: str, target="", detail=None) -> None:
+        audit.record(self.conn, self.user.name, action, target, detail)
+
+
+# --- form and query parsing: every refusal is a plain Chinese sentence --------------------------
+
+def text(data, name: str, label: str, *, max_len: int = 200, required: bool = True) -> str:
+    value = data.get(name, "")
+    if not isinstance(value, str):
+        raise InvalidInput(f"“{label}”格式不正确。", f"{name} must be text")
+    value = value.strip()
+    if required and not value:
+        raise InvalidInput(f"请填写“{label}”。", f"{name} is required")
+    if len(value) > max_len:
+        raise InvalidInput(f"“{label}”不能超过{max_len}个字。", f"{name} is limited to {max_len} characters")
+    return value
+
+
+def integer(data, name: str, label: str, *, lo: int | None = None, hi: int | None = None,
+            required: bool = True) -> int | None:
+    raw = data.get(name, "")
+    raw = raw.strip() if isinstance(raw, str) else ""
+    if not raw:
+        if required:
+            raise InvalidInput(f"请填写“{label}”。", f"{name} is required")
+        return None
+    if not (raw.lstrip("-").isascii() and raw.lstrip("-").isdigit()) or len(raw) > 12:
+        raise InvalidInput(f"“{label}”须为整数。", f"{name} must be an integer")
+    value = int(raw)
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        rng = f"{lo}到{hi}" if lo is not None and hi is not None else (f"不小于{lo}" if lo is not None else f"不大于{hi}")
+        raise InvalidInput(f"“{label}”须为{rng}的整数。", f"{name} out of range")
+    return value
+
+
+def date(data, name: str, label: str, *, required: bool = True) -> dt.date | None:
+    raw = text(data, name, label, max_len=10, required=required)
+    if not raw:
+        return None
+    try:
+        return clock.parse_date(raw)
+    except ValueError:
+        raise InvalidInput(f"“{label}”须为日期,格式如 2026-10-01。", f"{name} is not a date") from None
+
+
+def choice(data, name: str, label: str, options) -> str:
+    value = data.get(name, "")
+    if value not in options:
+        raise InvalidInput(f"请选择“{label}”。", f"{name} must be one of {list(options)}")
+    return value
+
+
+# --- the console ------------------------------------------------------------------------------
+
+class Console:
+    def __init__(self, db_path: Path):
+        self.db_path = Path(db_path)
+        self.local = _Local()
+        self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
+                                      autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
+                                      trim_blocks=True, lstrip_blocks=True)
+        self.env.filters["local"] = _local_time
+        self.env.filters["yuan"] = lambda fen: f"{(fen or 0) // 100}.{(fen or 0) % 100:02d}"
+        self.env.globals["roles"] = users.ROLES
+        self.env.globals["csrf_field"] = _csrf_field
+        self._community = None
+
+    def conn(self):
+        if self.local.conn is None:
+            self.local.conn = db.connect(self.db_path, migrate=False)
+        return self.local.conn
+
+    def community_name(self) -> str:
+        if self._community is None:
+            self._community = community.name(self.conn()) or "社区"
+        return self._community
+
+    # rendering
+    def render(self, ctx: Ctx | None, template: str, status_code: int = 200, **values) -> HTMLResponse:
+        request = ctx.request if ctx else None
+        flash = None
+        if request is not None and request.cookies.get(FLASH_COOKIE):
+            flash = urllib.parse.unquote(request.cookies[FLASH_COOKIE])[:300]
+        html = self.env.get_template(template).render(
+            user=ctx.user if ctx else None, csrf=ctx.csrf if ctx else "", community=self.community_name(),
+            path=request.url.path if request else "", flash=flash, **values)
+        response = HTMLResponse(html, status_code=status_code)
+        if flash:
+            response.delete_cookie(FLASH_COOKIE, path="/")
+        return response
+
+    def error_page(self, ctx: Ctx | None, message: str, status: int) -> HTMLResponse:
+        return self.render(ctx, "error.html", status_code=status, message=message)
+
+    # sessions
+    def session(self, request: Request) -> users.Session | None:
+        return users.session(self.conn(), request.cookies.get(SESSION_COOKIE))
+
+    def _login_redirect(self, request: Request) -> Response:
+        nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse("/login?" + urllib.parse.urlencode({"next": nxt}), status_code=303)
+
+    def page(self, *roles: str):
+        """A GET screen: ``func(ctx, **path_params) -> Response``; runs in the thread pool."""
+        roles = roles or ("office", "council", "reviewer", "merchant")
+
+        def wrap(func):
+            @functools.wraps(func)
+            def route(request: Request):
+                s = self.session(request)
+                if s is None:
+                    return self._login_redirect(request)
+                ctx = Ctx(request, self.conn(), s.user, s.csrf)
+                try:
+                    ctx.require(*roles)
+                    return func(ctx, **request.path_params)
+                except (Forbidden, reviews.NotAllowed) as exc:
+                    return self.error_page(ctx, exc.zh, 403)
+                except NotFound as exc:
+                    return self.error_page(ctx, exc.zh, 404)
+                except BankError as exc:
+                    return self.error_page(ctx, exc.zh, 400)
+                except Exception:   # noqa: BLE001 - a page never shows a traceback
+                    log.exception("console page %s failed", request.url.path)
+                    return self.error_page(ctx, "服务器内部错误,请稍后再试或联系管理员。", 500)
+            route.__signature__ = _request_only
+            return route
+        return wrap
+
+    def action(self, *roles: str):
+        """A POST form: ``func(ctx, form, **path_params) -> redirect URL or (URL, message) or Response``.
+
+        The work and its audit record run in one transaction: a refusal writes nothing."""
+        roles = roles or STAFF
+
+        def wrap(func):
+            @functools.wraps(func)
+            async def route(request: Request):
+                try:
+                    form = await request.form(max_files=0, max_fields=500, max_part_size=64 * 1024)
+                except Exception:   # noqa: BLE001 - a malformed body is the client's problem
+                    return self.error_page(None, "表单格式不正确。", 400)
+                return await run_in_threadpool(self._run_action, func, roles, request, form)
+            route.__signature__ = _request_only
+            return route
+        return wrap
+
+    def _run_action(self, func, roles, request: Request, form) -> Response:
+        s = self.session(request)
+        if s is None:
+            return self._login_redirect(request)
+        ctx = Ctx(request, self.conn(), s.user, s.csrf)
+        token = form.get("csrf", "")
+        if not isinstance(token, str) or not hmac.compare_digest(token.encode(), s.csrf.encode()):
+            return self.error_page(ctx, "页面已过期或来源不明,请刷新页面后重试。", 403)
+        if any(isinstance(v, str) and len(v) > MAX_FORM_FIELD for v in form.values()):
+            return self.error_page(ctx, f"填写的内容太长(每项不超过{MAX_FORM_FIELD}字)。", 400)
+        try:
+            ctx.require(*roles)
+            with db.transaction(ctx.conn):
+                result = func(ctx, form, **request.path_params)
+        except (Forbidden, reviews.NotAllowed) as exc:
+            return self.error_page(ctx, exc.zh, 403)
+        except NotFound as exc:
+            return self.error_page(ctx, exc.zh, 404)
+        except BankError as exc:
+            return self.error_page(ctx, exc.zh, 400)
+        except Exception:   # noqa: BLE001
+            log.exception("console action %s failed", request.url.path)
+            return self.error_page(ctx, "服务器内部错误,操作未完成。", 500)
+        if isinstance(result, Response):
+            return result
+        url, message = result if isinstance(result, tuple) else (result, "操作已完成。")
+        return redirect(url, message)
+
+
+def redirect(url: str, message: str | None = None) -> RedirectResponse:
+    response = RedirectResponse(url, status_code=303)
+    if message:
+        response.set_cookie(FLASH_COOKIE, urllib.parse.quote(message), max_age=60, path="/", httponly=True,
+                            samesite="lax")
+    return response
+
+
+def new_login_csrf() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@jinja2.pass_context
+def _csrf_field(context) -> markupsafe.Markup:
+    """The hidden CSRF input every console form carries."""
+    return markupsafe.Markup('<input type="hidden" name="csrf" value="{}">').format(context.get("csrf", ""))
+
+
+def _local_time(text: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if not text:
+        return ""
+    try:
+        return clock.local(clock.from_text(text)).strftime(fmt)
+    except ValueError:
+        return text
+
+
+import inspect  # noqa: E402  (only for the route signature below)
+
+# FastAPI inspects a route's signature to decide what to inject: the wrappers take the request only.
+_request_only = inspect.Signature([inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                                     annotation=Request)])
+
+
+def path_int(value: str, what: str) -> int:
+    """A numeric id from the URL; anything else is 'not found' in plain words."""
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit() or len(value) > 12:
+        raise NotFound(f"没有这个{what}。", f"no such {what}: {value!r}")
+    return int(value)
+
+
+def pdf_response(data: bytes, filename: str) -> Response:
+    quoted = urllib.parse.quote(filename)
+    return Response(data, media_type="application/pdf",
+                    headers={"Content-Disposition": f"inline; filename*=UTF-8''{quoted}"})
+
+
+def xlsx_response(data: bytes, filename: str) -> Response:
+    quoted = urllib.parse.quote(filename)
+    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quoted}"})

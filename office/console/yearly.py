@@ -1,0 +1,52 @@
+"""The year (年度): the year-end summary posting per compound, and honours (表彰) with
+nominations from residents, local units, the council and the residents' assembly."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from bank import accounts, clock, community, honours, periods
+
+from . import web
+from .web import Console
+
+
+def register(app: FastAPI, console: Console) -> None:
+    def year_of(data) -> periods.Period:
+        raw = web.text(data, "year", "年份", max_len=4, required=False)
+        return periods.year(raw or clock.local_date(clock.now_utc()).year)
+
+    @console.page(*web.STAFF)
+    def yearly(ctx: web.Ctx):
+        year = year_of(ctx.request.query_params)
+        noms = honours.nominations(ctx.conn, int(year.key))
+        names = {n.account_id: accounts.get(ctx.conn, n.account_id).display_name for n in noms}
+        return console.render(ctx, "yearly.html", year=year, compounds=community.compounds(ctx.conn),
+                              candidates=honours.candidates(ctx.conn, int(year.key)), nominations=noms, names=names,
+                              honours=honours.HONOURS, sources=honours.SOURCES, decisions=honours.DECISIONS)
+
+    @console.action(*web.STAFF)
+    def nominate(ctx: web.Ctx, form):
+        year = year_of(form)
+        nid = honours.nominate(
+            ctx.conn, year=int(year.key), honour=web.choice(form, "honour", "表彰类别", honours.HONOURS),
+            account_id=web.integer(form, "account", "储户编号", lo=1),
+            source=web.choice(form, "source", "推荐来源", honours.SOURCES),
+            nominator=web.text(form, "nominator", "推荐人(单位)", max_len=40),
+            reason=web.text(form, "reason", "推荐理由", max_len=500), by=ctx.actor)
+        ctx.audit("honour.nominate", f"nomination {nid}", {"year": year.key})
+        return f"/yearly?year={year.key}#honours", f"已登记推荐(第 {nid} 号)。"
+
+    @console.action(*web.STAFF)
+    def decide(ctx: web.Ctx, form, nomination_id: str):
+        nid = web.path_int(nomination_id, "推荐")
+        decision = web.choice(form, "decision", "决定", honours.DECISIONS)
+        honours.decide(ctx.conn, nid, decision=decision, by=ctx.actor)
+        ctx.audit("honour.decide", f"nomination {nid}", decision)
+        return f"/yearly?year={web.text(form, 'year', '年份', max_len=4, required=False)}#honours", \
+            f"推荐 {nid}:{honours.DECISIONS[decision]}。"
+
+    add = app.add_api_route
+    add("/yearly", yearly, methods=["GET"], include_in_schema=False)
+    add("/yearly/nominations", nominate, methods=["POST"], include_in_schema=False)
+    add("/yearly/nominations/{nomination_id}/decide", decide, methods=["POST"], include_in_schema=False)

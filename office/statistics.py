@@ -1,0 +1,90 @@
+"""Figures for the console's dashboard: points by month, compound and product; merchants'
+donated value against the monthly target; card holders and participation; silent devices.
+
+Local months are computed in SQL with a fixed +8 hours: Asia/Shanghai has no daylight saving.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+from bank import clock
+
+MONTHLY_DONATION_TARGET_FEN = 30_000 * 100
+_LOCAL_MONTH = "strftime('%Y-%m', recorded_at, '+8 hours')"
+
+
+def last_months(today: dt.date, count: int = 12) -> list[str]:
+    out, y, m = [], today.year, today.month
+    for _ in range(count):
+        out.append(f"{y}-{m:02d}")
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    return out[::-1]
+
+
+def points_by_month(conn: sqlite3.Connection, months: list[str]) -> list[dict]:
+    """Per local month: awarded, deducted, redeemed, expired (positive numbers, net of reversals
+    counted where the reversal was posted)."""
+    rows = {m: dict(month=m, award=0, deduction=0, redemption=0, expiry=0) for m in months}
+    start = clock.to_text(clock.local_midnight(dt.date.fromisoformat(months[0] + "-01")))
+    for month, kind, total in conn.execute(
+            f"SELECT {_LOCAL_MONTH}, CASE WHEN kind = 'reversal' THEN "
+            "CASE WHEN offer_id IS NOT NULL THEN 'redemption' WHEN points < 0 THEN 'award' ELSE 'deduction' END "
+            "ELSE kind END AS k, sum(points) FROM ledger_entries WHERE recorded_at >= ? "
+            "AND (kind <> 'reversal' OR item_code IS NOT NULL OR offer_id IS NOT NULL) GROUP BY 1, 2", (start,)):
+        if month in rows and kind in rows[month]:
+            rows[month][kind] += abs(total) if kind != "award" else total
+    return list(rows.values())
+
+
+def awarded_by_compound(conn: sqlite3.Connection, start: str, end: str) -> list[tuple[str, int, int]]:
+    """(compound, awarded, deducted) in a time range."""
+    return [tuple(r) for r in conn.execute(
+        "SELECT c.name, coalesce(sum(CASE WHEN e.kind = 'award' THEN e.points END), 0), "
+        "coalesce(-sum(CASE WHEN e.kind = 'deduction' THEN e.points END), 0) "
+        "FROM compounds c LEFT JOIN accounts a ON a.compound_id = c.compound_id "
+        "LEFT JOIN ledger_entries e ON e.account_id = a.account_id AND e.recorded_at >= ? AND e.recorded_at < ? "
+        "AND e.kind IN ('award', 'deduction') GROUP BY c.compound_id ORDER BY c.compound_id", (start, end))]
+
+
+def awarded_by_product(conn: sqlite3.Connection, start: str, end: str) -> list[tuple[str, int]]:
+    return [tuple(r) for r in conn.execute(
+        "SELECT p.name, sum(e.points) FROM ledger_entries e JOIN rule_items ri "
+        "ON ri.catalog_version = e.catalog_version AND ri.code = e.item_code "
+        "JOIN products p ON p.catalog_version = ri.catalog_version AND p.code = ri.product_code "
+        "WHERE e.kind = 'award' AND e.recorded_at >= ? AND e.recorded_at < ? GROUP BY p.code ORDER BY p.code",
+        (start, end))]
+
+
+def donated_by_month(conn: sqlite3.Connection, months: list[str]) -> list[tuple[str, int]]:
+    """(month, value in fen of redeemed goods and services, net of reversed redemptions)."""
+    start = clock.to_text(clock.local_midnight(dt.date.fromisoformat(months[0] + "-01")))
+    got = dict(conn.execute(
+        f"SELECT {_LOCAL_MONTH}, sum(e.quantity * o.value_fen) FROM ledger_entries e JOIN offers o USING (offer_id) "
+        "WHERE e.kind = 'redemption' AND e.recorded_at >= ? AND NOT EXISTS "
+        "(SELECT 1 FROM ledger_entries r WHERE r.reverses_entry_id = e.entry_id) GROUP BY 1", (start,)).fetchall())
+    return [(m, got.get(m, 0)) for m in months]
+
+
+def participation(conn: sqlite3.Connection, now: dt.datetime) -> dict:
+    since = clock.to_text(now - dt.timedelta(days=30))
+    one = lambda sql, *a: conn.execute(sql, a).fetchone()[0]  # noqa: E731
+    return {
+        "accounts": one("SELECT count(*) FROM accounts WHERE status <> 'closed'"),
+        "card_holders": one("SELECT count(DISTINCT account_id) FROM cards WHERE status = 'active'"),
+        "members": one("SELECT count(*) FROM members"),
+        "active_30d": one("SELECT count(DISTINCT account_id) FROM ledger_entries WHERE recorded_at >= ? "
+                          "AND kind IN ('award', 'redemption')", since),
+        "merchants": one("SELECT count(*) FROM merchants WHERE status = 'active'"),
+    }
+
+
+def silent_devices(conn: sqlite3.Connection, now: dt.datetime, hours: int = 24) -> list[sqlite3.Row]:
+    """Active devices whose last sync (push or pull) is older than ``hours`` or that never synced."""
+    limit = clock.to_text(now - dt.timedelta(hours=hours))
+    return conn.execute(
+        "SELECT device_id, kind, label, merchant_id, service_point_id, "
+        "max(coalesce(last_push_at, ''), coalesce(last_pull_at, '')) AS last_sync FROM devices "
+        "WHERE status = 'active' AND max(coalesce(last_push_at, ''), coalesce(last_pull_at, '')) < ? "
+        "ORDER BY device_id", (limit,)).fetchall()

@@ -1,0 +1,74 @@
+"""Helpers for console tests: a demo store copy with one user per role, and logged-in clients."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import warnings
+
+from bank import db, users
+
+with warnings.catch_warnings():
+    # Starlette prefers httpx2; httpx (pinned in pyproject's test extra) works the same here.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
+    from fastapi.testclient import TestClient
+
+PASSWORD = "test-password-1"
+USERS = {  # name: (role, compound, merchant)
+    "王主任": ("office", None, None), "李委员": ("council", None, None),
+    "钱组员": ("reviewer", 1, None), "小面店": ("merchant", None, 5),
+}
+
+
+def make_store(demo_db, path):
+    shutil.copy(demo_db, path)
+    conn = db.connect(path)
+    with db.transaction(conn):
+        for name, (role, compound, merchant) in USERS.items():
+            users.add_user(conn, name=name, role=role, password=PASSWORD, compound_id=compound, merchant_id=merchant)
+    conn.close()
+    return path
+
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+class Browser:
+    """A TestClient logged in as one user, that adds the CSRF token to every form it posts."""
+
+    def __init__(self, app, name: str | None):
+        self.client = TestClient(app, follow_redirects=False)
+        self.csrf = ""
+        if name:
+            page = self.client.get("/login")
+            token = CSRF.search(page.text)[1]
+            r = self.client.post("/login", data={"csrf": token, "name": name, "password": PASSWORD, "next": "/"})
+            assert r.status_code == 303, r.text
+            home = self.client.get(r.headers["location"])
+            self.csrf = CSRF.search(home.text)[1]
+
+    def get(self, path, **kw):
+        return self.client.get(path, **kw)
+
+    def post(self, path, data=None, *, csrf=True):
+        data = dict(data or {})
+        if csrf:
+            data.setdefault("csrf", self.csrf)
+        return self.client.post(path, data=data)
+
+    def follow(self, response):
+        assert response.status_code == 303, (response.status_code, response.text[:500])
+        return self.client.get(response.headers["location"])
+
+
+def error_text(response) -> str:
+    m = re.search(r'<div class="error">(.*?)</div>', response.text, re.S)
+    return m[1].strip() if m else ""
+
+
+def count(path, table: str) -> int:
+    conn = db.connect(path, readonly=True)
+    try:
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    finally:
+        conn.close()
