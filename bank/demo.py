@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from . import accounts, cards, clock, community, convention, db, ledger, merchants, policy, validity
+from . import accounts, cards, clock, community, convention, db, ledger, merchants, policy, reviewers, validity
 from .errors import BankError
 
 COMPOUNDS = [  # name, buildings, service point
@@ -271,9 +271,28 @@ def _populate(conn, rng: random.Random, seed: int, start: dt.date, until: dt.dat
         if card.status == "active":
             cards.revoke(conn, card.card_id, reason="stolen", now=clock.local_midnight(until))
 
+    _review_groups(conn, seed, compound_ids, until)
+
     totals = dict(conn.execute("SELECT kind, sum(points) FROM ledger_entries GROUP BY kind").fetchall())
     return DemoSummary(
         accounts=len(account_ids), cards=conn.execute("SELECT count(*) FROM cards").fetchone()[0],
         merchants=len(merchant_offers), entries=conn.execute("SELECT count(*) FROM ledger_entries").fetchone()[0],
         awarded=totals.get("award", 0), deducted=-totals.get("deduction", 0),
         redeemed=-totals.get("redemption", 0), expired=-totals.get("expiry", 0))
+
+
+REVIEWER_PIN = "2468"   # every demo review-group member's PIN (documented in docs/kiosk-guide.md)
+REVIEWERS_PER_COMPOUND = 3
+
+
+def _review_groups(conn, seed: int, compound_ids: list[int], until: dt.date) -> None:
+    """Three review-group members per compound with staff cards, added last with their own random
+    stream, so the rest of the demo (and every card id before theirs) is unchanged by them."""
+    rng = random.Random(f"review-groups:{seed}")
+    at = clock.local_midnight(until - dt.timedelta(days=300))
+    for cid in compound_ids:
+        rows = conn.execute("SELECT account_id, display_name FROM accounts WHERE compound_id = ? AND status = 'active' "
+                            "ORDER BY account_id LIMIT 40", (cid,)).fetchall()
+        for account_id, name in rng.sample(rows, REVIEWERS_PER_COMPOUND):
+            reviewers.add(conn, compound_id=cid, account_id=account_id, name=name, pin=REVIEWER_PIN, now=at,
+                          salt=rng.randbytes(16))

@@ -423,7 +423,26 @@ V5_COUNCIL_CONSOLE = """
 """
 
 
-MIGRATIONS = [V1_COMMUNITY, V2_CATALOG_MERCHANTS_LEDGER, V3_POLICY, V4_DEVICES_SYNC, V5_COUNCIL_CONSOLE]
+V6_REVIEW_MEMBERS = """
+    -- Members of a compound's review group (评议小组成员) who record entries at the kiosk: each
+    -- belongs to a resident account (their own household: they may not record for it), holds a
+    -- staff card (cards.role = 'staff', issued on that account) and a PIN (scrypt hash).
+    CREATE TABLE reviewers (
+        reviewer_id INTEGER PRIMARY KEY,
+        compound_id INTEGER NOT NULL REFERENCES compounds,
+        account_id  INTEGER NOT NULL REFERENCES accounts,
+        name        TEXT NOT NULL,
+        card_id     TEXT NOT NULL UNIQUE,
+        pin_hash    TEXT NOT NULL,
+        active      INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+        created_at  TEXT NOT NULL
+    );
+    CREATE INDEX reviewers_by_compound ON reviewers (compound_id, active);
+"""
+
+
+MIGRATIONS = [V1_COMMUNITY, V2_CATALOG_MERCHANTS_LEDGER, V3_POLICY, V4_DEVICES_SYNC, V5_COUNCIL_CONSOLE,
+              V6_REVIEW_MEMBERS]
 
 
 def statements(script: str):

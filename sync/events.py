@@ -30,6 +30,7 @@ _DEVICE_ID = re.compile(r"^[TK][0-9]{4,6}$")
 _TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")
 _CARD_ID = re.compile(r"^[0-9]{6}$")
 _FIELDS = {"device", "seq", "prev", "kind", "at", "body"}
+_ITEM = re.compile(r"^[A-Z]{1,4}[0-9]{1,4}$")
 
 
 def make(device_id: str, seq: int, prev: str, kind: str, at: str, body: dict) -> dict:
@@ -73,11 +74,33 @@ def check(event: Any) -> dict:
                 and _int(body["qty"], 1, 99) and _int(body["points"], 1, 10**6)):
             raise malformed("redemption numbers out of range")
     elif event["kind"] == "reversal":
-        if set(body) != {"reverses_seq", "reason"} or not _int(body["reverses_seq"], 1, 2**53) \
-                or not isinstance(body["reason"], str) or len(body["reason"]) > 200:
-            raise malformed("a reversal body has reverses_seq and reason")
+        # a kiosk's reversal also names the review-group member undoing their own entry
+        if set(body) - {"staff"} != {"reverses_seq", "reason"} or not _int(body["reverses_seq"], 1, 2**53) \
+                or not isinstance(body["reason"], str) or len(body["reason"]) > 200 \
+                or ("staff" in body and not _int(body["staff"], 1, 2**31)):
+            raise malformed("a reversal body has reverses_seq, reason and optionally staff")
         if body["reverses_seq"] >= event["seq"]:
             raise malformed("a reversal must reverse an earlier event")
+    elif event["kind"] in ("award", "deduction"):
+        if set(body) != {"account", "item", "points", "staff", "second", "note"}:
+            raise malformed("an award or deduction body has account, item, points, staff, second, note")
+        if not (_int(body["account"], 1, 2**31) and _int(body["staff"], 1, 2**31)
+                and (body["second"] is None or _int(body["second"], 1, 2**31))
+                and _int(body["points"], -1000, 1000) and body["points"] != 0):
+            raise malformed("award or deduction numbers out of range")
+        if (body["points"] > 0) != (event["kind"] == "award"):
+            raise malformed("an award has positive points, a deduction negative")
+        if not isinstance(body["item"], str) or not _ITEM.match(body["item"]):
+            raise malformed("rule item code")
+        if not isinstance(body["note"], str) or len(body["note"]) > 200:
+            raise malformed("a note is text of at most 200 characters")
+    elif event["kind"] == "objection":
+        if set(body) != {"account", "entry", "posting", "reason"}:
+            raise malformed("an objection body has account, entry, posting, reason")
+        if not (_int(body["account"], 1, 2**31) and _int(body["entry"], 1, 2**53) and _int(body["posting"], 1, 2**31)):
+            raise malformed("objection numbers out of range")
+        if not isinstance(body["reason"], str) or not 1 <= len(body["reason"]) <= 200:
+            raise malformed("an objection reason is 1-200 characters")
     else:
         if len(wire.canonical(body)) > 2000:
             raise malformed("event body too large")

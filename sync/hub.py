@@ -20,6 +20,7 @@ from bank.db import transaction
 from bank.errors import BankError, NotFound
 
 from . import events as ev
+from . import kiosk_events, kiosk_pull
 from . import wire
 from .wire import ProtocolError
 
@@ -134,9 +135,9 @@ def push(conn: sqlite3.Connection, device: devices.Device, body: bytes, now: dt.
                 raise _Refusal("foreign_event", "foreign_event", "事件不属于本设备,已拒收。",
                                f"event {event['device']}:{event['seq']} sent by {device.device_id}",
                                seq=event["seq"], claimed=event["device"])
-            if event["kind"] not in ev.DEVICE_KINDS[device.kind] or event["kind"] not in ("redemption", "reversal"):
+            if event["kind"] not in ev.DEVICE_KINDS[device.kind]:
                 raise ProtocolError("kind_not_allowed", "该设备不能提交这类事件。",
-                                    f"a {device.kind} cannot post {event['kind']} events (yet)", status=403)
+                                    f"a {device.kind} cannot post {event['kind']} events", status=403)
         with transaction(conn):
             result = _settle(conn, device, events, hashes, texts, obj["signature"], now)
             _note_contact(conn, device, skew, now, "last_push_at")
@@ -194,7 +195,13 @@ def _settle(conn, device: devices.Device, events: list[dict], hashes: list[str],
             continue
         _settle_run(conn, device, run, now, offers, touched, entry_ids, out)
         run = []
-        entry_ids[event["seq"]] = _reverse(conn, device, event, now, out)
+        if event["kind"] == "reversal":
+            entry_ids[event["seq"]] = _reverse(conn, device, event, now, out,
+                                               {e["seq"]: e["body"] for e, _, _ in fresh})
+        elif event["kind"] == "objection":
+            entry_ids[event["seq"]] = kiosk_events.settle_objection(conn, device, event, now, _unsettled_fn(out))
+        else:
+            entry_ids[event["seq"]] = kiosk_events.settle_item(conn, device, event, now, _unsettled_fn(out))
     _settle_run(conn, device, run, now, offers, touched, entry_ids, out)
     last = events[-1]["seq"]
     conn.executemany(
@@ -264,7 +271,14 @@ def _settle_run(conn, device, run: list[dict], now: dt.datetime, offers: dict, t
             touched[account_id] = (event["body"]["card"], event["seq"], entry_id)
 
 
-def _reverse(conn, device, event: dict, now: dt.datetime, out: _Settled) -> int | None:
+def _unsettled_fn(out: _Settled):
+    """``_unsettled`` bound to this batch's tally, for the kiosk settlers."""
+    def unsettled(conn, device, event, now, why, account_id=None, **detail):
+        _unsettled(conn, device, event, now, out, why, account_id, **detail)
+    return unsettled
+
+
+def _reverse(conn, device, event: dict, now: dt.datetime, out: _Settled, batch: dict | None = None) -> int | None:
     """Settle a reversal of one of this device's own earlier events."""
     body = event["body"]
     original = ledger.by_ref(conn, f"dev:{device.device_id}:{body['reverses_seq']}")
@@ -272,6 +286,11 @@ def _reverse(conn, device, event: dict, now: dt.datetime, out: _Settled) -> int 
         _unsettled(conn, device, event, now, out, "reverses an event with no ledger entry",
                    reverses_seq=body["reverses_seq"])
         return None
+    if device.kind == "kiosk":
+        why = kiosk_events.undo_refusal(conn, device, event, original, now, batch or {})
+        if why:
+            _unsettled(conn, device, event, now, out, why, account_id=original.account_id)
+            return None
     try:
         entry = ledger.reverse(conn, original.entry_id, recorded_by=f"device:{device.device_id}",
                                note=body["reason"][:200], device_id=device.device_id, device_time=event["at"],
@@ -379,6 +398,9 @@ def snapshot(conn: sqlite3.Connection, device: devices.Device, since: tuple[int,
         "deny_list": {"version": wire.sha256_hex(wire.canonical(deny))[:16], "cards": [list(d) for d in deny]},
     }
     payload.update(_device_config(conn, device))
+    if device.kind == "kiosk":
+        changed = None if since is None else [r[0] for r in acct_rows]
+        payload["kiosk"] = kiosk_pull.kiosk_data(conn, device, None if since is None else since[0], changed, now)
     return payload
 
 

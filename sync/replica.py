@@ -70,7 +70,40 @@ V1 = """
     CREATE INDEX outbox_by_card_day ON outbox (card_id, local_day);
 """
 
-MIGRATIONS = [V1]
+# A kiosk's view of its compound (see sync/kiosk_pull.py); tablets leave these tables empty.
+V2_KIOSK = """
+    CREATE TABLE kiosk_households (
+        account_id INTEGER PRIMARY KEY,
+        kind       TEXT NOT NULL,
+        building   INTEGER NOT NULL,
+        unit       INTEGER NOT NULL,
+        room       TEXT NOT NULL
+    );
+    CREATE INDEX kiosk_households_by_address ON kiosk_households (building, unit);
+    CREATE TABLE kiosk_entries (
+        entry_id    INTEGER PRIMARY KEY,
+        account_id  INTEGER NOT NULL,
+        kind        TEXT NOT NULL,
+        points      INTEGER NOT NULL,
+        item_code   TEXT,
+        title       TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        reverses    INTEGER,
+        period_key  TEXT,
+        device_id   TEXT NOT NULL,
+        recorded_by TEXT NOT NULL
+    );
+    CREATE INDEX kiosk_entries_by_account ON kiosk_entries (account_id, entry_id);
+    CREATE INDEX kiosk_entries_by_time ON kiosk_entries (recorded_at);
+    CREATE TABLE kiosk_lots (
+        account_id     INTEGER NOT NULL,
+        last_valid_day TEXT NOT NULL,
+        points         INTEGER NOT NULL,
+        PRIMARY KEY (account_id, last_valid_day)
+    );
+"""
+
+MIGRATIONS = [V1, V2_KIOSK]
 
 
 class ReplicaError(BankError):
@@ -231,6 +264,8 @@ def apply_pull(conn: sqlite3.Connection, message: dict, *, now: dt.datetime) -> 
         conn.executemany("INSERT INTO deny VALUES (?, ?, ?)", payload["deny_list"]["cards"])
         conn.execute("DELETE FROM offers")
         conn.executemany("INSERT INTO offers VALUES (?, ?, ?, ?)", payload["offers"])
+        if "kiosk" in payload:
+            _apply_kiosk(conn, payload["kiosk"], full=payload["kind"] == "full")
         conn.execute("UPDATE outbox SET acked = 1 WHERE acked = 0 AND seq <= ?", (payload["applied_seq"],))
         set_state(conn, cursor=payload["cursor"], applied_seq=payload["applied_seq"],
                   last_pull_at=clock.to_text(now), server_time=payload["server_time"],
@@ -239,3 +274,17 @@ def apply_pull(conn: sqlite3.Connection, message: dict, *, now: dt.datetime) -> 
                   issuing_keys=payload["issuing_keys"], community=payload["community"],
                   acked_seq=max(payload["applied_seq"], state(conn, "acked_seq", 0)))
     return payload
+
+
+def _apply_kiosk(conn: sqlite3.Connection, data: dict, *, full: bool) -> None:
+    """The kiosk part of a pull, inside apply_pull's transaction."""
+    if full:
+        for table in ("kiosk_households", "kiosk_entries", "kiosk_lots"):
+            conn.execute(f"DELETE FROM {table}")
+    conn.executemany("INSERT OR REPLACE INTO kiosk_households VALUES (?, ?, ?, ?, ?)", data["households"])
+    conn.executemany("INSERT OR REPLACE INTO kiosk_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", data["entries"])
+    conn.executemany("DELETE FROM kiosk_lots WHERE account_id = ?", [(a,) for a, _ in data["lots"]])
+    conn.executemany("INSERT INTO kiosk_lots VALUES (?, ?, ?)",
+                     [(a, day, pts) for a, days in data["lots"] for day, pts in days])
+    set_state(conn, **{f"kiosk_{k}": data[k] for k in ("compound", "catalog", "merchants", "offers", "windows",
+                                                       "boards", "posting", "reviewers", "second_confirm_above")})
