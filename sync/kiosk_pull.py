@@ -24,7 +24,7 @@ def _entries(conn, compound_id: int, since_entry: int | None) -> list[list]:
     rows = conn.execute(
         "SELECT e.entry_id, e.account_id, e.kind, e.points, e.item_code, "
         "coalesce(ri.name, m.name || ' · ' || o.name, ''), e.recorded_at, e.reverses_entry_id, "
-        "e.period_key, e.device_id, e.recorded_by "
+        "e.period_key, e.device_id, e.recorded_by, e.ref "
         "FROM ledger_entries e JOIN accounts a ON a.account_id = e.account_id "
         "LEFT JOIN rule_items ri ON ri.catalog_version = e.catalog_version AND ri.code = e.item_code "
         "LEFT JOIN offers o ON o.offer_id = e.offer_id LEFT JOIN merchants m ON m.merchant_id = e.merchant_id "

@@ -91,7 +91,8 @@ V2_KIOSK = """
         reverses    INTEGER,
         period_key  TEXT,
         device_id   TEXT NOT NULL,
-        recorded_by TEXT NOT NULL
+        recorded_by TEXT NOT NULL,
+        ref         TEXT              -- 'dev:<device>:<seq>' for an entry a device's event made
     );
     CREATE INDEX kiosk_entries_by_account ON kiosk_entries (account_id, entry_id);
     CREATE INDEX kiosk_entries_by_time ON kiosk_entries (recorded_at);
@@ -282,7 +283,7 @@ def _apply_kiosk(conn: sqlite3.Connection, data: dict, *, full: bool) -> None:
         for table in ("kiosk_households", "kiosk_entries", "kiosk_lots"):
             conn.execute(f"DELETE FROM {table}")
     conn.executemany("INSERT OR REPLACE INTO kiosk_households VALUES (?, ?, ?, ?, ?)", data["households"])
-    conn.executemany("INSERT OR REPLACE INTO kiosk_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", data["entries"])
+    conn.executemany("INSERT OR REPLACE INTO kiosk_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", data["entries"])
     conn.executemany("DELETE FROM kiosk_lots WHERE account_id = ?", [(a,) for a, _ in data["lots"]])
     conn.executemany("INSERT INTO kiosk_lots VALUES (?, ?, ?)",
                      [(a, day, pts) for a, days in data["lots"] for day, pts in days])

@@ -1,0 +1,418 @@
+"""What the kiosk decides, screen by screen, in plain Python (no Kivy).
+
+Residents: show the card, see the points, the passbook (deduction details behind the account's
+PIN), the convention, where to redeem, the boards and postings, and object to an entry during a
+posting period. Review-group members: show the staff card, enter the PIN, find a resident by
+card or by building and unit, pick a rule item, confirm (with a second member above the
+threshold), see this month's entries and undo their own of today.
+
+Every rule is the device engine's (:mod:`device.kiosk`); this object sequences the screens,
+counts PIN tries, keeps the idle timer and turns refusals into sentences. The app shows its state
+and forwards taps; tests drive it directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from bank import clock
+from bank.errors import BankError
+from device import kiosk as engine
+from device.syncing import Syncer
+from sync import client, home as home_mod
+
+IDLE_SECONDS = 30            # residents: back to the attract screen, nothing of theirs left
+STAFF_IDLE_SECONDS = 120     # members choose items and notes; still logged out when they walk away
+PIN_TRIES = 3
+PAGE_SIZE = 6                # passbook and month rows per page: big rows, paging by tap
+NOTES = ("本人申报,已核实", "邻居反映,已核实", "网格员报告", "志愿服务队记录", "评议小组会议决定")
+
+
+def N_(text: str) -> str:
+    """Mark a msgid for extraction; translated when shown (see device.ui.i18n)."""
+    return text
+
+
+class Step(enum.StrEnum):
+    ATTRACT = "attract"
+    HOME = "home"
+    PASSBOOK = "passbook"
+    PIN = "pin"
+    CONVENTION = "convention"
+    REDEEM = "redeem"
+    BOARDS = "boards"
+    OBJECT = "object"
+    STAFF_PIN = "staff_pin"
+    STAFF_FIND = "staff_find"
+    STAFF_ITEMS = "staff_items"
+    STAFF_CONFIRM = "staff_confirm"
+    STAFF_MONTH = "staff_month"
+
+
+RESIDENT_STEPS = {Step.HOME, Step.PASSBOOK, Step.PIN, Step.CONVENTION, Step.REDEEM, Step.BOARDS, Step.OBJECT}
+STAFF_STEPS = {Step.STAFF_PIN, Step.STAFF_FIND, Step.STAFF_ITEMS, Step.STAFF_CONFIRM, Step.STAFF_MONTH}
+
+
+@dataclass(frozen=True)
+class Message:
+    """A sentence on the banner: a Chinese msgid (translated by the UI) or zh/en given."""
+
+    zh: str
+    en: str | None = None
+    values: tuple = ()
+    level: str = "info"
+
+    def render(self, translate: Callable[[str], str] = lambda s: s, lang: str = "zh") -> str:
+        text = self.zh if lang.startswith("zh") or self.en is None else self.en
+        if self.en is None:
+            text = translate(self.zh)
+        return text.format(**dict(self.values))
+
+
+def msg(zh: str, level: str = "info", **values) -> Message:
+    return Message(zh, None, tuple(values.items()), level)
+
+
+def from_error(exc: BankError) -> Message:
+    return Message(exc.zh, exc.en, (), "error")
+
+
+class KioskFlow:
+    """The kiosk's state. ``now`` is injectable so tests move time (idle reset, same-day undo)."""
+
+    def __init__(self, home_dir: Path | str | None, *, now: Callable[[], dt.datetime] = clock.now_utc,
+                 transport=None, syncer: Syncer | None = None, camera: str = "0"):
+        self.now = now
+        self.camera = camera
+        self.home = None
+        self.syncer = None
+        if home_dir is not None and (Path(home_dir) / home_mod.CONFIG).exists():
+            self.home = home_mod.open_home(home_dir)
+            fn = (lambda h: client.sync_once(h, transport)) if transport is not None else None
+            self.syncer = syncer or Syncer(self.home, sync_fn=fn, now=now)
+        self.conn = self.home.replica() if self.home else None
+        self.transport = transport
+        self.reset()
+
+    # --- state ----------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Back to the attract screen with nothing of the last person left."""
+        self.step = Step.ATTRACT
+        self.message: Message | None = None
+        self.account: engine.AccountView | None = None
+        self.pin = ""
+        self.pin_tries = 0
+        self.unlocked = False          # the account's PIN was entered: deduction details shown
+        self.page = 0
+        self.object_entry: int | None = None
+        self.member: engine.Member | None = None
+        self.pending_member: engine.Member | None = None   # staff card shown, PIN not yet entered
+        self.second: engine.Member | None = None
+        self.second_pending: engine.Member | None = None
+        self.target: engine.AccountView | None = None
+        self.building: int | None = None
+        self.unit: int | None = None
+        self.item: engine.Item | None = None
+        self.note = ""
+        self.last_touch = self.now()
+
+    def touch(self) -> None:
+        self.last_touch = self.now()
+
+    def idle_limit(self) -> int:
+        return STAFF_IDLE_SECONDS if self.step in STAFF_STEPS else IDLE_SECONDS
+
+    def tick(self) -> bool:
+        """Called every second; True when the idle timer sent the kiosk back to the attract screen."""
+        if self.step is Step.ATTRACT:
+            return False
+        if (self.now() - self.last_touch).total_seconds() >= self.idle_limit():
+            self.reset()
+            return True
+        return False
+
+    def today(self) -> dt.date:
+        return clock.local_date(self.now())
+
+    def go(self, step: Step | str) -> None:
+        self.touch()
+        step = Step(step)
+        self.message = None
+        self.page = 0
+        if step in RESIDENT_STEPS and self.account is None or step in STAFF_STEPS and self.member is None \
+                and step is not Step.STAFF_PIN:
+            step = Step.ATTRACT
+        if step is Step.HOME and self.account is not None:
+            self.account = engine.account_view(self.conn, self.account.account_id, self.today())
+        if step is Step.OBJECT and engine.posting_open(self.conn, self.today()) is None:
+            self.message = from_error(engine.Refusal("posting_closed"))
+            step = Step.HOME
+        if step is Step.STAFF_MONTH:
+            self.target = None
+        self.step = step
+
+    # --- a card in front of the camera ---------------------------------------------------------
+
+    def scan(self, text: str) -> None:
+        self.touch()
+        try:
+            card = engine.identify(self.conn, text)
+        except BankError as exc:
+            if self.step not in STAFF_STEPS:
+                self.reset()
+            self.message = from_error(exc)
+            return
+        if card.role == "staff":
+            self._staff_card(card)
+        elif self.member is not None and self.step in STAFF_STEPS:
+            self.choose_household(card.account_id)
+        else:
+            self.reset()
+            self.account = engine.account_view(self.conn, card.account_id, self.today())
+            self.step = Step.HOME
+
+    def _staff_card(self, card: engine.Card) -> None:
+        try:
+            member = engine.staff_member(self.conn, card)
+        except BankError as exc:
+            self.message = from_error(exc)
+            return
+        if self.step is Step.STAFF_CONFIRM and self.member is not None and self.item is not None:
+            if member.reviewer_id == self.member.reviewer_id or (self.target and member.account_id == self.target.account_id):
+                self.message = from_error(engine.Refusal("second_invalid"))
+                return
+            self.second_pending, self.pin, self.pin_tries = member, "", 0
+            self.message = msg("请{name}输入密码确认这一条。", name=member.name)
+            return
+        if self.member is not None and member.reviewer_id == self.member.reviewer_id:
+            return   # the same member's card again: nothing to do
+        self.reset()
+        self.pending_member = member
+        self.step = Step.STAFF_PIN
+
+    # --- PIN pad (the account's PIN, a member's PIN, a second member's PIN) -------------------
+
+    def pin_key(self, key: str) -> None:
+        self.touch()
+        if key == "clear":
+            self.pin = ""
+        elif key == "back":
+            self.pin = self.pin[:-1]
+        elif key.isdigit() and len(self.pin) < 6:
+            self.pin += key
+
+    def pin_submit(self) -> None:
+        """Check the PIN being entered for whoever is asking."""
+        self.touch()
+        pin, self.pin = self.pin, ""
+        if self.step is Step.PIN and self.account is not None:
+            if engine.pin_ok(self.conn, self.account.account_id, pin):
+                self.unlocked, self.pin_tries = True, 0
+                self.step, self.page = Step.PASSBOOK, 0
+                self.message = None
+            else:
+                self._wrong_pin(then=Step.PASSBOOK)
+        elif self.step is Step.STAFF_PIN and self.pending_member is not None:
+            if engine.staff_pin_ok(self.pending_member, pin):
+                self.member, self.pending_member, self.pin_tries = self.pending_member, None, 0
+                self.step = Step.STAFF_FIND
+                self.message = msg("{name},您好。请刷储户卡,或按楼栋单元查找。", name=self.member.name)
+            else:
+                self._wrong_pin(then=None)
+        elif self.step is Step.STAFF_CONFIRM and self.second_pending is not None:
+            if engine.staff_pin_ok(self.second_pending, pin):
+                self.second, self.second_pending, self.pin_tries = self.second_pending, None, 0
+                self.message = msg("{name}已确认,请按“确认记分”。", name=self.second.name)
+            else:
+                self.pin_tries += 1
+                self.message = msg("密码不正确。", "error")
+                if self.pin_tries >= PIN_TRIES:
+                    self.second_pending, self.pin_tries = None, 0
+
+    def _wrong_pin(self, then: Step | None) -> None:
+        self.pin_tries += 1
+        left = PIN_TRIES - self.pin_tries
+        if left > 0:
+            self.message = msg("密码不正确,还可以再试{left}次。", "error", left=left)
+            return
+        if then is None:
+            self.reset()
+        else:
+            self.pin_tries, self.step = 0, then
+        self.message = msg("密码多次不正确,已退出。", "error")
+
+    # --- resident -------------------------------------------------------------------------------
+
+    def passbook(self) -> list[engine.PassLine]:
+        return engine.passbook(self.conn, self.account.account_id) if self.account else []
+
+    def passbook_page(self) -> list[engine.PassLine]:
+        lines = self.passbook()
+        return lines[self.page * PAGE_SIZE:(self.page + 1) * PAGE_SIZE]
+
+    def pages(self, n: int) -> int:
+        return max(1, (n + PAGE_SIZE - 1) // PAGE_SIZE)
+
+    def turn(self, delta: int) -> None:
+        self.touch()
+        n = len(self.passbook()) if self.step is Step.PASSBOOK else len(self.month()) if self.step is Step.STAFF_MONTH \
+            else len(self.objectable()) if self.step is Step.OBJECT else 0
+        self.page = min(max(0, self.page + delta), self.pages(n) - 1)
+
+    def hides_details(self, line: engine.PassLine) -> bool:
+        """A deduction's reason is private: shown only after the account's PIN, if it has one."""
+        return line.kind == "deduction" and self.account is not None and self.account.has_pin and not self.unlocked
+
+    def ask_pin(self) -> None:
+        self.touch()
+        self.pin, self.pin_tries, self.message = "", 0, None
+        self.step = Step.PIN
+
+    def shops(self) -> list[engine.Shop]:
+        return engine.where_to_redeem(self.conn, self.account.balance if self.account else 0)
+
+    def objectable(self) -> list[engine.PassLine]:
+        try:
+            return engine.objectable(self.conn, self.account.account_id, self.today()) if self.account else []
+        except BankError:
+            return []
+
+    def choose_objection(self, entry_id: int) -> None:
+        self.touch()
+        self.object_entry = entry_id
+
+    def object_with(self, reason: str) -> None:
+        """Send the objection with the chosen reason."""
+        self.touch()
+        try:
+            engine.object_to(self.conn, self.account.account_id, self.object_entry, reason, self.now())
+        except BankError as exc:
+            self.message = from_error(exc)
+            return
+        self.object_entry = None
+        self.step = Step.HOME
+        self.message = msg("异议已提交,评议会将调查并答复您。", "info")
+        self._sync("objection")
+
+    # --- staff ----------------------------------------------------------------------------------
+
+    def staff_logout(self) -> None:
+        self.reset()
+
+    def buildings(self) -> list[int]:
+        return engine.buildings(self.conn)
+
+    def units(self) -> list[int]:
+        return engine.units(self.conn, self.building) if self.building else []
+
+    def households(self) -> list[tuple[int, str, str]]:
+        if self.building is None or self.unit is None:
+            return []
+        return engine.households_at(self.conn, self.building, self.unit)
+
+    def set_building(self, building: int) -> None:
+        self.touch()
+        self.building, self.unit = building, None
+
+    def set_unit(self, unit: int) -> None:
+        self.touch()
+        self.unit = unit
+
+    def choose_household(self, account_id: int) -> None:
+        self.touch()
+        if self.member is not None and self.member.account_id == account_id:
+            self.message = from_error(engine.Refusal("recusal"))
+            self.step = Step.STAFF_FIND
+            return
+        self.target = engine.account_view(self.conn, account_id, self.today())
+        self.item, self.second, self.second_pending, self.note = None, None, None, ""
+        self.message = None
+        self.step = Step.STAFF_ITEMS
+
+    def items(self) -> list[tuple[list, list[engine.Item]]]:
+        return engine.items_for(self.conn, self.target.account_id, self.now()) if self.target else []
+
+    def choose_item(self, code: str) -> None:
+        self.touch()
+        if self.target is None or self.member is None:
+            return
+        try:
+            self.item = engine.check_entry(self.conn, self.member, self.target.account_id, code, self.now())
+        except BankError as exc:
+            self.message = from_error(exc)
+            return
+        self.second, self.second_pending, self.note, self.message = None, None, "", None
+        self.step = Step.STAFF_CONFIRM
+        if self.needs_second():
+            self.message = msg("这一条超过{above}分,需要另一位成员刷工作卡并输入密码确认。", "warn",
+                               above=engine.replica.state(self.conn, "kiosk_second_confirm_above", 5))
+
+    def needs_second(self) -> bool:
+        return self.item is not None and engine.needs_second(self.conn, self.item.points)
+
+    def set_note(self, note: str) -> None:
+        self.touch()
+        self.note = "" if note == self.note else note
+
+    def confirm(self) -> None:
+        """Record the award or deduction event."""
+        self.touch()
+        try:
+            engine.record_entry(self.conn, self.member, self.target.account_id, self.item.code, note=self.note,
+                                second=self.second, now=self.now())
+        except BankError as exc:
+            self.message = from_error(exc)
+            return
+        sign = "+" if self.item.points > 0 else ""
+        self.message = msg("已记录:{name} {item} {points}分。", name=self.target.name, item=self.item.name,
+                           points=f"{sign}{self.item.points}")
+        self.target = engine.account_view(self.conn, self.target.account_id, self.today())
+        self.item, self.second, self.second_pending, self.note = None, None, None, ""
+        self.step = Step.STAFF_ITEMS
+        self._sync("entry")
+
+    def month(self) -> list[engine.MonthLine]:
+        return engine.month_entries(self.conn, self.now())
+
+    def month_page(self) -> list[engine.MonthLine]:
+        return self.month()[self.page * PAGE_SIZE:(self.page + 1) * PAGE_SIZE]
+
+    def can_undo(self, line: engine.MonthLine) -> bool:
+        return self.member is not None and engine.can_undo(line, self.member, self.today())
+
+    def undo(self, key: str) -> None:
+        self.touch()
+        line = next((l for l in self.month() if l.key == key), None)
+        try:
+            if line is None:
+                raise engine.Refusal("undo_not_allowed")
+            engine.undo(self.conn, self.member, line, self.now())
+        except BankError as exc:
+            self.message = from_error(exc)
+            return
+        self.message = msg("已撤销:{name} {item}。", name=line.name, item=line.title)
+        self._sync("undo")
+
+    # --- sync -----------------------------------------------------------------------------------
+
+    def _sync(self, reason: str) -> None:
+        if self.syncer is not None:
+            self.syncer.request(reason)
+
+    def sync_line(self) -> Message:
+        if self.home is None:
+            return msg("未登记", "warn")
+        pending = engine.replica.pending_summary(self.conn)[0]
+        state = self.syncer.state if self.syncer else None
+        if state is not None and state.online is False:
+            return msg("离线 · 待上传 {n} 条", "warn", n=pending)
+        return msg("在线 · 待上传 {n} 条", "info", n=pending)
+
+    def compound_name(self) -> str:
+        c = engine.compound(self.conn) if self.conn else {}
+        return c.get("service_point") or c.get("name") or ""

@@ -1,0 +1,260 @@
+"""The kiosk flow through every path, on a real replica enrolled with the in-process office."""
+
+from __future__ import annotations
+
+from bank import accounts, db, ledger
+from device import kiosk as engine
+from kiosk.flow import IDLE_SECONDS, PAGE_SIZE, STAFF_IDLE_SECONDS, Step
+from sync import client, replica
+
+from .conftest import STAFF_PIN
+
+
+def login(flow, qr, pin=STAFF_PIN):
+    flow.scan(qr)
+    for key in pin:
+        flow.pin_key(key)
+    flow.pin_submit()
+
+
+def test_resident_sees_points_passbook_convention_shops_boards(flow, kt):
+    flow.scan(kt.town.rich[2])
+    assert flow.step is Step.HOME and flow.account.name == "张*明" and flow.account.balance == 100
+    assert flow.account.address == "1栋1单元"
+    flow.go("passbook")
+    assert flow.passbook_page()[0].points == 100
+    flow.go("convention")
+    products = engine.convention(flow.conn)
+    assert [p[1] for p, _ in products] == ["修身", "润家", "睦邻", "怡城"] and sum(len(i) for _, i in products) == 25
+    flow.go("redeem")
+    shops = flow.shops()
+    bowl = next(o for s in shops for o in s.offers if o[0] == "小面")
+    assert bowl[1:] == (6, 16)          # 100 points buy 16 bowls
+    flow.go("boards")
+    assert flow.step is Step.BOARDS
+
+
+def test_idle_reset_leaves_nothing_of_the_resident(flow, kt, now):
+    flow.scan(kt.town.rich[2])
+    flow.go("passbook")
+    now.advance(seconds=IDLE_SECONDS - 1)
+    assert not flow.tick() and flow.step is Step.PASSBOOK
+    flow.turn(1)                        # a touch restarts the timer
+    now.advance(seconds=IDLE_SECONDS - 1)
+    assert not flow.tick()
+    now.advance(seconds=1)
+    assert flow.tick()
+    assert flow.step is Step.ATTRACT and flow.account is None and flow.message is None and flow.pin == ""
+
+
+def test_staff_idle_is_longer_but_still_logs_out(flow, kt, now):
+    login(flow, kt.staff[1][1])
+    assert flow.step is Step.STAFF_FIND
+    now.advance(seconds=IDLE_SECONDS + 1)
+    assert not flow.tick()
+    now.advance(seconds=STAFF_IDLE_SECONDS)
+    assert flow.tick() and flow.member is None
+
+
+def test_deduction_details_need_the_account_pin(flow, kt, hub):
+    conn = db.connect(kt.path)
+    with db.transaction(conn):
+        ledger.record_item(conn, kt.town.poor[0], "XS04", recorded_by="office")
+    conn.close()
+    client.sync_once(flow.home, hub)
+    flow.scan(kt.town.poor[2])          # poor has PIN 1234
+    flow.go("passbook")
+    deduction = next(line for line in flow.passbook() if line.kind == "deduction")
+    assert flow.hides_details(deduction)
+    flow.ask_pin()
+    for key in "9999":
+        flow.pin_key(key)
+    flow.pin_submit()
+    assert flow.step is Step.PIN and flow.message.level == "error"
+    for key in "1234":
+        flow.pin_key(key)
+    flow.pin_submit()
+    assert flow.step is Step.PASSBOOK and not flow.hides_details(deduction)
+
+
+def test_three_wrong_staff_pins_end_the_attempt(flow, kt):
+    login(flow, kt.staff[1][1], "0000")
+    assert flow.step is Step.STAFF_PIN and "还可以再试2次" in flow.message.render()
+    for _ in range(2):
+        for key in "0000":
+            flow.pin_key(key)
+        flow.pin_submit()
+    assert flow.step is Step.ATTRACT and flow.member is None
+
+
+def test_recusal_refused_for_own_household(flow, kt):
+    login(flow, kt.staff[0][1])         # staff[0] lives in rich's household
+    flow.scan(kt.town.rich[2])
+    assert flow.step is Step.STAFF_FIND and flow.message.zh.startswith("不能为自己家庭记分")
+    with_engine = engine.members(flow.conn)[0]
+    try:
+        engine.record_entry(flow.conn, with_engine, kt.town.rich[0], "XS01", now=flow.now())
+    except engine.Refusal as exc:
+        assert exc.reason == "recusal"
+    else:
+        raise AssertionError("recusal not enforced")
+
+
+def test_award_by_building_unit_caps_and_sync_to_the_office(flow, kt, hub):
+    login(flow, kt.staff[1][1])
+    flow.set_building(1)
+    flow.set_unit(1)
+    assert {h[0] for h in flow.households()} == {kt.town.rich[0], kt.town.poor[0], kt.town.lost[0]}
+    flow.choose_household(kt.town.rich[0])
+    flow.choose_item("XS01")
+    flow.set_note("本人申报,已核实")
+    flow.confirm()
+    assert flow.step is Step.STAFF_ITEMS and "已记录" in flow.message.zh
+    assert flow.target.balance == 101
+    item = next(i for _, items in flow.items() for i in items if i.code == "XS01")
+    assert item.used == 1 and item.full
+    flow.choose_item("XS01")            # daily cap 1: refused at once
+    assert flow.message.level == "error" and "本期已记满" in flow.message.zh
+    client.sync_once(flow.home, hub)
+    conn = db.connect(kt.path)
+    entry = ledger.entries(conn, kt.town.rich[0])[-1]
+    assert (entry.kind, entry.item_code, entry.points, entry.device_id) == ("award", "XS01", 1, "K0001")
+    assert entry.recorded_by == "评议小组成员:李四" and entry.note == "本人申报,已核实"
+    conn.close()
+
+
+def test_second_confirmation_above_the_threshold(flow, kt, hub):
+    login(flow, kt.staff[1][1])
+    flow.scan(kt.town.rich[2])
+    flow.choose_item("XS06")            # fighting -10: above 5
+    assert flow.needs_second()
+    flow.confirm()
+    assert flow.message.level == "error" and flow.target.balance == 100
+    flow.scan(kt.staff[1][1])           # the same member cannot confirm their own entry
+    assert flow.second_pending is None
+    flow.scan(kt.staff[0][1])           # staff[0] is of rich's household: not as second either
+    assert flow.second_pending is None and flow.message.level == "error"
+    flow.scan(kt.staff[2][1])
+    for key in STAFF_PIN:
+        flow.pin_key(key)
+    flow.pin_submit()
+    assert flow.second.name == "赵六"
+    flow.confirm()
+    assert flow.target.balance == 90
+    client.sync_once(flow.home, hub)
+    conn = db.connect(kt.path)
+    entry = ledger.entries(conn, kt.town.rich[0])[-1]
+    assert entry.points == -10 and entry.recorded_by == "评议小组成员:李四;复核:赵六"
+    conn.close()
+
+
+def test_month_list_and_same_day_undo_of_own_entry_only(flow, kt, hub, now):
+    login(flow, kt.staff[1][1])
+    flow.scan(kt.town.rich[2])
+    flow.choose_item("RJ03")
+    flow.confirm()
+    client.sync_once(flow.home, hub)    # now in the office ledger: undo still works (by event number)
+    flow.go("staff_month")
+    line = flow.month_page()[0]
+    assert line.title == "门前楼道整洁" and flow.can_undo(line)
+    flow.undo(line.key)
+    assert "已撤销" in flow.message.zh and flow.month()[0].reversed
+    client.sync_once(flow.home, hub)
+    conn = db.connect(kt.path)
+    assert ledger.balance(conn, kt.town.rich[0]) == 100 and ledger.entries(conn, kt.town.rich[0])[-1].kind == "reversal"
+    conn.close()
+    # another member cannot undo it, and nobody can the next day
+    flow.choose_household(kt.town.lost[0])
+    flow.choose_item("XS01")
+    flow.confirm()
+    flow.staff_logout()
+    login(flow, kt.staff[2][1])
+    flow.go("staff_month")
+    assert not flow.can_undo(flow.month()[0])
+    flow.undo(flow.month()[0].key)
+    assert flow.message.level == "error"
+    flow.staff_logout()
+    login(flow, kt.staff[1][1])
+    now.advance(days=1)
+    flow.go("staff_month")
+    assert not any(flow.can_undo(line) for line in flow.month())
+
+
+def test_objection_during_the_posting_period(flow, kt, hub):
+    flow.scan(kt.town.poor[2])
+    flow.go("object")
+    assert flow.step is Step.OBJECT
+    [line] = flow.objectable()
+    assert line.entry_id == kt.q_entry
+    flow.choose_objection(line.entry_id)
+    flow.object_with(engine.OBJECTION_REASONS[0])
+    assert flow.step is Step.HOME and "异议已提交" in flow.message.zh
+    flow.go("object")
+    assert flow.objectable() == []      # one objection per entry
+    client.sync_once(flow.home, hub)
+    conn = db.connect(kt.path)
+    row = conn.execute("SELECT account_id, entry_id, source, reason, points_held FROM objections").fetchone()
+    assert tuple(row) == (kt.town.poor[0], kt.q_entry, "kiosk", engine.OBJECTION_REASONS[0], 2)
+    conn.close()
+
+
+def test_objection_window_closed(tmp_path):
+    from tests.sync.kit import office
+    from kiosk.flow import KioskFlow
+    from .conftest import enrol_kiosk, make_town
+    kt = make_town(tmp_path / "o.sqlite", posting_open=False)
+    tc, hub = office(kt.path)
+    with tc:
+        enrol_kiosk(kt.path, hub, tmp_path / "k")
+        flow = KioskFlow(tmp_path / "k", transport=hub)
+        flow.scan(kt.town.poor[2])
+        flow.go("object")
+        assert flow.step is Step.HOME and "不在公示期" in flow.message.zh
+        try:
+            engine.object_to(flow.conn, kt.town.poor[0], kt.q_entry, engine.OBJECTION_REASONS[0], flow.now())
+        except engine.Refusal as exc:
+            assert exc.reason == "posting_closed"
+        else:
+            raise AssertionError("objection accepted outside the posting period")
+        flow.conn.close()
+
+
+def test_offline_entries_wait_in_the_outbox_and_sync_later(flow, kt, hub):
+    hub.up = False
+    login(flow, kt.staff[1][1])
+    flow.scan(kt.town.rich[2])
+    flow.choose_item("ML02")
+    flow.confirm()
+    assert flow.target.balance == 102
+    try:
+        client.sync_once(flow.home, hub)
+    except client.Unreachable:
+        pass
+    assert replica.pending_summary(flow.conn)[0] == 1
+    assert flow.passbook() == [] and flow.month()[0].pending
+    hub.up = True
+    client.sync_once(flow.home, hub)
+    assert replica.pending_summary(flow.conn)[0] == 0 and not flow.month()[0].pending
+
+
+def test_refused_cards_and_a_resident_card_of_another_compound(flow, kt):
+    flow.scan("not a card")
+    assert flow.step is Step.ATTRACT and flow.message.level == "error"
+    flow.scan(kt.town.lost[2])          # superseded card
+    assert flow.step is Step.ATTRACT and flow.message.level == "error"
+
+
+def test_passbook_pages_by_tap(flow, kt, hub):
+    conn = db.connect(kt.path)
+    with db.transaction(conn):
+        for i in range(PAGE_SIZE + 2):
+            ledger.record_adjustment(conn, kt.town.rich[0], 1, recorded_by="office", note=f"test {i}")
+    conn.close()
+    client.sync_once(flow.home, hub)
+    flow.scan(kt.town.rich[2])
+    flow.go("passbook")
+    assert len(flow.passbook_page()) == PAGE_SIZE
+    flow.turn(1)
+    assert flow.page == 1 and len(flow.passbook_page()) == 3
+    flow.turn(1)
+    assert flow.page == 1
