@@ -100,7 +100,7 @@ def register(app: FastAPI, console: Console) -> None:
         return f"/merchants/{m.merchant_id}", f"已添加兑换项目“{name}”。"
 
     def _enrol_page(ctx, code: str, what: str, hours: int):
-        svg = segno.make_qr(code, error="m").svg_inline(scale=6, border=4)
+        svg = segno.make_qr(code, error="m").svg_inline(scale=8, border=4)
         return console.render(ctx, "enrol.html", code=code, what=what, hours=hours, qr=markupsafe.Markup(svg))
 
     @console.action("office")
