@@ -78,7 +78,7 @@ def pick_cards(db_path: Path, n: int = 4) -> list[tuple[str, str, int, bool]]:
             if card.status != "active" or card.role != "resident":
                 continue
             bal = ledger.balance(conn, aid)
-            if bal >= 40:
+            if bal >= (25 if has_pin else 40):   # PIN accounts in the demo hold less
                 out.append((card.qr, accounts.mask_name(accounts.get(conn, aid).display_name), bal, bool(has_pin)))
             if sum(1 for c in out if not c[3]) >= n and any(c[3] for c in out):
                 break

@@ -341,7 +341,7 @@ class TerminalFlow:
                              pol.per_card_daily_cap, pol.pin_above if row[2] else None, tuple(warnings))
         room = min(self.card.left_today, max(0, pol.unsynced_cap - unsynced))
         self.offers = [OfferView(o[0], o[1], o[2], min(99, room // o[2]) if o[2] > 0 else 0) for o in offers]
-        self.step = Step.CARD
+        self.step, self.message = Step.CARD, None   # an earlier card's refusal is not about this one
         return True
 
     def to_offers(self) -> None:
