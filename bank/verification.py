@@ -179,6 +179,18 @@ def clear(conn: sqlite3.Connection, anomaly_id: int, *, by: str, note: str, now=
                 pass  # cleared elsewhere meanwhile: nothing left to do
 
 
+def clear_kind(conn: sqlite3.Connection, run_id: int, kind: str, *, by: str, note: str, now=None) -> int:
+    """Clear every open anomaly of one kind in a run with one note (e.g. the quarter's negative
+    balances, already known from the boards); returns how many were cleared."""
+    open_ids = [a.anomaly_id for a in anomalies(conn, run_id, open_only=True) if a.kind == kind]
+    if not open_ids:
+        raise NotFound("这一类没有未处理的异常。", f"no open anomalies of kind {kind!r} in run {run_id}")
+    with transaction(conn):
+        for anomaly_id in open_ids:
+            clear(conn, anomaly_id, by=by, note=note, now=now)
+    return len(open_ids)
+
+
 def summary(conn: sqlite3.Connection, run_id: int) -> dict[str, tuple[int, int]]:
     """kind -> (open, total)."""
     return {r[0]: (r[1], r[2]) for r in conn.execute(

@@ -59,6 +59,18 @@ def register(app: FastAPI, console: Console) -> None:
         return f"/quarterly?quarter={quarter}#anomalies", f"异常 {aid} 已处理。"
 
     @console.action(*web.STAFF)
+    def clear_kind(ctx: web.Ctx, form):
+        quarter = quarter_of(form)
+        run = verification.latest_run(ctx.conn, quarter.key)
+        if run is None:
+            raise InvalidInput("本季度尚未核查。", "no verification run for the quarter")
+        kind = web.choice(form, "kind", "异常类型", verification.KINDS)
+        n = verification.clear_kind(ctx.conn, run.run_id, kind, by=ctx.actor,
+                                    note=web.text(form, "note", "处理意见", max_len=200))
+        ctx.audit("anomaly.clear_kind", f"run {run.run_id}", {"kind": kind, "cleared": n})
+        return f"/quarterly?quarter={quarter.key}#anomalies", f"已处理 {n} 项“{verification.KINDS[kind]}”。"
+
+    @console.action(*web.STAFF)
     def publish(ctx: web.Ctx, form):
         quarter = quarter_of(form)
         compound_id = web.integer(form, "compound", "小区", lo=1)
@@ -93,6 +105,7 @@ def register(app: FastAPI, console: Console) -> None:
     add("/quarterly", quarterly, methods=["GET"], include_in_schema=False)
     add("/quarterly/verify", run_verification, methods=["POST"], include_in_schema=False)
     add("/quarterly/anomalies/{anomaly_id}/clear", clear_anomaly, methods=["POST"], include_in_schema=False)
+    add("/quarterly/anomalies/clear-kind", clear_kind, methods=["POST"], include_in_schema=False)
     add("/quarterly/postings", publish, methods=["POST"], include_in_schema=False)
     add("/quarterly/posting.pdf", posting_pdf, methods=["GET"], include_in_schema=False)
     add("/quarterly/boards.pdf", boards_pdf, methods=["GET"], include_in_schema=False)

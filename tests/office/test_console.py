@@ -340,6 +340,13 @@ def test_quarter_verification_posting_and_boards(council, store, tmp_path):
     assert "已处理" in council.follow(council.post(f"/quarterly/anomalies/{aid}/clear",
                                                    {"note": "已核实", "quarter": "2026Q2"})).text
     assert council.post(f"/quarterly/anomalies/{aid}/clear", {"note": "again"}).status_code == 404
+    for bad in ({"kind": "overdraft", "note": ""}, {"kind": "nonsense", "note": "x"}):
+        assert council.post("/quarterly/anomalies/clear-kind", {"quarter": "2026Q2"} | bad).status_code == 400
+    page = council.follow(council.post("/quarterly/anomalies/clear-kind", {"quarter": "2026Q2", "kind": "overdraft",
+                                                                         "note": "均为扣分形成的欠分,已知悉"}))
+    assert "“余额为负”" in page.text
+    assert council.post("/quarterly/anomalies/clear-kind", {"quarter": "2026Q2", "kind": "overdraft",
+                                                            "note": "again"}).status_code == 404
     for data in ({"opens_on": "2026-06-01", "days": "7"}, {"opens_on": "2026-07-01", "days": "0"},
                  {"opens_on": "tomorrow", "days": "7"}, {"opens_on": "2026-07-01", "days": "x"}):
         r = council.post("/quarterly/postings", {"quarter": "2026Q2", "compound": "1"} | data)
