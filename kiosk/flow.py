@@ -234,6 +234,23 @@ class KioskFlow:
                 if self.pin_tries >= PIN_TRIES:
                     self.second_pending, self.pin_tries = None, 0
 
+    def pin_cancel(self) -> None:
+        """Leave a PIN pad: back to the passbook, out of staff mode, or drop the second member."""
+        self.touch()
+        self.pin, self.pin_tries, self.message = "", 0, None
+        if self.step is Step.PIN:
+            self.step = Step.PASSBOOK
+        elif self.step is Step.STAFF_PIN:
+            self.reset()
+        else:
+            self.second_pending = None
+
+    def screen(self) -> str:
+        """The screen that shows this state (the second member's PIN pad is part of confirming)."""
+        if self.step is Step.STAFF_CONFIRM and self.second_pending is not None:
+            return "second_pin"
+        return self.step.value
+
     def _wrong_pin(self, then: Step | None) -> None:
         self.pin_tries += 1
         left = PIN_TRIES - self.pin_tries
@@ -285,6 +302,24 @@ class KioskFlow:
     def choose_objection(self, entry_id: int) -> None:
         self.touch()
         self.object_entry = entry_id
+
+    def object_back(self) -> None:
+        self.touch()
+        if self.object_entry is not None:
+            self.object_entry = None
+        else:
+            self.go(Step.HOME)
+
+    def speech(self) -> str:
+        """What the voice readout says: the balance and what expires soon."""
+        a = self.account
+        if a is None:
+            return ""
+        text = f"您好,您的积分余额是{a.balance}分。"
+        for day, points in a.expiring:
+            d = dt.date.fromisoformat(day)
+            text += f"有{points}分将在{d.year}年{d.month}月{d.day}日到期。"
+        return text
 
     def object_with(self, reason: str) -> None:
         """Send the objection with the chosen reason."""

@@ -1,0 +1,18 @@
+"""The convention: the four products and their items with points, in plain words."""
+
+from device import kiosk as engine
+
+from .base import FlowScreen, load_kv
+
+load_kv(__file__)
+
+
+class ConventionScreen(FlowScreen):
+    def refresh(self) -> None:
+        box = self.ids.rows
+        box.clear_widgets()
+        for product, items in engine.convention(self.flow.conn):
+            box.add_widget(self.text(f"{product[1]} · {product[2]}", kind="KLarge", bold=True))
+            for code, _p, heading, name, points, cap, _desc in items:
+                sign = "+" if points > 0 else ""
+                box.add_widget(self.text(f"{name}   {sign}{points} 分   ({engine.cap_text(cap, product[3])})"))

@@ -1,0 +1,37 @@
+"""Passbook: big rows, paging by tap; a deduction's reason needs the account's PIN."""
+
+from kivy.properties import BooleanProperty, StringProperty
+
+from .base import FlowScreen, load_kv
+
+load_kv(__file__)
+
+KIND = {"award": "加分", "deduction": "扣分", "redemption": "兑换", "reversal": "冲正", "expiry": "到期",
+        "adjustment": "调整"}
+
+
+class PassbookScreen(FlowScreen):
+    page_text = StringProperty("")
+    can_unlock = BooleanProperty(False)
+    has_prev = BooleanProperty(False)
+    has_next = BooleanProperty(False)
+
+    def refresh(self) -> None:
+        flow = self.flow
+        rows = self.ids.rows
+        rows.clear_widgets()
+        total = len(flow.passbook())
+        pages = flow.pages(total)
+        for line in flow.passbook_page():
+            title = self.tr("扣分(输入密码后显示原因)") if flow.hides_details(line) else line.title
+            sign = "+" if line.points > 0 else ""
+            state = self.tr("(已冲正)") if line.reversed else self.tr("(待上传)") if line.pending else ""
+            rows.add_widget(self.text(f"{line.day}   {self.tr(KIND.get(line.kind, line.kind))}   {title}{state}",
+                                      size_hint_x=0.78))
+            rows.add_widget(self.text(f"{sign}{line.points}", kind="KLarge", size_hint_x=0.22, halign="right",
+                                      bold=True))
+        if total == 0:
+            rows.add_widget(self.text(self.tr("还没有记录。")))
+        self.page_text = self.tr("第 {page} 页,共 {pages} 页").format(page=flow.page + 1, pages=pages)
+        self.has_prev, self.has_next = flow.page > 0, flow.page + 1 < pages
+        self.can_unlock = any(flow.hides_details(line) for line in flow.passbook())
