@@ -1,0 +1,175 @@
+"""A demo kiosk: the demo community served by a real office process, the kiosk of compound 1
+(龙海花园) enrolled with it, a posting of last quarter open for objections, and a recorded video of
+a resident card and a staff card being shown. Used by screenshots, the benchmark and ``make demo``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from bank import accounts, clock, db, demo, devices, ledger, periods, postings, reviewers
+from device import enrolment
+
+COMPOUND = 1
+
+
+@dataclass
+class DemoKiosk:
+    office_db: Path
+    home: Path
+    server: str
+    process: object
+    resident: tuple[str, int, str]          # (card QR, account id, masked name): has entries last quarter
+    resident_pin: tuple[str, int] | None    # a card whose account has a PIN (1234 in the demo)
+    staff: list[tuple[str, str]]            # (staff card QR, name) of compound 1's review group
+    video: Path | None = None
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(5)
+        except Exception:  # noqa: BLE001
+            self.process.kill()
+
+
+def _prepare(office_db: Path) -> None:
+    """A quarterly posting of compound 1 open today (once), so objections can be shown."""
+    conn = db.connect(office_db)
+    try:
+        with db.transaction(conn):
+            quarter = periods.previous_quarter()
+            if postings.find(conn, "quarterly", quarter.key, COMPOUND) is None:
+                today = clock.local_date(clock.now_utc())
+                postings.publish(conn, kind="quarterly", period=quarter, compound_id=COMPOUND,
+                                 opens_on=max(today, quarter.last_day + __import__("datetime").timedelta(days=1)),
+                                 days=14, by="demo")
+    finally:
+        conn.close()
+
+
+def pick(office_db: Path) -> tuple[tuple, tuple | None, list]:
+    """A resident of compound 1 with awards last quarter and no PIN; one with a PIN; the staff cards."""
+    conn = db.connect(office_db)
+    try:
+        quarter = periods.previous_quarter()
+        staff_accounts = {m.account_id for m in reviewers.of_compound(conn, COMPOUND)}
+        rows = conn.execute(
+            "SELECT a.account_id, a.pin_hash IS NOT NULL, c.qr FROM accounts a JOIN cards c ON c.account_id = a.account_id "
+            "AND c.status = 'active' AND c.role = 'resident' WHERE a.compound_id = ? AND a.status = 'active' "
+            "AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.account_id = a.account_id AND e.kind = 'award' "
+            "AND e.recorded_at >= ? AND e.recorded_at < ?) ORDER BY a.account_id",
+            (COMPOUND, quarter.start, quarter.end)).fetchall()
+        resident = with_pin = None
+        for aid, has_pin, qr in rows:
+            if aid in staff_accounts:
+                continue
+            name = accounts.mask_name(accounts.get(conn, aid).display_name)
+            if not has_pin and resident is None and ledger.balance(conn, aid) >= 30:
+                resident = (qr, aid, name)
+            if has_pin and with_pin is None and conn.execute(
+                    "SELECT 1 FROM ledger_entries WHERE account_id = ? AND kind = 'deduction'", (aid,)).fetchone():
+                with_pin = (qr, aid)   # a deduction to hide behind the PIN
+        staff = [(conn.execute("SELECT qr FROM cards WHERE card_id = ? AND status = 'active'", (m.card_id,)).fetchone()[0],
+                  m.name) for m in reviewers.of_compound(conn, COMPOUND)]
+        return resident, with_pin, staff
+    finally:
+        conn.close()
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_office(db_path: Path, port: int):
+    """``python -m office serve`` in a child process; returns once it answers (as terminal/demo.py
+    does; kiosk may not import terminal)."""
+    import subprocess
+    import sys
+    import time
+
+    import requests
+    proc = subprocess.Popen([sys.executable, "-m", "office", "serve", "--db", str(db_path), "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/", timeout=0.5)
+            return proc
+        except requests.RequestException:
+            if proc.poll() is not None:
+                raise RuntimeError("the office server exited at start")
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("the office server did not answer within 30 s")
+
+
+def make(workdir: Path, *, video: bool = True, port: int | None = None) -> DemoKiosk:
+    """Build everything under ``workdir`` and return the running demo (the caller stops it)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    office_db = workdir / "community.sqlite"
+    if not office_db.exists():
+        demo.build(office_db)
+    _prepare(office_db)
+    port = port or free_port()
+    proc = start_office(office_db, port)
+    server = f"http://127.0.0.1:{port}"
+    home = workdir / "kiosk"
+    try:
+        if not (home / "config.json").exists():
+            conn = db.connect(office_db)
+            with db.transaction(conn):
+                sp = conn.execute("SELECT service_point_id FROM service_points WHERE compound_id = ?",
+                                  (COMPOUND,)).fetchone()[0]
+                code = devices.new_enrolment_code(conn, service_point_id=sp)
+            conn.close()
+            enrolment.enroll(home, server, code, kind="kiosk", label="demo kiosk")
+        else:
+            config = json.loads((home / "config.json").read_text("utf-8"))
+            config["server"] = server
+            (home / "config.json").write_text(json.dumps(config, ensure_ascii=False, indent=2), "utf-8")
+        resident, with_pin, staff = pick(office_db)
+        k = DemoKiosk(office_db, home, server, proc, resident, with_pin, staff)
+        if video:
+            k.video = write_card_video(workdir / "kiosk-cards.avi", [resident[0], staff[0][0]])
+        return k
+    except BaseException:
+        proc.kill()
+        raise
+
+
+def write_card_video(path: Path, texts: list[str], hold_frames: int = 45, gap_frames: int = 40) -> Path:
+    """A recorded video of cards shown one after another, with empty scenes between."""
+    from bench.scan.synth import Showing, write_video
+    showings = [Showing(None, gap_frames)]
+    for text in texts:
+        showings += [Showing(text, hold_frames), Showing(None, gap_frames)]
+    write_video(path, showings, seed=11)
+    return path
+
+
+def run(workdir: Path, camera: str | None = None) -> None:
+    """``python -m kiosk demo``: office + the kiosk of compound 1 + the app on the card video."""
+    k = make(workdir, video=camera is None)
+    print(f"社区办公室已启动 (office running): {k.server}  数据库 {k.office_db}")
+    print(f"演示一体机 (demo kiosk): {k.home}  工作卡密码 (staff PIN) {demo.REVIEWER_PIN}")
+    try:
+        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            print("本机没有显示器,不打开一体机界面;办公室继续运行,按 Ctrl-C 结束。"
+                  " (No display: the kiosk window is not opened; the office keeps running, Ctrl-C stops it.)")
+            print(f"有显示器时运行 (with a display run): python -m kiosk --home {k.home} --camera {camera or k.video}")
+            k.process.wait()
+            return
+        from device.ui.scripted import headless_env
+        headless_env(1920, 1080)
+        from .app import run as run_app
+        run_app(str(k.home), camera or str(k.video))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        k.stop()
