@@ -242,8 +242,8 @@ def photograph(card: np.ndarray, difficulty: str, rng: np.random.Generator,
     mask = cv2.warpPerspective(np.full(card.shape[:2], 255, np.uint8), m, size)
     # A faint drop shadow so the card sits in the scene.
     shadow = cv2.GaussianBlur(cv2.warpAffine(mask, np.float32([[1, 0, 6], [0, 1, 8]]), size), (0, 0), 6)
-    img = scene.astype(np.float32) * (1 - 0.35 * shadow[:, :, None] / 255)
-    a = mask[:, :, None].astype(np.float32) / 255
+    img = scene.astype(np.float32) * (1 - np.float32(0.35 / 255) * shadow[:, :, None])
+    a = mask[:, :, None].astype(np.float32) * np.float32(1 / 255)
     img = img * (1 - a) + warped.astype(np.float32) * a
     qcenter = qc.mean(axis=0)
     qwidth = float(np.linalg.norm(qc[1] - qc[0]))
@@ -254,20 +254,22 @@ def photograph(card: np.ndarray, difficulty: str, rng: np.random.Generator,
     gain = rng.uniform(*lv["gain"])
     if "lowlight" in effects:
         gain = rng.uniform(0.22, 0.4)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    # Broadcast rows against columns (float32 throughout: float64 frames made this 3x slower).
+    yy, xx = np.arange(h, dtype=np.float32)[:, None], np.arange(w, dtype=np.float32)[None, :]
     ang = rng.uniform(0, 2 * math.pi)
-    grad = 1 + 0.25 * ((xx - w / 2) * math.cos(ang) + (yy - h / 2) * math.sin(ang)) / w
-    img *= (gain * grad)[:, :, None]
+    grad = 1 + np.float32(0.25 / w) * ((xx - w / 2) * np.float32(math.cos(ang)) + (yy - h / 2) * np.float32(math.sin(ang)))
+    img *= (np.float32(gain) * grad)[:, :, None]
     if "shadow" in effects:
         ang = rng.uniform(0, 2 * math.pi)
-        d = (xx - qcenter[0]) * math.cos(ang) + (yy - qcenter[1]) * math.sin(ang) - rng.uniform(-0.3, 0.3) * qwidth
-        edge = np.clip(d / rng.uniform(1, 4) + 0.5, 0, 1)
-        img *= (1 - rng.uniform(0.45, 0.65) * edge)[:, :, None]
+        d = ((xx - np.float32(qcenter[0])) * np.float32(math.cos(ang))
+             + (yy - np.float32(qcenter[1])) * np.float32(math.sin(ang)) - np.float32(rng.uniform(-0.3, 0.3) * qwidth))
+        edge = np.clip(d * np.float32(1 / rng.uniform(1, 4)) + np.float32(0.5), 0, 1)
+        img *= (1 - np.float32(rng.uniform(0.45, 0.65)) * edge)[:, :, None]
     if "glare" in effects:
         gx, gy = qcenter + rng.uniform(-0.5, 0.5, 2) * qwidth
         r = rng.uniform(0.12, 0.3) * qwidth
-        blob = np.exp(-(((xx - gx) ** 2 + (yy - gy) ** 2) / (2 * r * r)))
-        img += (blob * rng.uniform(120, 200))[:, :, None]
+        blob = np.exp(-((xx - np.float32(gx)) ** 2 + (yy - np.float32(gy)) ** 2) * np.float32(1 / (2 * r * r)))
+        img += (blob * np.float32(rng.uniform(120, 200)))[:, :, None]
     img = np.clip(img, 0, 255)
 
     # Optics: focus and motion, then sensor noise (stronger when the scene is dark), then JPEG.
@@ -280,11 +282,25 @@ def photograph(card: np.ndarray, difficulty: str, rng: np.random.Generator,
         length = rng.uniform(3, 6) if difficulty == "medium" else rng.uniform(4, 8)
         img = cv2.filter2D(img, -1, _motion_kernel(length, rng.uniform(0, 180)))
     noise = rng.uniform(*lv["noise"]) * (1.8 if "lowlight" in effects else 1.0)
-    img = img + rng.normal(0, noise, img.shape).astype(np.float32)
+    img = img + _noise(img.shape, rng) * np.float32(noise)
     img = np.clip(img, 0, 255).astype(np.uint8)
     q = int(rng.integers(*lv["jpeg"]))
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, q])
     return cv2.imdecode(buf, cv2.IMREAD_COLOR), effects
+
+
+@lru_cache(maxsize=2)
+def _noise_bank(h: int, w: int, c: int) -> np.ndarray:
+    """Unit Gaussian noise a little larger than a frame, made once (per-frame draws were slow)."""
+    return np.random.default_rng(12345).standard_normal((h + 64, w + 64, c), dtype=np.float32)
+
+
+def _noise(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """A randomly offset window of the noise bank: fresh-looking noise at no generation cost."""
+    h, w, c = shape
+    dy, dx = rng.integers(0, 65, 2)
+    bank = _noise_bank(h, w, c)
+    return bank[dy:dy + h, dx:dx + w] if rng.random() < 0.5 else -bank[dy:dy + h, dx:dx + w]
 
 
 def _finger(img: np.ndarray, qc: np.ndarray, rng: np.random.Generator) -> np.ndarray:
