@@ -4,16 +4,19 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-DEB_PACKAGES := libzbar0 libgl1 libegl1 libmtdev1 xvfb fonts-noto-cjk poppler-utils espeak-ng
+# chromium: the console's browser tests (Playwright drives Debian's build; no browser download).
+DEB_PACKAGES := libzbar0 libgl1 libegl1 libmtdev1 xvfb fonts-noto-cjk poppler-utils espeak-ng chromium
 DEMO_DIR ?= demo-data
 
 .PHONY: demo test test-fast bench setup deps venv clean screenshots
 
+# A new demo community every time (its devices are enrolled afresh), a short tour of it, then the
+# office server with an enrolled demo tablet; with no display the server keeps running (Ctrl-C).
 demo: setup
-	@mkdir -p $(DEMO_DIR)
-	@rm -f $(DEMO_DIR)/community.sqlite $(DEMO_DIR)/community.sqlite-wal $(DEMO_DIR)/community.sqlite-shm
+	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	$(PY) -m office demo --db $(DEMO_DIR)/community.sqlite
 	$(PY) -m office tour --db $(DEMO_DIR)/community.sqlite
+	$(PY) -m terminal demo --dir $(DEMO_DIR)
 
 test: setup
 	$(PY) -m pytest -q
@@ -24,6 +27,14 @@ test-fast: setup
 
 bench: setup
 	$(PY) -m bench.ledger
+	$(PY) -m bench.ingest
+	$(PY) -m bench.redeem
+	$(PY) -m bench.scan
+
+# Regenerate docs/screenshots/*.png from the real apps with demo data.
+screenshots: setup
+	$(PY) -m terminal screenshots --out docs/screenshots
+	MPB_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_console_browser.py
 
 setup: deps $(VENV)/.installed
 
