@@ -72,6 +72,13 @@ def pick(office_db: Path) -> tuple[tuple, tuple | None, list]:
             if has_pin and with_pin is None and conn.execute(
                     "SELECT 1 FROM ledger_entries WHERE account_id = ? AND kind = 'deduction'", (aid,)).fetchone():
                 with_pin = (qr, aid)   # a deduction to hide behind the PIN
+        if with_pin is None:   # any PIN account of the compound with a deduction to hide
+            row = conn.execute(
+                "SELECT c.qr, a.account_id FROM accounts a JOIN cards c ON c.account_id = a.account_id AND "
+                "c.status = 'active' AND c.role = 'resident' WHERE a.compound_id = ? AND a.status = 'active' AND "
+                "a.pin_hash IS NOT NULL AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.account_id = a.account_id "
+                "AND e.kind = 'deduction') ORDER BY a.account_id LIMIT 1", (COMPOUND,)).fetchone()
+            with_pin = tuple(row) if row else None
         staff = [(conn.execute("SELECT qr FROM cards WHERE card_id = ? AND status = 'active'", (m.card_id,)).fetchone()[0],
                   m.name) for m in reviewers.of_compound(conn, COMPOUND)]
         return resident, with_pin, staff
