@@ -62,6 +62,15 @@ SEED_ROWS = {
         "INSERT INTO card_holds (card_id, account_id, reason, alert_id, placed_at) VALUES"
         " ('100001', 1, 'overdraft', 1, '2025-03-01T03:00:00.000000Z')",
     ],
+    5: [
+        "INSERT INTO console_users (name, role, compound_id, password_hash, created_at) VALUES"
+        " ('钱组员', 'reviewer', 1, 'scrypt$16384$8$1$00$00', '2025-03-01T00:00:00.000000Z')",
+        "INSERT INTO audit_log (at, actor, action, target, detail) VALUES"
+        " ('2025-03-01T04:00:00.000000Z', '钱组员', 'objection.raise', 'account:1', '')",
+        "INSERT INTO objections (account_id, entry_id, points_held, source, reason, raised_by, raised_at,"
+        " updated_at) VALUES (1, 1, 1, 'office', '记录有误', '钱组员', '2025-03-01T04:00:00.000000Z',"
+        " '2025-03-01T04:00:00.000000Z')",
+    ],
 }
 
 
