@@ -78,8 +78,12 @@ def _unsharp(gray: np.ndarray, amount: float = 2.0, sigma: float = 2.0) -> np.nd
 
 
 def _adaptive(gray: np.ndarray) -> np.ndarray:
-    """Local-mean threshold: survives a hard shadow edge or glare across the code."""
-    return cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 31, 5)
+    """Local-mean threshold: survives a hard shadow edge across the code.
+
+    Run on the whole frame, not on candidate regions: a shadow halves the contrast of part of
+    the code, and the region finder then boxes only the lit part.
+    """
+    return cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 21, 2)
 
 
 _GRAD_KERNEL = np.ones((3, 3), np.uint8)
@@ -165,6 +169,7 @@ def zxing_passes() -> list[Pass]:
         Pass("zx-half", lambda f: _zxing(_scale(f.gray, 0.5)), 0.4, cheap=True),
         Pass("zx-full", lambda f: _zxing(f.gray), 1.6, cheap=True),
         Pass("zx-region-unsharp", lambda f: _each_region(f, lambda r: _zxing(_unsharp(_fit(r), 1.5))), 3.5),
+        Pass("zx-adaptive", lambda f: _zxing(_adaptive(f.gray)), 2.5),
         Pass("zx-region-up", lambda f: _each_region(f, lambda r: _zxing(_fit(r))), 2.5),
         Pass("zx-up1.5", lambda f: _zxing(_scale(f.gray, 1.5)), 3.0),
         Pass("zx-region-clahe", lambda f: _each_region(f, lambda r: _zxing(_clahe(_fit(r)))), 3.5),

@@ -88,3 +88,29 @@ def test_tracker_spreads_rescue_passes_over_frames(issuer):
     cheap = [i for i, p in enumerate(tracker.decoder.passes) if p.cheap]
     assert all(t[:-1] == cheap and t[-1] not in cheap for t in turns)
     assert len({t[-1] for t in turns}) == min(4, len(tracker.decoder.passes) - len(cheap))
+
+
+class ScriptedDecoder:
+    """Stands in for the decoder to drive the tracker's timing rules frame by frame."""
+
+    passes = Decoder("zbar").passes
+
+    def __init__(self, script):
+        self.script = list(script)
+
+    def decode(self, image, passes=None):
+        return self.script.pop(0)
+
+
+def test_card_must_leave_for_leave_frames_before_it_is_reported_again(issuer):
+    card, other = issuer.card("000901"), issuer.card("000902")
+    script = ([[card]] * 3 + [[]] * 11 + [[card]]  # a short gap (missed reads): same showing
+              + [[]] * 12 + [[card]]  # gone long enough: a new showing
+              + [[other]] + [[card]])  # a different card is reported at once, and back again
+    tracker = CardTracker(issuer.verifier(), ScriptedDecoder(script), leave_frames=12)
+    events = [(i, e) for i in range(len(script)) if (e := tracker.feed(None, i, i / FPS))]
+    assert [(i, e.outcome.card_id) for i, e in events] == [
+        (0, "000901"), (27, "000901"), (28, "000902"), (29, "000901")]
+    assert tracker.card_present
+    tracker.reset()
+    assert not tracker.card_present
