@@ -42,7 +42,9 @@ def scan_image(decoder: Decoder, path: str, timings: bool, out) -> bool:
     """Print the line for one image; False if the file could not be read."""
     image = read_image(path)
     if image is None:
-        reason = "no such file" if not Path(path).exists() else "not an image this build can decode"
+        p = Path(path)
+        reason = ("no such file" if not p.exists() else "is a directory" if p.is_dir()
+                  else "not an image this build can decode")
         _warn(path, reason)
         print(_line(path, "", None, timings), file=out)
         return False

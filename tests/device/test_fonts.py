@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from fontTools.ttLib import TTFont
 
+from bank.cardcode import REASONS
+
 FONTS = Path(__file__).resolve().parents[2] / "assets" / "fonts"
 RARE_NAME_CHARS = "喆堃玥珺旻昇翀彧"
 UI_SAMPLES = "龙海社区 道德积分储户卡 修身 润家 睦邻 怡城 兑换成功！余额：１２３分（¥）"
@@ -40,6 +42,7 @@ def font(request):
     pytest.param("".join(map(chr, range(0x21, 0x7F))), id="ascii"),
     pytest.param(RARE_NAME_CHARS, id="rare-name-chars"),
     pytest.param(UI_SAMPLES, id="ui-samples"),
+    pytest.param("".join(zh + en for zh, en in REASONS.values()), id="card-refusals"),
     pytest.param(gb2312_text(), id="gb2312"),
 ])
 def test_font_covers(font, text):

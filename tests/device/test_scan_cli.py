@@ -48,11 +48,12 @@ def test_timings_column_in_milliseconds(files):
 
 def test_unreadable_files_give_empty_text_a_message_and_the_run_goes_on(files):
     d, text, _ = files
-    r = run_cli(d / "broken.jpg", d / "missing.png", d / "card.jpg")
+    r = run_cli(d / "broken.jpg", d / "missing.png", d, d / "card.jpg")
     assert r.returncode == 1
-    assert r.stdout.splitlines() == [f"{d / 'broken.jpg'}\t", f"{d / 'missing.png'}\t",
+    assert r.stdout.splitlines() == [f"{d / 'broken.jpg'}\t", f"{d / 'missing.png'}\t", f"{d}\t",
                                      f"{d / 'card.jpg'}\t{text}"]
-    assert "broken.jpg" in r.stderr and "missing.png" in r.stderr
+    assert "broken.jpg" in r.stderr and "missing.png: 无法读取 (cannot read): no such file" in r.stderr
+    assert "is a directory" in r.stderr
     assert "Traceback" not in r.stderr
 
 
