@@ -176,19 +176,39 @@ def is_android() -> bool:
 
 
 def android_camera_source(index: int = 0, width: int = 1280, height: int = 720) -> FrameSource:
-    """Kivy's camera provider, the only camera on Android; Kivy is imported here and only here."""
+    """Kivy's camera provider, the only camera on Android; Kivy is imported here and only here.
+
+    Kivy delivers camera frames as a GL texture on the UI thread, so the pixels are copied out in
+    its ``on_texture`` event and :meth:`read` (called from the scanner's worker thread) waits for
+    the next copy. Not exercised by the desktop test suite: no Android device in CI.
+    """
+    import threading
+
     from kivy.core.camera import Camera  # noqa: PLC0415 - Android only, see DESIGN.md
 
     class _KivyCameraSource(FrameSource):
         def __init__(self):
-            self._camera = Camera(index=index, resolution=(width, height), stopped=False)
+            self._ready = threading.Condition()
+            self._latest: np.ndarray | None = None
+            self._closed = False
             self._index = 0
+            self._camera = Camera(index=index, resolution=(width, height), stopped=True)
+            self._camera.bind(on_texture=self._on_texture)
+            self._camera.start()
+
+        def _on_texture(self, camera) -> None:
+            texture = camera.texture
+            rgba = np.frombuffer(texture.pixels, np.uint8).reshape(texture.height, texture.width, 4)
+            with self._ready:
+                self._latest = rgba.copy()
+                self._ready.notify()
 
         def read(self) -> Frame | None:
-            texture = self._camera.texture
-            if texture is None:
+            with self._ready:
+                self._ready.wait_for(lambda: self._latest is not None or self._closed, timeout=5)
+                rgba, self._latest = self._latest, None
+            if rgba is None:
                 return None
-            rgba = np.frombuffer(texture.pixels, np.uint8).reshape(texture.height, texture.width, 4)
             image = cv2.cvtColor(rgba[::-1], cv2.COLOR_RGBA2BGR)  # GL textures are bottom-up
             frame = Frame(image, self._index, time.monotonic())
             self._index += 1
@@ -196,5 +216,8 @@ def android_camera_source(index: int = 0, width: int = 1280, height: int = 720) 
 
         def close(self) -> None:
             self._camera.stop()
+            with self._ready:
+                self._closed = True
+                self._ready.notify_all()
 
     return _KivyCameraSource()
