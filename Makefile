@@ -11,12 +11,13 @@ DEMO_DIR ?= demo-data
 .PHONY: demo test test-fast bench setup deps venv clean screenshots
 
 # A new demo community every time (its devices are enrolled afresh), a short tour of it, then the
-# office server with an enrolled demo tablet; with no display the server keeps running (Ctrl-C).
+# whole system: the office server, a merchant tablet and a kiosk; with no display the office keeps
+# running (Ctrl-C ends it).
 demo: setup
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	$(PY) -m office demo --db $(DEMO_DIR)/community.sqlite
 	$(PY) -m office tour --db $(DEMO_DIR)/community.sqlite
-	$(PY) -m terminal demo --dir $(DEMO_DIR)
+	$(PY) scripts/demo.py --dir $(DEMO_DIR)
 
 test: setup
 	$(PY) -m pytest -q
@@ -29,11 +30,13 @@ bench: setup
 	$(PY) -m bench.ledger
 	$(PY) -m bench.ingest
 	$(PY) -m bench.redeem
+	$(PY) -m bench.kiosk
 	$(PY) -m bench.scan
 
 # Regenerate docs/screenshots/*.png from the real apps with demo data.
 screenshots: setup
 	$(PY) -m terminal screenshots --out docs/screenshots
+	$(PY) -m kiosk screenshots --out docs/screenshots
 	MPB_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_console_browser.py
 
 setup: deps $(VENV)/.installed

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from kivy.clock import Clock
 from kivy.factory import Factory
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, StringProperty
@@ -67,8 +66,8 @@ class KioskApp(BaseApp):
             self.flow.syncer.request("start")
         if self.start_camera and self.flow.home is not None:
             self.open_camera()
-        Clock.schedule_interval(self._tick, 1.0)
-        Clock.schedule_interval(self._next_slide, SLIDE_SECONDS)
+        self.every(1.0, self._tick)
+        self.every(SLIDE_SECONDS, self._next_slide)
         self.show()
 
     def on_pause(self):
@@ -79,6 +78,7 @@ class KioskApp(BaseApp):
             self.flow.syncer.request("resume")
 
     def on_stop(self):
+        super().on_stop()
         if self.scanner is not None:
             self.scanner.stop()
         self.speaker.stop()

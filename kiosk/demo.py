@@ -5,13 +5,12 @@ a resident card and a staff card being shown. Used by screenshots, the benchmark
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from bank import accounts, clock, db, demo, devices, ledger, periods, postings, reviewers
-from device import enrolment
+from bank import accounts, clock, db, demo, ledger, periods, postings, reviewers
+from device import demo as demo_plumbing
+from device.demo import OfficeProcess
 
 COMPOUND = 1
 
@@ -21,21 +20,19 @@ class DemoKiosk:
     office_db: Path
     home: Path
     server: str
-    process: object
+    office: OfficeProcess | None            # None when the caller runs the office
     resident: tuple[str, int, str]          # (card QR, account id, masked name): has entries last quarter
     resident_pin: tuple[str, int] | None    # a card whose account has a PIN (1234 in the demo)
     staff: list[tuple[str, str]]            # (staff card QR, name) of compound 1's review group
     video: Path | None = None
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(5)
-        except Exception:  # noqa: BLE001
-            self.process.kill()
+        """Stop the office process, if this demo started it."""
+        if self.office is not None:
+            self.office.stop()
 
 
-def _prepare(office_db: Path) -> None:
+def prepare(office_db: Path) -> None:
     """A quarterly posting of compound 1 open today (once), so objections can be shown."""
     conn = db.connect(office_db)
     try:
@@ -86,78 +83,38 @@ def pick(office_db: Path) -> tuple[tuple, tuple | None, list]:
         conn.close()
 
 
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_office(db_path: Path, port: int):
-    """``python -m office serve`` in a child process; returns once it answers (as terminal/demo.py
-    does; kiosk may not import terminal)."""
-    import subprocess
-    import sys
-    import time
-
-    import requests
-    proc = subprocess.Popen([sys.executable, "-m", "office", "serve", "--db", str(db_path), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/", timeout=0.5)
-            return proc
-        except requests.RequestException:
-            if proc.poll() is not None:
-                raise RuntimeError("the office server exited at start")
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("the office server did not answer within 30 s")
-
-
-def make(workdir: Path, *, video: bool = True, port: int | None = None) -> DemoKiosk:
-    """Build everything under ``workdir`` and return the running demo (the caller stops it)."""
+def make(workdir: Path, *, video: bool = True, port: int | None = None,
+         server: str | None = None) -> DemoKiosk:
+    """Build everything under ``workdir`` and return the running demo (the caller stops it); with
+    ``server`` the kiosk joins an office that is already running on ``workdir``'s database."""
     workdir.mkdir(parents=True, exist_ok=True)
     office_db = workdir / "community.sqlite"
     if not office_db.exists():
         demo.build(office_db)
-    _prepare(office_db)
-    port = port or free_port()
-    proc = start_office(office_db, port)
-    server = f"http://127.0.0.1:{port}"
+    prepare(office_db)
+    office = None if server else OfficeProcess(office_db, port)
+    server = server or office.url
     home = workdir / "kiosk"
     try:
-        if not (home / "config.json").exists():
-            conn = db.connect(office_db)
-            with db.transaction(conn):
-                sp = conn.execute("SELECT service_point_id FROM service_points WHERE compound_id = ?",
-                                  (COMPOUND,)).fetchone()[0]
-                code = devices.new_enrolment_code(conn, service_point_id=sp)
-            conn.close()
-            enrolment.enroll(home, server, code, kind="kiosk", label="demo kiosk")
-        else:
-            config = json.loads((home / "config.json").read_text("utf-8"))
-            config["server"] = server
-            (home / "config.json").write_text(json.dumps(config, ensure_ascii=False, indent=2), "utf-8")
+        conn = db.connect(office_db)
+        sp = conn.execute("SELECT service_point_id FROM service_points WHERE compound_id = ?",
+                          (COMPOUND,)).fetchone()[0]
+        conn.close()
+        demo_plumbing.enrol(office_db, home, server, kind="kiosk", label="demo kiosk", service_point_id=sp)
         resident, with_pin, staff = pick(office_db)
-        k = DemoKiosk(office_db, home, server, proc, resident, with_pin, staff)
+        k = DemoKiosk(office_db, home, server, office, resident, with_pin, staff)
         if video:
             k.video = write_card_video(workdir / "kiosk-cards.avi", [resident[0], staff[0][0]])
         return k
     except BaseException:
-        proc.kill()
+        if office is not None:
+            office.stop()
         raise
 
 
 def write_card_video(path: Path, texts: list[str], hold_frames: int = 45, gap_frames: int = 40) -> Path:
     """A recorded video of cards shown one after another, with empty scenes between."""
-    from bench.scan.synth import Showing, write_video
-    showings = [Showing(None, gap_frames)]
-    for text in texts:
-        showings += [Showing(text, hold_frames), Showing(None, gap_frames)]
-    write_video(path, showings, seed=11)
-    return path
+    return demo_plumbing.write_card_video(path, texts, hold_frames=hold_frames, gap_frames=gap_frames, seed=11)
 
 
 def run(workdir: Path, camera: str | None = None) -> None:
@@ -166,11 +123,11 @@ def run(workdir: Path, camera: str | None = None) -> None:
     print(f"社区办公室已启动 (office running): {k.server}  数据库 {k.office_db}")
     print(f"演示一体机 (demo kiosk): {k.home}  工作卡密码 (staff PIN) {demo.REVIEWER_PIN}")
     try:
-        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        if not demo_plumbing.has_display():
             print("本机没有显示器,不打开一体机界面;办公室继续运行,按 Ctrl-C 结束。"
                   " (No display: the kiosk window is not opened; the office keeps running, Ctrl-C stops it.)")
             print(f"有显示器时运行 (with a display run): python -m kiosk --home {k.home} --camera {camera or k.video}")
-            k.process.wait()
+            k.office.wait()
             return
         from device.ui.scripted import headless_env
         headless_env(1920, 1080)

@@ -67,7 +67,7 @@ class TerminalApp(BaseApp):
             self.flow.syncer.request("start")
         if self.start_camera and self.flow.home is not None:
             self.open_camera()
-        Clock.schedule_interval(self._tick, 1.0)
+        self.every(1.0, self._tick)
         self.show()
 
     def on_pause(self):
@@ -78,6 +78,9 @@ class TerminalApp(BaseApp):
             self.flow.syncer.request("resume")
 
     def on_stop(self):
+        super().on_stop()
+        if self._receipt_ev is not None:
+            self._receipt_ev.cancel()
         if self.scanner is not None:
             self.scanner.stop()
         if self.flow.syncer is not None:

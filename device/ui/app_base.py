@@ -32,6 +32,15 @@ class BaseApp(App):
         super().__init__(**kwargs)
         Window.clearcolor = theme.BACKGROUND
 
+    def every(self, seconds: float, callback) -> None:
+        """Call ``callback`` every ``seconds`` while the app runs (cancelled when it stops: Kivy's
+        clock is global, and a stopped app's timers would otherwise fire inside the next app)."""
+        self.__dict__.setdefault("_timers", []).append(Clock.schedule_interval(callback, seconds))
+
+    def on_stop(self):
+        for event in self.__dict__.pop("_timers", []):
+            event.cancel()
+
     def tr(self, msgid: str, lang: str | None = None) -> str:
         """Translate a Chinese msgid into ``lang`` (default: the current language)."""
         lang = lang or self.lang

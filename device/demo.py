@@ -1,0 +1,93 @@
+"""Demo plumbing shared by the tablet and kiosk demos (screenshots, benchmarks, ``make demo``):
+an office server process, a demo device enrolled straight from the office database, and a
+recorded video of cards being shown.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from bank import db, devices
+
+from . import enrolment
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+class OfficeProcess:
+    """``python -m office serve`` in a child process (a process, so that the apps talk to it over
+    real HTTP exactly as in the field)."""
+
+    def __init__(self, db_path: Path, port: int | None = None):
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "office", "serve", "--db", str(db_path), "--port", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                requests.get(f"{self.url}/api/v1/health", timeout=0.5)
+                return
+            except requests.RequestException:
+                if self.process.poll() is not None:
+                    raise RuntimeError("the office server exited at start")
+                time.sleep(0.2)
+        self.process.kill()
+        raise RuntimeError("the office server did not answer within 30 s")
+
+    def wait(self) -> None:
+        self.process.wait()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def enrol(office_db: Path, home: Path, server: str, *, kind: str, label: str,
+          merchant_id: int | None = None, service_point_id: int | None = None) -> None:
+    """Enrol a demo device in ``home`` with a code made directly in the office database; a home
+    enrolled before is only pointed at ``server`` (the demo picks a new port each run)."""
+    config_path = home / "config.json"
+    if config_path.exists():
+        config = json.loads(config_path.read_text("utf-8"))
+        config["server"] = server
+        config_path.write_text(json.dumps(config, ensure_ascii=False, indent=2), "utf-8")
+        return
+    conn = db.connect(office_db)
+    try:
+        with db.transaction(conn):
+            code = devices.new_enrolment_code(conn, merchant_id=merchant_id, service_point_id=service_point_id)
+    finally:
+        conn.close()
+    enrolment.enroll(home, server, code, kind=kind, label=label)
+
+
+def write_card_video(path: Path, texts: list[str], *, hold_frames: int = 45, gap_frames: int = 40,
+                     seed: int = 5) -> Path:
+    """A recorded video of cards shown one after another, with empty scenes between."""
+    from bench.scan.synth import Showing, write_video  # the project's card renderer and camera model
+    showings = [Showing(None, gap_frames)]
+    for text in texts:
+        showings += [Showing(text, hold_frames), Showing(None, gap_frames)]
+    write_video(path, showings, seed=seed)
+    return path
