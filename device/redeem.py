@@ -34,6 +34,9 @@ REASONS: dict[str, tuple[str, str]] = {
     "bad_quantity": ("数量须为1到99。", "Quantity must be 1 to 99."),
     "window_closed": ("现在不在兑换时间内({windows})。", "Redemption is closed now (open: {windows})."),
     "insufficient": ("积分不足:需要 {need} 分,可用 {have} 分。", "Not enough points: {need} needed, {have} available."),
+    "insufficient_held": ("积分不足:需要 {need} 分,可用 {have} 分(另有 {held} 分正在异议处理中,裁定前不能兑换)。",
+                          "Not enough points: {need} needed, {have} available ({held} more are held by an open "
+                          "objection until it is ruled)."),
     "daily_cap": ("这张卡今天在本机已兑换 {used} 分,每天最多 {cap} 分。",
                   "This card already redeemed {used} points on this tablet today; the daily cap is {cap}."),
     "unsynced_cap": ("本机未上传的兑换已有 {used} 分,再兑换将超过上限 {cap} 分,请先联网同步。",
@@ -92,6 +95,15 @@ def _policy(conn) -> OfflinePolicy:
     return OfflinePolicy(**replica.state(conn, "policy", {}))
 
 
+def policy(h: home_mod.Home) -> OfflinePolicy:
+    """The offline policy this tablet last pulled."""
+    conn = h.replica()
+    try:
+        return _policy(conn)
+    finally:
+        conn.close()
+
+
 def _windows(conn) -> list[Window]:
     return [Window(0, None, *w) for w in replica.state(conn, "windows", [])]
 
@@ -121,6 +133,56 @@ def _check_card(conn, text: str) -> tuple[cardcode.CardClaim, int]:
     if claim.role != "resident":
         raise Refusal("staff_card")
     return claim, registry.account_of(claim.card_id)
+
+
+@dataclass(frozen=True)
+class CardView:
+    """What the tablet knows of a scanned card's account, before anything is chosen."""
+
+    card_id: str
+    card_version: int
+    account_id: int
+    name: str                       # masked, e.g. 张*明
+    household: str | None           # 'household' or 'single'; None if the last pull did not say
+    members: int | None
+    balance: int                    # last pull minus this tablet's later events
+    held: int                       # under an open objection: not redeemable
+    available: int                  # what may be redeemed here now (balance - held, never < 0)
+    used_today: int                 # points this card took on this tablet today
+    expiring: tuple[tuple[str, int], ...]   # (last valid day, points) within EXPIRY_WARN_DAYS
+    has_pin: bool
+    policy: OfflinePolicy
+    unsynced_points: int            # this tablet's points not yet acknowledged by the office
+
+
+EXPIRY_WARN_DAYS = 60
+
+
+def inspect(h: home_mod.Home, card_text: str, *, now: dt.datetime | None = None) -> CardView:
+    """Check a scanned card as a redemption would (sync age, signature, deny list, account) and
+    say what its account has here; raise Refusal otherwise. Nothing is written."""
+    now = now or clock.now_utc()
+    conn = h.replica()
+    try:
+        pol = _policy(conn)
+        _sync_age_ok(conn, now, pol)
+        claim, account_id = _check_card(conn, card_text)
+        acct = conn.execute("SELECT status, masked_name, pin_hash FROM accounts WHERE account_id = ?",
+                            (account_id,)).fetchone()
+        if acct is None or acct[0] != "active":
+            raise Refusal("account_inactive")
+        today = clock.local_date(now)
+        horizon = (today + dt.timedelta(days=EXPIRY_WARN_DAYS)).isoformat()
+        expiring = tuple((day, pts) for day, pts in replica.lots(conn, account_id)
+                         if today.isoformat() <= day <= horizon)
+        kind, members = replica.household(conn, account_id) or (None, None)
+        return CardView(claim.card_id, claim.version, account_id, acct[1], kind, members,
+                        replica.spendable(conn, account_id), replica.held(conn, account_id),
+                        replica.available(conn, account_id),
+                        replica.redeemed_today(conn, claim.card_id, today.isoformat()), expiring,
+                        bool(acct[2]), pol, replica.pending_summary(conn)[1])
+    finally:
+        conn.close()
 
 
 def redeem(h: home_mod.Home, card_text: str, offer_id: int, qty: int = 1, pin: str | None = None, *,
@@ -178,8 +240,11 @@ def _decide_and_record(h, conn, card_text, offer_id, qty, pin, now) -> Receipt:
             raise Refusal("pin_required", above=pol.pin_above)
         if not accounts.check_pin(acct[2], pin):
             raise Refusal("pin_wrong")
-    have = replica.spendable(conn, account_id)
+    have = replica.available(conn, account_id)   # points held by an open objection are not spendable
     if have < points:
+        held = replica.held(conn, account_id)
+        if held:
+            raise Refusal("insufficient_held", need=points, have=have, held=held)
         raise Refusal("insufficient", need=points, have=have)
     event = replica.record(conn, "redemption", {"card": claim.card_id, "card_version": claim.version,
                                                 "offer": offer[0], "qty": qty, "points": points},

@@ -15,7 +15,8 @@ from typing import Mapping
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bank import accounts, alerts, cards, clock, community, convention, devices, ledger, merchants, policy
+from bank import (accounts, alerts, cards, clock, community, convention, devices, ledger, merchants,
+                  objections, policy, validity)
 from bank.db import transaction
 from bank.errors import BankError, NotFound
 
@@ -117,10 +118,10 @@ def push(conn: sqlite3.Connection, device: devices.Device, body: bytes, now: dt.
     device, whether or not this batch added to it. Re-sent events that match what the office holds
     are acknowledged again and change nothing.
     """
-    obj = wire.parse_json(body, wire.MAX_PUSH_BYTES)
+    obj, is_canonical = wire.parse_canonical(body, wire.MAX_PUSH_BYTES)
     try:
         try:
-            device_id, events, hashes, texts, signature = ev.parse_batch(obj)
+            device_id, events, hashes, texts, signature = ev.parse_batch(obj, body if is_canonical else None)
         except ev.ProtocolErrorChain as exc:
             raise _Refusal("chain_broken", exc.code, exc.zh, exc.en, seq=exc.seq) from None
         if device_id != device.device_id:
@@ -303,11 +304,11 @@ def _reverse(conn, device, event: dict, now: dt.datetime, out: _Settled, batch: 
 
 def _flag_overdrafts(conn, device, touched: dict, now: dt.datetime, out: _Settled) -> None:
     """An account this batch took below zero: alert the council and hold the card (policy)."""
-    hold = alerts.hold_on_overdraft(conn) if touched else False
-    for account_id, (card_id, seq, entry_id) in touched.items():
-        bal = ledger.balance(conn, account_id)
-        if bal >= 0:
-            continue
+    if not touched:
+        return
+    hold = alerts.hold_on_overdraft(conn)
+    for account_id, bal in ledger.negative_balances(conn, list(touched)):
+        card_id, seq, entry_id = touched[account_id]
         out.overdrafts += 1
         alert_id = alerts.raise_alert(conn, "overdraft", device_id=device.device_id, account_id=account_id,
                                       card_id=card_id, now=now,
@@ -398,10 +399,44 @@ def snapshot(conn: sqlite3.Connection, device: devices.Device, since: tuple[int,
         "deny_list": {"version": wire.sha256_hex(wire.canonical(deny))[:16], "cards": [list(d) for d in deny]},
     }
     payload.update(_device_config(conn, device))
+    if device.kind == "tablet":
+        payload["tablet"] = _tablet_accounts(conn, acct_rows)
     if device.kind == "kiosk":
         changed = None if since is None else [r[0] for r in acct_rows]
         payload["kiosk"] = kiosk_pull.kiosk_data(conn, device, None if since is None else since[0], changed, now)
     return payload
+
+
+def _tablet_accounts(conn: sqlite3.Connection, acct_rows: list) -> dict:
+    """What the card screen shows besides the balance, for the accounts in this pull.
+
+    ``households`` (kind, member count) and ``lots`` (points per last valid day) follow the
+    accounts of the pull, so a delta carries them exactly when it carries the balance. Lots, not
+    "expiring soon", because the tablet judges "within 60 days" by its own date between pulls.
+    ``held`` (points under an open objection) is sent whole every time: an objection raised or
+    ruled leaves no trace the delta cursor sees, and open cases are few.
+    """
+    ids = [r[0] for r in acct_rows]
+    households, lots = [], []
+    for chunk in range(0, len(ids), 900):
+        part = ids[chunk:chunk + 900]
+        marks = ",".join("?" * len(part))
+        households += [list(r) for r in conn.execute(
+            f"SELECT a.account_id, a.kind, (SELECT count(*) FROM members m WHERE m.account_id = a.account_id) "
+            f"FROM accounts a WHERE a.account_id IN ({marks}) ORDER BY a.account_id", part)]
+    for account_id, balance, *_ in acct_rows:
+        if balance <= 0:
+            continue   # no open lots: a lot only remains while the balance is positive
+        totals: dict[str, int] = {}
+        for lot in validity.lots(conn, account_id)[0]:
+            day = lot.last_valid_day.isoformat()
+            totals[day] = totals.get(day, 0) + lot.remaining
+        lots.append([account_id, sorted(totals.items())])
+    held = conn.execute(
+        f"SELECT account_id, sum(points_held) FROM objections WHERE status IN ({','.join('?' * len(objections.OPEN))}) "
+        "GROUP BY account_id HAVING sum(points_held) > 0 ORDER BY account_id", objections.OPEN).fetchall()
+    return {"households": households, "lots": [[a, [list(d) for d in days]] for a, days in lots],
+            "held": [list(r) for r in held]}
 
 
 def _device_config(conn: sqlite3.Connection, device: devices.Device) -> dict:

@@ -104,7 +104,29 @@ V2_KIOSK = """
     );
 """
 
-MIGRATIONS = [V1, V2_KIOSK]
+# What a tablet's card screen shows besides the balance (see hub._tablet_accounts); kiosks leave
+# these empty. The cursor is dropped so the first pull after the upgrade is a full snapshot: a
+# delta would fill them only for the accounts that happened to change.
+V3_TABLET = """
+    CREATE TABLE tablet_households (
+        account_id INTEGER PRIMARY KEY,
+        kind       TEXT NOT NULL,          -- household or single
+        members    INTEGER NOT NULL
+    );
+    CREATE TABLE tablet_lots (
+        account_id     INTEGER NOT NULL,
+        last_valid_day TEXT NOT NULL,
+        points         INTEGER NOT NULL,
+        PRIMARY KEY (account_id, last_valid_day)
+    );
+    CREATE TABLE tablet_held (
+        account_id INTEGER PRIMARY KEY,
+        points     INTEGER NOT NULL        -- under an open objection: not redeemable
+    );
+    DELETE FROM state WHERE key = 'cursor';
+"""
+
+MIGRATIONS = [V1, V2_KIOSK, V3_TABLET]
 
 
 class ReplicaError(BankError):
@@ -211,6 +233,29 @@ def spendable(conn: sqlite3.Connection, account_id: int) -> int:
     return row[0] if row else 0
 
 
+def held(conn: sqlite3.Connection, account_id: int) -> int:
+    """Points of the account under an open objection at the last pull."""
+    row = conn.execute("SELECT points FROM tablet_held WHERE account_id = ?", (account_id,)).fetchone()
+    return row[0] if row else 0
+
+
+def available(conn: sqlite3.Connection, account_id: int) -> int:
+    """What the account may redeem here: spendable minus points held by an open objection."""
+    return max(0, spendable(conn, account_id) - held(conn, account_id))
+
+
+def household(conn: sqlite3.Connection, account_id: int) -> tuple[str, int] | None:
+    """(kind, member count) of the account, or None if the last pull did not say."""
+    row = conn.execute("SELECT kind, members FROM tablet_households WHERE account_id = ?", (account_id,)).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def lots(conn: sqlite3.Connection, account_id: int) -> list[tuple[str, int]]:
+    """[(last valid day, points)] of the account's points at the last pull, soonest first."""
+    return [tuple(r) for r in conn.execute("SELECT last_valid_day, points FROM tablet_lots WHERE account_id = ? "
+                                           "ORDER BY last_valid_day", (account_id,))]
+
+
 def redeemed_today(conn: sqlite3.Connection, card_id: str, local_day: str) -> int:
     """Points this card took on this device on a local day (a reversal gives them back)."""
     return conn.execute("SELECT coalesce(sum(points), 0) FROM outbox WHERE card_id = ? AND local_day = ?",
@@ -265,6 +310,9 @@ def apply_pull(conn: sqlite3.Connection, message: dict, *, now: dt.datetime) -> 
         conn.executemany("INSERT INTO deny VALUES (?, ?, ?)", payload["deny_list"]["cards"])
         conn.execute("DELETE FROM offers")
         conn.executemany("INSERT INTO offers VALUES (?, ?, ?, ?)", payload["offers"])
+        if "tablet" in payload:
+            _apply_tablet(conn, payload["tablet"], [a[0] for a in payload["accounts"]],
+                          full=payload["kind"] == "full")
         if "kiosk" in payload:
             _apply_kiosk(conn, payload["kiosk"], full=payload["kind"] == "full")
         conn.execute("UPDATE outbox SET acked = 1 WHERE acked = 0 AND seq <= ?", (payload["applied_seq"],))
@@ -275,6 +323,22 @@ def apply_pull(conn: sqlite3.Connection, message: dict, *, now: dt.datetime) -> 
                   issuing_keys=payload["issuing_keys"], community=payload["community"],
                   acked_seq=max(payload["applied_seq"], state(conn, "acked_seq", 0)))
     return payload
+
+
+def _apply_tablet(conn: sqlite3.Connection, data: dict, account_ids: list[int], *, full: bool) -> None:
+    """The tablet part of a pull, inside apply_pull's transaction: households and lots replace
+    those of the pull's accounts (all of them when full), held points are always whole."""
+    if full:
+        conn.execute("DELETE FROM tablet_households")
+        conn.execute("DELETE FROM tablet_lots")
+    else:
+        conn.executemany("DELETE FROM tablet_households WHERE account_id = ?", [(a,) for a in account_ids])
+        conn.executemany("DELETE FROM tablet_lots WHERE account_id = ?", [(a,) for a in account_ids])
+    conn.executemany("INSERT OR REPLACE INTO tablet_households VALUES (?, ?, ?)", data["households"])
+    conn.executemany("INSERT OR REPLACE INTO tablet_lots VALUES (?, ?, ?)",
+                     [(a, day, pts) for a, days in data["lots"] for day, pts in days])
+    conn.execute("DELETE FROM tablet_held")
+    conn.executemany("INSERT INTO tablet_held VALUES (?, ?)", data["held"])
 
 
 def _apply_kiosk(conn: sqlite3.Connection, data: dict, *, full: bool) -> None:

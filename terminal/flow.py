@@ -85,6 +85,7 @@ def from_error(exc: BankError, next_step: str | None = None) -> Message:
 # What to do next, for refusals whose sentence does not already say it.
 NEXT_STEP = {
     "insufficient": "请减少数量或换一个项目。",
+    "insufficient_held": "请减少数量,或请储户到社区办公室了解异议进度。",
     "daily_cap": "请明天再来,或减少数量。",
     "window_closed": "请在兑换时间内再来。",
     "unknown_offer": "请同步后重试。",
@@ -106,6 +107,18 @@ class CardView:
     daily_cap: int
     needs_pin_above: int | None    # total above which the PIN is asked; None: no PIN on the account
     warnings: tuple[Message, ...] = ()
+    household: str | None = None   # 'household' or 'single' (None: not known on this tablet yet)
+    members: int | None = None
+    held: int = 0                  # under an open objection, already left out of ``available``
+    expiring: tuple[tuple[str, int], ...] = ()   # (last valid day, points) within 60 days
+
+    def household_message(self) -> Message | None:
+        """家庭 · 3 人 / 个人, or None when this tablet does not know yet."""
+        if self.household is None:
+            return None
+        if self.household == "single":
+            return msg("个人账户")
+        return msg("家庭账户 · {n} 人", n=self.members or 1)
 
     @property
     def left_today(self) -> int:
@@ -219,11 +232,7 @@ class TerminalFlow:
         return self.home.replica()
 
     def _policy(self):
-        conn = self._replica()
-        try:
-            return engine._policy(conn)
-        finally:
-            conn.close()
+        return engine.policy(self.home)
 
     def status(self) -> dict:
         """The engine's status of this tablet (last sync, pending, limits left)."""
@@ -296,53 +305,50 @@ class TerminalFlow:
             return False
         self._forget_customer()
         now = self.now()
+        try:
+            view = engine.inspect(self.home, card_text, now=now)
+        except engine.Refusal as exc:
+            self.message = from_error(exc, {"not_synced": "请联网后点“立即同步”。"}.get(exc.reason)
+                                      or NEXT_STEP.get(exc.reason))
+            self.step = Step.SCAN
+            return False
+        locked_until = self._locked_cards.get(view.card_id)
+        if locked_until and now < locked_until:
+            self.message = msg("这张卡密码错误次数过多,请{minutes}分钟后再试,或到社区办公室重置密码。",
+                               "error", minutes=PIN_LOCK_MINUTES)
+            self.step = Step.SCAN
+            return False
+        pol = view.policy
         conn = self._replica()
         try:
-            status = engine.status(self.home, now=now)
-            if not status["can_redeem"]:
-                reason = "not_synced" if status["last_sync_at"] is None else "sync_too_old"
-                pol = engine._policy(conn)
-                self.message = from_error(engine.Refusal(reason, hours=pol.max_sync_age_hours),
-                                          "" if reason == "sync_too_old" else "请联网后点“立即同步”。")
-                self.step = Step.SCAN
-                return False
-            try:
-                claim, account_id = engine._check_card(conn, card_text)
-            except engine.Refusal as exc:
-                self.message = from_error(exc)
-                self.step = Step.SCAN
-                return False
-            row = conn.execute("SELECT status, masked_name, pin_hash FROM accounts WHERE account_id = ?",
-                               (account_id,)).fetchone()
-            if row is None or row[0] != "active":
-                self.message = from_error(engine.Refusal("account_inactive"), NEXT_STEP["account_inactive"])
-                self.step = Step.SCAN
-                return False
-            locked_until = self._locked_cards.get(claim.card_id)
-            if locked_until and now < locked_until:
-                self.message = msg("这张卡密码错误次数过多,请{minutes}分钟后再试,或到社区办公室重置密码。",
-                                   "error", minutes=PIN_LOCK_MINUTES)
-                self.step = Step.SCAN
-                return False
-            pol = engine._policy(conn)
-            used = replica.redeemed_today(conn, claim.card_id, clock.local_date(now).isoformat())
-            available = replica.spendable(conn, account_id)
             offers = conn.execute("SELECT offer_id, name, points FROM offers ORDER BY points, offer_id").fetchall()
-            _, unsynced = replica.pending_summary(conn)
         finally:
             conn.close()
-        warnings = []
-        if used >= pol.per_card_daily_cap * NEAR_CAP_SHARE:
-            warnings.append(msg("这张卡今天在本店已兑换 {used} 分,接近每日上限 {cap} 分。", "warn",
-                                used=used, cap=pol.per_card_daily_cap))
-        if available <= 0:
-            warnings.append(msg("这张卡没有可用积分。", "warn"))
-        self.card = CardView(card_text, claim.card_id, account_id, row[1], available, used,
-                             pol.per_card_daily_cap, pol.pin_above if row[2] else None, tuple(warnings))
-        room = min(self.card.left_today, max(0, pol.unsynced_cap - unsynced))
+        self.card = CardView(card_text, view.card_id, view.account_id, view.name, view.available, view.used_today,
+                             pol.per_card_daily_cap, pol.pin_above if view.has_pin else None,
+                             tuple(self._card_warnings(view)), view.household, view.members, view.held,
+                             view.expiring)
+        room = min(self.card.left_today, max(0, pol.unsynced_cap - view.unsynced_points))
         self.offers = [OfferView(o[0], o[1], o[2], min(99, room // o[2]) if o[2] > 0 else 0) for o in offers]
         self.step, self.message = Step.CARD, None   # an earlier card's refusal is not about this one
         return True
+
+    @staticmethod
+    def _card_warnings(view: engine.CardView) -> list[Message]:
+        """What the shop owner should tell the customer before choosing, most pressing first."""
+        cap = view.policy.per_card_daily_cap
+        out = []
+        if view.held:
+            out.append(msg("有 {held} 分正在异议处理中,裁定前不能兑换,已从可用积分中扣除。", "warn",
+                           held=view.held))
+        if view.used_today >= cap * NEAR_CAP_SHARE:
+            out.append(msg("这张卡今天在本店已兑换 {used} 分,接近每日上限 {cap} 分。", "warn",
+                           used=view.used_today, cap=cap))
+        for day, points in view.expiring:
+            out.append(msg("有 {points} 分将于 {day} 到期,请提醒储户尽快使用。", "warn", points=points, day=day))
+        if view.available <= 0:
+            out.append(msg("这张卡没有可用积分。", "warn"))
+        return out
 
     def to_offers(self) -> None:
         if self.card is not None:
@@ -486,9 +492,9 @@ class TerminalFlow:
     def today(self) -> list[DayLine]:
         """Today's redemptions on this tablet, newest first, with which may still be voided."""
         now = self.now()
+        pol = engine.policy(self.home)
         conn = self._replica()
         try:
-            pol = engine._policy(conn)
             names = dict(conn.execute("SELECT account_id, masked_name FROM accounts"))
             voided = {json.loads(r[0])["body"]["reverses_seq"] for r in conn.execute(
                 "SELECT event FROM outbox WHERE kind = 'reversal'")}
