@@ -441,8 +441,16 @@ V6_REVIEW_MEMBERS = """
 """
 
 
+V7_CONSOLE_REVIEWERS = """
+    -- A console user who is a review-group member is linked to their reviewers row, so that the
+    -- office applies the same recusal (by household account, never by name) as the kiosk.
+    ALTER TABLE console_users ADD COLUMN reviewer_id INTEGER REFERENCES reviewers;
+    CREATE UNIQUE INDEX console_users_by_reviewer ON console_users (reviewer_id) WHERE reviewer_id IS NOT NULL;
+"""
+
+
 MIGRATIONS = [V1_COMMUNITY, V2_CATALOG_MERCHANTS_LEDGER, V3_POLICY, V4_DEVICES_SYNC, V5_COUNCIL_CONSOLE,
-              V6_REVIEW_MEMBERS]
+              V6_REVIEW_MEMBERS, V7_CONSOLE_REVIEWERS]
 
 
 def statements(script: str):

@@ -14,7 +14,7 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 
-from . import clock, merchants
+from . import clock, merchants, reviewers
 from .errors import InvalidInput, NotFound
 
 ROLES = {"office": "社区办公室", "council": "道德评议会成员", "reviewer": "评议小组成员", "merchant": "商户"}
@@ -34,6 +34,9 @@ class User:
     compound_id: int | None
     merchant_id: int | None
     active: bool
+    # The user's row in bank.reviewers when they are a review-group member: recusal is decided by
+    # that member's household account, the same rule as at the kiosk.
+    reviewer_id: int | None = None
 
     @property
     def role_name(self) -> str:
@@ -68,18 +71,44 @@ def _check_password_text(password: str) -> None:
                            f"a password is {MIN_PASSWORD} to {MAX_PASSWORD} characters")
 
 
+def check_reviewer_link(conn: sqlite3.Connection, reviewer_id: int, *, user_id: int | None = None) -> reviewers.Reviewer:
+    """The active review-group member a console user is to be linked to (one user per member)."""
+    member = reviewers.get(conn, reviewer_id)
+    if not member.active:
+        raise InvalidInput("该评议小组成员已退出小组。", f"reviewer {reviewer_id} is not active")
+    row = conn.execute("SELECT name FROM console_users WHERE reviewer_id = ? AND user_id IS NOT ?",
+                       (reviewer_id, user_id)).fetchone()
+    if row:
+        raise InvalidInput(f"该评议小组成员已关联用户“{row[0]}”。", f"reviewer {reviewer_id} already has a user")
+    return member
+
+
 def add_user(conn: sqlite3.Connection, *, name: str, role: str, password: str,
-             compound_id: int | None = None, merchant_id: int | None = None, now=None) -> int:
-    """Create a console user; a reviewer needs a compound, a merchant user a merchant id."""
+             compound_id: int | None = None, merchant_id: int | None = None, reviewer_id: int | None = None,
+             now=None) -> int:
+    """Create a console user.
+
+    A reviewer is linked to their row in the compound's review group (``reviewer_id``; the compound
+    comes from it): one notion of review-group member for the kiosk and the office. Office staff or
+    council members who also sit in a review group may be linked too, so recusal applies to them.
+    A merchant user needs a merchant id."""
     name = name.strip() if isinstance(name, str) else ""
     if not name or len(name) > 20:
         raise InvalidInput("用户名不能为空,且不超过20个字。", "user name must be 1-20 characters")
     if role not in ROLES:
         raise InvalidInput("角色只能是 office、council、reviewer 或 merchant。", f"unknown role {role!r}")
+    if reviewer_id is not None:
+        if role == "merchant":
+            raise InvalidInput("商户用户不能关联评议小组成员。", "a merchant user is not a review-group member")
+        member = check_reviewer_link(conn, reviewer_id)
+        if role == "reviewer":
+            if compound_id is not None and compound_id != member.compound_id:
+                raise InvalidInput("所选成员不属于该小区的评议小组。", "the member is in another compound")
+            compound_id = member.compound_id
     if role == "reviewer":
-        if compound_id is None or conn.execute("SELECT 1 FROM compounds WHERE compound_id = ?",
-                                               (compound_id,)).fetchone() is None:
-            raise InvalidInput("评议小组成员须指定所在小区。", "a reviewer needs an existing compound")
+        if reviewer_id is None:
+            raise InvalidInput("评议小组成员用户须关联一位评议小组成员(先在“评议小组”中添加)。",
+                               "a reviewer user needs a review-group member (reviewer_id)")
     elif compound_id is not None:
         raise InvalidInput("只有评议小组成员需要指定小区。", "only a reviewer has a compound")
     if role == "merchant":
@@ -92,27 +121,33 @@ def add_user(conn: sqlite3.Connection, *, name: str, role: str, password: str,
     if conn.execute("SELECT 1 FROM console_users WHERE name = ?", (name,)).fetchone():
         raise InvalidInput(f"用户名“{name}”已被使用。", f"user name {name!r} is taken")
     return conn.execute(
-        "INSERT INTO console_users (name, role, compound_id, merchant_id, password_hash, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (name, role, compound_id, merchant_id, hash_password(password),
+        "INSERT INTO console_users (name, role, compound_id, merchant_id, reviewer_id, password_hash, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (name, role, compound_id, merchant_id, reviewer_id, hash_password(password),
          clock.to_text(now or clock.now_utc()))).lastrowid
 
 
+_USER_COLUMNS = "user_id, name, role, compound_id, merchant_id, active, reviewer_id"
+
+
 def _user(row) -> User:
-    return User(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
+    return User(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6])
 
 
 def get(conn: sqlite3.Connection, user_id: int) -> User:
-    row = conn.execute("SELECT user_id, name, role, compound_id, merchant_id, active FROM console_users "
-                       "WHERE user_id = ?", (user_id,)).fetchone()
+    row = conn.execute(f"SELECT {_USER_COLUMNS} FROM console_users WHERE user_id = ?", (user_id,)).fetchone()
     if row is None:
         raise NotFound(f"没有编号为 {user_id} 的用户。", f"no user {user_id}")
     return _user(row)
 
 
 def all_users(conn: sqlite3.Connection) -> list[User]:
-    return [_user(r) for r in conn.execute(
-        "SELECT user_id, name, role, compound_id, merchant_id, active FROM console_users ORDER BY user_id")]
+    return [_user(r) for r in conn.execute(f"SELECT {_USER_COLUMNS} FROM console_users ORDER BY user_id")]
+
+
+def by_reviewer(conn: sqlite3.Connection, reviewer_id: int) -> User | None:
+    row = conn.execute(f"SELECT {_USER_COLUMNS} FROM console_users WHERE reviewer_id = ?", (reviewer_id,)).fetchone()
+    return _user(row) if row else None
 
 
 def set_active(conn: sqlite3.Connection, user_id: int, active: bool) -> None:
@@ -136,9 +171,9 @@ def authenticate(conn: sqlite3.Connection, name: str, password: str) -> User | N
     """The user if name and password match an active user, else None (same cost either way)."""
     if not isinstance(name, str) or not isinstance(password, str) or len(password) > MAX_PASSWORD:
         return None
-    row = conn.execute("SELECT user_id, name, role, compound_id, merchant_id, active, password_hash "
-                       "FROM console_users WHERE name = ?", (name.strip(),)).fetchone()
-    ok = check_password(row[6] if row else _DUMMY_HASH, password)
+    row = conn.execute(f"SELECT {_USER_COLUMNS}, password_hash FROM console_users WHERE name = ?",
+                       (name.strip(),)).fetchone()
+    ok = check_password(row[7] if row else _DUMMY_HASH, password)
     if row is None or not ok or not row[5]:
         return None
     return _user(row)

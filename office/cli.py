@@ -475,13 +475,15 @@ def user_group():
 @db_option()
 @click.option("--role", required=True, type=click.Choice(["office", "council", "reviewer", "merchant"]))
 @click.option("--name", required=True, help="Log-in name (shown in the audit log).")
-@click.option("--compound", "compound_id", type=int, default=None, help="A reviewer's compound.")
+@click.option("--compound", "compound_id", type=int, default=None, help="A reviewer's compound (optional check).")
+@click.option("--reviewer", "reviewer_id", type=int, default=None,
+              help="The review-group member (see `reviewer list`) this user is; required for --role reviewer.")
 @click.option("--merchant", "merchant_id", type=int, default=None, help="A merchant user's merchant id.")
 @click.option("--password-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Read the password from the first line of this file instead of a prompt.")
 @plain_errors
-def user_add_cmd(db_path: Path, role: str, name: str, compound_id: int | None, merchant_id: int | None,
-                 password_file: Path | None):
+def user_add_cmd(db_path: Path, role: str, name: str, compound_id: int | None, reviewer_id: int | None,
+                 merchant_id: int | None, password_file: Path | None):
     """Add a console user (password from a prompt, or --password-file)."""
     from bank import audit, users
     if password_file is not None:
@@ -492,6 +494,6 @@ def user_add_cmd(db_path: Path, role: str, name: str, compound_id: int | None, m
     conn = db.connect(db_path)
     with db.transaction(conn):
         uid = users.add_user(conn, name=name, role=role, password=password, compound_id=compound_id,
-                             merchant_id=merchant_id)
+                             merchant_id=merchant_id, reviewer_id=reviewer_id)
         audit.record(conn, "命令行", "user.add", f"user {uid}", {"name": name.strip(), "role": role})
     click.echo(f"已添加用户 {name.strip()}({users.ROLES[role]}) (user {uid} added).")

@@ -69,7 +69,8 @@ def register(app: FastAPI, console: Console) -> None:
             passbook=ledger.passbook(ctx.conn, aid, limit=60), kind_names=ledger.KIND_NAMES,
             expiring=validity.expiring_within(ctx.conn, aid, clock.local_date(clock.now_utc())),
             catalog=catalog, compound=dict((c.compound_id, c.name) for c in community.compounds(ctx.conn))[acct.compound_id],
-            cases=objections.search(ctx.conn, account_id=aid), offers=offers, relations=RELATIONS)
+            cases=objections.search(ctx.conn, account_id=aid), offers=offers, relations=RELATIONS,
+            **web.second_fields(ctx))
 
     @console.action("office")
     def issue_card(ctx: web.Ctx, form, account_id: str):
@@ -118,7 +119,7 @@ def register(app: FastAPI, console: Console) -> None:
         acct = account_of(ctx, account_id)
         code = web.text(form, "item", "积分项目", max_len=10)
         note = web.text(form, "note", "备注", max_len=ledger.MAX_NOTE, required=False)
-        e = reviews.record(ctx.conn, ctx.user, acct.account_id, code, note=note)
+        e = reviews.record(ctx.conn, ctx.user, acct.account_id, code, note=note, **web.second_of(form))
         ctx.audit("entry.record", f"account {acct.account_id}", {"entry_id": e.entry_id, "item": code, "points": e.points})
         back = web.text(form, "back", "返回", max_len=200, required=False)
         return (back if back.startswith("/") and not back.startswith("//") else f"/residents/{acct.account_id}",

@@ -34,14 +34,14 @@ def register(app: FastAPI, console: Console) -> None:
             totals={r[0]: r for r in totals}, catalog=convention.in_force(ctx.conn), kind_names=ledger.KIND_NAMES,
             tips=tips.search(ctx.conn, compound_id=compound_id if ctx.user.role == "reviewer" else None, limit=50),
             tip_channels=tips.CHANNELS, tip_statuses=tips.STATUSES, teams=volunteering.teams(ctx.conn),
-            today=clock.local_date(clock.now_utc()))
+            today=clock.local_date(clock.now_utc()), **web.second_fields(ctx))
 
     @console.action(*web.EVERYONE_BUT_MERCHANTS)
     def record(ctx: web.Ctx, form):
         account_id = web.integer(form, "account", "储户编号", lo=1)
         code = web.text(form, "item", "积分项目", max_len=10)
         note = web.text(form, "note", "备注", max_len=ledger.MAX_NOTE, required=False)
-        e = reviews.record(ctx.conn, ctx.user, account_id, code, note=note)
+        e = reviews.record(ctx.conn, ctx.user, account_id, code, note=note, **web.second_of(form))
         ctx.audit("entry.record", f"account {account_id}", {"entry_id": e.entry_id, "item": code, "points": e.points})
         month = web.text(form, "month", "月份", max_len=7, required=False)
         return f"/monthly?month={month}", f"已为储户 {account_id} 记录 {e.points:+d} 分(台账第 {e.entry_id} 号)。"

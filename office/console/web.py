@@ -24,7 +24,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from bank import audit, clock, community, db, reviews, users
+from bank import audit, clock, community, db, reviewers, reviews, users
 from bank.errors import BankError, InvalidInput, NotFound
 
 log = logging.getLogger("office.console")
@@ -124,6 +124,18 @@ def choice(data, name: str, label: str, options) -> str:
     if value not in options:
         raise InvalidInput(f"请选择“{label}”。", f"{name} must be one of {list(options)}")
     return value
+
+
+def second_of(data) -> dict:
+    """The second member's confirmation fields of an entry form (used only above the threshold)."""
+    return {"second_id": integer(data, "second", "确认成员", lo=1, required=False),
+            "second_pin": text(data, "second_pin", "确认人密码", max_len=6, required=False) or None}
+
+
+def second_fields(ctx: "Ctx") -> dict:
+    """What the entry forms need to offer a review-group member the second confirmation."""
+    return {"second_members": reviews.second_candidates(ctx.conn, ctx.user),
+            "second_above": reviewers.second_confirm_above(ctx.conn)}
 
 
 # --- the console ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from bank import (accounts, audit, boards, clock, community, ledger, merchants, objections, periods, postings,
-                  redemptions, reviews, tips, users, verification, volunteering, honours)
+                  redemptions, reviewers, reviews, tips, users, verification, volunteering, honours)
 from bank.errors import BankError, CapExceeded, InsufficientPoints, InvalidInput
 from tests.conftest import T0
 
@@ -218,14 +218,28 @@ def test_team_service_is_all_or_nothing(store, account):
 
 def test_office_entries_scope_and_recusal(store, account):
     community.add_compound(store, "金色港湾", 8, service_point="金色港湾党群服务点")
-    users.add_user(store, name="赵组员", role="reviewer", compound_id=2, password="12345678")
-    users.add_user(store, name="张喆明", role="reviewer", compound_id=1, password="12345678")
-    users.add_user(store, name="钱组员", role="reviewer", compound_id=1, password="12345678")
+    other = accounts.open_account(store, kind="household", holder="钱某", compound_id=1, building=1, unit=1, room="101")
+    far = accounts.open_account(store, kind="household", holder="赵某", compound_id=2, building=1, unit=1, room="101")
+    # Recusal is by household account: "张组员" lives in the account, whatever their log-in name.
+    link = {name: reviewers.add(store, compound_id=cid, account_id=aid, name=name, pin="1357")[0].reviewer_id
+            for name, cid, aid in (("赵组员", 2, far), ("张组员", 1, account), ("钱组员", 1, other))}
+    for name, rid in link.items():
+        users.add_user(store, name=name, role="reviewer", reviewer_id=rid, password="12345678")
     by = {u.name: u for u in users.all_users(store)}
+    assert by["赵组员"].compound_id == 2
     with pytest.raises(reviews.NotAllowed, match="本小区"):
         reviews.record(store, by["赵组员"], account, "XS01")
     with pytest.raises(reviews.NotAllowed, match="回避"):
-        reviews.record(store, by["张喆明"], account, "XS01")
+        reviews.record(store, by["张组员"], account, "XS01")
     e = reviews.record(store, by["钱组员"], account, "XS01")
     assert e.recorded_by == "评议小组成员:钱组员"
     assert _count(store, "ledger_entries") == 1
+    # A reviewer user is always a review-group member; a member leaving ends their log-in too.
+    with pytest.raises(InvalidInput, match="关联"):
+        users.add_user(store, name="无关联", role="reviewer", compound_id=1, password="12345678")
+    with pytest.raises(InvalidInput, match="已关联"):
+        users.add_user(store, name="重复", role="reviewer", reviewer_id=link["钱组员"], password="12345678")
+    reviews.leave_group(store, link["钱组员"])
+    assert not users.get(store, by["钱组员"].user_id).active
+    with pytest.raises(reviews.NotAllowed, match="不是评议小组成员"):
+        reviews.record(store, users.get(store, by["钱组员"].user_id), account, "XS01")

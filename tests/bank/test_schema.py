@@ -31,12 +31,15 @@ def test_upgrade_from_every_saved_version_keeps_the_data(saved, tmp_path):
     before = sqlite3.connect(path)
     tables = [r[0] for r in before.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     rows = {t: before.execute(f"SELECT * FROM {t} ORDER BY {all_columns(before, t)}").fetchall() for t in tables}
+    # A later step may add columns to a table: the data of the columns that were there must stay.
+    columns = {t: [r[1] for r in before.execute(f"PRAGMA table_info({t})")] for t in tables}
     before.close()
     conn = db.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == db.schema_version()
     for table, content in rows.items():
-        assert [tuple(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY {all_columns(conn, table)}")] \
-            == content, table
+        old = ", ".join(columns[table])
+        order = ", ".join(map(str, range(1, len(columns[table]) + 1)))
+        assert [tuple(r) for r in conn.execute(f"SELECT {old} FROM {table} ORDER BY {order}")] == content, table
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     # the upgraded store has the append-only guard in place

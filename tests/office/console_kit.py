@@ -18,6 +18,8 @@ USERS = {  # name: (role, compound, merchant)
     "王主任": ("office", None, None), "李委员": ("council", None, None),
     "钱组员": ("reviewer", 1, None), "小面店": ("merchant", None, 5),
 }
+# The demo's first review-group member of compound 1 (household account 115) logs in as 钱组员.
+REVIEWER_ID = 1
 
 
 def make_store(demo_db, path):
@@ -25,7 +27,8 @@ def make_store(demo_db, path):
     conn = db.connect(path)
     with db.transaction(conn):
         for name, (role, compound, merchant) in USERS.items():
-            users.add_user(conn, name=name, role=role, password=PASSWORD, compound_id=compound, merchant_id=merchant)
+            users.add_user(conn, name=name, role=role, password=PASSWORD, compound_id=compound, merchant_id=merchant,
+                           reviewer_id=REVIEWER_ID if role == "reviewer" else None)
     conn.close()
     return path
 

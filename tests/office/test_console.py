@@ -240,15 +240,50 @@ def test_reviewer_reaches_only_their_compound(reviewer, store):
     assert reviewer.follow(reviewer.post("/monthly/entries", {"account": "31", "item": "RJ03"})).status_code == 200
 
 
-def test_recusal_in_own_household(app, store):
+def test_recusal_in_own_household_is_by_account_not_name(app, store):
+    from bank import reviewers
     c = db.connect(store)
     holder = c.execute("SELECT display_name FROM accounts WHERE account_id = 43").fetchone()[0]
     with db.transaction(c):
-        users.add_user(c, name=holder, role="reviewer", compound_id=1, password=PASSWORD)
+        # A member of account 43's household, logging in under a name that is no resident's name.
+        member, _ = reviewers.add(c, compound_id=1, account_id=43, name="孙某", pin="1357")
+        users.add_user(c, name="孙组员", role="reviewer", password=PASSWORD, reviewer_id=member.reviewer_id)
+        # A member of another household who happens to share the holder's name: no recusal for 43.
+        elsewhere = c.execute("SELECT max(account_id) FROM accounts WHERE compound_id = 1 AND status = 'active'").fetchone()[0]
+        namesake, _ = reviewers.add(c, compound_id=1, account_id=elsewhere, name=holder, pin="1357")
+        users.add_user(c, name=holder, role="reviewer", password=PASSWORD, reviewer_id=namesake.reviewer_id)
     c.close()
-    b = Browser(app, holder)
-    r = b.post("/residents/43/entries", {"item": "XS01"})
-    assert r.status_code == 403 and "回避" in error_text(r)
+    before = count(store, "ledger_entries")
+    b = Browser(app, "孙组员")
+    for path, data in (("/residents/43/entries", {"item": "XS01"}), ("/monthly/entries", {"account": "43", "item": "XS01"})):
+        r = b.post(path, data)
+        assert r.status_code == 403 and "回避" in error_text(r)
+    assert count(store, "ledger_entries") == before
+    other = Browser(app, holder)
+    assert other.follow(other.post("/residents/43/entries", {"item": "XS01"})).status_code == 200
+    assert count(store, "ledger_entries") == before + 1
+
+
+def test_a_weighty_entry_needs_a_second_member_with_pin(app, store, reviewer):
+    from bank import reviewers
+    before = count(store, "ledger_entries")
+    c = db.connect(store, readonly=True)
+    others = [m for m in reviewers.of_compound(c, 1) if m.reviewer_id != 1]
+    c.close()
+    for data, words in (({}, "另一位评议小组成员确认"),
+                        ({"second": str(others[0].reviewer_id), "second_pin": "0000"}, "密码不正确"),
+                        ({"second": "1", "second_pin": "2468"}, "另一位成员"),
+                        ({"second": "4", "second_pin": "2468"}, "另一位成员")):       # member 4 is compound 2's
+        r = reviewer.post("/monthly/entries", {"account": "31", "item": "XS06"} | data)
+        assert r.status_code == 403 and words in error_text(r), (data, error_text(r))
+    assert count(store, "ledger_entries") == before
+    r = reviewer.post("/monthly/entries", {"account": "31", "item": "XS06", "second": str(others[0].reviewer_id),
+                                           "second_pin": "2468"})
+    assert reviewer.follow(r).status_code == 200 and count(store, "ledger_entries") == before + 1
+    c = db.connect(store, readonly=True)
+    by = c.execute("SELECT recorded_by FROM ledger_entries ORDER BY entry_id DESC LIMIT 1").fetchone()[0]
+    c.close()
+    assert by == f"评议小组成员:钱组员;复核:{others[0].name}"
 
 
 def test_merchant_sees_only_own_redemptions(merchant, store):

@@ -144,13 +144,15 @@ def test_cli_bad_arguments_one_line_nothing_written(demo_db, tmp_path, args):
 def test_cli_user_add(writable, tmp_path):
     pw = tmp_path / "pw.txt"
     pw.write_text("a-long-password\n")
-    ok = runner_invoke("user", "add", "--db", writable, "--role", "reviewer", "--compound", 2, "--name", "赵组员",
-                       "--password-file", pw)
+    ok = runner_invoke("user", "add", "--db", writable, "--role", "reviewer", "--compound", 2, "--reviewer", 4,
+                       "--name", "赵组员", "--password-file", pw)
     assert ok.exit_code == 0, ok.output
     prompted = CliRunner().invoke(cli.main, ["user", "add", "--db", str(writable), "--role", "office", "--name", "王主任"],
                                   input="secret-99\nsecret-99\n")
     assert prompted.exit_code == 0, prompted.output
-    for bad in (["--role", "reviewer", "--name", "钱组员"], ["--role", "office", "--name", "赵组员"],
+    for bad in (["--role", "reviewer", "--name", "钱组员"], ["--role", "reviewer", "--name", "钱组员", "--reviewer", "999"],
+                ["--role", "reviewer", "--name", "钱组员", "--reviewer", "4"],
+                ["--role", "reviewer", "--name", "钱组员", "--reviewer", "1", "--compound", "2"], ["--role", "office", "--name", "赵组员"],
                 ["--role", "merchant", "--name", "商户", "--merchant", "999"], ["--role", "office", "--name", ""]):
         r = runner_invoke("user", "add", "--db", writable, *bad, "--password-file", pw)
         assert r.exit_code == 1 and r.output.startswith("错误:"), r.output

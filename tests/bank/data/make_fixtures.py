@@ -71,6 +71,12 @@ SEED_ROWS = {
         " updated_at) VALUES (1, 1, 1, 'office', '记录有误', '钱组员', '2025-03-01T04:00:00.000000Z',"
         " '2025-03-01T04:00:00.000000Z')",
     ],
+    6: [
+        "INSERT INTO cards VALUES ('100002', 1, 1, 'staff', 'K1', 'MPB1:LH:S:100002:1:K1:X', 'active',"
+        " '2025-03-01T00:00:00.000000Z', NULL, NULL)",
+        "INSERT INTO reviewers VALUES (1, 1, 1, '张喆明', '100002', 'scrypt$16384$8$1$00$00', 1,"
+        " '2025-03-01T00:00:00.000000Z')",
+    ],
 }
 
 
