@@ -272,6 +272,20 @@ def balance(conn: sqlite3.Connection, account_id: int) -> int:
                         (account_id,)).fetchone()[0]
 
 
+def negative_balances(conn: sqlite3.Connection, account_ids: list[int]) -> list[tuple[int, int]]:
+    """``(account_id, balance)`` of those accounts whose balance is below zero, by account id.
+
+    One covering-index query per 900 accounts, for settlement, instead of one per account.
+    """
+    out = []
+    for chunk in range(0, len(account_ids), 900):
+        part = account_ids[chunk:chunk + 900]
+        out.extend(conn.execute(
+            "SELECT account_id, sum(points) AS bal FROM ledger_entries "
+            f"WHERE account_id IN ({','.join('?' * len(part))}) GROUP BY account_id HAVING bal < 0", part))
+    return sorted(tuple(r) for r in out)
+
+
 def entries(conn: sqlite3.Connection, account_id: int) -> list[Entry]:
     return [Entry(*row) for row in conn.execute(
         f"SELECT {_COLUMNS} FROM ledger_entries WHERE account_id = ? ORDER BY entry_id", (account_id,))]

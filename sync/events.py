@@ -30,6 +30,11 @@ _DEVICE_ID = re.compile(r"^[TK][0-9]{4,6}$")
 _TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")
 _CARD_ID = re.compile(r"^[0-9]{6}$")
 _FIELDS = {"device", "seq", "prev", "kind", "at", "body"}
+_REDEMPTION_FIELDS = {"card", "card_version", "offer", "qty", "points"}
+# In canonical JSON an event's first key is "at" and no string holds an unescaped quote, so in
+# the canonical text of a list of events this occurs exactly where one event ends and the next
+# begins.
+_BETWEEN = b'},{"at":"'
 _ITEM = re.compile(r"^[A-Z]{1,4}[0-9]{1,4}$")
 
 
@@ -50,7 +55,7 @@ def _int(value: Any, lo: int, hi: int) -> bool:
 
 def check(event: Any) -> dict:
     """Validate an event's shape (not its place in a chain); raise a 400 ProtocolError if wrong."""
-    if not isinstance(event, dict) or set(event) != _FIELDS:
+    if type(event) is not dict or event.keys() != _FIELDS:
         raise malformed("an event has exactly the fields device, seq, prev, kind, at, body")
     if not isinstance(event["device"], str) or not _DEVICE_ID.match(event["device"]):
         raise malformed("event device id")
@@ -66,7 +71,7 @@ def check(event: Any) -> dict:
     if not isinstance(body, dict):
         raise malformed("event body must be an object")
     if event["kind"] == "redemption":
-        if set(body) != {"card", "card_version", "offer", "qty", "points"}:
+        if body.keys() != _REDEMPTION_FIELDS:
             raise malformed("a redemption body has card, card_version, offer, qty, points")
         if not isinstance(body["card"], str) or not _CARD_ID.match(body["card"]):
             raise malformed("redemption card id")
@@ -118,10 +123,13 @@ def sign_batch(private: Ed25519PrivateKey, device_id: str, events: list[dict]) -
     return {"protocol": wire.PROTOCOL, "device": device_id, "events": events, "signature": wire.b64e(sig)}
 
 
-def parse_batch(obj: Any) -> tuple[str, list[dict], list[str], list[str], bytes]:
+def parse_batch(obj: Any, body: bytes | None = None) -> tuple[str, list[dict], list[str], list[str], bytes]:
     """Check a push body's shape and internal chain.
 
-    Returns (device, events, hashes, canonical texts of the events, batch signature).
+    Returns (device, events, hashes, canonical texts of the events, batch signature). ``body``:
+    the request bytes when they are known to be the canonical JSON of ``obj``
+    (:func:`sync.wire.parse_canonical`); each event's canonical text is then a slice of it
+    rather than a fresh serialisation.
 
     The chain inside the batch must be consecutive and linked; where it joins the office's copy
     is the hub's business.
@@ -136,17 +144,44 @@ def parse_batch(obj: Any) -> tuple[str, list[dict], list[str], list[str], bytes]
     if not isinstance(events, list) or not 1 <= len(events) <= wire.MAX_BATCH:
         raise malformed(f"events must be a list of 1 to {wire.MAX_BATCH}")
     signature = wire.b64d(obj["signature"], length=64)
-    hashes, texts = [], []
-    for i, event in enumerate(events):
+    for event in events:
         check(event)
-        if i and event["seq"] != events[i - 1]["seq"] + 1:
+    raw = _event_texts(events, device_id, body)
+    hashes, texts = [], []
+    previous = None
+    for i, (event, text) in enumerate(zip(events, raw)):
+        if i and event["seq"] != previous["seq"] + 1:
             raise malformed("events in a batch must have consecutive sequence numbers")
         if i and event["prev"] != hashes[-1]:
             raise ProtocolErrorChain(event["device"], event["seq"])
-        text = wire.canonical(event)
         hashes.append(wire.sha256_hex(text))
         texts.append(text.decode("utf-8"))
+        previous = event
     return device_id, events, hashes, texts, signature
+
+
+def _event_texts(events: list[dict], device_id: str, body: bytes | None) -> list[bytes]:
+    """Each event's canonical bytes, cut from one canonical text of the whole list.
+
+    The cut is exact by construction (a JSON list is its items joined by commas); and a wrong cut
+    could only make a hash differ from the device's, which the chain and the batch signature then
+    refuse, never accept. If the count does not come out right, fall back to one event at a time.
+    """
+    blob = None
+    if body is not None:
+        start = len(b'{"device":') + len(wire.canonical(device_id)) + len(b',"events":')
+        end = body.rfind(b',"protocol":')
+        if end > start and body[start:start + 1] == b"[" and body[end - 1:end] == b"]":
+            blob = body[start:end]
+    if blob is None:
+        blob = wire.canonical(events)
+    parts = blob[1:-1].split(_BETWEEN)
+    if len(parts) != len(events):
+        return [wire.canonical(e) for e in events]
+    if len(parts) == 1:
+        return parts
+    last = len(parts) - 1
+    return [parts[0] + b"}"] + [b'{"at":"' + p + b"}" for p in parts[1:last]] + [b'{"at":"' + parts[last]]
 
 
 class ProtocolErrorChain(wire.ProtocolError):

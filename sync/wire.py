@@ -83,16 +83,36 @@ def parse_json(body: bytes, limit: int) -> Any:
     if len(body) > limit:
         raise ProtocolError("too_large", "请求太大。", f"request body over {limit} bytes", status=413)
     def no_dupes(pairs):
-        keys = [k for k, _ in pairs]
-        if len(keys) != len(set(keys)):
+        out = dict(pairs)
+        if len(out) != len(pairs):
             raise ValueError("duplicate key")
-        return dict(pairs)
+        return out
     def no_constants(name):
         raise ValueError(f"{name} is not JSON")
     try:
         return json.loads(body.decode("utf-8"), object_pairs_hook=no_dupes, parse_constant=no_constants)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise malformed(f"not valid JSON ({type(exc).__name__})") from None
+
+
+def parse_canonical(body: bytes, limit: int) -> tuple[Any, bool]:
+    """Parse a body that is usually canonical JSON already (devices send it so): ``(obj, True)``.
+
+    Fast path: a plain parse, then one re-serialisation compared with the body. Equal bytes prove
+    the body is canonical UTF-8 JSON, so it had no duplicate keys (a duplicate is dropped by the
+    parse and the text would come out shorter) and no NaN (``canonical`` refuses it), and the
+    caller may hash slices of the body instead of re-serialising each part. Anything else goes
+    through the strict :func:`parse_json`: ``(obj, False)``.
+    """
+    if len(body) > limit:
+        raise ProtocolError("too_large", "请求太大。", f"request body over {limit} bytes", status=413)
+    try:
+        obj = json.loads(body.decode("utf-8"))
+        if canonical(obj) == body:
+            return obj, True
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        pass
+    return parse_json(body, limit), False
 
 
 def load_public(raw: bytes) -> Ed25519PublicKey:

@@ -256,3 +256,33 @@ def test_events_the_ledger_cannot_take_are_kept_in_the_chain_with_an_alert(town,
     r = _send(hub, tab, events.sign_batch(tab.private_key(), tab.device_id, [rev]))
     assert r.json()["acked_seq"] == 4
     assert office_balance(town.path, town.rich[0]) == 100
+
+
+def test_push_body_need_not_be_canonical_but_duplicate_keys_are_refused(town, hub, tab):
+    """The office cuts event texts out of a canonical body; any other body is parsed strictly."""
+    evs = _events(tab.device_id, [_redemption(town.rich[1], town.bowl, 6), _redemption(town.rich[1], town.bowl, 6)])
+    batch = events.sign_batch(tab.private_key(), tab.device_id, evs)
+    dupe = wire.canonical(batch).replace(b'"protocol":1', b'"protocol":1,"protocol":1')
+    headers = wire.sign_request(tab.private_key(), "POST", "/api/v1/push", tab.device_id,
+                                clock.to_text(clock.now_utc()), dupe)
+    r = hub.tc.post("/api/v1/push", content=dupe, headers=headers)
+    assert r.status_code == 400 and r.json()["error"] == "malformed"
+    assert count(town.path, "device_events") == 0
+    pretty = json.dumps(batch, indent=2).encode("utf-8")   # spaces, unsorted keys: not canonical
+    headers = wire.sign_request(tab.private_key(), "POST", "/api/v1/push", tab.device_id,
+                                clock.to_text(clock.now_utc() + dt.timedelta(seconds=1)), pretty)
+    r = hub.tc.post("/api/v1/push", content=pretty, headers=headers)
+    assert r.status_code == 200 and r.json()["applied"] == 2
+    conn = db.connect(town.path)
+    held = conn.execute("SELECT hash, body FROM device_events ORDER BY seq").fetchall()
+    assert [h for h, _ in held] == [events.digest(e) for e in evs]
+    assert [b for _, b in held] == [wire.canonical(e).decode("utf-8") for e in evs]
+
+
+def test_event_texts_cut_from_a_canonical_body_equal_their_own_canonical_form():
+    evs = _events("T0001", [_redemption("100001", 1, 6)] * 3)
+    evs.append(events.make("T0001", 4, events.digest(evs[-1]), "reversal", evs[0]["at"],
+                           {"reverses_seq": 2, "reason": '顾客退货 },{"at":" 引号'}))
+    body = wire.canonical({"protocol": 1, "device": "T0001", "events": evs, "signature": "A" * 86 + "=="})
+    texts = events._event_texts(evs, "T0001", body)
+    assert texts == [wire.canonical(e) for e in evs]
