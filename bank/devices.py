@@ -150,3 +150,12 @@ def tablets_by_merchant(conn: sqlite3.Connection) -> dict[int, int]:
     """Active tablets per merchant, for the worst-case exposure of a copied card."""
     return dict(conn.execute("SELECT merchant_id, count(*) FROM devices WHERE kind = 'tablet' "
                              "AND status = 'active' GROUP BY merchant_id").fetchall())
+
+
+ENROL_QR_PREFIX = "MPB-ENROL:"
+
+
+def enrol_qr_text(server: str, code: str) -> str:
+    """The text of an enrolment QR: the office address and the one-time code, so a tablet enrols
+    from one scan (``MPB-ENROL:<server url>#<code>``; the code never contains ``#``)."""
+    return f"{ENROL_QR_PREFIX}{server.rstrip('/')}#{code}"

@@ -265,13 +265,19 @@ def serve_cmd(db_path: Path, host: str, port: int):
 @click.option("--kiosk", "service_point_id", type=int, default=None, help="Enrol the kiosk of this service point.")
 @click.option("--hours", type=click.IntRange(1, 720), default=24, show_default=True, help="How long the code is valid.")
 @click.option("--qr", "qr_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the code as a QR image (PNG) for the tablet to scan.")
+              help="Also write the code as a QR image (PNG) for the tablet to scan; needs --server.")
+@click.option("--server", default=None,
+              help="The office address the device should use (e.g. http://192.168.1.10:8080), put in the QR.")
 @plain_errors
 def enroll_cmd(db_path: Path, merchant_id: int | None, service_point_id: int | None, hours: int,
-               qr_path: Path | None):
+               qr_path: Path | None, server: str | None):
     """Make a one-time enrolment code for a device (printed alone on the last line)."""
     from bank import devices
 
+    # The QR carries the office address too, so the device needs nothing typed; check it before
+    # a code is spent.
+    if qr_path is not None and not (server or "").startswith(("http://", "https://")):
+        raise click.UsageError("--qr needs --server http://HOST:PORT (the office address the device will use).")
     conn = db.connect(db_path)
     with db.transaction(conn):
         code = devices.new_enrolment_code(conn, merchant_id=merchant_id, service_point_id=service_point_id,
@@ -279,7 +285,8 @@ def enroll_cmd(db_path: Path, merchant_id: int | None, service_point_id: int | N
     what = f"商户 {merchant_id} 的平板" if merchant_id is not None else f"服务点 {service_point_id} 的一体机"
     if qr_path is not None:
         import segno
-        segno.make_qr(code, error="m").save(str(qr_path), scale=8, border=4)
+        # make_qr, never make: a short text would otherwise become a Micro QR few scanners read
+        segno.make_qr(devices.enrol_qr_text(server, code), error="m").save(str(qr_path), scale=8, border=4)
         click.echo(f"二维码已保存 (QR written): {qr_path}")
     click.echo(f"{what}登记码,{hours} 小时内有效,只能使用一次 (one-time enrolment code, valid {hours} h):")
     click.echo(code)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from bank import accounts, clock
+from bank import accounts, clock, devices
 from bank.errors import BankError
 from device import enrolment, redeem as engine
 from device.syncing import Syncer
@@ -31,7 +31,7 @@ SETTINGS_FILE = "terminal.json"
 PIN_TRIES = 3                 # wrong PINs in a row before the redemption is cancelled
 PIN_LOCK_MINUTES = 10         # then that card cannot try again on this tablet for a while
 RECEIPT_SECONDS = 6           # the receipt goes back to scanning by itself after this
-ENROL_PREFIX = "MPB-ENROL:"   # enrolment QR text: MPB-ENROL:<office URL>#<code>
+ENROL_PREFIX = devices.ENROL_QR_PREFIX   # enrolment QR text: MPB-ENROL:<office URL>#<code>
 NEAR_CAP_SHARE = 0.8          # warn when a card used this share of its daily cap here
 
 

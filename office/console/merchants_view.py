@@ -100,7 +100,9 @@ def register(app: FastAPI, console: Console) -> None:
         return f"/merchants/{m.merchant_id}", f"已添加兑换项目“{name}”。"
 
     def _enrol_page(ctx, code: str, what: str, hours: int):
-        svg = segno.make_qr(code, error="m").svg_inline(scale=8, border=4)
+        # The QR names this office as the browser reached it, so a tablet enrols with one scan.
+        server = str(ctx.request.base_url)
+        svg = segno.make_qr(devices.enrol_qr_text(server, code), error="m").svg_inline(scale=8, border=4)
         return console.render(ctx, "enrol.html", code=code, what=what, hours=hours, qr=markupsafe.Markup(svg))
 
     @console.action("office")

@@ -16,11 +16,16 @@ def run(*args):
 
 def test_enroll_prints_code_on_last_line_and_writes_qr(town, tmp_path):
     png = tmp_path / "code.png"
-    r = run("enroll", "--db", town.path, "--merchant", town.noodles, "--qr", png)
+    assert run("enroll", "--db", town.path, "--merchant", town.noodles, "--qr", png).exit_code != 0  # no --server
+    r = run("enroll", "--db", town.path, "--merchant", town.noodles, "--qr", png, "--server", "http://10.0.0.5:8080/")
     assert r.exit_code == 0, r.output
     code = r.output.strip().splitlines()[-1]
     assert len(code) == 19 and code.count("-") == 3
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from PIL import Image
+    from pyzbar import pyzbar
+    (read,) = pyzbar.decode(Image.open(png))
+    assert read.type == "QRCODE" and read.data.decode() == f"MPB-ENROL:http://10.0.0.5:8080#{code}"
 
 
 def test_enroll_refuses_bad_targets(town):
