@@ -156,6 +156,11 @@ class KioskApp(BaseApp):
         screen = sm.get_screen(name)
         screen.refresh()
         sm.current = name
+        # Even NoTransition runs a zero-length Animation, which ends on the *next* clock tick: the
+        # first frame after a switch drew the old screen under the new one (both fully rendered),
+        # and the old one went away a frame later. Ending it now draws only the new screen.
+        if sm.transition.is_active:
+            sm.transition.stop()
         for scroll in ("scroll",):
             if scroll in screen.ids:
                 screen.ids[scroll].scroll_y = 1

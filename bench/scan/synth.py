@@ -380,6 +380,8 @@ def make_set(n_per_level: int, seed: int = 0, levels=DIFFICULTIES, size=FRAME_SI
 
 # --- video -----------------------------------------------------------------------------------
 
+SLIDE_FRAMES = 3   # a shown card slides in (and out) over this many frames: shifted and smeared
+
 @dataclass
 class Showing:
     """A card held in front of the camera for ``frames`` frames (text None: an empty scene)."""
@@ -419,8 +421,8 @@ def write_video(path, showings: list[Showing], *, seed: int = 0, fps: float = 30
                 held, _ = photograph(card, showing.difficulty, rng, size, effects=[])
                 for k in range(showing.frames):
                     edge = min(k, showing.frames - 1 - k)
-                    if edge < 3:  # sliding in or out: shifted and smeared, unreadable
-                        dx = int((3 - edge) * w / 6)
+                    if edge < SLIDE_FRAMES:  # sliding in or out: shifted and smeared, unreadable
+                        dx = int((SLIDE_FRAMES - edge) * w / (2 * SLIDE_FRAMES))
                         frame = np.roll(held, dx, axis=1)
                         frame = cv2.blur(frame, (25, 1))
                     else:
