@@ -85,6 +85,19 @@ def deactivate(conn: sqlite3.Connection, reviewer_id: int) -> Reviewer:
     return get(conn, reviewer_id)
 
 
+def set_pin(conn: sqlite3.Connection, reviewer_id: int, pin: str) -> Reviewer:
+    """A new kiosk PIN for a member (kiosks get it at their next pull)."""
+    member = get(conn, reviewer_id)
+    if not member.active:
+        raise InvalidInput("该成员已退出评议小组。", f"reviewer {reviewer_id} is not active")
+    conn.execute("UPDATE reviewers SET pin_hash = ? WHERE reviewer_id = ?", (accounts.hash_pin(pin), reviewer_id))
+    return get(conn, reviewer_id)
+
+
+def all_members(conn: sqlite3.Connection) -> list[Reviewer]:
+    return [_row(r) for r in conn.execute(f"SELECT {_COLUMNS} FROM reviewers ORDER BY compound_id, reviewer_id")]
+
+
 def second_confirm_above(conn: sqlite3.Connection) -> int:
     return int(community.setting(conn, SECOND_CONFIRM_SETTING, str(DEFAULT_SECOND_CONFIRM_ABOVE)))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from . import accounts, ledger, reviewers, users, convention, clock
+from . import accounts, cards, clock, convention, ledger, reviewers, users
 from .errors import InvalidInput
 
 
@@ -113,3 +113,20 @@ def leave_group(conn: sqlite3.Connection, reviewer_id: int) -> reviewers.Reviewe
     if user is not None and user.role == "reviewer" and user.active:
         users.set_active(conn, user.user_id, False)
     return member
+
+
+def join_group(conn: sqlite3.Connection, *, compound_id: int, account_id: int, name: str, pin: str,
+               now=None) -> tuple[reviewers.Reviewer, cards.Card]:
+    """The office adds a resident to their compound's review group: the name must be a member of
+    that household (recusal is decided by this account), the account open, and the person not in
+    the group already. Issues their staff card."""
+    name = name.strip() if isinstance(name, str) else ""
+    acct = accounts.get(conn, account_id)
+    if acct.status != "active":
+        raise InvalidInput("该储户不是正常状态,不能加入评议小组。", f"account {account_id} is {acct.status}")
+    if name not in {m["name"] for m in accounts.members(conn, account_id)}:
+        raise InvalidInput(f"“{name}”不是储户 {account_id} 的家庭成员。", f"{name!r} is not a member of account {account_id}")
+    if conn.execute("SELECT 1 FROM reviewers WHERE account_id = ? AND name = ? AND active = 1",
+                    (account_id, name)).fetchone():
+        raise InvalidInput(f"{name}已是评议小组成员。", f"{name!r} is already a member")
+    return reviewers.add(conn, compound_id=compound_id, account_id=account_id, name=name, pin=pin, now=now)

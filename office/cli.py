@@ -504,3 +504,54 @@ def user_add_cmd(db_path: Path, role: str, name: str, compound_id: int | None, r
                              merchant_id=merchant_id, reviewer_id=reviewer_id)
         audit.record(conn, "命令行", "user.add", f"user {uid}", {"name": name.strip(), "role": role})
     click.echo(f"已添加用户 {name.strip()}({users.ROLES[role]}) (user {uid} added).")
+
+
+@main.group("reviewer")
+def reviewer_group():
+    """Review-group members (评议小组成员): staff cards and kiosk PINs."""
+
+
+@reviewer_group.command("add")
+@db_option()
+@click.option("--compound", "compound_id", required=True, type=int, help="The compound whose review group it is.")
+@click.option("--account", "account_id", required=True, type=int, help="The member's own household account.")
+@click.option("--name", required=True, help="The member's name, as among the household's members.")
+@click.option("--pin-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Read the kiosk PIN from the first line of this file instead of a prompt.")
+@plain_errors
+def reviewer_add_cmd(db_path: Path, compound_id: int, account_id: int, name: str, pin_file: Path | None):
+    """Add a resident to their compound's review group and issue their staff card."""
+    from bank import audit, reviews
+    if pin_file is not None:
+        lines = pin_file.read_text(encoding="utf-8").splitlines()
+        pin = lines[0].strip() if lines else ""
+    else:
+        pin = click.prompt("一体机密码 (kiosk PIN, 4-6 digits)", hide_input=True, confirmation_prompt=True)
+    conn = db.connect(db_path)
+    with db.transaction(conn):
+        member, card = reviews.join_group(conn, compound_id=compound_id, account_id=account_id, name=name, pin=pin)
+        audit.record(conn, "命令行", "reviewer.add", f"reviewer {member.reviewer_id}",
+                     {"compound": compound_id, "account": account_id, "name": member.name, "card_id": card.card_id})
+    click.echo(f"{member.name} 已加入评议小组,成员编号 {member.reviewer_id},工作卡卡号 {card.card_id} "
+               f"(reviewer {member.reviewer_id} added, staff card {card.card_id}).")
+
+
+@reviewer_group.command("list")
+@db_option()
+@click.option("--json", "as_json", is_flag=True, help="One JSON document: a list of members.")
+@plain_errors
+def reviewer_list_cmd(db_path: Path, as_json: bool):
+    """Every review-group member: compound, household account, staff card, active or not."""
+    from bank import reviewers, users
+    conn = _open_ro(db_path)
+    logins = {u.reviewer_id: u.name for u in users.all_users(conn) if u.reviewer_id is not None}
+    rows = [{"reviewer_id": m.reviewer_id, "compound_id": m.compound_id, "account_id": m.account_id, "name": m.name,
+             "card_id": m.card_id, "active": m.active, "console_user": logins.get(m.reviewer_id)}
+            for m in reviewers.all_members(conn)]
+    if as_json:
+        _echo_json(rows)
+        return
+    click.echo("编号\t小区\t储户\t姓名\t工作卡\t状态\t管理台账号")
+    for r in rows:
+        click.echo(f"{r['reviewer_id']}\t{r['compound_id']}\t{r['account_id']}\t{r['name']}\t{r['card_id']}\t"
+                   f"{'在组' if r['active'] else '已退出'}\t{r['console_user'] or '-'}")
