@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bank import (accounts, cards, community, convention, ledger, merchants, objections, redemptions, reviews,
-                  validity, clock)
+from bank import (accounts, cards, community, convention, households, ledger, merchants, objections, redemptions,
+                  reviews, validity, clock)
 from bank.errors import InvalidInput
 
 from .. import cardsheet
@@ -114,6 +114,38 @@ def register(app: FastAPI, console: Console) -> None:
         ctx.audit("member.add", f"account {acct.account_id}", {"member_id": member_id, "name": name})
         return f"/residents/{acct.account_id}", f"已添加家庭成员 {name}。"
 
+    @console.action("office")
+    def merge(ctx: web.Ctx, form, account_id: str):
+        acct = account_of(ctx, account_id)
+        target = web.integer(form, "target", "并入的储户编号", lo=1)
+        ctx.scope_compound(accounts.get(ctx.conn, target).compound_id)
+        note = web.text(form, "note", "办理原因", max_len=100)
+        moved = households.merge(ctx.conn, acct.account_id, target, note=note, by=f"社区办公室:{ctx.actor}")
+        ctx.audit("household.merge", f"account {acct.account_id}",
+                  {"into": target, "points": moved.points, "members": moved.members, "note": note})
+        return f"/residents/{target}", (f"储户 {acct.account_id} 已并入本户:{'、'.join(moved.members)},"
+                                        f"转入 {moved.points} 分;原账户已销户,原卡已作废。")
+
+    @console.action("office")
+    def split(ctx: web.Ctx, form, account_id: str):
+        acct = account_of(ctx, account_id)
+        raw = form.getlist("member")
+        if len(raw) > 50:
+            raise InvalidInput("所选成员太多。", "too many members")
+        member_ids = [web.integer({"v": v}, "v", "家庭成员", lo=1) for v in raw]
+        points = web.integer(form, "points", "分出的积分", lo=0)
+        room = web.text(form, "room", "房号", max_len=10, required=False)
+        building = web.integer(form, "building", "楼栋", lo=1, hi=99, required=False)
+        unit = web.integer(form, "unit", "单元", lo=1, hi=20, required=False)
+        note = web.text(form, "note", "办理原因", max_len=100)
+        moved = households.split(ctx.conn, acct.account_id, member_ids, points=points, note=note,
+                                 by=f"社区办公室:{ctx.actor}", building=building, unit=unit, room=room or None)
+        ctx.audit("household.split", f"account {acct.account_id}",
+                  {"new_account": moved.target_id, "points": points, "members": moved.members,
+                   "card_id": moved.card_id, "note": note})
+        return f"/residents/{moved.target_id}", (f"已从储户 {acct.account_id} 分出新储户 {moved.target_id}"
+                                                 f"({'、'.join(moved.members)}),转入 {points} 分,新卡号 {moved.card_id}。请打印储户卡。")
+
     @console.action(*web.EVERYONE_BUT_MERCHANTS)
     def record_entry(ctx: web.Ctx, form, account_id: str):
         acct = account_of(ctx, account_id)
@@ -162,5 +194,7 @@ def register(app: FastAPI, console: Console) -> None:
     add("/residents/{account_id}/cards/{card_id}/lost", report_lost, methods=["POST"], include_in_schema=False)
     add("/residents/{account_id}/pin", set_pin, methods=["POST"], include_in_schema=False)
     add("/residents/{account_id}/members", add_member, methods=["POST"], include_in_schema=False)
+    add("/residents/{account_id}/merge", merge, methods=["POST"], include_in_schema=False)
+    add("/residents/{account_id}/split", split, methods=["POST"], include_in_schema=False)
     add("/residents/{account_id}/entries", record_entry, methods=["POST"], include_in_schema=False)
     add("/residents/{account_id}/redeem", redeem, methods=["POST"], include_in_schema=False)
