@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from kivy.clock import Clock
@@ -27,12 +28,21 @@ from device.ui.app_base import BaseApp
 from sync import replica, wire
 
 from . import screens
-from .flow import RECEIPT_SECONDS, Message, Step, TerminalFlow
+from .flow import ENROL_PREFIX, RECEIPT_SECONDS, Message, Step, TerminalFlow
 
 log = logging.getLogger(__name__)
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
-BACKGROUND_ACTIONS = {"confirm", "enrol", "void"}
+BACKGROUND_ACTIONS = {"confirm", "enrol", "enrol_qr", "void"}
+
+
+@dataclass(frozen=True)
+class EnrolQR:
+    """What the enrolment screen's reader accepts: the office's ``MPB-ENROL:`` text (the flow
+    checks it properly when it enrols)."""
+
+    text: str
+    ok = True
 
 
 class TerminalApp(BaseApp):
@@ -48,7 +58,9 @@ class TerminalApp(BaseApp):
                  start_camera: bool = True, **kwargs):
         self.flow = flow or TerminalFlow(Path(home_dir), camera=camera)
         self.start_camera = start_camera
-        self.scanner = None
+        self.scanner = None          # the card scanner, on the scan screen once enrolled
+        self.enrol_scanner = None    # the enrolment QR reader, on the enrolment screen before
+        self._camera_for = None      # which of the two last tried the camera: "scan", "enrol"
         self._receipt_ev = None
         super().__init__(**kwargs)
         self.lang = self.flow.language
@@ -65,8 +77,7 @@ class TerminalApp(BaseApp):
         if self.flow.syncer is not None:
             self.flow.syncer.start()
             self.flow.syncer.request("start")
-        if self.start_camera and self.flow.home is not None:
-            self.open_camera()
+        self._sync_camera()
         self.every(1.0, self._tick)
         self.show()
 
@@ -81,34 +92,87 @@ class TerminalApp(BaseApp):
         super().on_stop()
         if self._receipt_ev is not None:
             self._receipt_ev.cancel()
-        if self.scanner is not None:
-            self.scanner.stop()
+        for scanner in (self.scanner, self.enrol_scanner):
+            if scanner is not None:
+                scanner.stop()
         if self.flow.syncer is not None:
             self.flow.syncer.stop(0.5)
 
     # --- camera ---------------------------------------------------------------------------------
 
-    def open_camera(self) -> None:
-        """Start the scanner on the configured camera or video; a note on the scan screen if not."""
+    def _sync_camera(self) -> None:
+        """One user of the camera at a time: the enrolment QR reader until this tablet is
+        enrolled (and again after a re-enrolment), the card scanner afterwards."""
+        if not self.start_camera:
+            return
+        want = "scan" if self.flow.home is not None else "enrol"
+        if want == self._camera_for:
+            return
+        for name in ("scanner", "enrol_scanner"):
+            if getattr(self, name) is not None:
+                getattr(self, name).stop()
+                setattr(self, name, None)
+        if want == "scan":
+            self.open_camera()
+        else:
+            self.open_enrol_camera()
+
+    def _open_scanner(self, screen_name: str, verify, on_card, note: str):
+        """A ScannerView on the configured camera or video in ``screen_name``'s preview, or None
+        and ``note`` on that screen when the camera cannot be opened."""
         from device.scan.tracker import CardTracker
         from device.ui.scanner import ScannerView
-        scan_screen = self.root.ids.sm.get_screen("scan")
-        if self.scanner is not None:
-            self.scanner.stop()
-            self.scanner = None
+        screen = self.root.ids.sm.get_screen(screen_name)
         spec = self.flow.settings.camera
         try:
             kwargs = {} if spec.isdigit() else {"realtime": True}
             source = camera_mod.open_source(spec, **kwargs)
         except camera_mod.SourceError as exc:
-            scan_screen.camera_note = self.tr("摄像头无法打开,请在“设置”里选择摄像头。") + f"\n{exc}"
-            scan_screen.attach(None)
-            return
-        self.scanner = ScannerView(tracker=CardTracker(self._verify), source=source)
-        self.scanner.bind(on_card=self.on_card)
-        scan_screen.camera_note = ""
-        scan_screen.attach(self.scanner)
-        self.scanner.start()
+            screen.camera_note = note + f"\n{exc}"
+            screen.attach(None)
+            return None
+        scanner = ScannerView(tracker=CardTracker(verify), source=source)
+        scanner.bind(on_card=on_card)
+        screen.camera_note = ""
+        screen.attach(scanner)
+        scanner.start()
+        return scanner
+
+    def open_camera(self) -> None:
+        """Start the scanner on the configured camera or video; a note on the scan screen if not."""
+        if self.scanner is not None:
+            self.scanner.stop()
+            self.scanner = None
+        self._camera_for = "scan"
+        self.scanner = self._open_scanner("scan", self._verify, self.on_card,
+                                          self.tr("摄像头无法打开,请在“设置”里选择摄像头。"))
+
+    def open_enrol_camera(self) -> None:
+        """Read the office's enrolment QR on the enrolment screen (typing stays possible)."""
+        self._camera_for = "enrol"
+        self.enrol_scanner = self._open_scanner("enrol", self._verify_enrol, self.on_enrol_qr,
+                                                self.tr("摄像头无法打开,请手工输入办公室地址和登记码。"))
+
+    def _verify_enrol(self, text: str):
+        """The enrolment reader's check (scanner thread): only the office's enrolment QR."""
+        if text.startswith(ENROL_PREFIX):
+            return EnrolQR(text)
+        return Refused("not_enrol_qr", "这不是登记二维码。", "This is not an enrolment QR code.")
+
+    def on_enrol_qr(self, scanner, event):
+        """A QR in front of the camera on the enrolment screen (UI thread): enrol with it."""
+        if self.flow.step is not Step.ENROL or self.busy:
+            return True
+        outcome = event.outcome
+        if not outcome.ok:
+            self.flow.message = Message("这不是登记二维码。请扫描社区办公室给的登记码,或手工输入。",
+                                        "This is not an enrolment QR. Scan the office's code, or type it.", (),
+                                        "error")
+            self.show()
+            return None   # the scanner's own red cue and sound
+        scanner.status = self.tr("已识别登记二维码,正在登记……")
+        self.act("enrol_qr", outcome.text, self.root.ids.sm.get_screen("enrol").staff_pin())
+        return True       # not a card: the scanner's "card read" cue would be wrong
 
     def _verify(self, text: str):
         """The tracker's check (scanner thread): its own replica connection each time."""
@@ -171,9 +235,7 @@ class TerminalApp(BaseApp):
 
     def _background_done(self, _dt) -> None:
         self.busy = False
-        if self.flow.home is not None and self.scanner is None and self.start_camera:
-            self.open_camera()   # just enrolled
-        self.show()
+        self.show()   # just enrolled: show() hands the camera to the card scanner
 
     # --- drawing --------------------------------------------------------------------------------
 
@@ -187,6 +249,7 @@ class TerminalApp(BaseApp):
         self.banner = self.render(flow.message)
         self.banner_level = flow.message.level if flow.message else "info"
         self.merchant = flow.merchant_name() if flow.home else self.tr("未登记")
+        self._sync_camera()
         self._update_sync()
         if self._receipt_ev is not None:
             self._receipt_ev.cancel()
