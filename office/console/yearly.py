@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bank import accounts, clock, community, honours, periods
+import datetime as dt
+
+from bank import accounts, clock, community, honours, periods, postings
 
 from . import web
 from .web import Console
@@ -21,9 +23,28 @@ def register(app: FastAPI, console: Console) -> None:
         year = year_of(ctx.request.query_params)
         noms = honours.nominations(ctx.conn, int(year.key))
         names = {n.account_id: accounts.get(ctx.conn, n.account_id).display_name for n in noms}
+        published = {p.compound_id: p for p in postings.all_postings(ctx.conn)
+                     if p.kind == "yearly" and p.period == year.key}
+        today = clock.local_date(clock.now_utc())
         return console.render(ctx, "yearly.html", year=year, compounds=community.compounds(ctx.conn),
                               candidates=honours.candidates(ctx.conn, int(year.key)), nominations=noms, names=names,
-                              honours=honours.HONOURS, sources=honours.SOURCES, decisions=honours.DECISIONS)
+                              honours=honours.HONOURS, sources=honours.SOURCES, decisions=honours.DECISIONS,
+                              published=published, today=today, max_days=postings.MAX_DAYS,
+                              default_open=max(today, year.last_day + dt.timedelta(days=1)))
+
+    @console.action(*web.STAFF)
+    def publish(ctx: web.Ctx, form):
+        """The year-end summary posting of one compound, with its posting period (opens after the year)."""
+        year = year_of(form)
+        compound_id = web.integer(form, "compound", "小区", lo=1)
+        opens_on = web.date(form, "opens_on", "公示开始日期")
+        days = web.integer(form, "days", "公示天数", lo=1, hi=postings.MAX_DAYS)
+        p = postings.publish(ctx.conn, kind="yearly", period=year, compound_id=compound_id, opens_on=opens_on,
+                             days=days, by=ctx.actor)
+        ctx.audit("posting.publish", f"posting {p.posting_id}", {"year": year.key, "compound": compound_id,
+                                                                 "opens_on": p.opens_on, "closes_on": p.closes_on})
+        return (f"/yearly?year={year.key}#postings",
+                f"{postings.compound_name(ctx.conn, compound_id)}{year.key}年度汇总公示期为 {p.opens_on} 至 {p.closes_on}。")
 
     @console.action(*web.STAFF)
     def nominate(ctx: web.Ctx, form):
@@ -48,5 +69,6 @@ def register(app: FastAPI, console: Console) -> None:
 
     add = app.add_api_route
     add("/yearly", yearly, methods=["GET"], include_in_schema=False)
+    add("/yearly/postings", publish, methods=["POST"], include_in_schema=False)
     add("/yearly/nominations", nominate, methods=["POST"], include_in_schema=False)
     add("/yearly/nominations/{nomination_id}/decide", decide, methods=["POST"], include_in_schema=False)
