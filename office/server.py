@@ -127,16 +127,26 @@ def create_app(db_path: str | Path) -> FastAPI:
     def health():
         return {"ok": True, "server_time": clock.to_text(clock.now_utc()), "protocol": wire.PROTOCOL}
 
+    console = __import__("office.console").console.mount(app, db_path)   # the console (HTML) at /, login at /login
+
+    # Devices get JSON under the API; a person in a browser anywhere else gets a page in Chinese.
+    def for_devices(request: Request) -> bool:
+        path = request.url.path
+        return path == wire.API or path.startswith(wire.API + "/") or path in ("/docs", "/openapi.json")
+
     @app.exception_handler(404)
     async def not_found(request: Request, exc):
+        if not for_devices(request):
+            return await run_in_threadpool(console.http_error_page, request, 404)
         return JSONResponse({"error": "not_found", "zh": "没有这个接口。", "en": "no such endpoint"}, status_code=404)
 
     @app.exception_handler(405)
     async def bad_method(request: Request, exc):
+        if not for_devices(request):
+            return await run_in_threadpool(console.http_error_page, request, 405)
         return JSONResponse({"error": "method_not_allowed", "zh": "请求方法不对。", "en": "method not allowed"},
                             status_code=405)
 
-    __import__("office.console").console.mount(app, db_path)   # the office console (HTML) at /, login at /login
     return app
 
 

@@ -177,8 +177,21 @@ class Console:
             response.delete_cookie(FLASH_COOKIE, path="/")
         return response
 
-    def error_page(self, ctx: Ctx | None, message: str, status: int) -> HTMLResponse:
-        return self.render(ctx, "error.html", status_code=status, message=message)
+    def error_page(self, ctx: Ctx | None, message: str, status: int, heading: str = "未能办理") -> HTMLResponse:
+        return self.render(ctx, "error.html", status_code=status, message=message, heading=heading)
+
+    def http_error_page(self, request: Request, status: int) -> HTMLResponse:
+        """An unknown address (404) or a wrong method (405) outside the device API: a page, not JSON.
+        The menu shows when the browser is logged in, so the way back is one click."""
+        try:
+            s = self.session(request)
+        except Exception:   # noqa: BLE001 - the error page must not fail on a store problem
+            s = None
+        ctx = Ctx(request, self.conn(), s.user, s.csrf) if s else None
+        if status == 405:
+            return self.error_page(ctx, "这个页面不能这样打开(请求方法不对)。请使用页面上的按钮或链接。", 405,
+                                   heading="无法打开")
+        return self.error_page(ctx, "没有这个页面。请检查网址,或从首页进入。", 404, heading="找不到页面")
 
     # sessions
     def session(self, request: Request) -> users.Session | None:
