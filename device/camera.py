@@ -14,8 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import cv2
 import numpy as np
+
+try:
+    import cv2
+except ImportError:  # Android: no OpenCV; frames come from Kivy's camera (android_camera_source)
+    cv2 = None
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".avi", ".mp4", ".mkv", ".mov", ".webm", ".m4v", ".mjpg", ".mjpeg"}
@@ -23,6 +27,14 @@ VIDEO_SUFFIXES = {".avi", ".mp4", ".mkv", ".mov", ".webm", ".m4v", ".mjpg", ".mj
 
 class SourceError(Exception):
     """A frame source could not be opened (message in Chinese and English)."""
+
+
+def _opencv():
+    """OpenCV, which desktop cameras, video files and image files need; a SourceError without it."""
+    if cv2 is None:
+        raise SourceError("本机没有安装 OpenCV,只能使用设备自带的摄像头 "
+                          "(OpenCV is not installed: desktop cameras, video and image files need it)")
+    return cv2
 
 
 @dataclass(frozen=True)
@@ -65,7 +77,8 @@ def read_image(path: str | os.PathLike) -> np.ndarray | None:
         return None
     if data.size == 0:
         return None
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    cv = _opencv()
+    image = cv.imdecode(data, cv.IMREAD_COLOR)
     return image
 
 
@@ -73,7 +86,7 @@ class CameraSource(FrameSource):
     """A camera by index through OpenCV (V4L2 on Linux)."""
 
     def __init__(self, index: int = 0, width: int = 1280, height: int = 720):
-        self._cap = cv2.VideoCapture(index)
+        self._cap = _opencv().VideoCapture(index)
         if not self._cap.isOpened():
             raise SourceError(f"无法打开摄像头 {index} (cannot open camera {index})")
         self._cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
@@ -100,7 +113,7 @@ class VideoFileSource(FrameSource):
         self.path = str(path)
         if not Path(self.path).is_file():
             raise SourceError(f"找不到视频文件 {self.path} (video file not found)")
-        self._cap = cv2.VideoCapture(self.path)
+        self._cap = _opencv().VideoCapture(self.path)
         if not self._cap.isOpened():
             raise SourceError(f"无法读取视频 {self.path} (cannot read video)")
         self.fps = self._cap.get(cv2.CAP_PROP_FPS) or 30.0
@@ -134,6 +147,7 @@ class FolderSource(FrameSource):
     """The images of a folder in name order (or an explicit list), as if filmed at ``fps``."""
 
     def __init__(self, path_or_files, fps: float = 30.0):
+        _opencv()   # image files are decoded by OpenCV: say so now, not as unreadable frames later
         if isinstance(path_or_files, (str, os.PathLike)):
             folder = Path(path_or_files)
             if not folder.is_dir():
@@ -209,7 +223,9 @@ def android_camera_source(index: int = 0, width: int = 1280, height: int = 720) 
                 rgba, self._latest = self._latest, None
             if rgba is None:
                 return None
-            image = cv2.cvtColor(rgba[::-1], cv2.COLOR_RGBA2BGR)  # GL textures are bottom-up
+            # GL textures are bottom-up; RGBA to BGR by reversing the first three channels (numpy:
+            # no OpenCV on Android)
+            image = np.ascontiguousarray(rgba[::-1, :, 2::-1])
             frame = Frame(image, self._index, time.monotonic())
             self._index += 1
             return frame

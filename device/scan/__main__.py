@@ -17,9 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-import cv2
-
-from device.camera import IMAGE_SUFFIXES, VIDEO_SUFFIXES, read_image
+from device.camera import IMAGE_SUFFIXES, VIDEO_SUFFIXES, cv2, read_image   # cv2 None without OpenCV
 
 from .decoder import BACKENDS, Decoder
 
@@ -87,6 +85,10 @@ def main(argv: list[str] | None = None, out=None) -> int:
     parser.add_argument("paths", nargs="+", metavar="PATH")
     args = parser.parse_args(argv)
     out = out or sys.stdout
+    if cv2 is None:   # files are read with OpenCV; a build without it decodes camera frames only
+        print("读取图片和视频文件需要 OpenCV,本机没有安装 (reading image and video files needs OpenCV)",
+              file=sys.stderr)
+        return 2
     _quiet_opencv()
     cv2.setNumThreads(1)  # what the timings mean: one core, like a tablet's decode thread
     decoder = Decoder(args.backend)

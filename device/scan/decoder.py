@@ -16,8 +16,12 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-import cv2
 import numpy as np
+
+try:
+    import cv2
+except ImportError:  # the Android build has no OpenCV: numpy preprocessing and the plain passes only
+    cv2 = None
 
 try:  # optional, measured better; see docs/scanning.md
     import zxingcpp
@@ -58,17 +62,33 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
     """A single-channel uint8 view of a BGR, BGRA or grey frame."""
     if frame.ndim == 2:
         return frame
-    if frame.shape[2] == 4:
-        return cv2.cvtColor(frame, cv2.COLOR_BGRA2GRAY)
     if frame.shape[2] == 1:
         return frame[:, :, 0]
+    if cv2 is None:   # the same BT.601 weights as OpenCV's conversion
+        bgr = frame[:, :, :3].astype(np.float32)
+        return (bgr @ np.array([0.114, 0.587, 0.299], np.float32) + 0.5).astype(np.uint8)
+    if frame.shape[2] == 4:
+        return cv2.cvtColor(frame, cv2.COLOR_BGRA2GRAY)
     return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
 
 
 def _scale(gray: np.ndarray, f: float) -> np.ndarray:
     """Resize by ``f``: area averaging down (it also averages noise away), linear up."""
+    if cv2 is None:
+        return _np_scale(gray, f)
     interp = cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR
     return cv2.resize(gray, None, fx=f, fy=f, interpolation=interp)
+
+
+def _np_scale(gray: np.ndarray, f: float) -> np.ndarray:
+    """:func:`_scale` without OpenCV: 2x2 averaging for a half, nearest neighbour otherwise."""
+    if f == 0.5:
+        h, w = gray.shape[0] // 2 * 2, gray.shape[1] // 2 * 2
+        quads = gray[:h, :w].reshape(h // 2, 2, w // 2, 2).astype(np.uint16)
+        return ((quads.sum(axis=(1, 3)) + 2) // 4).astype(np.uint8)
+    rows = np.minimum((np.arange(round(gray.shape[0] * f)) / f).astype(int), gray.shape[0] - 1)
+    cols = np.minimum((np.arange(round(gray.shape[1] * f)) / f).astype(int), gray.shape[1] - 1)
+    return gray[rows][:, cols]
 
 
 def _unsharp(gray: np.ndarray, amount: float = 2.0, sigma: float = 2.0) -> np.ndarray:
@@ -123,11 +143,14 @@ def _fit(region: np.ndarray, size: int = 480) -> np.ndarray:
     return cv2.resize(region, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC if f > 1 else cv2.INTER_AREA)
 
 
-_CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4))
+_CLAHE = None   # made on first use: importing this module must not need OpenCV
 
 
 def _clahe(gray: np.ndarray) -> np.ndarray:
     """Local contrast equalisation: lifts a code in low light or half in shadow."""
+    global _CLAHE
+    if _CLAHE is None:
+        _CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4))
     return _CLAHE.apply(gray)
 
 
@@ -186,6 +209,15 @@ def zbar_passes() -> list[Pass]:
     ]
 
 
+# Passes that need nothing but numpy (see _np_scale): all a build without OpenCV runs.
+NUMPY_PASSES = {"zx-half", "zx-full", "zbar-half", "zbar-full"}
+
+
+def has_opencv() -> bool:
+    """Whether OpenCV is importable (desktop); without it only :data:`NUMPY_PASSES` run."""
+    return cv2 is not None
+
+
 def has_zxing() -> bool:
     """Whether the zxing-cpp backend is available on this build."""
     return zxingcpp is not None
@@ -206,6 +238,8 @@ class Decoder:
         self.backend = "zxing" if backend == "auto" and has_zxing() else (
             "zbar" if backend == "auto" else backend)
         self.passes: list[Pass] = zxing_passes() if self.backend == "zxing" else zbar_passes()
+        if cv2 is None:
+            self.passes = [p for p in self.passes if p.name in NUMPY_PASSES]
         if budget_ms == "default":  # pyzbar alone cannot keep to it: its passes take 9-34 ms
             budget_ms = self.DEFAULT_BUDGET_MS if self.backend == "zxing" else None
         self.budget_ms = budget_ms

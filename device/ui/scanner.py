@@ -14,14 +14,14 @@ import logging
 import threading
 from pathlib import Path
 
-import cv2
+import numpy as np
 from kivy.clock import Clock
 from kivy.graphics.texture import Texture
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 
-from device.camera import FrameSource
+from device.camera import FrameSource, cv2   # cv2 is None on Android (no OpenCV there)
 from device.scan.tracker import CardEvent, CardTracker
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,18 @@ GUIDE_OK = [0.2, 0.85, 0.3, 1]
 GUIDE_REFUSED = [0.9, 0.2, 0.2, 1]
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
+
+
+def preview_rgb(image: np.ndarray) -> np.ndarray:
+    """A BGR (or grey) frame as a small RGB image for the preview texture."""
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    h, w = image.shape[:2]
+    if cv2 is None:   # Android: every n-th pixel is enough for a preview
+        step = max(1, round(w / PREVIEW_WIDTH))
+        return np.ascontiguousarray(image[::step, ::step, 2::-1])
+    small = cv2.resize(image, (PREVIEW_WIDTH, round(h * PREVIEW_WIDTH / w)), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
 
 
 class ScannerView(FloatLayout):
@@ -95,10 +107,7 @@ class ScannerView(FloatLayout):
                 frame = self.source.read()
                 if frame is None:
                     break
-                h, w = frame.image.shape[:2]
-                small = cv2.resize(frame.image, (PREVIEW_WIDTH, round(h * PREVIEW_WIDTH / w)),
-                                   interpolation=cv2.INTER_AREA)
-                rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+                rgb = preview_rgb(frame.image)
                 with self._lock:
                     self._latest = rgb
                 event = self.tracker.feed(frame.image, frame.index, frame.time)
