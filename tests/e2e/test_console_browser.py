@@ -159,3 +159,76 @@ def test_office_day_in_the_browser(browser, console_server):
     shot(page, "enrol")
     page.close()
 
+
+def test_review_groups_users_households_and_year_end(browser, console_server):
+    url = console_server.url
+    page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    page.goto(url + "/login")
+    page.fill("#name", "王主任")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(url + "/")
+    conn = db.connect(console_server.db_path, readonly=True)
+    aid, name = conn.execute("SELECT account_id, display_name FROM accounts WHERE compound_id = 1 AND status = 'active' "
+                             "AND account_id NOT IN (SELECT account_id FROM reviewers) "
+                             "AND account_id NOT IN (SELECT account_id FROM objections) "
+                             "AND (SELECT count(*) FROM members m WHERE m.account_id = accounts.account_id) >= 3 "
+                             "ORDER BY account_id LIMIT 1").fetchone()
+    conn.close()
+
+    # Review group: pick the household, the member, set the PIN; print the staff cards.
+    page.click("nav >> text=评议小组")
+    page.fill("input[name=account]", str(aid))
+    page.click("button:has-text('查看家庭成员')")
+    page.select_option("select[name=name]", name)
+    page.fill("input[name=pin]", "1357")
+    page.fill("input[name=pin2]", "1357")
+    page.click("button:has-text('加入评议小组并发工作卡')")
+    assert f"{name}已加入评议小组" in flash(page)
+    shot(page, "reviewers")
+    sheet = page.context.request.get(url + "/reviewers/cards.pdf")
+    assert sheet.ok and sheet.body()[:4] == b"%PDF"
+
+    # Users: a log-in for the new member.
+    page.click("nav >> text=用户")
+    page.fill("form[action='/users'] input[name=name]", "新组员")
+    page.select_option("select[name=role]", "reviewer")
+    conn = db.connect(console_server.db_path, readonly=True)
+    rid = conn.execute("SELECT reviewer_id FROM reviewers WHERE account_id = ? AND active = 1", (aid,)).fetchone()[0]
+    conn.close()
+    page.select_option("select[name=reviewer]", str(rid))
+    page.fill("form[action='/users'] input[name=password]", "a-long-password")
+    page.fill("form[action='/users'] input[name=password2]", "a-long-password")
+    page.click("button:has-text('添加用户')")
+    assert "已添加用户 新组员" in flash(page)
+    shot(page, "users")
+
+    # Households: split one member off the household of another account.
+    conn = db.connect(console_server.db_path, readonly=True)
+    other = conn.execute("SELECT a.account_id FROM accounts a WHERE a.compound_id = 2 AND a.status = 'active' "
+                         "AND a.account_id NOT IN (SELECT account_id FROM reviewers) "
+                         "AND a.account_id NOT IN (SELECT account_id FROM objections) "
+                         "AND (SELECT count(*) FROM members m WHERE m.account_id = a.account_id) >= 3 "
+                         "ORDER BY a.account_id LIMIT 1").fetchone()[0]
+    conn.close()
+    page.goto(url + f"/residents/{other}")
+    page.locator("#household input[name=member]").first.check()
+    page.fill("#household input[name=points]", "0")
+    page.fill("#household form[action$='/split'] input[name=note]", "子女成家另立户")
+    page.locator("#household").screenshot(path=str(SHOTS / "console-household.png"))
+    page.click("button:has-text('办理分户')")
+    assert "已从储户" in flash(page)
+
+    # Year end: publish compound 1's summary posting for last year.
+    page.goto(url + "/yearly?year=2025")
+    row = page.locator("#postings tr", has_text="龙海花园")
+    row.locator("input[name=opens_on]").fill("2026-01-05")
+    row.locator("button:has-text('发布公示')").click()
+    assert "年度汇总公示期为 2026-01-05" in flash(page)
+    shot(page, "yearly")
+
+    # An address that does not exist: a page in Chinese, with the menu.
+    page.goto(url + "/no-such-page")
+    assert "找不到页面" in page.inner_text("h1")
+    shot(page, "not-found")
+    page.close()
