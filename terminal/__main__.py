@@ -62,8 +62,9 @@ def main(ctx, app_home, camera):
         if app_home is None:
             click.echo(ctx.get_help())
             sys.exit(2)
-        from terminal.scripted import headless_env
-        headless_env()
+        from device.ui.scripted import headless_env
+        from terminal import HEIGHT, WIDTH
+        headless_env(WIDTH, HEIGHT)
         from terminal.app import run  # Kivy is imported only when the window is wanted
         run(app_home, camera)
 

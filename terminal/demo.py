@@ -103,8 +103,10 @@ def run(workdir: Path, camera: str | None = None) -> None:
                   f"--camera {camera or tablet.video}")
             tablet.office.wait()
             return
-        from .scripted import headless_env
-        headless_env()
+        from device.ui.scripted import headless_env
+
+        from . import HEIGHT, WIDTH
+        headless_env(WIDTH, HEIGHT)
         from .app import run as run_app
         run_app(str(tablet.home), camera or str(tablet.video))
     except KeyboardInterrupt:

@@ -10,7 +10,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .scripted import headless_env, run_script, wait_until
+from device.ui.scripted import headless_env, run_script, wait_until
+
+from . import HEIGHT, WIDTH
 
 
 def shop_hours_clock():
@@ -26,7 +28,7 @@ def shop_hours_clock():
 
 def take(out: Path, workdir: Path | None = None) -> list[Path]:
     """Write docs-ready PNGs into ``out``; return their paths."""
-    headless_env()
+    headless_env(WIDTH, HEIGHT)
     from . import demo
     own = workdir is None
     workdir = workdir or Path(tempfile.mkdtemp(prefix="terminal-shots-"))

@@ -36,6 +36,40 @@ def account(store):
                                  building=3, unit=2, room="1502", now=T0)
 
 
+class FakeClock:
+    """A clock the test moves forward (starts at the real now: enrolment pulls at real time)."""
+
+    def __init__(self):
+        self.t = clock.now_utc()
+
+    def __call__(self) -> dt.datetime:
+        return self.t
+
+    def advance(self, **delta) -> None:
+        self.t += dt.timedelta(**delta)
+
+
+@pytest.fixture
+def now():
+    return FakeClock()
+
+
+@pytest.fixture
+def town(tmp_path):
+    """The small sync community (tests/sync/kit.py): two merchants, three residents with cards."""
+    from tests.sync.kit import build
+    return build(tmp_path / "office.sqlite")
+
+
+@pytest.fixture
+def hub(town):
+    """The office app of ``town`` in-process: the transport devices sync through."""
+    from tests.sync.kit import office
+    tc, transport = office(town.path)
+    with tc:
+        yield transport
+
+
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory):
     """The demo community, built once per test run (read-only use)."""

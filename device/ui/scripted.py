@@ -1,8 +1,10 @@
 """Running a real app window under a script, for UI tests, screenshots and benchmarks.
 
-The same helpers as ``terminal/scripted.py`` (which predates this module), with the window size
-as a parameter so the kiosk (1920x1080) can use them too; ``kiosk`` may not import ``terminal``.
-A script is a generator ``script(app)``; each ``yield`` gives seconds to let the app run.
+Used by both apps (the tablet at 1280x800, the kiosk at 1920x1080: the window size is a
+parameter). A script is a generator function ``script(app)`` that taps and inspects the app
+between ``yield`` points; each ``yield`` gives the seconds to let the app run (frames, threads,
+the scanner) before the script continues. The app stops when the script ends, and an exception
+in the script is re-raised by :func:`run_script` after the window is closed.
 """
 
 from __future__ import annotations

@@ -2,12 +2,12 @@
 
 from kivy.properties import StringProperty
 
-from .base import FlowScreen, load_kv
+from .base import KioskScreen, load_kv
 
 load_kv(__file__)
 
 
-class AttractScreen(FlowScreen):
+class AttractScreen(KioskScreen):
     slide_title = StringProperty("")
     slide_text = StringProperty("")
     camera_note = StringProperty("")

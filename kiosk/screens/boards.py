@@ -3,14 +3,14 @@
 from device import kiosk as engine
 from kiosk import style
 
-from .base import FlowScreen, load_kv
+from .base import KioskScreen, load_kv
 
 load_kv(__file__)
 
 POSTING_ROWS = 12   # the posting's first rows; the full list hangs on the service point's notice board
 
 
-class BoardsScreen(FlowScreen):
+class BoardsScreen(KioskScreen):
     def refresh(self) -> None:
         conn = self.flow.conn
         b = engine.boards(conn)

@@ -2,12 +2,12 @@
 
 from device import kiosk as engine
 
-from .base import FlowScreen, load_kv
+from .base import KioskScreen, load_kv
 
 load_kv(__file__)
 
 
-class ConventionScreen(FlowScreen):
+class ConventionScreen(KioskScreen):
     def refresh(self) -> None:
         box = self.ids.rows
         box.clear_widgets()

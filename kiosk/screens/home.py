@@ -2,12 +2,12 @@
 
 from kivy.properties import BooleanProperty, StringProperty
 
-from .base import FlowScreen, load_kv
+from .base import KioskScreen, load_kv
 
 load_kv(__file__)
 
 
-class HomeScreen(FlowScreen):
+class HomeScreen(KioskScreen):
     name_text = StringProperty("")
     address = StringProperty("")
     balance = StringProperty("")

@@ -4,12 +4,12 @@ from kivy.properties import BooleanProperty
 
 from device import kiosk as engine
 
-from .base import FlowScreen, load_kv
+from .base import KioskScreen, load_kv
 
 load_kv(__file__)
 
 
-class ObjectScreen(FlowScreen):
+class ObjectScreen(KioskScreen):
     choosing_reason = BooleanProperty(False)
 
     def refresh(self) -> None:

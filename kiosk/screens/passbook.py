@@ -2,7 +2,7 @@
 
 from kivy.properties import BooleanProperty, StringProperty
 
-from .base import FlowScreen, load_kv
+from .base import KioskScreen, load_kv
 
 load_kv(__file__)
 
@@ -10,7 +10,7 @@ KIND = {"award": "加分", "deduction": "扣分", "redemption": "兑换", "rever
         "adjustment": "调整"}
 
 
-class PassbookScreen(FlowScreen):
+class PassbookScreen(KioskScreen):
     page_text = StringProperty("")
     can_unlock = BooleanProperty(False)
     has_prev = BooleanProperty(False)

@@ -5,14 +5,14 @@ One class, three screens (``pin``, ``staff_pin``, ``second_pin``): only the titl
 
 from kivy.properties import StringProperty
 
-from .base import FlowScreen, load_kv
+from .base import KioskScreen, load_kv
 
 load_kv(__file__)
 
 TITLES = {"pin": "请输入储户密码", "staff_pin": "{name},请输入工作密码", "second_pin": "请{name}输入密码,确认这一条"}
 
 
-class PinScreen(FlowScreen):
+class PinScreen(KioskScreen):
     title = StringProperty("")
     dots = StringProperty("")
 

@@ -1,13 +1,13 @@
 """Where to redeem: merchants, their offers, what my balance buys, and the redemption windows."""
 
-from .base import FlowScreen, load_kv
+from .base import KioskScreen, load_kv
 
 load_kv(__file__)
 
 MAX_SHOPS = 30   # the first 30 (those where the balance buys something come first)
 
 
-class RedeemScreen(FlowScreen):
+class RedeemScreen(KioskScreen):
     def refresh(self) -> None:
         box = self.ids.rows
         box.clear_widgets()

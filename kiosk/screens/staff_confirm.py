@@ -4,12 +4,12 @@ from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.flow import NOTES
 
-from .base import FlowScreen, load_kv
+from .base import KioskScreen, load_kv
 
 load_kv(__file__)
 
 
-class StaffConfirmScreen(FlowScreen):
+class StaffConfirmScreen(KioskScreen):
     summary = StringProperty("")
     second_text = StringProperty("")
     ready = BooleanProperty(False)

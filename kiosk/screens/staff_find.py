@@ -2,12 +2,12 @@
 
 from kivy.properties import StringProperty
 
-from .base import FlowScreen, load_kv
+from .base import KioskScreen, load_kv
 
 load_kv(__file__)
 
 
-class StaffFindScreen(FlowScreen):
+class StaffFindScreen(KioskScreen):
     member = StringProperty("")
 
     def refresh(self) -> None:

@@ -4,12 +4,12 @@ from kivy.properties import StringProperty
 
 from kiosk import style
 
-from .base import FlowScreen, load_kv
+from .base import KioskScreen, load_kv
 
 load_kv(__file__)
 
 
-class StaffItemsScreen(FlowScreen):
+class StaffItemsScreen(KioskScreen):
     target = StringProperty("")
 
     def refresh(self) -> None:

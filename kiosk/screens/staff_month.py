@@ -5,12 +5,12 @@ from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk import style
 
-from .base import FlowScreen, load_kv
+from .base import KioskScreen, load_kv
 
 load_kv(__file__)
 
 
-class StaffMonthScreen(FlowScreen):
+class StaffMonthScreen(KioskScreen):
     page_text = StringProperty("")
     has_prev = BooleanProperty(False)
     has_next = BooleanProperty(False)

@@ -1,5 +1,6 @@
 """Fixtures for the kiosk: the small sync community plus a review group, entries in the last
-quarter, its posting open today, and an enrolled kiosk of the compound's service point."""
+quarter, its posting open today, and an enrolled kiosk of the compound's service point (``hub`` and
+the ``now`` clock come from tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from bank import accounts, clock, db, devices, ledger, periods, postings, reviewers
 from device import enrolment
-from tests.sync.kit import Community, build, office
+from tests.sync.kit import Community, build
 
 STAFF_PIN = "2468"
 
@@ -61,32 +62,15 @@ def enrol_kiosk(store_path: Path, transport, home_dir: Path):
     return h
 
 
-class FakeClock:
-    def __init__(self):
-        self.t = clock.now_utc()
-
-    def __call__(self) -> dt.datetime:
-        return self.t
-
-    def advance(self, **delta) -> None:
-        self.t += dt.timedelta(**delta)
-
-
 @pytest.fixture
 def kt(tmp_path):
     return make_town(tmp_path / "office.sqlite")
 
 
 @pytest.fixture
-def hub(kt):
-    tc, transport = office(kt.path)
-    with tc:
-        yield transport
-
-
-@pytest.fixture
-def now():
-    return FakeClock()
+def town(kt):
+    """The shared ``hub`` (tests/conftest.py) serves this town: the kiosk's, with its review group."""
+    return kt.town
 
 
 @pytest.fixture

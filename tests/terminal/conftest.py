@@ -1,43 +1,11 @@
-"""Fixtures for the tablet app: a small community in-process and an enrolled tablet's flow."""
+"""Fixtures for the tablet app: an enrolled tablet's flow on the shared small community
+(``town``, ``hub`` and the ``now`` clock come from tests/conftest.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
-from bank import clock
-from tests.sync.kit import build, enrol_tablet, office
-
-
-class FakeClock:
-    """A clock the test moves forward (starts at the real now: enrolment pulls at real time)."""
-
-    def __init__(self):
-        self.t = clock.now_utc()
-
-    def __call__(self) -> dt.datetime:
-        return self.t
-
-    def advance(self, **delta) -> None:
-        self.t += dt.timedelta(**delta)
-
-
-@pytest.fixture
-def town(tmp_path):
-    return build(tmp_path / "office.sqlite")
-
-
-@pytest.fixture
-def hub(town):
-    tc, transport = office(town.path)
-    with tc:
-        yield transport
-
-
-@pytest.fixture
-def now():
-    return FakeClock()
+from tests.sync.kit import enrol_tablet
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from terminal.scripted import headless_env, press, run_script, wait_until
+from device.ui.scripted import headless_env, press, run_script, wait_until
+from terminal import HEIGHT, WIDTH
 
 from tests.sync.kit import office_balance
 
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_scan_redeem_void_and_sync_through_the_window(town, hub, tablet_home, tmp_path):
-    headless_env()
+    headless_env(WIDTH, HEIGHT)
     from terminal.app import TerminalApp
     from terminal.demo import write_card_video
     from terminal.flow import Step, TerminalFlow
