@@ -28,7 +28,9 @@ from sync import client, home as home_mod
 IDLE_SECONDS = 30            # residents: back to the attract screen, nothing of theirs left
 STAFF_IDLE_SECONDS = 120     # members choose items and notes; still logged out when they walk away
 PIN_TRIES = 3
-PAGE_SIZE = 6                # passbook and month rows per page: big rows, paging by tap
+PAGE_SIZE = 6                # passbook, month and objection rows per page: big rows, paging by tap
+SHOPS_PER_PAGE = 4           # a shop is two rows (name and hours, its offers)
+POSTING_ROWS_PER_PAGE = 12   # one line each, below the red and black boards
 NOTES = ("本人申报,已核实", "邻居反映,已核实", "网格员报告", "志愿服务队记录", "评议小组会议决定")
 
 
@@ -269,17 +271,30 @@ class KioskFlow:
         return engine.passbook(self.conn, self.account.account_id) if self.account else []
 
     def passbook_page(self) -> list[engine.PassLine]:
-        lines = self.passbook()
-        return lines[self.page * PAGE_SIZE:(self.page + 1) * PAGE_SIZE]
+        return self.page_of(self.passbook())
+
+    # --- paging: every list a screen shows is paged with big buttons, none is cut short ---------
+
+    def page_size(self) -> int:
+        return {Step.REDEEM: SHOPS_PER_PAGE, Step.BOARDS: POSTING_ROWS_PER_PAGE}.get(self.step, PAGE_SIZE)
+
+    def page_of(self, rows: list) -> list:
+        """This page's part of the list the current screen shows."""
+        n = self.page_size()
+        return rows[self.page * n:(self.page + 1) * n]
 
     def pages(self, n: int) -> int:
-        return max(1, (n + PAGE_SIZE - 1) // PAGE_SIZE)
+        size = self.page_size()
+        return max(1, (n + size - 1) // size)
+
+    def paged(self) -> list:
+        """The whole list the current screen pages through (empty where there is none)."""
+        return {Step.PASSBOOK: self.passbook, Step.STAFF_MONTH: self.month, Step.OBJECT: self.objectable,
+                Step.REDEEM: self.shops, Step.BOARDS: self.posting_rows}.get(self.step, list)()
 
     def turn(self, delta: int) -> None:
         self.touch()
-        n = len(self.passbook()) if self.step is Step.PASSBOOK else len(self.month()) if self.step is Step.STAFF_MONTH \
-            else len(self.objectable()) if self.step is Step.OBJECT else 0
-        self.page = min(max(0, self.page + delta), self.pages(n) - 1)
+        self.page = min(max(0, self.page + delta), self.pages(len(self.paged())) - 1)
 
     def hides_details(self, line: engine.PassLine) -> bool:
         """A deduction's reason is private: shown only after the account's PIN, if it has one."""
@@ -292,6 +307,11 @@ class KioskFlow:
 
     def shops(self) -> list[engine.Shop]:
         return engine.where_to_redeem(self.conn, self.account.balance if self.account else 0)
+
+    def posting_rows(self) -> list[tuple]:
+        """The current posting's rows (names masked), in the office's order; none without a posting."""
+        p = engine.posting(self.conn) if self.conn is not None else None
+        return list(p["rows"]) if p else []
 
     def objectable(self) -> list[engine.PassLine]:
         try:
@@ -415,7 +435,7 @@ class KioskFlow:
         return engine.month_entries(self.conn, self.now())
 
     def month_page(self) -> list[engine.MonthLine]:
-        return self.month()[self.page * PAGE_SIZE:(self.page + 1) * PAGE_SIZE]
+        return self.page_of(self.month())
 
     def can_undo(self, line: engine.MonthLine) -> bool:
         return self.member is not None and engine.can_undo(line, self.member, self.today())

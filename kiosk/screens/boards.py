@@ -7,8 +7,6 @@ from .base import KioskScreen, load_kv
 
 load_kv(__file__)
 
-POSTING_ROWS = 12   # the posting's first rows; the full list hangs on the service point's notice board
-
 
 class BoardsScreen(KioskScreen):
     def refresh(self) -> None:
@@ -29,14 +27,14 @@ class BoardsScreen(KioskScreen):
         post = self.ids.posting
         post.clear_widgets()
         p = engine.posting(conn)
+        rows = self.flow.posting_rows()
+        self.ids.pager.show(self.flow, len(rows), self.tr)
         if p is None:
             post.add_widget(self.text(self.tr("目前没有公示。")))
             return
         post.add_widget(self.text(self.tr("{label}积分公示:{opens} 至 {closes}").format(
             label=p["label"], opens=p["opens_on"], closes=p["closes_on"]), kind="KLarge", bold=True))
-        for _aid, name, building, unit, awarded, deducted, redeemed, balance in p["rows"][:POSTING_ROWS]:
+        for _aid, name, building, unit, awarded, deducted, redeemed, balance in self.flow.page_of(rows):
             post.add_widget(self.text(self.tr("{name} {building}栋{unit}单元  加{a} 扣{d} 兑{r} 余{b}").format(
                 name=name, building=building, unit=unit, a=awarded, d=deducted, r=redeemed, b=balance)))
-        if len(p["rows"]) > POSTING_ROWS:
-            post.add_widget(self.text(self.tr("……共 {n} 户,完整名单见服务点公示栏。").format(n=len(p["rows"])),
-                                      color=style.MUTED))
+        post.add_widget(self.text(self.tr("共 {n} 户。").format(n=len(rows)), color=style.MUTED))

@@ -20,13 +20,15 @@ class ObjectScreen(KioskScreen):
         if self.choosing_reason:
             line = next((l for l in flow.passbook() if l.entry_id == flow.object_entry), None)
             self.ids.prompt.text = self.tr("对“{title}”的异议理由是:").format(title=line.title if line else "")
+            self.ids.pager.show(flow, 0, self.tr)     # one page: the pager hides
             for reason in engine.OBJECTION_REASONS:
                 box.add_widget(self.button(self.tr(reason), "object_with", reason, kind="KSecondary"))
             return
         lines = flow.objectable()
         self.ids.prompt.text = self.tr("请选择您家有异议的那一条记录:") if lines else \
             self.tr("公示期内您家没有可以提出异议的加扣分记录。")
-        for line in lines[:6]:
+        self.ids.pager.show(flow, len(lines), self.tr)
+        for line in flow.page_of(lines):
             sign = "+" if line.points > 0 else ""
             box.add_widget(self.button(f"{line.day}  {line.title}  {sign}{line.points}分", "choose_objection",
                                        line.entry_id, kind="KSecondary"))

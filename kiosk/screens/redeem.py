@@ -4,8 +4,6 @@ from .base import KioskScreen, load_kv
 
 load_kv(__file__)
 
-MAX_SHOPS = 30   # the first 30 (those where the balance buys something come first)
-
 
 class RedeemScreen(KioskScreen):
     def refresh(self) -> None:
@@ -14,7 +12,9 @@ class RedeemScreen(KioskScreen):
         flow = self.flow
         self.ids.summary.text = self.tr("您有 {points} 分。下面是可以兑换的商户和项目:").format(
             points=flow.account.balance if flow.account else 0)
-        for shop in flow.shops()[:MAX_SHOPS]:
+        shops = flow.shops()       # those where the balance buys something come first
+        self.ids.pager.show(flow, len(shops), self.tr)
+        for shop in flow.page_of(shops):
             box.add_widget(self.text(f"{shop.name} · {shop.hours}", kind="KLarge", bold=True))
             offers = "   ".join(
                 (self.tr("{name} {points}分(可换{n}份)") if n else self.tr("{name} {points}分")).format(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from bank import accounts, db, ledger
 from device import kiosk as engine
 from kiosk.flow import IDLE_SECONDS, PAGE_SIZE, STAFF_IDLE_SECONDS, Step
@@ -258,3 +260,64 @@ def test_passbook_pages_by_tap(flow, kt, hub):
     assert flow.page == 1 and len(flow.passbook_page()) == 3
     flow.turn(1)
     assert flow.page == 1
+
+
+def test_objection_entries_shops_and_posting_rows_are_paged_not_cut_short(flow, kt, hub, monkeypatch):
+    """Every list on a resident screen pages by tap (上一页/下一页); nothing beyond a page is dropped."""
+    from bank import clock, merchants, periods
+    from bank.errors import BankError
+    from kiosk.flow import POSTING_ROWS_PER_PAGE, SHOPS_PER_PAGE
+    conn = db.connect(kt.path)
+    quarter = periods.previous_quarter(clock.now_utc())
+    with db.transaction(conn):
+        added = 0
+        for code, in conn.execute("SELECT DISTINCT code FROM rule_items WHERE points > 0 ORDER BY code").fetchall():
+            for day in range(2, 40, 3):
+                at = clock.local_midnight(quarter.first_day + dt.timedelta(days=day))
+                try:
+                    ledger.record_item(conn, kt.town.poor[0], code, recorded_by="评议小组成员:赵六", now=at)
+                    added += 1
+                except BankError:
+                    break
+                if added >= PAGE_SIZE + 1:
+                    break
+            if added >= PAGE_SIZE + 1:
+                break
+        for i in range(SHOPS_PER_PAGE + 2):
+            mid = merchants.add_merchant(conn, f"测试商户{i}", "noodles", compound_id=1)
+            merchants.add_offer(conn, mid, "鸡蛋", 5, 500)
+    conn.close()
+    client.sync_once(flow.home, hub)
+    flow.scan(kt.town.poor[2])
+
+    flow.go("object")
+    lines = flow.objectable()
+    assert len(lines) == PAGE_SIZE + 2           # the quarter's own entry and the ones just recorded
+    assert flow.page_of(lines) == lines[:PAGE_SIZE]
+    flow.turn(1)
+    assert flow.page == 1 and flow.page_of(lines) == lines[PAGE_SIZE:]
+    flow.turn(1)
+    assert flow.page == 1                        # the last page stays
+    flow.choose_objection(lines[-1].entry_id)    # an entry of the second page can be objected to
+    flow.object_with("分数记错了")
+    assert flow.step is Step.HOME and flow.message.level == "info"
+
+    flow.go("redeem")
+    shops = flow.shops()
+    assert len(shops) == SHOPS_PER_PAGE + 4 and flow.pages(len(shops)) == 2
+    assert flow.page_of(shops) == shops[:SHOPS_PER_PAGE]
+    flow.turn(1)
+    assert flow.page_of(shops) == shops[SHOPS_PER_PAGE:]
+    flow.turn(-1)
+    assert flow.page == 0
+
+    flow.go("boards")
+    rows = flow.posting_rows()
+    assert rows and flow.page_of(rows) == rows[:POSTING_ROWS_PER_PAGE]
+    many = [(i, f"户{i}", 1, 1, 1, 0, 0, 1) for i in range(POSTING_ROWS_PER_PAGE * 2 + 1)]
+    monkeypatch.setattr(flow, "posting_rows", lambda: many)     # a compound of 25 households
+    flow.turn(1)
+    flow.turn(1)
+    assert flow.page == 2 and flow.page_of(many) == many[-1:]
+    flow.go("home")
+    assert flow.page == 0                        # a screen opens on its first page
