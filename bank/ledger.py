@@ -181,19 +181,22 @@ def record_redemption(conn: sqlite3.Connection, account_id: int, offer_id: int, 
                        quantity=quantity)
 
 
-def settle_redemptions(conn: sqlite3.Connection, items: list[tuple[int, merchants.Offer, int, str | None, str]], *,
+def settle_redemptions(conn: sqlite3.Connection,
+                       items: list[tuple[int, merchants.Offer, int, int, str | None, str]], *,
                        recorded_by: str, device_id: str, now: dt.datetime) -> dict[str, int | None]:
-    """Settle many offline redemptions at once: ``(account_id, offer, quantity, device_time, ref)``.
+    """Settle many offline redemptions at once: ``(account_id, offer, quantity, points, device_time, ref)``.
 
     The bulk form of ``record_redemption(..., allow_overdraft=True, ref=...)`` for device sync:
     a few queries per batch instead of several per entry. The goods were handed over, so balances
-    may go negative (the caller flags that). Returns ref -> entry id; None for an item whose
-    account is closed (not settled: the caller raises an alert). A ref already in the ledger
+    may go negative (the caller flags that). ``points`` is what the resident paid at the counter
+    (the device's price): the ledger records that, even where it differs from the office's price
+    for the offer (the caller flags the difference). Returns ref -> entry id; None for an item
+    whose account is closed (not settled: the caller raises an alert). A ref already in the ledger
     keeps its first entry and writes nothing.
     """
     if not items:
         return {}
-    refs = [it[4] for it in items]
+    refs = [it[5] for it in items]
     out: dict[str, int | None] = {}
     for chunk in range(0, len(refs), 900):
         part = refs[chunk:chunk + 900]
@@ -211,7 +214,7 @@ def settle_redemptions(conn: sqlite3.Connection, items: list[tuple[int, merchant
     # without reading every row back; the ledger is append-only, so max + 1 is always free.
     next_id = conn.execute("SELECT coalesce(max(entry_id), 0) + 1 FROM ledger_entries").fetchone()[0]
     rows = []
-    for account_id, offer, quantity, device_time, ref in items:
+    for account_id, offer, quantity, points, device_time, ref in items:
         if ref in out:
             continue
         if account_id in closed:
@@ -219,7 +222,9 @@ def settle_redemptions(conn: sqlite3.Connection, items: list[tuple[int, merchant
             continue
         if type(quantity) is not int or not 1 <= quantity <= 99:
             raise InvalidInput("数量须为1到99的整数。", "quantity must be an integer from 1 to 99")
-        rows.append((next_id, account_id, -offer.points * quantity, offer.merchant_id, offer.offer_id, quantity,
+        if type(points) is not int or points < 1:
+            raise InvalidInput("兑换积分须为正整数。", "redemption points must be a positive integer")
+        rows.append((next_id, account_id, -points, offer.merchant_id, offer.offer_id, quantity,
                      recorded_by, device_id, device_time, at, ref))
         out[ref] = next_id
         next_id += 1

@@ -449,8 +449,22 @@ V7_CONSOLE_REVIEWERS = """
 """
 
 
+V8_REQUEST_FRESHNESS = """
+    -- The device-clock time text of the last request the office accepted from each device: a
+    -- signed request whose time is not strictly later is a replay and is refused. Devices make
+    -- their request times strictly increasing themselves, so a device clock that jumps back
+    -- does not lock them out.
+    ALTER TABLE devices ADD COLUMN last_request_time TEXT;
+    -- Only awards and deductions carry an item code (caps count them per period); redemptions,
+    -- the bulk of device ingest, no longer pay for an index entry they never use.
+    DROP INDEX ledger_by_item_period;
+    CREATE INDEX ledger_by_item_period ON ledger_entries (account_id, item_code, period_key)
+        WHERE item_code IS NOT NULL;
+"""
+
+
 MIGRATIONS = [V1_COMMUNITY, V2_CATALOG_MERCHANTS_LEDGER, V3_POLICY, V4_DEVICES_SYNC, V5_COUNCIL_CONSOLE,
-              V6_REVIEW_MEMBERS, V7_CONSOLE_REVIEWERS]
+              V6_REVIEW_MEMBERS, V7_CONSOLE_REVIEWERS, V8_REQUEST_FRESHNESS]
 
 
 def statements(script: str):

@@ -32,10 +32,12 @@ class Unreachable(BankError):
 class Refused(BankError):
     """The office answered and refused; ``code`` is the protocol error code."""
 
-    def __init__(self, code: str, zh: str, en: str, status: int, acked_seq: int | None = None):
+    def __init__(self, code: str, zh: str, en: str, status: int, acked_seq: int | None = None,
+                 data: dict | None = None):
         super().__init__(zh, en, code=code)
         self.status = status
         self.acked_seq = acked_seq
+        self.data = data or {}
 
 
 class HttpTransport:
@@ -64,12 +66,40 @@ def _call(transport, path: str, body: bytes, headers: dict) -> dict:
         raise Unreachable("社区办公室暂时无法处理,稍后会自动重试。", f"office error: HTTP {status}")
     if status != 200:
         raise Refused(str(data.get("error", f"http_{status}")), str(data.get("zh", "请求被拒绝。")),
-                      str(data.get("en", f"refused with HTTP {status}")), status, data.get("acked_seq"))
+                      str(data.get("en", f"refused with HTTP {status}")), status, data.get("acked_seq"), data)
     return data
 
 
-def _signed(home: home_mod.Home, private, path: str, body: bytes, now: dt.datetime) -> dict:
-    return wire.sign_request(private, "POST", path, home.device_id, clock.to_text(now), body)
+def _signed(home: home_mod.Home, private, path: str, body: bytes, now: dt.datetime, conn=None) -> dict:
+    """Request signature headers; with the replica ``conn``, a request time later than any before."""
+    time_text = clock.to_text(now) if conn is None else _next_request_time(conn, now)
+    return wire.sign_request(private, "POST", path, home.device_id, time_text, body)
+
+
+def _next_request_time(conn, now: dt.datetime) -> str:
+    """The office refuses a request whose signed time is not after the last one it accepted from
+    this device (replay protection). The device clock may jump back (a flat battery, a manual
+    change), so the time is at least one microsecond after the last one used, and it is
+    committed before the request goes out: a device killed mid-request never reuses it."""
+    text = clock.to_text(now)
+    last = replica.state(conn, "last_request_time")
+    if isinstance(last, str) and text <= last:
+        text = clock.to_text(clock.from_text(last) + dt.timedelta(microseconds=1))
+    replica.set_state(conn, last_request_time=text)
+    return text
+
+
+def _signed_call(home: home_mod.Home, private, conn, transport, path: str, body: bytes, now: dt.datetime) -> dict:
+    """Sign and send; if the office has seen a later request time from this device (its replica
+    was restored from an older copy), move past the time it names and try once more."""
+    try:
+        return _call(transport, path, body, _signed(home, private, path, body, now, conn))
+    except Refused as exc:
+        last = exc.data.get("last_request_time")
+        if exc.code != "replayed_request" or not isinstance(last, str) or not wire.REQUEST_TIME.match(last):
+            raise
+    replica.set_state(conn, last_request_time=max(last, replica.state(conn, "last_request_time") or ""))
+    return _call(transport, path, body, _signed(home, private, path, body, now, conn))
 
 
 # --- enrol ------------------------------------------------------------------------------------
@@ -113,7 +143,7 @@ def push(home: home_mod.Home, conn, transport, *, private=None, now=None, result
         body = wire.canonical(ev.sign_batch(private, home.device_id, batch))
         path = wire.API + "/push"
         try:
-            answer = _call(transport, path, body, _signed(home, private, path, body, now or clock.now_utc()))
+            answer = _signed_call(home, private, conn, transport, path, body, now or clock.now_utc())
         except Refused as exc:
             if exc.acked_seq is not None:
                 replica.acknowledge(conn, int(exc.acked_seq))
@@ -135,7 +165,7 @@ def pull(home: home_mod.Home, conn, transport, *, private=None, now=None, full: 
     cursor = None if full else replica.state(conn, "cursor")
     path = wire.API + "/pull"
     body = wire.canonical({"cursor": cursor, "full": cursor is None})
-    answer = _call(transport, path, body, _signed(home, private, path, body, now or clock.now_utc()))
+    answer = _signed_call(home, private, conn, transport, path, body, now or clock.now_utc())
     try:
         payload = replica.apply_pull(conn, answer, now=now or clock.now_utc())
     except wire.PullRejected:

@@ -73,11 +73,34 @@ def authenticate(conn: sqlite3.Connection, method: str, path: str, headers: Mapp
     if device.status != "active":
         raise ProtocolError("device_revoked", "该设备已被注销,不能同步。请联系社区办公室。",
                             f"device {device_id} is revoked", status=403)
+    _claim_request_time(conn, device_id, time_text)
     try:
         skew = round((clock.from_text(time_text) - now).total_seconds())
     except ValueError:
         skew = None
     return device, skew
+
+
+def _claim_request_time(conn: sqlite3.Connection, device_id: str, time_text: str) -> None:
+    """Refuse a replayed request: its signed device time must be strictly later than the last one
+    accepted from this device (the time texts are fixed-width UTC, so they compare as text).
+
+    The check and the update are one conditional UPDATE, so two copies of one request sent at
+    once cannot both pass. It is committed before the request is handled: a captured request that
+    is then refused for another reason cannot be replayed either. The device's own clock is only
+    compared with itself, so a wrong clock does no harm as long as the device keeps its request
+    times increasing (sync.client does, across clock jumps).
+    """
+    with transaction(conn):
+        claimed = conn.execute(
+            "UPDATE devices SET last_request_time = ? WHERE device_id = ? "
+            "AND (last_request_time IS NULL OR last_request_time < ?)", (time_text, device_id, time_text)).rowcount
+        last = None if claimed else conn.execute("SELECT last_request_time FROM devices WHERE device_id = ?",
+                                                 (device_id,)).fetchone()[0]
+    if not claimed:
+        raise ProtocolError("replayed_request", "请求时间不晚于上一次已接受的请求,可能是重放,已拒收。",
+                            f"request time {time_text} is not after the last accepted request of {device_id}",
+                            status=401, extra={"last_request_time": last})
 
 
 def _note_contact(conn: sqlite3.Connection, device: devices.Device, skew: int | None, now: dt.datetime,
@@ -108,6 +131,7 @@ class _Settled:
     duplicates: int = 0
     unsettled: int = 0
     overdrafts: int = 0
+    price_mismatches: int = 0
 
 
 def push(conn: sqlite3.Connection, device: devices.Device, body: bytes, now: dt.datetime,
@@ -154,7 +178,7 @@ def push(conn: sqlite3.Connection, device: devices.Device, body: bytes, now: dt.
     acked = devices.get(conn, device.device_id).last_seq
     return {"acked_seq": acked, "applied": result.applied, "duplicates": result.duplicates,
             "unsettled": result.unsettled, "overdrafts": result.overdrafts,
-            "server_time": clock.to_text(now)}
+            "price_mismatches": result.price_mismatches, "server_time": clock.to_text(now)}
 
 
 def _settle(conn, device: devices.Device, events: list[dict], hashes: list[str], texts: list[str],
@@ -259,7 +283,9 @@ def _settle_run(conn, device, run: list[dict], now: dt.datetime, offers: dict, t
             entry_ids[event["seq"]] = None
             continue
         ref = f"dev:{device.device_id}:{event['seq']}"
-        items.append((account_id, offer, body["qty"], event["at"], ref))
+        # the ledger takes the points the resident paid at the counter (the device's), see
+        # _price_mismatch for a price that differs from the office's
+        items.append((account_id, offer, body["qty"], body["points"], event["at"], ref))
         placed.append((event, account_id, ref))
     settled = ledger.settle_redemptions(conn, items, recorded_by=f"device:{device.device_id}",
                                         device_id=device.device_id, now=now)
@@ -270,6 +296,27 @@ def _settle_run(conn, device, run: list[dict], now: dt.datetime, offers: dict, t
             _unsettled(conn, device, event, now, out, "account closed", account_id=account_id)
         else:
             touched[account_id] = (event["body"]["card"], event["seq"], entry_id)
+            body = event["body"]
+            office_points = offers[body["offer"]].points * body["qty"]
+            if body["points"] != office_points:
+                _price_mismatch(conn, device, event, account_id, entry_id, office_points, now, out)
+
+
+def _price_mismatch(conn, device, event: dict, account_id: int, entry_id: int, office_points: int,
+                    now: dt.datetime, out: _Settled) -> None:
+    """A redemption whose points differ from the office's price x quantity.
+
+    The goods were handed over for the points shown at the counter, so the ledger records what
+    the resident actually paid (the device's points); the council looks at why the prices
+    differed (a stale price on the tablet after the office changed the offer, or a tablet that
+    charges its own prices).
+    """
+    out.price_mismatches += 1
+    body = event["body"]
+    alerts.raise_alert(conn, "price_mismatch", device_id=device.device_id, account_id=account_id,
+                       card_id=body["card"], now=now,
+                       detail={"seq": event["seq"], "entry_id": entry_id, "offer": body["offer"], "qty": body["qty"],
+                               "device_points": body["points"], "office_points": office_points})
 
 
 def _unsettled_fn(out: _Settled):

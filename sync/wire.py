@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 from typing import Any, Mapping
 
 from cryptography.exceptions import InvalidSignature
@@ -26,6 +27,9 @@ MAX_SMALL_BYTES = 16 * 1024          # enrol and pull requests
 MAX_BATCH = 1000                     # events per push
 CLOCK_SKEW_LIMIT_S = 600             # a device clock further off than this is flagged
 
+# A request's signed device time: fixed-width UTC text (bank.clock.to_text), so it sorts as time.
+REQUEST_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")
+
 # Request headers a device sends with every push and pull.
 H_DEVICE = "x-mpb-device"
 H_TIME = "x-mpb-time"
@@ -35,13 +39,15 @@ H_SIGNATURE = "x-mpb-signature"
 class ProtocolError(BankError):
     """A request the office refuses. ``status`` is the HTTP status; ``code`` is stable."""
 
-    def __init__(self, code: str, zh: str, en: str, *, status: int = 400, acked_seq: int | None = None):
+    def __init__(self, code: str, zh: str, en: str, *, status: int = 400, acked_seq: int | None = None,
+                 extra: dict | None = None):
         super().__init__(zh, en, code=code)
         self.status = status
         self.acked_seq = acked_seq
+        self.extra = extra or {}
 
     def body(self) -> dict:
-        out = {"error": self.code, "zh": self.zh, "en": self.en}
+        out = {"error": self.code, "zh": self.zh, "en": self.en, **self.extra}
         if self.acked_seq is not None:
             out["acked_seq"] = self.acked_seq
         return out
@@ -150,6 +156,10 @@ def request_headers(headers: Mapping[str, str]) -> tuple[str, str, bytes]:
         raise ProtocolError("unsigned", "请求没有设备签名。", "request is not signed by a device", status=401)
     if len(device_id) > 16 or len(time_text) > 40:
         raise ProtocolError("bad_signature", "设备签名不正确。", "malformed signature headers", status=401)
+    if not REQUEST_TIME.match(time_text):
+        # fixed-width UTC text sorts as time, which the replay check relies on
+        raise ProtocolError("bad_signature", "设备签名不正确。",
+                            "request time must be UTC text like 2026-11-26T03:12:45.123456Z", status=401)
     try:
         raw = base64.b64decode(sig, validate=True)
     except (binascii.Error, ValueError):

@@ -286,3 +286,79 @@ def test_event_texts_cut_from_a_canonical_body_equal_their_own_canonical_form():
     body = wire.canonical({"protocol": 1, "device": "T0001", "events": evs, "signature": "A" * 86 + "=="})
     texts = events._event_texts(evs, "T0001", body)
     assert texts == [wire.canonical(e) for e in evs]
+
+
+class _Recorder:
+    """The device's transport, keeping a copy of every request it sends (what an eavesdropper sees)."""
+
+    def __init__(self, inner):
+        self.inner, self.sent = inner, []
+
+    def post(self, path, body, headers):
+        self.sent.append((path, body, dict(headers)))
+        return self.inner.post(path, body, headers)
+
+
+def _device_row(path, device_id):
+    conn = db.connect(path)
+    try:
+        return tuple(conn.execute("SELECT * FROM devices WHERE device_id = ?", (device_id,)).fetchone())
+    finally:
+        conn.close()
+
+
+def test_replayed_pull_and_push_are_refused_and_change_nothing(town, hub, tab):
+    conn = tab.replica()
+    replica.record(conn, "redemption", _redemption(town.rich[1], town.bowl, 6), now=clock.now_utc(),
+                   card_id=town.rich[1], account_id=town.rich[0], points=6)
+    spy = _Recorder(hub)
+    client.sync_once(tab, spy)
+    assert [p for p, _, _ in spy.sent] == ["/api/v1/push", "/api/v1/pull"]
+    before = (_state(town.path), _device_row(town.path, tab.device_id), _alert_kinds(town.path))
+    for path, body, headers in spy.sent:
+        status, content = hub.post(path, body, headers)
+        answer = json.loads(content)
+        assert status == 401 and answer["error"] == "replayed_request", (path, answer)
+        assert "accounts" not in answer and "payload" not in answer
+    # an older captured request is refused too, not only the latest
+    status, _ = hub.post(*spy.sent[0])
+    assert status == 401
+    assert (_state(town.path), _device_row(town.path, tab.device_id), _alert_kinds(town.path)) == before
+    assert office_balance(town.path, town.rich[0]) == 94
+
+
+def test_syncing_survives_a_device_clock_jumping_back_and_a_restored_replica(town, hub, tab):
+    conn = tab.replica()
+    later = clock.now_utc() + dt.timedelta(hours=5)
+    client.sync_once(tab, hub, now=later)                          # clock far ahead
+    engine.redeem(tab, town.rich[2], town.bowl, now=clock.now_utc(), transport=hub)   # then set right
+    assert replica.pending_summary(conn)[0] == 0                   # pushed at once all the same
+    result = client.sync_once(tab, hub, now=clock.now_utc() - dt.timedelta(days=2))  # and behind
+    assert result.pulled == "delta" and not result.errors
+    assert replica.state(conn, "last_request_time") > clock.to_text(later)
+    # the replica restored from an older copy forgets its request times: the office names its
+    # last one and the device moves past it once
+    replica.set_state(conn, last_request_time=None)
+    assert client.sync_once(tab, hub).pulled == "delta"
+    assert office_balance(town.path, town.rich[0]) == 94
+
+
+def test_price_mismatch_is_settled_at_the_counter_price_and_flagged(town, hub, tab):
+    """The ledger records what the resident paid at the counter; the council sees the difference."""
+    evs = _events(tab.device_id, [_redemption(town.rich[1], town.bowl, 12, qty=2),    # office price
+                                  _redemption(town.rich[1], town.bowl, 5),            # stale tablet price
+                                  _redemption(town.rich[1], town.beef, 20, qty=2)])   # 2 x 12 = 24
+    r = _send(hub, tab, events.sign_batch(tab.private_key(), tab.device_id, evs))
+    assert r.status_code == 200 and r.json()["applied"] == 3 and r.json()["price_mismatches"] == 2
+    conn = db.connect(town.path)
+    assert [ledger.by_ref(conn, f"dev:{tab.device_id}:{s}").points for s in (1, 2, 3)] == [-12, -5, -20]
+    assert office_balance(town.path, town.rich[0]) == 100 - 37
+    flagged = alerts.open_alerts(conn, "price_mismatch")
+    details = sorted((json.loads(a.detail)["seq"], json.loads(a.detail)["device_points"],
+                      json.loads(a.detail)["office_points"]) for a in flagged)
+    assert details == [(2, 5, 6), (3, 20, 24)]
+    assert {a.card_id for a in flagged} == {town.rich[1]} and {a.account_id for a in flagged} == {town.rich[0]}
+    # the same batch again: acknowledged, no second entry, no second alert
+    again = _send(hub, tab, events.sign_batch(tab.private_key(), tab.device_id, evs))
+    assert again.json()["duplicates"] == 3 and again.json()["price_mismatches"] == 0
+    assert len(alerts.open_alerts(conn, "price_mismatch")) == 2

@@ -77,6 +77,9 @@ SEED_ROWS = {
         "INSERT INTO reviewers VALUES (1, 1, 1, '张喆明', '100002', 'scrypt$16384$8$1$00$00', 1,"
         " '2025-03-01T00:00:00.000000Z')",
     ],
+    7: [
+        "UPDATE console_users SET reviewer_id = 1 WHERE name = '钱组员'",
+    ],
 }
 
 
