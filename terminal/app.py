@@ -151,7 +151,9 @@ class TerminalApp(BaseApp):
         """Read the office's enrolment QR on the enrolment screen (typing stays possible)."""
         self._camera_for = "enrol"
         self.enrol_scanner = self._open_scanner("enrol", self._verify_enrol, self.on_enrol_qr,
-                                                self.tr("摄像头无法打开,请手工输入办公室地址和登记码。"))
+                                                self.tr("摄像头无法打开,请手工输入地址和登记码。"))
+        if self.enrol_scanner is not None:   # the widget's own prompt is about cards
+            self.enrol_scanner.prompt = "请将登记二维码对准框内\nHold the enrolment QR in the frame"
 
     def _verify_enrol(self, text: str):
         """The enrolment reader's check (scanner thread): only the office's enrolment QR."""

@@ -339,7 +339,7 @@ class TerminalFlow:
         cap = view.policy.per_card_daily_cap
         out = []
         if view.held:
-            out.append(msg("有 {held} 分正在异议处理中,裁定前不能兑换,已从可用积分中扣除。", "warn",
+            out.append(msg("有 {held} 分在异议处理中,裁定前不能兑换,\n未计入可用积分。", "warn",
                            held=view.held))
         if view.used_today >= cap * NEAR_CAP_SHARE:
             out.append(msg("这张卡今天在本店已兑换 {used} 分,接近每日上限 {cap} 分。", "warn",

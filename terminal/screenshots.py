@@ -26,6 +26,24 @@ def shop_hours_clock():
     return lambda: noon + dt.timedelta(seconds=time.monotonic() - start)
 
 
+def hold_some_points(office_db: Path, card_qr: str) -> None:
+    """Object to the latest award of the card's account at the office, as a resident may at the
+    kiosk: its points are held, so the card screen has a warning to show."""
+    from bank import db, objections
+    conn = db.connect(office_db)
+    try:
+        account_id = conn.execute("SELECT account_id FROM cards WHERE card_id = ?",
+                                  (card_qr.split(":")[3],)).fetchone()[0]
+        row = conn.execute("SELECT e.entry_id FROM ledger_entries e WHERE e.account_id = ? AND e.kind = 'award' "
+                           "AND e.points > 0 AND NOT EXISTS (SELECT 1 FROM ledger_entries r WHERE "
+                           "r.reverses_entry_id = e.entry_id) ORDER BY e.entry_id DESC LIMIT 1",
+                           (account_id,)).fetchone()
+        if row is not None:
+            objections.raise_objection(conn, account_id, reason="演示:记录有误", raised_by="演示", entry_id=row[0])
+    finally:
+        conn.close()
+
+
 def take(out: Path, workdir: Path | None = None) -> list[Path]:
     """Write docs-ready PNGs into ``out``; return their paths."""
     headless_env(WIDTH, HEIGHT)
@@ -86,6 +104,15 @@ def take(out: Path, workdir: Path | None = None) -> list[Path]:
                 yield 0.3
                 shot("confirm-pin")
                 act("cancel")
+            other = next((c for c in tablet.cards if not c[3] and c is not plain), None)
+            if other is not None:   # the card screen's warnings: points held by an objection
+                hold_some_points(tablet.office_db, other[0])
+                flow.syncer.run_once()
+                flow.go(Step.SCAN)
+                flow.scan(other[0])
+                app.show()
+                yield 0.3
+                shot("card-warnings")
             act("go", "today")
             yield 0.3
             shot("today")
@@ -112,7 +139,7 @@ def take(out: Path, workdir: Path | None = None) -> list[Path]:
             shot("card-en")
             act("set_language", "zh")
             # The enrolment screen, as on a new tablet.
-            app.flow = TerminalFlow(workdir / "new-tablet")
+            app.flow = TerminalFlow(workdir / "new-tablet", camera=str(tablet.video))
             app.show()
             yield 0.3
             shot("enrol")

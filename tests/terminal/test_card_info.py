@@ -46,7 +46,7 @@ def test_points_under_an_open_objection_are_not_available(flow, town, now):
     synced(flow)
     assert flow.scan(town.rich[2])
     assert (flow.card.available, flow.card.held) == (100, 30)
-    assert any("30 分正在异议处理中" in w for w in warnings(flow))
+    assert any("30 分在异议处理中" in w for w in warnings(flow))
     with_held = engine.inspect(flow.home, town.rich[2], now=now())
     assert (with_held.balance, with_held.held, with_held.available) == (130, 30, 100)
     engine.redeem(flow.home, town.rich[2], town.bowl, 1, now=now(), transport=client_down())
