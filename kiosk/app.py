@@ -42,6 +42,7 @@ class KioskApp(BaseApp):
     banner = StringProperty("")
     banner_level = StringProperty("info")
     at_attract = BooleanProperty(True)
+    domains = ("kiosk", "mpb")    # the kiosk's own catalog, then the shared device/ui texts
 
     def __init__(self, home_dir=None, camera: str | None = None, flow: KioskFlow | None = None,
                  start_camera: bool = True, speaker: Speaker | None = None, **kwargs):
@@ -100,7 +101,7 @@ class KioskApp(BaseApp):
         self.scanner = ScannerView(tracker=CardTracker(self._verify), source=source)
         self.scanner.ids.prompt.font_size = SCANNER_FONT
         self.scanner.ids.status.font_size = SCANNER_FONT
-        self.scanner.prompt = "请把二维码对准这里"
+        self.scanner.prompt = self.tr("请把二维码对准这里")
         self.scanner.bind(on_card=self.on_card)
         attract.attach(self.scanner)
         self.scanner.start()
@@ -151,6 +152,10 @@ class KioskApp(BaseApp):
 
     def show(self) -> None:
         flow = self.flow
+        if self.lang != flow.lang:
+            self.lang = flow.lang          # .kv texts follow (they name app.lang)
+            if self.scanner is not None:
+                self.scanner.prompt = self.tr("请把二维码对准这里")
         sm = self.root.ids.sm
         name = flow.screen() if flow.home is not None else "attract"
         screen = sm.get_screen(name)
@@ -198,11 +203,13 @@ class KioskApp(BaseApp):
         b = engine.boards(self.flow.conn)
         out = []
         if b["red"]:
-            out.append((self.tr("{period}红榜").format(period=b["label"]),
-                        "\n".join(f"{name}  {bu}栋{u}单元  +{pts}分" for name, bu, u, pts in b["red"][:6])))
+            line = self.tr("{name}  {building}栋{unit}单元  +{points}分")
+            out.append((self.tr("{period}红榜").format(period=b["label"]),   # a slide shows the top six
+                        "\n".join(line.format(name=n, building=bu, unit=u, points=pts) for n, bu, u, pts in b["red"][:6])))
         if b["black"]:
+            line = self.tr("{name}  {building}栋{unit}单元  -{points}分")
             out.append((self.tr("{period}黑榜").format(period=b["label"]),
-                        "\n".join(f"{name}  {bu}栋{u}单元  -{pts}分" for name, bu, u, pts in b["black"][:6])))
+                        "\n".join(line.format(name=n, building=bu, unit=u, points=pts) for n, bu, u, pts in b["black"][:6])))
         p = engine.posting(self.flow.conn)
         if p is not None:
             state = self.tr("公示期内,对自家记录有异议可刷卡提出。") if self.posting_open() else self.tr("公示期已结束。")

@@ -31,12 +31,16 @@ PIN_TRIES = 3
 PAGE_SIZE = 6                # passbook, month and objection rows per page: big rows, paging by tap
 SHOPS_PER_PAGE = 4           # a shop is two rows (name and hours, its offers)
 POSTING_ROWS_PER_PAGE = 12   # one line each, below the red and black boards
-NOTES = ("本人申报,已核实", "邻居反映,已核实", "网格员报告", "志愿服务队记录", "评议小组会议决定")
+LANGUAGES = ("zh", "en")     # Chinese first: the kiosk goes back to it when the resident leaves
 
 
 def N_(text: str) -> str:
     """Mark a msgid for extraction; translated when shown (see device.ui.i18n)."""
     return text
+
+
+# The note is stored with the entry in Chinese (the office reads it); the buttons show it translated.
+NOTES = (N_("本人申报,已核实"), N_("邻居反映,已核实"), N_("网格员报告"), N_("志愿服务队记录"), N_("评议小组会议决定"))
 
 
 class Step(enum.StrEnum):
@@ -98,6 +102,7 @@ class KioskFlow:
             self.syncer = syncer or Syncer(self.home, sync_fn=fn, now=now)
         self.conn = self.home.replica() if self.home else None
         self.transport = transport
+        self.lang = LANGUAGES[0]
         self.reset()
 
     # --- state ----------------------------------------------------------------------------------
@@ -130,16 +135,27 @@ class KioskFlow:
         return STAFF_IDLE_SECONDS if self.step in STAFF_STEPS else IDLE_SECONDS
 
     def tick(self) -> bool:
-        """Called every second; True when the idle timer sent the kiosk back to the attract screen."""
-        if self.step is Step.ATTRACT:
+        """Called every second; True when the idle timer sent the kiosk back to the attract screen
+        (or back to Chinese: the next person finds the kiosk in Chinese, wherever it was left)."""
+        if (self.now() - self.last_touch).total_seconds() < self.idle_limit():
             return False
-        if (self.now() - self.last_touch).total_seconds() >= self.idle_limit():
+        if self.step is Step.ATTRACT:
+            if self.lang == LANGUAGES[0]:
+                return False
+        else:
             self.reset()
-            return True
-        return False
+        self.lang = LANGUAGES[0]
+        return True
 
     def today(self) -> dt.date:
         return clock.local_date(self.now())
+
+    def set_language(self, lang: str | None = None) -> None:
+        """The 中文/English button: the given language, or the other one."""
+        self.touch()
+        if lang is None:
+            lang = LANGUAGES[(LANGUAGES.index(self.lang) + 1) % len(LANGUAGES)]
+        self.lang = lang if lang in LANGUAGES else LANGUAGES[0]
 
     def go(self, step: Step | str) -> None:
         self.touch()

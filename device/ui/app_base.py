@@ -24,6 +24,7 @@ class BaseApp(App):
     """An App with the CJK font, the theme, ``lang`` and ``tr``."""
 
     lang = StringProperty("zh")
+    domains: tuple[str, ...] = ("mpb",)   # gettext domains, asked in order (device/ui/i18n.py)
 
     def __init__(self, **kwargs):
         register_fonts()
@@ -45,7 +46,7 @@ class BaseApp(App):
         """Translate a Chinese msgid into ``lang`` (default: the current language)."""
         lang = lang or self.lang
         if lang not in self._translators:
-            self._translators[lang] = Translator(lang)
+            self._translators[lang] = Translator(lang, self.domains)
         return self._translators[lang].gettext(msgid)
 
     def render(self, message) -> str:

@@ -6,8 +6,10 @@ from .base import KioskScreen, load_kv
 
 load_kv(__file__)
 
-KIND = {"award": "加分", "deduction": "扣分", "redemption": "兑换", "reversal": "冲正", "expiry": "到期",
-        "adjustment": "调整"}
+from kiosk.flow import N_
+
+KIND = {"award": N_("加分"), "deduction": N_("扣分"), "redemption": N_("兑换"), "reversal": N_("冲正"),
+        "expiry": N_("到期"), "adjustment": N_("调整")}
 
 
 class PassbookScreen(KioskScreen):

@@ -9,7 +9,10 @@ from .base import KioskScreen, load_kv
 
 load_kv(__file__)
 
-TITLES = {"pin": "请输入储户密码", "staff_pin": "{name},请输入工作密码", "second_pin": "请{name}输入密码,确认这一条"}
+from kiosk.flow import N_
+
+TITLES = {"pin": N_("请输入储户密码"), "staff_pin": N_("{name},请输入工作密码"),
+          "second_pin": N_("请{name}输入密码,确认这一条")}
 
 
 class PinScreen(KioskScreen):

@@ -2,6 +2,8 @@
 
 from kivy.properties import StringProperty
 
+from kiosk.flow import N_
+
 from .base import KioskScreen, load_kv
 
 load_kv(__file__)
@@ -14,8 +16,8 @@ class StaffFindScreen(KioskScreen):
         flow = self.flow
         self.member = flow.member.name if flow.member else ""
         for box, values, chosen, action, fmt in (
-                (self.ids.buildings, flow.buildings(), flow.building, "set_building", "{}栋"),
-                (self.ids.units, flow.units(), flow.unit, "set_unit", "{}单元")):
+                (self.ids.buildings, flow.buildings(), flow.building, "set_building", N_("{}栋")),
+                (self.ids.units, flow.units(), flow.unit, "set_unit", N_("{}单元"))):
             box.clear_widgets()
             for v in values:
                 box.add_widget(self.button(self.tr(fmt).format(v), action, v,

@@ -98,8 +98,39 @@ def test_window_resident_check_staff_award_and_objection(kt, hub, kiosk_home, tm
         conn.close()
 
 
+def test_language_button_switches_every_text_to_english_and_back(kt, hub, kiosk_home):
+    """The attract screen's big button: .kv texts, texts built in Python and the banner follow."""
+    flow, app = _app(kiosk_home, hub)
+    seen = {}
+
+    def script(app):
+        sm = app.root.ids.sm
+        yield 0.1
+        attract = sm.get_screen("attract")
+        assert attract.ids.language.text == "English"
+        press(attract.ids.language)
+        yield 0.1
+        assert app.lang == "en" and attract.ids.language.text == "中文"
+        flow.scan(kt.town.poor[2])
+        app.act("go", "passbook")
+        yield 0.1
+        passbook = sm.get_screen("passbook")
+        assert passbook.ids.prev.text == "Previous page" and passbook.page_text.startswith("Page 1 of")
+        app.act("go", "object")       # the posting is open: the objection list, titles in English
+        yield 0.1
+        assert sm.current == "object" and sm.get_screen("object").ids.prompt.text.startswith("Choose the entry")
+        app.act("reset")
+        press(sm.get_screen("attract").ids.language)
+        yield 0.1
+        assert app.lang == "zh" and sm.get_screen("attract").ids.language.text == "English"
+        seen["done"] = True
+
+    run_script(app, script, timeout=60)
+    assert seen["done"]
+
+
 def test_accessibility_of_every_screen_at_both_sizes(kt, hub, kiosk_home):
-    """Body text >= 32 px, touch targets >= 15 mm, contrast >= 7:1, and no text cut off."""
+    """Body text >= 32 px, touch targets >= 15 mm, contrast >= 7:1, and no text cut off; in Chinese and English."""
     from kivy.core.window import Window
     from kivy.uix.button import Button
     from kivy.uix.label import Label
@@ -129,7 +160,7 @@ def test_accessibility_of_every_screen_at_both_sizes(kt, hub, kiosk_home):
             stack.extend(w.children)
             if not isinstance(w, Label) or not w.text or not visible(w):
                 continue
-            name = f"{where} {Window.size} {type(w).__name__} {w.text[:20]!r}"
+            name = f"{where} {Window.size} {app.lang} {type(w).__name__} {w.text[:20]!r}"
             checked.add(app.root.ids.sm.current)
             if w.font_size < style.BODY_MIN_PX:
                 problems.append(f"{name}: font {w.font_size}")
@@ -149,10 +180,11 @@ def test_accessibility_of_every_screen_at_both_sizes(kt, hub, kiosk_home):
                 problems.append(f"{name}: contrast {contrast(fg, bg):.1f}")
 
     def walk(app):
-        for size in ((1920, 1080), (1280, 800)):
+        for size, lang in (((1920, 1080), "zh"), ((1280, 800), "zh"), ((1920, 1080), "en"), ((1280, 800), "en")):
             Window.size = size
             yield 0.2
             app.act("reset")
+            app.act("set_language", lang)
             yield 0.1
             check("attract")
             flow.scan(kt.town.poor[2])

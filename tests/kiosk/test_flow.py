@@ -321,3 +321,21 @@ def test_objection_entries_shops_and_posting_rows_are_paged_not_cut_short(flow, 
     assert flow.page == 2 and flow.page_of(many) == many[-1:]
     flow.go("home")
     assert flow.page == 0                        # a screen opens on its first page
+
+
+def test_language_switch_stays_for_the_resident_and_idle_brings_chinese_back(flow, kt, now):
+    assert flow.lang == "zh"
+    flow.set_language()                          # the 中文/English button on the attract screen
+    assert flow.lang == "en"
+    flow.scan(kt.town.rich[2])                   # showing the card keeps the chosen language
+    assert flow.step is Step.HOME and flow.lang == "en"
+    flow.reset()                                 # "done, sign out": still English for a moment ...
+    now.advance(seconds=IDLE_SECONDS)
+    assert flow.tick() and flow.lang == "zh"     # ... then Chinese again for the next person
+    assert not flow.tick()
+    flow.set_language("en")
+    flow.scan(kt.town.rich[2])
+    now.advance(seconds=IDLE_SECONDS)
+    assert flow.tick() and flow.step is Step.ATTRACT and flow.lang == "zh"
+    flow.set_language("fr")
+    assert flow.lang == "zh"

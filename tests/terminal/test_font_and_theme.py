@@ -25,16 +25,17 @@ def missing(cmap, texts) -> set[str]:
     return {ch for text in texts for ch in text if not ch.isspace() and ord(ch) not in cmap}
 
 
-def test_font_covers_the_ui_catalogs(cmap):
+@pytest.mark.parametrize("domain", sorted(i18n.SOURCES))    # the tablet's catalog and the kiosk's
+def test_font_covers_the_ui_catalogs(cmap, domain):
     from babel.messages.pofile import read_po
-    with open(i18n.LOCALE_DIR / "en" / "LC_MESSAGES" / f"{i18n.DOMAIN}.po", "rb") as fh:
+    with open(i18n.LOCALE_DIR / "en" / "LC_MESSAGES" / f"{domain}.po", "rb") as fh:
         texts = [t for m in read_po(fh) if m.id for t in (m.id, m.string)]
     assert len(texts) > 100
     assert missing(cmap, texts) == set()
 
 
 def test_font_covers_literal_text_in_kv_files_and_refusals(cmap):
-    kv = [p.read_text("utf-8") for p in (ROOT / "terminal").rglob("*.kv")]
+    kv = [p.read_text("utf-8") for d in ("terminal", "kiosk", "device") for p in (ROOT / d).rglob("*.kv")]
     literals = [s for text in kv for s in re.findall(r'"([^"\n]*)"', text)]
     refusals = [zh for zh, _en in (*engine.REASONS.values(), *cardcode.REASONS.values())]
     assert missing(cmap, literals + refusals) == set()
@@ -48,12 +49,14 @@ def test_font_covers_the_demo_names(cmap):
     assert missing(cmap, texts) == set()
 
 
-def test_english_catalog_is_complete_and_compiled():
-    mo = i18n.LOCALE_DIR / "en" / "LC_MESSAGES" / f"{i18n.DOMAIN}.mo"
+@pytest.mark.parametrize("domain", sorted(i18n.SOURCES))
+def test_english_catalog_is_complete_and_compiled(domain):
+    mo = i18n.LOCALE_DIR / "en" / "LC_MESSAGES" / f"{domain}.mo"
     po = mo.with_suffix(".po")
     assert mo.stat().st_mtime >= po.stat().st_mtime - 1, "run: python -m device.ui.i18n compile"
-    tr = i18n.Translator("en")
-    assert all(tr(msgid) != msgid for msgid in i18n.catalog_msgids("en") if re.search(r"[\u4e00-\u9fff]", msgid))
+    tr = i18n.Translator("en", (domain,))
+    assert all(tr(msgid) != msgid for msgid in i18n.catalog_msgids("en", domain)
+               if re.search(r"[\u4e00-\u9fff]", msgid))
 
 
 def test_theme_contrast_touch_targets_and_text_sizes():
