@@ -52,6 +52,10 @@ def take(out: Path, workdir: Path | None = None) -> list[Path]:
             app.scanner.stop()        # the video's staff card must not interrupt the walk-through
             yield 0.3
             shot("home")
+            app.act("set_language", "en")     # the English variant of the resident's main screen
+            yield 0.3
+            shot("home-en")
+            app.act("set_language", "zh")
             for step in ("passbook", "convention", "redeem", "boards", "object"):
                 app.act("go", step)
                 yield 0.3
