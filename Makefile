@@ -32,6 +32,7 @@ bench: setup
 	$(PY) -m bench.redeem
 	$(PY) -m bench.kiosk
 	$(PY) -m bench.scan
+	$(PY) -m bench.console
 
 # Regenerate docs/screenshots/*.png from the real apps with demo data.
 screenshots: setup

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
-import time
 
 import openpyxl
 import pytest
@@ -86,11 +85,10 @@ def test_monthly_table_pdf_and_excel_agree(conn, tmp_path):
     assert ws.cell(last, 6).value == pytest.approx(sum(r.value_fen for r in table) / 100)
 
 
-def test_posting_masks_names_and_builds_within_two_seconds(conn, tmp_path):
+def test_posting_masks_names(conn, tmp_path):
+    # Its build time (within 2 s) is measured by `python -m bench.console`.
     quarter = periods.quarter("2026Q3")
-    started = time.perf_counter()
     data = reports.posting_pdf(conn, quarter, 1)
-    assert time.perf_counter() - started < 2.0
     text = pdf_text(data, tmp_path)
     assert "龙海花园 2026年第3季度积分情况公示" in text and "如有异议" in text
     holders = [r[0] for r in conn.execute("SELECT display_name FROM accounts WHERE compound_id = 1 "
