@@ -96,7 +96,7 @@ def _signed_call(home: home_mod.Home, private, conn, transport, path: str, body:
         return _call(transport, path, body, _signed(home, private, path, body, now, conn))
     except Refused as exc:
         last = exc.data.get("last_request_time")
-        if exc.code != "replayed_request" or not isinstance(last, str) or not wire.REQUEST_TIME.match(last):
+        if exc.code != "replayed_request" or not isinstance(last, str) or not wire.REQUEST_TIME.fullmatch(last):
             raise
     replica.set_state(conn, last_request_time=max(last, replica.state(conn, "last_request_time") or ""))
     return _call(transport, path, body, _signed(home, private, path, body, now, conn))

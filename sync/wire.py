@@ -156,7 +156,7 @@ def request_headers(headers: Mapping[str, str]) -> tuple[str, str, bytes]:
         raise ProtocolError("unsigned", "请求没有设备签名。", "request is not signed by a device", status=401)
     if len(device_id) > 16 or len(time_text) > 40:
         raise ProtocolError("bad_signature", "设备签名不正确。", "malformed signature headers", status=401)
-    if not REQUEST_TIME.match(time_text):
+    if not REQUEST_TIME.fullmatch(time_text):
         # fixed-width UTC text sorts as time, which the replay check relies on
         raise ProtocolError("bad_signature", "设备签名不正确。",
                             "request time must be UTC text like 2026-11-26T03:12:45.123456Z", status=401)

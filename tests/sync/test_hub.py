@@ -380,3 +380,11 @@ def test_a_replayed_refused_or_malformed_push_is_refused_as_a_replay_without_a_n
     assert hub.tc.post("/api/v1/push", content=bad, headers=headers).json()["error"] == "malformed"
     assert hub.tc.post("/api/v1/push", content=bad, headers=headers).json()["error"] == "replayed_request"
     assert count(town.path, "device_events") == 0
+
+
+def test_event_fields_with_a_trailing_newline_are_malformed():
+    e = events.make("T0001", 1, devices.GENESIS, "redemption", clock.to_text(clock.now_utc()),
+                    _redemption("100001", 1, 6))
+    for bad in (dict(e, at=e["at"] + "\n"), dict(e, device="T0001\n"), dict(e, body=dict(e["body"], card="100001\n"))):
+        with pytest.raises(wire.ProtocolError):
+            events.check(bad)
