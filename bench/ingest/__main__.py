@@ -283,10 +283,11 @@ def main() -> None:
         assert held == total_events, f"office holds {held} of {total_events} events"
 
         print("pull (full signed snapshot over HTTP, verified and applied by the device):")
-        for n in (args.accounts, args.big):
-            path = work / f"pull{n}.sqlite"
+        for i, n in enumerate((args.accounts, args.big)):
+            path = work / f"pull{i}-{n}.sqlite"      # --big may equal --accounts
             build_store(path, n)
-            r = pull_full(path, n, work)
+            (work / f"p{i}").mkdir()
+            r = pull_full(path, n, work / f"p{i}")
             print(f"  {n:>7,} accounts: {r['total_s']:.2f} s total; office build+sign {r['office_s']:.2f} s; "
                   f"device verify+apply {r['device_apply_s']:.2f} s; {r['bytes'] / 1e6:.1f} MB")
     finally:
