@@ -1,6 +1,6 @@
 """Passbook: big rows, paging by tap; a deduction's reason needs the account's PIN."""
 
-from kivy.properties import BooleanProperty, StringProperty
+from kivy.properties import BooleanProperty
 
 from .base import KioskScreen, load_kv
 
@@ -13,17 +13,13 @@ KIND = {"award": N_("加分"), "deduction": N_("扣分"), "redemption": N_("兑�
 
 
 class PassbookScreen(KioskScreen):
-    page_text = StringProperty("")
     can_unlock = BooleanProperty(False)
-    has_prev = BooleanProperty(False)
-    has_next = BooleanProperty(False)
 
     def refresh(self) -> None:
         flow = self.flow
         rows = self.ids.rows
         rows.clear_widgets()
         total = len(flow.passbook())
-        pages = flow.pages(total)
         for line in flow.passbook_page():
             title = self.tr("扣分(输入密码后显示原因)") if flow.hides_details(line) else line.title
             sign = "+" if line.points > 0 else ""
@@ -34,6 +30,5 @@ class PassbookScreen(KioskScreen):
                                       bold=True))
         if total == 0:
             rows.add_widget(self.text(self.tr("还没有记录。")))
-        self.page_text = self.tr("第 {page} 页,共 {pages} 页").format(page=flow.page + 1, pages=pages)
-        self.has_prev, self.has_next = flow.page > 0, flow.page + 1 < pages
+        self.ids.pager.show(flow, total, self.tr)
         self.can_unlock = any(flow.hides_details(line) for line in flow.passbook())

@@ -1,9 +1,6 @@
 """Staff: this month's entries for the compound; undo one's own entry of today."""
 
 from kivy.factory import Factory
-from kivy.properties import BooleanProperty, StringProperty
-
-from kiosk import style
 
 from .base import KioskScreen, load_kv
 
@@ -11,10 +8,6 @@ load_kv(__file__)
 
 
 class StaffMonthScreen(KioskScreen):
-    page_text = StringProperty("")
-    has_prev = BooleanProperty(False)
-    has_next = BooleanProperty(False)
-
     def refresh(self) -> None:
         flow = self.flow
         rows = self.ids.rows
@@ -32,6 +25,4 @@ class StaffMonthScreen(KioskScreen):
             rows.add_widget(row)
         if total == 0:
             rows.add_widget(self.text(self.tr("本月还没有记录。")))
-        pages = flow.pages(total)
-        self.page_text = self.tr("第 {page} 页,共 {pages} 页").format(page=flow.page + 1, pages=pages)
-        self.has_prev, self.has_next = flow.page > 0, flow.page + 1 < pages
+        self.ids.pager.show(flow, total, self.tr)

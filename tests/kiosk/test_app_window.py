@@ -115,7 +115,8 @@ def test_language_button_switches_every_text_to_english_and_back(kt, hub, kiosk_
         app.act("go", "passbook")
         yield 0.1
         passbook = sm.get_screen("passbook")
-        assert passbook.ids.prev.text == "Previous page" and passbook.page_text.startswith("Page 1 of")
+        pager = passbook.ids.pager
+        assert pager.ids.prev.text == "Previous page" and pager.page_text.startswith("Page 1 of")
         app.act("go", "object")       # the posting is open: the objection list, titles in English
         yield 0.1
         assert sm.current == "object" and sm.get_screen("object").ids.prompt.text.startswith("Choose the entry")
