@@ -4,8 +4,9 @@
 
 The demo community's kiosk of compound 1 runs in a real (offscreen) window; the camera is a
 recorded video of resident cards being shown one after another, read at its real frame rate.
-For each card the clock starts when the scanner thread reads the first frame in which the card
-is fully in view (the synthetic card slides in over ``SLIDE_FRAMES`` smeared frames before that:
+Each card is shown to the attract screen (the app is reset 0.3 s after each balance, as when the
+resident taps 看完了,退出). For each card the clock starts when the scanner thread reads the
+first frame in which the card is fully in view (the synthetic card slides in over ``SLIDE_FRAMES`` smeared frames before that:
 those are the hand moving, not the kiosk), and stops when the first frame that shows that
 resident's balance -- on the home screen alone, the screen switch finished -- has been rendered:
 ``glFinish`` at every flip, because with the offscreen driver the swap does not wait for the
@@ -113,6 +114,9 @@ def main(argv=None) -> int:
                 shown.append((text, now))
                 frame_ms.append((now - state["draw_start"]) * 1000)
                 state["pending"] = None
+                # The resident taps 看完了,退出: every card is shown to the attract screen, as in use.
+                from kivy.clock import Clock
+                Clock.schedule_once(lambda _dt: app.act("reset"), 0.3)
 
         empty_ms: list[float] = []
         gl = {"renderer": "?"}
