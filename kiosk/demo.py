@@ -5,6 +5,7 @@ a resident card and a staff card being shown. Used by screenshots, the benchmark
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def prepare(office_db: Path) -> None:
             if postings.find(conn, "quarterly", quarter.key, COMPOUND) is None:
                 today = clock.local_date(clock.now_utc())
                 postings.publish(conn, kind="quarterly", period=quarter, compound_id=COMPOUND,
-                                 opens_on=max(today, quarter.last_day + __import__("datetime").timedelta(days=1)),
+                                 opens_on=max(today, quarter.last_day + dt.timedelta(days=1)),
                                  days=14, by="demo")
     finally:
         conn.close()

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bank import clock, db
 from bank.errors import BankError
+from office import console as console_ui
 from sync import hub, wire
 
 log = logging.getLogger("office.api")
@@ -138,7 +139,7 @@ def create_app(db_path: str | Path) -> FastAPI:
     def health():
         return {"ok": True, "server_time": clock.to_text(clock.now_utc()), "protocol": wire.PROTOCOL}
 
-    console = __import__("office.console").console.mount(app, db_path)   # the console (HTML) at /, login at /login
+    console = console_ui.mount(app, db_path)   # the console (HTML) at /, login at /login
 
     # Devices get JSON under the API; a person in a browser anywhere else gets a page in Chinese.
     def for_devices(request: Request) -> bool:

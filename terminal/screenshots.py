@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from bank import accounts
 from device.ui.scripted import headless_env, run_script, wait_until
 
 from . import HEIGHT, WIDTH
@@ -119,7 +120,7 @@ def take(out: Path, workdir: Path | None = None) -> list[Path]:
             act("go", "sync")
             yield 0.3
             shot("sync")
-            flow.settings.staff_pin_hash = __import__("bank.accounts", fromlist=["x"]).hash_pin("2468")
+            flow.settings.staff_pin_hash = accounts.hash_pin("2468")
             act("go", "settings")
             yield 0.3
             shot("settings-locked")
