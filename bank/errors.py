@@ -48,3 +48,20 @@ class InsufficientPoints(BankError):
 
 class DatabaseError(BankError):
     code = "database"
+
+
+class ReasonedRefusal(BankError):
+    """A refusal whose sentences come from the subclass's ``REASONS`` table (reason -> (zh, en),
+    with ``{placeholders}`` filled from keyword values); a reason outside the table carries its
+    own ``zh`` and ``en`` (e.g. a card refusal passed through). ``reason`` is the stable code."""
+
+    REASONS: dict[str, tuple[str, str]] = {}
+
+    def __init__(self, reason: str, **values):
+        if reason in self.REASONS:
+            zh, en = self.REASONS[reason]
+            zh, en = zh.format(**values), en.format(**values)
+        else:
+            zh, en = values["zh"], values["en"]
+        super().__init__(zh, en, code=reason)
+        self.reason = reason

@@ -18,10 +18,10 @@ import sqlite3
 from dataclasses import dataclass
 
 from bank import accounts, cardcode, clock, reviewers
-from bank.errors import BankError
+from bank.errors import ReasonedRefusal
 from bank.policy import Window
 
-from sync import replica, wire
+from sync import replica
 
 EXPIRY_HORIZON_DAYS = 60
 OBJECTION_REASONS = (   # what a resident may choose (no typing at the kiosk)
@@ -56,15 +56,8 @@ REASONS: dict[str, tuple[str, str]] = {
 }
 
 
-class Refusal(BankError):
-    def __init__(self, reason: str, **values):
-        if reason in REASONS:
-            zh, en = REASONS[reason]
-            zh, en = zh.format(**values), en.format(**values)
-        else:
-            zh, en = values["zh"], values["en"]
-        super().__init__(zh, en, code=reason)
-        self.reason = reason
+class Refusal(ReasonedRefusal):
+    REASONS = REASONS
 
 
 # --- what is shown ----------------------------------------------------------------------------
@@ -152,17 +145,10 @@ def compound(conn) -> dict:
 def identify(conn: sqlite3.Connection, text: str) -> Card:
     """Verify a scanned card offline; find its account and whether it is a resident or staff card."""
     ready(conn)
-    keys = {k: wire.b64d(v, length=32) for k, v in replica.state(conn, "issuing_keys", {}).items()}
-    registry = replica.Registry(conn)
     try:
-        claim = cardcode.verify(text, community=replica.state(conn, "community"), public_keys=keys)
-        deny = registry.deny_reason(claim.card_id, claim.version)
-        if deny is not None and deny != "hold":   # a hold stops redemption, not looking
-            raise cardcode.CardRefused("revoked" if deny == "revoked" else "superseded")
-        cardcode.check_status(claim, registry)
+        claim, account_id, _on_hold = replica.verify_card(conn, text)
     except cardcode.CardRefused as exc:
         raise Refusal(f"card_{exc.reason}", zh=exc.zh, en=exc.en) from None
-    account_id = registry.account_of(claim.card_id)
     if account_id is None:
         raise Refusal("unknown_card")
     if claim.role == "resident" and household(conn, account_id) is None:

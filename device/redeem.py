@@ -15,10 +15,10 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 
 from bank import accounts, cardcode, clock
-from bank.errors import BankError
+from bank.errors import ReasonedRefusal
 from bank.policy import OfflinePolicy, Window
 
-from sync import client, home as home_mod, replica, wire
+from sync import client, home as home_mod, replica
 
 ONLINE_TIMEOUT = 3.0   # seconds: a shop counter cannot wait longer for the office
 
@@ -53,17 +53,10 @@ REASONS: dict[str, tuple[str, str]] = {
 }
 
 
-class Refusal(BankError):
+class Refusal(ReasonedRefusal):
     """A redemption the tablet refuses; ``reason`` is a key of :data:`REASONS` or ``card_*``."""
 
-    def __init__(self, reason: str, **values):
-        if reason in REASONS:
-            zh, en = REASONS[reason]
-            zh, en = zh.format(**values), en.format(**values)
-        else:
-            zh, en = values["zh"], values["en"]
-        super().__init__(zh, en, code=reason)
-        self.reason = reason
+    REASONS = REASONS
 
 
 @dataclass(frozen=True)
@@ -118,21 +111,15 @@ def _sync_age_ok(conn, now: dt.datetime, pol: OfflinePolicy) -> None:
 
 def _check_card(conn, text: str) -> tuple[cardcode.CardClaim, int]:
     """Verify the card offline and find its account; raise Refusal."""
-    keys = {k: wire.b64d(v, length=32) for k, v in replica.state(conn, "issuing_keys", {}).items()}
-    registry = replica.Registry(conn)
     try:
-        claim = cardcode.verify(text, community=replica.state(conn, "community"), public_keys=keys)
-        deny = registry.deny_reason(claim.card_id, claim.version)
-        if deny == "hold":
-            raise Refusal("card_on_hold")
-        if deny is not None:
-            raise cardcode.CardRefused("revoked" if deny == "revoked" else "superseded")
-        cardcode.check_status(claim, registry)
+        claim, account_id, on_hold = replica.verify_card(conn, text)
     except cardcode.CardRefused as exc:
         raise Refusal(f"card_{exc.reason}", zh=exc.zh, en=exc.en) from None
+    if on_hold:
+        raise Refusal("card_on_hold")
     if claim.role != "resident":
         raise Refusal("staff_card")
-    return claim, registry.account_of(claim.card_id)
+    return claim, account_id
 
 
 @dataclass(frozen=True)

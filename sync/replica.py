@@ -17,7 +17,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from bank import clock
+from bank import cardcode, clock
 from bank.devices import GENESIS
 from bank.errors import BankError
 
@@ -283,6 +283,23 @@ class Registry:
     def account_of(self, card_id: str) -> int | None:
         row = self.conn.execute("SELECT account_id FROM cards WHERE card_id = ?", (card_id,)).fetchone()
         return row[0] if row else None
+
+
+def verify_card(conn: sqlite3.Connection, text: str) -> tuple[cardcode.CardClaim, int | None, bool]:
+    """Verify scanned card text offline against this replica: (claim, account id, on hold).
+
+    Raises :class:`bank.cardcode.CardRefused` for a card that is not ours, forged, revoked,
+    superseded or unknown; a card on hold (after an overdraft) passes, flagged, because a hold
+    stops redemption but not looking up one's points.
+    """
+    keys = {k: wire.b64d(v, length=32) for k, v in state(conn, "issuing_keys", {}).items()}
+    registry = Registry(conn)
+    claim = cardcode.verify(text, community=state(conn, "community"), public_keys=keys)
+    deny = registry.deny_reason(claim.card_id, claim.version)
+    if deny is not None and deny != "hold":
+        raise cardcode.CardRefused("revoked" if deny == "revoked" else "superseded")
+    cardcode.check_status(claim, registry)
+    return claim, registry.account_of(claim.card_id), deny == "hold"
 
 
 # --- applying a pull --------------------------------------------------------------------------
