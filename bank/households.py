@@ -20,7 +20,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from . import accounts, cards, clock, ledger, objections
+from . import accounts, cards, clock, ledger, objections, validity
 from .db import transaction
 from .errors import InvalidInput
 
@@ -63,11 +63,30 @@ def _note(note: str) -> str:
 
 
 def _transfer(conn, source: int, target: int, points: int, *, what: str, note: str, by: str, now) -> None:
-    """The paired adjustment entries that move ``points`` (may be negative: a debt) between accounts."""
+    """The paired adjustment entries that move ``points`` (may be negative: a debt) between accounts.
+
+    Moved points keep their validity: they leave the source oldest first (as it would spend them)
+    and arrive as one adjustment per last valid day, so a merge or split never extends them.
+    """
     if points == 0:
         return
-    ledger.record_adjustment(conn, source, -points, recorded_by=by, note=f"{what}转出至储户 {target}:{note}", now=now)
-    ledger.record_adjustment(conn, target, points, recorded_by=by, note=f"{what}转入自储户 {source}:{note}", now=now)
+    out_note, in_note = f"{what}转出至储户 {target}:{note}", f"{what}转入自储户 {source}:{note}"
+    if points < 0:
+        ledger.record_adjustment(conn, source, -points, recorded_by=by, note=out_note, now=now)
+        ledger.record_adjustment(conn, target, points, recorded_by=by, note=in_note, now=now)
+        return
+    moving: dict = {}
+    left = points
+    for lot in validity.lots(conn, source)[0]:
+        take = min(lot.remaining, left)
+        if take:
+            moving[lot.last_valid_day] = moving.get(lot.last_valid_day, 0) + take
+            left -= take
+    ledger.record_adjustment(conn, source, -points, recorded_by=by, note=out_note, now=now)
+    for day, amount in sorted(moving.items()):
+        ledger.record_adjustment(conn, target, amount, recorded_by=by, note=in_note, now=now, valid_until=day)
+    if left:  # cannot happen while lots and balance agree; never let points vanish if they do not
+        ledger.record_adjustment(conn, target, left, recorded_by=by, note=in_note, now=now)
 
 
 def merge(conn: sqlite3.Connection, source_id: int, target_id: int, *, note: str, by: str, now=None) -> Moved:

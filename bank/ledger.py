@@ -26,7 +26,8 @@ REVERSIBLE = ("award", "deduction", "redemption", "adjustment")
 MAX_NOTE = 200
 
 _COLUMNS = ("entry_id, account_id, kind, points, item_code, catalog_version, period_key, merchant_id, "
-            "offer_id, quantity, reverses_entry_id, recorded_by, device_id, device_time, recorded_at, note, ref")
+            "offer_id, quantity, reverses_entry_id, recorded_by, device_id, device_time, recorded_at, note, ref, "
+            "valid_until")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Entry:
     recorded_at: str
     note: str
     ref: str | None
+    valid_until: str | None = None   # moved points keep their validity (local date), see validity
 
 
 @dataclass(frozen=True)
@@ -235,8 +237,15 @@ def settle_redemptions(conn: sqlite3.Connection,
 
 
 def record_adjustment(conn: sqlite3.Connection, account_id: int, points: int, *, recorded_by: str,
-                      note: str, now: dt.datetime | None = None, ref: str | None = None) -> Entry:
-    """An office adjustment (e.g. carrying over a paper ledger); the note must say why."""
+                      note: str, now: dt.datetime | None = None, ref: str | None = None,
+                      valid_until: dt.date | None = None) -> Entry:
+    """An office adjustment (e.g. carrying over a paper ledger); the note must say why.
+
+    ``valid_until`` (positive adjustments only) keeps moved points valid to the day they were
+    valid to in the account they came from, instead of a fresh validity from today.
+    """
+    if valid_until is not None and (type(points) is not int or points <= 0):
+        raise InvalidInput("只有转入的积分可以沿用原有效期。", "only incoming points can carry a validity")
     if not _check_note(note):
         raise InvalidInput("调整积分必须写明原因。", "an adjustment needs a note saying why")
     if type(points) is not int or points == 0:
@@ -245,8 +254,10 @@ def record_adjustment(conn: sqlite3.Connection, account_id: int, points: int, *,
         if ref is not None and (existing := by_ref(conn, ref)) is not None:
             return existing
         _active_account(conn, account_id)
+        extra = {} if valid_until is None else {"valid_until": valid_until.isoformat()}
         return append(conn, account_id=account_id, kind="adjustment", points=points, recorded_by=recorded_by,
-                       device_id="office", device_time=None, now=now or clock.now_utc(), note=note, ref=ref)
+                       device_id="office", device_time=None, now=now or clock.now_utc(), note=note, ref=ref,
+                       **extra)
 
 
 def reverse(conn: sqlite3.Connection, entry_id: int, *, recorded_by: str, note: str,
@@ -320,8 +331,8 @@ def passbook(conn: sqlite3.Connection, account_id: int, *, limit: int = 20,
     """The newest ``limit`` entries (before an entry id, for paging), newest first, with balances."""
     lines = []
     for row in conn.execute(_PASSBOOK, {"account": account_id, "before": before_entry_id, "limit": limit}):
-        e = Entry(*row[:17])
-        balance_after, item_name, merchant_name, reversed_ = row[17:]
+        e = Entry(*row[:18])
+        balance_after, item_name, merchant_name, reversed_ = row[18:]
         lines.append(PassbookLine(e, _describe(e, item_name, merchant_name), balance_after, bool(reversed_)))
     return lines
 

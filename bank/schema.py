@@ -463,8 +463,18 @@ V8_REQUEST_FRESHNESS = """
 """
 
 
+V9_CARRIED_VALIDITY = """
+    -- Points moved between accounts (households merged or split) keep the validity they had:
+    -- the incoming adjustment names the last local day its points are valid. NULL: the points
+    -- are valid by the entry's own date, as every other entry.
+    ALTER TABLE ledger_entries ADD COLUMN valid_until TEXT
+        CHECK (valid_until IS NULL OR (kind = 'adjustment' AND points > 0 AND valid_until GLOB
+               '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'));
+"""
+
+
 MIGRATIONS = [V1_COMMUNITY, V2_CATALOG_MERCHANTS_LEDGER, V3_POLICY, V4_DEVICES_SYNC, V5_COUNCIL_CONSOLE,
-              V6_REVIEW_MEMBERS, V7_CONSOLE_REVIEWERS, V8_REQUEST_FRESHNESS]
+              V6_REVIEW_MEMBERS, V7_CONSOLE_REVIEWERS, V8_REQUEST_FRESHNESS, V9_CARRIED_VALIDITY]
 
 
 def statements(script: str):

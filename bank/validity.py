@@ -1,7 +1,8 @@
 """The validity period of points (积分时限) and the expiry run.
 
 By default points earned in a calendar year stay valid to the end of the following year
-(``validity.years_after`` = 1). Points are spent oldest first: every negative entry (redemption,
+(``validity.years_after`` = 1). Points moved in from another account (households merged or
+split) keep the last valid day they had there (the adjustment's ``valid_until``). Points are spent oldest first: every negative entry (redemption,
 deduction, expiry) consumes the oldest lots; a reversal of an award takes back the points of that
 award's own lot first. A balance that goes negative is a debt that later points pay off first.
 
@@ -51,7 +52,9 @@ def lots(conn: sqlite3.Connection, account_id: int) -> tuple[list[Lot], int]:
             amount -= paid
             if amount:
                 earned = clock.local_date(clock.from_text(e.recorded_at))
-                lot = Lot(e.entry_id, earned, last_valid_day(earned, years), amount)
+                until = (dt.date.fromisoformat(e.valid_until) if e.valid_until
+                         else last_valid_day(earned, years))
+                lot = Lot(e.entry_id, earned, until, amount)
                 open_lots.append(lot)
                 by_source[e.entry_id] = lot
             continue
@@ -91,17 +94,23 @@ def run_expiry(conn: sqlite3.Connection, today: dt.date, *, now: dt.datetime | N
     posted = []
     with transaction(conn):
         candidates = [row[0] for row in conn.execute(
-            "SELECT account_id FROM ledger_entries GROUP BY account_id HAVING min(recorded_at) < ?",
-            (clock.to_text(clock.local_midnight(dt.date(today.year - years_after(conn), 1, 1))),))]
+            "SELECT account_id FROM ledger_entries GROUP BY account_id HAVING min(recorded_at) < ? "
+            "OR min(valid_until) < ?",
+            (clock.to_text(clock.local_midnight(dt.date(today.year - years_after(conn), 1, 1))),
+             today.isoformat()))]
         for account_id in candidates:
             expired: dict[dt.date, int] = {}
             for lot in lots(conn, account_id)[0]:
                 if lot.last_valid_day < today:
                     expired[lot.last_valid_day] = expired.get(lot.last_valid_day, 0) + lot.remaining
             for day, points in sorted(expired.items()):
+                # Replaying the ledger already counts earlier expiry entries, so what is left is new
+                # (points moved in later with an old validity): a second entry for the same day.
                 ref = f"expiry:{account_id}:{day.isoformat()}"
-                if ledger.by_ref(conn, ref) is not None:
-                    continue
+                earlier = conn.execute("SELECT count(*) FROM ledger_entries WHERE ref = ? OR ref LIKE ?",
+                                       (ref, ref + ":%")).fetchone()[0]
+                if earlier:
+                    ref = f"{ref}:{earlier + 1}"
                 posted.append(ledger.append(
                     conn, account_id=account_id, kind="expiry", points=-points, recorded_by=SYSTEM,
                     device_id="office", device_time=None, now=now,

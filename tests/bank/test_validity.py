@@ -75,3 +75,29 @@ def test_validity_is_configurable(store, account):
     earn(store, account, "YC01", local(2025, 6, 1, 10, 0))
     assert validity.run_expiry(store, dt.date(2027, 1, 1)) == []
     assert len(validity.run_expiry(store, dt.date(2028, 1, 1))) == 1
+
+
+def test_points_moved_by_a_merge_keep_their_validity(store, account):
+    from bank import accounts, households
+    other = accounts.open_account(store, kind="single", holder="李四", compound_id=1, building=1, unit=1,
+                                  room="101", now=local(2025, 1, 1, 9, 0))
+    earn(store, other, "YC01", local(2025, 6, 1, 10, 0))       # +5, valid to 2026-12-31
+    earn(store, other, "YC02", local(2026, 2, 1, 10, 0))       # +5, valid to 2027-12-31
+    households.merge(store, other, account, note="搬到一起住", by="office", now=local(2026, 11, 1, 10, 0))
+    assert ledger.balance(store, account) == 10 and ledger.balance(store, other) == 0
+    lots, _ = validity.lots(store, account)
+    assert [(lot.last_valid_day, lot.remaining) for lot in lots] == [
+        (dt.date(2026, 12, 31), 5), (dt.date(2027, 12, 31), 5)]
+    posted = validity.run_expiry(store, dt.date(2027, 1, 1))
+    assert [(e.account_id, e.points) for e in posted] == [(account, -5)]
+    assert validity.run_expiry(store, dt.date(2027, 1, 1)) == []
+
+
+def test_a_late_lot_with_an_old_validity_still_expires(store, account):
+    earn(store, account, "YC01", local(2025, 6, 1, 10, 0))
+    assert len(validity.run_expiry(store, dt.date(2027, 1, 1))) == 1
+    ledger.record_adjustment(store, account, 3, recorded_by="office", note="moved in", now=local(2027, 1, 2, 9, 0),
+                             valid_until=dt.date(2026, 12, 31))
+    second = validity.run_expiry(store, dt.date(2027, 1, 3))
+    assert [e.points for e in second] == [-3] and second[0].ref.endswith(":2")
+    assert ledger.balance(store, account) == 0

@@ -80,6 +80,9 @@ SEED_ROWS = {
     7: [
         "UPDATE console_users SET reviewer_id = 1 WHERE name = '钱组员'",
     ],
+    8: [
+        "UPDATE devices SET last_request_time = '2025-03-01T03:00:00.000000Z' WHERE device_id = 'T0001'",
+    ],
 }
 
 
