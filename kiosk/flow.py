@@ -30,7 +30,9 @@ STAFF_IDLE_SECONDS = 120     # members choose items and notes; still logged out 
 PIN_TRIES = 3
 PAGE_SIZE = 6                # passbook, month and objection rows per page: big rows, paging by tap
 SHOPS_PER_PAGE = 4           # a shop is two rows (name and hours, its offers)
-POSTING_ROWS_PER_PAGE = 12   # one line each, below the red and black boards
+BOARD_ROWS_PER_PAGE = 5      # red and black boards side by side: five places of each per page
+POSTING_ROWS_PER_PAGE = 5    # the posting has its own tab: five households per page, one line each
+BOARD_TABS = ("boards", "posting")   # the two big tabs of the 红黑榜 / 本小区公示 screen
 LANGUAGES = ("zh", "en")     # Chinese first: the kiosk goes back to it when the resident leaves
 
 
@@ -116,6 +118,7 @@ class KioskFlow:
         self.pin_tries = 0
         self.unlocked = False          # the account's PIN was entered: deduction details shown
         self.page = 0
+        self.board_tab = BOARD_TABS[0]
         self.object_entry: int | None = None
         self.member: engine.Member | None = None
         self.pending_member: engine.Member | None = None   # staff card shown, PIN not yet entered
@@ -172,6 +175,8 @@ class KioskFlow:
             step = Step.HOME
         if step is Step.STAFF_MONTH:
             self.target = None
+        if step is Step.BOARDS:
+            self.board_tab = BOARD_TABS[0]
         self.step = step
 
     # --- a card in front of the camera ---------------------------------------------------------
@@ -292,7 +297,9 @@ class KioskFlow:
     # --- paging: every list a screen shows is paged with big buttons, none is cut short ---------
 
     def page_size(self) -> int:
-        return {Step.REDEEM: SHOPS_PER_PAGE, Step.BOARDS: POSTING_ROWS_PER_PAGE}.get(self.step, PAGE_SIZE)
+        if self.step is Step.BOARDS:
+            return BOARD_ROWS_PER_PAGE if self.board_tab == "boards" else POSTING_ROWS_PER_PAGE
+        return {Step.REDEEM: SHOPS_PER_PAGE}.get(self.step, PAGE_SIZE)
 
     def page_of(self, rows: list) -> list:
         """This page's part of the list the current screen shows."""
@@ -306,7 +313,7 @@ class KioskFlow:
     def paged(self) -> list:
         """The whole list the current screen pages through (empty where there is none)."""
         return {Step.PASSBOOK: self.passbook, Step.STAFF_MONTH: self.month, Step.OBJECT: self.objectable,
-                Step.REDEEM: self.shops, Step.BOARDS: self.posting_rows}.get(self.step, list)()
+                Step.REDEEM: self.shops, Step.BOARDS: self.board_list}.get(self.step, list)()
 
     def turn(self, delta: int) -> None:
         self.touch()
@@ -323,6 +330,24 @@ class KioskFlow:
 
     def shops(self) -> list[engine.Shop]:
         return engine.where_to_redeem(self.conn, self.account.balance if self.account else 0)
+
+    def show_tab(self, tab: str) -> None:
+        """The 红黑榜 / 本小区公示 tabs: two views of the boards screen, each paged from its first page."""
+        self.touch()
+        self.message = None
+        self.board_tab = tab if tab in BOARD_TABS else BOARD_TABS[0]
+        self.page = 0
+
+    def board_list(self) -> list:
+        """What the boards screen pages through: board lines or the posting's rows, by tab."""
+        return self.board_rows() if self.board_tab == "boards" else self.posting_rows()
+
+    def board_rows(self) -> list[tuple]:
+        """This quarter's boards as lines of (place, red entry or None, black entry or None)."""
+        b = engine.boards(self.conn) if self.conn is not None else {"red": [], "black": []}
+        red, black = list(b.get("red", [])), list(b.get("black", []))
+        return [(i + 1, red[i] if i < len(red) else None, black[i] if i < len(black) else None)
+                for i in range(max(len(red), len(black)))]
 
     def posting_rows(self) -> list[tuple]:
         """The current posting's rows (names masked), in the office's order; none without a posting."""

@@ -60,6 +60,10 @@ def take(out: Path, workdir: Path | None = None) -> list[Path]:
                 app.act("go", step)
                 yield 0.3
                 shot(step)
+                if step == "boards":          # the boards screen's second tab: this compound's posting
+                    app.act("show_tab", "posting")
+                    yield 0.3
+                    shot("posting")
             lines = flow.objectable()
             if lines:
                 app.act("choose_objection", lines[0].entry_id)

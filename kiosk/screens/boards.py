@@ -1,4 +1,7 @@
-"""Boards and postings: this quarter's red and black boards and the current posting, names masked."""
+"""Boards and postings: two tabs, this quarter's red and black boards and the current posting of the
+compound (names masked), each paged with the big 上一页/下一页 buttons: nothing to scroll, nothing cut off."""
+
+from kivy.properties import StringProperty
 
 from device import kiosk as engine
 from kiosk import style
@@ -7,34 +10,60 @@ from .base import KioskScreen, load_kv
 
 load_kv(__file__)
 
+POSTING_COLUMNS = (0.26, 0.26, 0.12, 0.12, 0.12, 0.12)   # name, home, awarded, deducted, redeemed, balance
+
 
 class BoardsScreen(KioskScreen):
+    tab = StringProperty("boards")
+
     def refresh(self) -> None:
-        conn = self.flow.conn
-        b = engine.boards(conn)
-        self.ids.title.text = self.tr("{period}红黑榜").format(period=b.get("label", ""))
-        grid = self.ids.board
+        flow = self.flow
+        self.tab = flow.board_tab
+        grid = self.ids.rows
         grid.clear_widgets()
+        rows = flow.board_list()
+        self.ids.pager.show(flow, len(rows), self.tr)
+        if self.tab == "boards":
+            self._boards(grid, flow.page_of(rows))
+        else:
+            self._posting(grid, rows, flow.page_of(rows))
+
+    def _boards(self, grid, page) -> None:
+        b = engine.boards(self.flow.conn)
+        self.ids.title.text = self.tr("{period}红黑榜").format(period=b.get("label", ""))
+        grid.cols = 2
         grid.add_widget(self.text(self.tr("红榜 · 加分最多"), kind="KLarge", bold=True, bg=style.RED_BOARD,
                                   color=style.ON_PRIMARY, halign="center"))
         grid.add_widget(self.text(self.tr("黑榜 · 扣分最多"), kind="KLarge", bold=True, bg=style.BLACK_BOARD,
                                   color=style.ON_PRIMARY, halign="center"))
-        red = [f"{i}. {n}  {bu}栋{u}单元  +{pts}" for i, (n, bu, u, pts) in enumerate(b["red"][:8], 1)]
-        black = [f"{i}. {n}  {bu}栋{u}单元  -{pts}" for i, (n, bu, u, pts) in enumerate(b["black"][:8], 1)]
-        for i in range(max(len(red), len(black), 1)):
-            grid.add_widget(self.text(red[i] if i < len(red) else (self.tr("(暂无)") if i == 0 else " ")))
-            grid.add_widget(self.text(black[i] if i < len(black) else (self.tr("(暂无)") if i == 0 else " ")))
-        post = self.ids.posting
-        post.clear_widgets()
-        p = engine.posting(conn)
-        rows = self.flow.posting_rows()
-        self.ids.pager.show(self.flow, len(rows), self.tr)
+        if not page:
+            grid.add_widget(self.text(self.tr("(暂无)")))
+            grid.add_widget(self.text(self.tr("(暂无)")))
+        for place, red, black in page:
+            for entry, sign in ((red, "+"), (black, "-")):
+                if entry is None:
+                    grid.add_widget(self.text(" "))
+                else:
+                    name, building, unit, points = entry
+                    grid.add_widget(self.text(self.tr("{place}. {name}  {building}栋{unit}单元  {points}").format(
+                        place=place, name=name, building=building, unit=unit, points=f"{sign}{points}")))
+
+    def _posting(self, grid, rows, page) -> None:
+        p = engine.posting(self.flow.conn)
         if p is None:
-            post.add_widget(self.text(self.tr("目前没有公示。")))
+            self.ids.title.text = self.tr("目前没有公示。")
+            grid.cols = 1
             return
-        post.add_widget(self.text(self.tr("{label}积分公示:{opens} 至 {closes}").format(
-            label=p["label"], opens=p["opens_on"], closes=p["closes_on"]), kind="KLarge", bold=True))
-        for _aid, name, building, unit, awarded, deducted, redeemed, balance in self.flow.page_of(rows):
-            post.add_widget(self.text(self.tr("{name} {building}栋{unit}单元  加{a} 扣{d} 兑{r} 余{b}").format(
-                name=name, building=building, unit=unit, a=awarded, d=deducted, r=redeemed, b=balance)))
-        post.add_widget(self.text(self.tr("共 {n} 户。").format(n=len(rows)), color=style.MUTED))
+        self.ids.title.text = self.tr("{label}积分公示:{opens} 至 {closes}").format(
+            label=p["label"], opens=p["opens_on"], closes=p["closes_on"])
+        grid.cols = len(POSTING_COLUMNS)
+        heads = (self.tr("住户(共 {n} 户)").format(n=len(rows)), self.tr("楼栋单元"), self.tr("加分"),
+                 self.tr("扣分"), self.tr("兑换"), self.tr("余额"))
+        for head, width in zip(heads, POSTING_COLUMNS):
+            grid.add_widget(self.text(head, bold=True, color=style.ON_PRIMARY, bg=style.ACCENT, size_hint_x=width,
+                                      halign="left" if width > 0.2 else "right"))
+        for _aid, name, building, unit, awarded, deducted, redeemed, balance in page:
+            cells = (name, self.tr("{building}栋{unit}单元").format(building=building, unit=unit),
+                     awarded, deducted, redeemed, balance)
+            for cell, width in zip(cells, POSTING_COLUMNS):
+                grid.add_widget(self.text(str(cell), size_hint_x=width, halign="left" if width > 0.2 else "right"))

@@ -135,6 +135,7 @@ def test_accessibility_of_every_screen_at_both_sizes(kt, hub, kiosk_home):
     from kivy.core.window import Window
     from kivy.uix.button import Button
     from kivy.uix.label import Label
+    from kivy.uix.scrollview import ScrollView
 
     from device.ui.theme import contrast
     from kiosk import style
@@ -152,7 +153,41 @@ def test_accessibility_of_every_screen_at_both_sizes(kt, hub, kiosk_home):
             w = w.parent
         return True
 
+    def inside(w, ancestor):
+        while w is not None and w is not w.parent:
+            if w is ancestor:
+                return True
+            w = w.parent
+        return False
+
+    def fits(where):
+        """Nothing to scroll, nothing outside the screen, no row running under the pager."""
+        screen = app.root.ids.sm.current_screen
+        bottom, top = screen.to_window(screen.x, screen.y)[1], screen.to_window(screen.x, screen.top)[1]
+        pager = screen.ids.get("pager")
+        pager_top = pager.to_window(pager.x, pager.top)[1] if pager is not None and visible(pager) else None
+        stack = [screen]
+        while stack:
+            w = stack.pop()
+            stack.extend(w.children)
+            name = f"{where} {Window.size} {app.lang} {type(w).__name__} {str(getattr(w, 'text', ''))[:20]!r}"
+            if isinstance(w, ScrollView) and w.children and w.children[0].height > w.height + 1:
+                problems.append(f"{name}: must scroll ({w.children[0].height:.0f} > {w.height:.0f})")
+            if not isinstance(w, Label) or not w.text.strip() or not visible(w):
+                continue
+            y0, y1 = w.to_window(w.x, w.y)[1], w.to_window(w.x, w.top)[1]
+            if y0 < bottom - 1 or y1 > top + 1:
+                problems.append(f"{name}: outside the screen")
+            elif pager_top is not None and not inside(w, pager) and y0 < pager_top - 1:
+                problems.append(f"{name}: under the pager")
+
+    # These still scroll a long list inside the screen (the convention, the staff's item and household
+    # lists, a long confirmation); every other screen, the boards' and the posting's pages included, fits.
+    still_scrolling = {"convention", "staff find", "staff items", "staff confirm"}
+
     def check(where):
+        if where not in still_scrolling:
+            fits(where)
         min_touch = style.TOUCH_MIN_MM * style.px_per_mm(*Window.size)
         roots = [app.root.ids.bar, app.root.ids.banner, app.root.ids.sm.current_screen]
         stack = list(roots)
@@ -193,6 +228,18 @@ def test_accessibility_of_every_screen_at_both_sizes(kt, hub, kiosk_home):
                 app.act("go", step)
                 yield 0.1
                 check(step)
+                while step == "boards" and flow.pages(len(flow.paged())) > flow.page + 1:
+                    app.act("turn", 1)          # every page of the boards fits
+                    yield 0.05
+                    check(f"boards page {flow.page + 1}")
+            app.act("go", "boards")
+            app.act("show_tab", "posting")      # the posting's tab: its first and last pages fit
+            yield 0.1
+            check("posting")
+            flow.page = flow.pages(len(flow.paged())) - 1
+            app.show()
+            yield 0.1
+            check("posting last page")
             app.act("choose_objection", kt.q_entry)
             yield 0.1
             check("object reasons")

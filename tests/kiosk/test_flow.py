@@ -266,7 +266,7 @@ def test_objection_entries_shops_and_posting_rows_are_paged_not_cut_short(flow, 
     """Every list on a resident screen pages by tap (上一页/下一页); nothing beyond a page is dropped."""
     from bank import clock, merchants, periods
     from bank.errors import BankError
-    from kiosk.flow import POSTING_ROWS_PER_PAGE, SHOPS_PER_PAGE
+    from kiosk.flow import BOARD_ROWS_PER_PAGE, POSTING_ROWS_PER_PAGE, SHOPS_PER_PAGE
     conn = db.connect(kt.path)
     quarter = periods.previous_quarter(clock.now_utc())
     with db.transaction(conn):
@@ -312,8 +312,15 @@ def test_objection_entries_shops_and_posting_rows_are_paged_not_cut_short(flow, 
     assert flow.page == 0
 
     flow.go("boards")
+    assert flow.board_tab == "boards"            # the boards' tab first: places of red and black side by side
+    lines = flow.board_rows()
+    assert flow.paged() == lines and flow.page_of(lines) == lines[:BOARD_ROWS_PER_PAGE]
+    assert [place for place, _, _ in lines] == list(range(1, len(lines) + 1))
+    flow.turn(1)
+    flow.show_tab("posting")                     # the posting's tab opens on its first page
+    assert flow.board_tab == "posting" and flow.page == 0
     rows = flow.posting_rows()
-    assert rows and flow.page_of(rows) == rows[:POSTING_ROWS_PER_PAGE]
+    assert rows and flow.paged() == rows and flow.page_of(rows) == rows[:POSTING_ROWS_PER_PAGE]
     many = [(i, f"户{i}", 1, 1, 1, 0, 0, 1) for i in range(POSTING_ROWS_PER_PAGE * 2 + 1)]
     monkeypatch.setattr(flow, "posting_rows", lambda: many)     # a compound of 25 households
     flow.turn(1)
@@ -321,6 +328,29 @@ def test_objection_entries_shops_and_posting_rows_are_paged_not_cut_short(flow, 
     assert flow.page == 2 and flow.page_of(many) == many[-1:]
     flow.go("home")
     assert flow.page == 0                        # a screen opens on its first page
+    flow.go("boards")
+    assert flow.board_tab == "boards" and flow.page == 0
+    flow.show_tab("nonsense")
+    assert flow.board_tab == "boards"
+
+
+def test_boards_tab_pages_red_and_black_side_by_side(flow, kt, monkeypatch):
+    from device import kiosk as engine
+    from kiosk.flow import BOARD_ROWS_PER_PAGE
+    flow.scan(kt.town.rich[2])
+    red = [(f"红{i}", 1, 1, 20 - i) for i in range(BOARD_ROWS_PER_PAGE + 2)]
+    black = [(f"黑{i}", 2, 1, 3) for i in range(2)]
+    monkeypatch.setattr(engine, "boards", lambda conn: {"label": "2026年第3季度", "red": red, "black": black})
+    flow.go("boards")
+    lines = flow.board_rows()
+    assert len(lines) == len(red) and flow.pages(len(lines)) == 2
+    assert lines[0] == (1, red[0], black[0]) and lines[2] == (3, red[2], None)
+    flow.turn(1)
+    assert flow.page_of(lines) == lines[BOARD_ROWS_PER_PAGE:]
+    flow.turn(1)
+    assert flow.page == 1                        # no page past the last
+    flow.reset()
+    assert flow.board_tab == "boards"
 
 
 def test_language_switch_stays_for_the_resident_and_idle_brings_chinese_back(flow, kt, now):
