@@ -12,7 +12,7 @@ tablet tries to push it at once, silently staying offline if the office does not
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from bank import accounts, cardcode, clock
 from bank.errors import ReasonedRefusal
@@ -32,6 +32,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "account_inactive": ("该储户账户已暂停或销户,不能兑换。", "The account is suspended or closed."),
     "unknown_offer": ("本店没有这个兑换项目。", "This shop has no such offer."),
     "bad_quantity": ("数量须为1到99。", "Quantity must be 1 to 99."),
+    "empty_basket": ("请至少选择一个兑换项目。", "Choose at least one offer."),
+    "basket_too_long": ("一次最多兑换 {n} 种项目。", "At most {n} different offers at once."),
     "window_closed": ("现在不在兑换时间内({windows})。", "Redemption is closed now (open: {windows})."),
     "insufficient": ("积分不足:需要 {need} 分,可用 {have} 分。", "Not enough points: {need} needed, {have} available."),
     "insufficient_held": ("积分不足:需要 {need} 分,可用 {have} 分(另有 {held} 分正在异议处理中,裁定前不能兑换)。",
@@ -50,6 +52,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "void_too_late": ("超过 {minutes} 分钟的兑换不能在本机撤销,请到社区办公室处理。",
                       "Redemptions older than {minutes} minutes cannot be voided here; ask the office."),
     "void_done": ("这条兑换已经撤销过。", "This redemption was already voided."),
+    "void_not_redemption": ("只有兑换记录可以撤销。", "Only a redemption can be voided."),
 }
 
 
@@ -59,28 +62,60 @@ class Refusal(ReasonedRefusal):
     REASONS = REASONS
 
 
+MAX_LINES = 20   # different offers in one basket
+
+
+@dataclass(frozen=True)
+class ReceiptLine:
+    """One offer of a receipt: its own redemption event (``seq``) on this tablet."""
+
+    seq: int
+    offer_id: int
+    offer: str
+    qty: int
+    points: int
+
+
 @dataclass(frozen=True)
 class Receipt:
+    """A basket redeemed together; ``seq`` (its first line's event) is the receipt number."""
+
     seq: int
     device_id: str
     merchant: str
     card_id: str
     account: str            # masked display name
-    offer_id: int
-    offer: str
-    qty: int
-    points: int
+    items: tuple[ReceiptLine, ...]
+    points: int             # the basket's total
     balance_after: int
     at: str                 # local time, for the printed receipt
     pushed: bool
 
+    @property
+    def seqs(self) -> tuple[int, ...]:
+        return tuple(i.seq for i in self.items)
+
+    def _only(self) -> ReceiptLine:
+        if len(self.items) != 1:
+            raise AttributeError("a receipt of several lines has no single offer; see items")
+        return self.items[0]
+
+    # a one-line receipt reads as before
+    offer_id = property(lambda self: self._only().offer_id)
+    offer = property(lambda self: self._only().offer)
+    qty = property(lambda self: self._only().qty)
+
     def as_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        out["seqs"] = list(self.seqs)
+        if len(self.items) == 1:
+            out.update(offer_id=self.offer_id, offer=self.offer, qty=self.qty)
+        return out
 
     def lines(self) -> list[str]:
         return [f"兑换成功 (redeemed) · 单号 {self.device_id}-{self.seq}",
-                f"{self.merchant} · {self.offer} ×{self.qty} · {self.points} 分",
-                f"储户 {self.account} (卡 {self.card_id}) · 余额 {self.balance_after} 分",
+                *(f"{self.merchant} · {i.offer} ×{i.qty} · {i.points} 分" for i in self.items),
+                f"合计 {self.points} 分 · 储户 {self.account} (卡 {self.card_id}) · 余额 {self.balance_after} 分",
                 f"{self.at} · {'已上传' if self.pushed else '待上传 (will sync later)'}"]
 
 
@@ -175,31 +210,57 @@ def inspect(h: home_mod.Home, card_text: str, *, now: dt.datetime | None = None)
 def redeem(h: home_mod.Home, card_text: str, offer_id: int, qty: int = 1, pin: str | None = None, *,
            now: dt.datetime | None = None, transport=None, online_timeout: float = ONLINE_TIMEOUT) -> Receipt:
     """Redeem ``qty`` of an offer with a scanned card, offline; return the receipt or raise Refusal."""
+    return redeem_basket(h, card_text, [(offer_id, qty)], pin, now=now, transport=transport,
+                         online_timeout=online_timeout)
+
+
+def _basket(lines) -> list[tuple[int, int]]:
+    """(offer, qty) lines in order, the same offer's lines merged; raise Refusal if malformed."""
+    merged: dict[int, int] = {}
+    for line in lines:
+        offer_id, qty = line
+        if type(qty) is not int or not 1 <= qty <= 99:
+            raise Refusal("bad_quantity")
+        merged[offer_id] = merged.get(offer_id, 0) + qty
+    if not merged:
+        raise Refusal("empty_basket")
+    if len(merged) > MAX_LINES:
+        raise Refusal("basket_too_long", n=MAX_LINES)
+    if any(q > 99 for q in merged.values()):
+        raise Refusal("bad_quantity")
+    return list(merged.items())
+
+
+def redeem_basket(h: home_mod.Home, card_text: str, lines, pin: str | None = None, *,
+                  now: dt.datetime | None = None, transport=None,
+                  online_timeout: float = ONLINE_TIMEOUT) -> Receipt:
+    """Redeem several (offer, qty) lines together, all or nothing.
+
+    Every check is on the basket's total; one redemption event per line is written in one replica
+    transaction (synchronous=FULL) before the receipt is returned; then a quiet push."""
     now = now or clock.now_utc()
     if h.config.get("kind") != "tablet":
         raise Refusal("not_a_tablet")
-    if type(qty) is not int or not 1 <= qty <= 99:
-        raise Refusal("bad_quantity")
+    basket = _basket(lines)
     transport = transport or client.HttpTransport(h.server, online_timeout)
     conn = h.replica()
     try:
         pol = _policy(conn)
-        offer = conn.execute("SELECT offer_id, name, points FROM offers WHERE offer_id = ?", (offer_id,)).fetchone()
-        if offer is not None and offer[2] * qty > pol.floor_limit:
+        prices = dict(conn.execute("SELECT offer_id, points FROM offers"))
+        if sum(prices.get(o, 0) * q for o, q in basket) > pol.floor_limit:
             # Above the floor limit the office must be reachable: sync now, then decide on fresh data.
             try:
                 client.sync_once(h, transport, now=now)
             except (client.Unreachable, client.Refused):
                 raise Refusal("floor_limit_offline", floor=pol.floor_limit) from None
-        with replica._txn(conn):   # checks and the write see the same replica
-            receipt = _decide_and_record(h, conn, card_text, offer_id, qty, pin, now)
+        with replica._txn(conn):   # checks and every line's write see the same replica, one commit
+            receipt = _decide_and_record(h, conn, card_text, basket, pin, now)
     finally:
         conn.close()
-    pushed = _push_quietly(h, transport, now)
-    return Receipt(**{**receipt.as_dict(), "pushed": pushed})
+    return replace(receipt, pushed=_push_quietly(h, transport, now))
 
 
-def _decide_and_record(h, conn, card_text, offer_id, qty, pin, now) -> Receipt:
+def _decide_and_record(h, conn, card_text, basket, pin, now) -> Receipt:
     pol = _policy(conn)
     _sync_age_ok(conn, now, pol)
     claim, account_id = _check_card(conn, card_text)
@@ -207,10 +268,14 @@ def _decide_and_record(h, conn, card_text, offer_id, qty, pin, now) -> Receipt:
                         (account_id,)).fetchone()
     if acct is None or acct[0] != "active":
         raise Refusal("account_inactive")
-    offer = conn.execute("SELECT offer_id, name, points FROM offers WHERE offer_id = ?", (offer_id,)).fetchone()
-    if offer is None:
-        raise Refusal("unknown_offer")
-    points = offer[2] * qty
+    offers = []
+    for offer_id, qty in basket:
+        offer = conn.execute("SELECT offer_id, name, points FROM offers WHERE offer_id = ?",
+                             (offer_id,)).fetchone()
+        if offer is None:
+            raise Refusal("unknown_offer")
+        offers.append((offer, qty, offer[2] * qty))
+    points = sum(p for _o, _q, p in offers)
     windows = _windows(conn)
     if windows and not any(w.is_open(now) for w in windows):
         raise Refusal("window_closed", windows="; ".join(w.describe() for w in windows))
@@ -233,12 +298,28 @@ def _decide_and_record(h, conn, card_text, offer_id, qty, pin, now) -> Receipt:
         if held:
             raise Refusal("insufficient_held", need=points, have=have, held=held)
         raise Refusal("insufficient", need=points, have=have)
-    event = replica.record(conn, "redemption", {"card": claim.card_id, "card_version": claim.version,
-                                                "offer": offer[0], "qty": qty, "points": points},
-                           now=now, card_id=claim.card_id, account_id=account_id, points=points)
+    items = []
+    for offer, qty, line_points in offers:
+        event = replica.record(conn, "redemption", {"card": claim.card_id, "card_version": claim.version,
+                                                    "offer": offer[0], "qty": qty, "points": line_points},
+                               now=now, card_id=claim.card_id, account_id=account_id, points=line_points)
+        items.append(ReceiptLine(event["seq"], offer[0], offer[1], qty, line_points))
+    first = items[0].seq
+    conn.executemany("INSERT INTO tablet_receipt_lines (seq, receipt) VALUES (?, ?)",
+                     [(i.seq, first) for i in items])
     merchant = (replica.state(conn, "merchant") or {}).get("name", "")
-    return Receipt(event["seq"], h.device_id, merchant, claim.card_id, acct[1], offer[0], offer[1], qty, points,
+    return Receipt(first, h.device_id, merchant, claim.card_id, acct[1], tuple(items), points,
                    have - points, clock.local(now).strftime("%Y-%m-%d %H:%M"), False)
+
+
+def receipt_seqs(conn, seq: int) -> list[int]:
+    """The events of the receipt that ``seq`` belongs to (one event for redemptions made before
+    baskets, which have no receipt rows)."""
+    row = conn.execute("SELECT receipt FROM tablet_receipt_lines WHERE seq = ?", (seq,)).fetchone()
+    if row is None:
+        return [seq]
+    return [r[0] for r in conn.execute("SELECT seq FROM tablet_receipt_lines WHERE receipt = ? ORDER BY seq",
+                                       (row[0],))]
 
 
 def _push_quietly(h: home_mod.Home, transport, now: dt.datetime) -> bool:
@@ -255,27 +336,35 @@ def _push_quietly(h: home_mod.Home, transport, now: dt.datetime) -> bool:
 
 def void(h: home_mod.Home, seq: int, reason: str = "商户撤销", *, now: dt.datetime | None = None,
          transport=None) -> dict:
-    """Reverse one of this tablet's own recent redemptions (within the policy's void minutes)."""
+    """Reverse one of this tablet's own recent receipts (within the policy's void minutes): one
+    reversal event per line, in one transaction. ``seq`` is any of the receipt's events."""
     now = now or clock.now_utc()
     conn = h.replica()
     try:
         with replica._txn(conn):
-            row = conn.execute("SELECT kind, created_at, card_id, account_id, points FROM outbox WHERE seq = ?",
-                               (seq,)).fetchone()
-            if row is None or row[0] != "redemption":
+            seqs = receipt_seqs(conn, seq)
+            rows = [conn.execute("SELECT seq, kind, created_at, card_id, account_id, points FROM outbox "
+                                 "WHERE seq = ?", (s,)).fetchone() for s in seqs]
+            if any(r is None for r in rows):
                 raise Refusal("void_unknown")
-            if conn.execute("SELECT 1 FROM outbox WHERE kind = 'reversal' AND json_extract(event, "
-                            "'$.body.reverses_seq') = ?", (seq,)).fetchone():
+            if any(r[1] != "redemption" for r in rows):
+                raise Refusal("void_unknown" if len(rows) == 1 else "void_not_redemption")
+            done = {s for s in seqs if conn.execute(
+                "SELECT 1 FROM outbox WHERE kind = 'reversal' AND json_extract(event, '$.body.reverses_seq') = ?",
+                (s,)).fetchone()}
+            if len(done) == len(seqs):
                 raise Refusal("void_done")
             minutes = _policy(conn).void_minutes
-            if now - clock.from_text(row[1]) > dt.timedelta(minutes=minutes):
+            if now - clock.from_text(rows[0][2]) > dt.timedelta(minutes=minutes):
                 raise Refusal("void_too_late", minutes=minutes)
-            event = replica.record(conn, "reversal", {"reverses_seq": seq, "reason": reason[:200]}, now=now,
-                                   card_id=row[2], account_id=row[3], points=-row[4])
+            reversals = [replica.record(conn, "reversal", {"reverses_seq": r[0], "reason": reason[:200]}, now=now,
+                                        card_id=r[3], account_id=r[4], points=-r[5])["seq"]
+                         for r in rows if r[0] not in done]
     finally:
         conn.close()
     pushed = _push_quietly(h, transport or client.HttpTransport(h.server, ONLINE_TIMEOUT), now)
-    return {"seq": event["seq"], "reverses_seq": seq, "points": row[4], "pushed": pushed}
+    return {"seq": reversals[0], "reverses_seq": seqs[0], "reversals": reversals, "voided": seqs,
+            "points": sum(r[5] for r in rows if r[0] not in done), "pushed": pushed}
 
 
 def status(h: home_mod.Home, *, now: dt.datetime | None = None) -> dict:

@@ -126,7 +126,17 @@ V3_TABLET = """
     DELETE FROM state WHERE key = 'cursor';
 """
 
-MIGRATIONS = [V1, V2_KIOSK, V3_TABLET]
+# A tablet's basket: its lines are separate redemption events (the wire format is one offer per
+# event); this local table says which events one receipt is made of, so a void reverses them all.
+V4_RECEIPTS = """
+    CREATE TABLE tablet_receipt_lines (
+        seq     INTEGER PRIMARY KEY,       -- a redemption event of this device
+        receipt INTEGER NOT NULL           -- the receipt's number: its first event's seq
+    );
+    CREATE INDEX tablet_receipt_lines_by_receipt ON tablet_receipt_lines (receipt);
+"""
+
+MIGRATIONS = [V1, V2_KIOSK, V3_TABLET, V4_RECEIPTS]
 
 
 class ReplicaError(BankError):

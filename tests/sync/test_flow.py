@@ -138,3 +138,96 @@ def test_void_reverses_own_recent_redemption(town, hub, tmp_path):
     assert office_balance(town.path, town.rich[0]) == 100
     with pytest.raises(engine.Refusal):
         engine.void(h, r.seq, transport=hub)
+
+
+# --- a basket: several offers redeemed together --------------------------------------------------
+
+def _outbox(h):
+    conn = h.replica()
+    try:
+        return conn.execute("SELECT seq, hash, prev, kind, points FROM outbox ORDER BY seq").fetchall()
+    finally:
+        conn.close()
+
+
+def test_basket_writes_one_chained_event_per_line_in_one_transaction(town, hub, tmp_path, monkeypatch):
+    h = enrol_tablet(town.path, hub, tmp_path / "tab", town.noodles)
+    hub.up = False
+    statements = []
+    opened = []
+    real = type(h).replica
+
+    def traced(self):
+        conn = real(self)
+        if not opened:     # the redemption's own connection (the quiet push opens another)
+            conn.set_trace_callback(statements.append)
+        opened.append(conn)
+        return conn
+
+    monkeypatch.setattr(type(h), "replica", traced)
+    r = engine.redeem_basket(h, town.rich[2], [(town.bowl, 2), (town.beef, 1)], now=clock.now_utc(), transport=hub)
+    monkeypatch.setattr(type(h), "replica", real)
+    assert [(i.offer, i.qty, i.points) for i in r.items] == [("小面", 2, 12), ("牛肉面", 1, 12)]
+    assert (r.points, r.balance_after, r.seq, r.seqs, r.pushed) == (24, 76, 1, (1, 2), False)
+    assert "×2" in "\n".join(r.lines()) and r.as_dict()["seqs"] == [1, 2]
+    assert sum(s.strip().upper() == "BEGIN IMMEDIATE" for s in statements) == 1
+    assert sum(s.strip().upper() == "COMMIT" for s in statements) == 1
+    assert sum("INSERT INTO outbox" in s for s in statements) == 2
+    rows = _outbox(h)
+    assert [(s, k, p) for s, _h, _p, k, p in rows] == [(1, "redemption", 12), (2, "redemption", 12)]
+    assert rows[1][2] == rows[0][1]          # the second line carries the first line's hash
+    hub.up = True
+    assert client.sync_once(h, hub).acked_seq == 2
+    assert office_balance(town.path, town.rich[0]) == 76
+
+
+def test_refused_basket_writes_nothing(town, hub, tmp_path, monkeypatch):
+    h = enrol_tablet(town.path, hub, tmp_path / "tab", town.noodles)
+    hub.up = False
+    now = clock.now_utc()
+    engine.redeem(h, town.rich[2], town.beef, 3, now=now, transport=hub)    # 36 today
+    engine.redeem(h, town.rich[2], town.bowl, 1, now=now, transport=hub)    # 42 today
+    before = _outbox(h)
+    with pytest.raises(engine.Refusal) as exc:   # 12 + 12 = 24, each line fits, together 66 > the cap of 60
+        engine.redeem_basket(h, town.rich[2], [(town.beef, 1), (town.bowl, 2)], now=now, transport=hub)
+    assert exc.value.reason == "daily_cap"
+    with pytest.raises(engine.Refusal) as exc:   # 12 + 12 = 24 > the 20 points of the poor card
+        engine.redeem_basket(h, town.poor[2], [(town.beef, 1), (town.bowl, 2)], "1234", now=now, transport=hub)
+    assert exc.value.reason == "insufficient"
+    with pytest.raises(engine.Refusal) as exc:   # 24 + 18 = 42: each line under the floor limit of 40, not the total
+        engine.redeem_basket(h, town.poor[2], [(town.beef, 2), (town.bowl, 3)], "1234", now=now, transport=hub)
+    assert exc.value.reason == "floor_limit_offline"
+    for lines, reason in [([], "empty_basket"), ([(town.bowl, 0)], "bad_quantity"),
+                          ([(town.bowl, 1), (999999, 1)], "unknown_offer")]:
+        with pytest.raises(engine.Refusal) as exc:
+            engine.redeem_basket(h, town.rich[2], lines, now=now, transport=hub)
+        assert exc.value.reason == reason
+    # a failure while writing the second line leaves the first unwritten too
+    real_record, calls = replica.record, []
+
+    def failing(*a, **kw):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real_record(*a, **kw)
+
+    monkeypatch.setattr(replica, "record", failing)
+    with pytest.raises(OSError):
+        engine.redeem_basket(h, town.rich[2], [(town.bowl, 1), (town.beef, 1)], now=now, transport=hub)
+    monkeypatch.setattr(replica, "record", real_record)
+    assert _outbox(h) == before
+    conn = h.replica()
+    assert conn.execute("SELECT count(*) FROM tablet_receipt_lines").fetchone()[0] == 2   # the two one-line ones
+    conn.close()
+
+
+def test_void_reverses_every_line_of_a_receipt(town, hub, tmp_path):
+    h = enrol_tablet(town.path, hub, tmp_path / "tab", town.noodles)
+    r = engine.redeem_basket(h, town.rich[2], [(town.bowl, 1), (town.beef, 2)], transport=hub)
+    assert office_balance(town.path, town.rich[0]) == 70
+    out = engine.void(h, r.seqs[1], transport=hub)    # any line names its receipt
+    assert (out["voided"], out["reversals"], out["points"], out["pushed"]) == ([1, 2], [3, 4], 30, True)
+    assert office_balance(town.path, town.rich[0]) == 100
+    with pytest.raises(engine.Refusal) as exc:
+        engine.void(h, r.seq, transport=hub)
+    assert exc.value.reason == "void_done"
