@@ -135,16 +135,19 @@ class OfferView:
 
 @dataclass(frozen=True)
 class DayLine:
-    seq: int
+    """One receipt of the day (a basket: one or more offers)."""
+
+    seq: int                   # the receipt number (its first event)
     at: str                    # local HH:MM
     card_id: str
     name: str
-    offer: str
-    qty: int
+    offer: str                 # 小面 × 1、豌杂面 × 2
+    qty: int                   # all lines together
     points: int
     voided: bool
     can_void: bool
     synced: bool
+    seqs: tuple[int, ...] = ()
 
 
 @dataclass
@@ -188,7 +191,8 @@ class TerminalFlow:
     home: home_mod.Home | None = None
     card: CardView | None = None
     offers: list[OfferView] = field(default_factory=list)
-    basket: tuple[int, int] | None = None     # (offer_id, qty)
+    basket: dict[int, int] = field(default_factory=dict)   # offer_id -> qty, in the order added
+    room: int = 0                             # points this card may still take here today (all caps)
     pin: str = ""
     pin_asked: bool = False
     pin_tries: int = 0
@@ -255,7 +259,7 @@ class TerminalFlow:
         self.step = step
 
     def _forget_customer(self) -> None:
-        self.card, self.offers, self.basket, self.receipt = None, [], None, None
+        self.card, self.offers, self.basket, self.receipt, self.room = None, [], {}, None, 0
         self.pin, self.pin_asked, self.pin_tries = "", False, 0
 
     # --- enrolment ------------------------------------------------------------------------------
@@ -328,7 +332,7 @@ class TerminalFlow:
                              pol.per_card_daily_cap, pol.pin_above if view.has_pin else None,
                              tuple(self._card_warnings(view)), view.household, view.members, view.held,
                              view.expiring)
-        room = min(self.card.left_today, max(0, pol.unsynced_cap - view.unsynced_points))
+        room = self.room = min(self.card.left_today, max(0, pol.unsynced_cap - view.unsynced_points))
         self.offers = [OfferView(o[0], o[1], o[2], min(99, room // o[2]) if o[2] > 0 else 0) for o in offers]
         self.step, self.message = Step.CARD, None   # an earlier card's refusal is not about this one
         return True
@@ -359,43 +363,81 @@ class TerminalFlow:
     def offer(self, offer_id: int) -> OfferView | None:
         return next((o for o in self.offers if o.offer_id == offer_id), None)
 
-    def choose(self, offer_id: int) -> None:
-        """Tap an offer tile: one of it (tapping the same tile again adds one)."""
+    def line_max(self, offer_id: int) -> int:
+        """How many of an offer this basket line may hold, given the other lines and the caps."""
         o = self.offer(offer_id)
-        if o is None:
-            return
-        qty = self.basket[1] + 1 if self.basket and self.basket[0] == offer_id else 1
-        self.set_qty(offer_id, qty)
+        if o is None or o.points <= 0:
+            return 0
+        others = self.total - o.points * self.basket.get(offer_id, 0)
+        return max(0, min(99, (self.room - others) // o.points))
+
+    def choose(self, offer_id: int) -> None:
+        """Tap an offer tile: add one of it to the basket (a new line, or one more on its line)."""
+        self.set_qty(offer_id, self.basket.get(offer_id, 0) + 1)
+
+    add = choose
+
+    def inc(self, offer_id: int) -> None:
+        self.set_qty(offer_id, self.basket.get(offer_id, 0) + 1)
+
+    def dec(self, offer_id: int) -> None:
+        """One fewer; the line goes at zero."""
+        if offer_id in self.basket:
+            self.set_qty(offer_id, self.basket[offer_id] - 1)
+
+    def remove(self, offer_id: int) -> None:
+        self.set_qty(offer_id, 0)
+
+    def clear_basket(self) -> None:
+        self.basket, self.message = {}, None
 
     def set_qty(self, offer_id: int, qty: int) -> None:
-        """Set the quantity, kept within what is still available today."""
+        """Set a line's quantity, kept within what is still available today with the other lines."""
         o = self.offer(offer_id)
         if o is None:
             return
         if qty <= 0:
-            self.basket, self.message = None, None
+            self.basket.pop(offer_id, None)
+            self.message = None
             return
-        if o.max_qty == 0:
-            self.basket = None
+        most = self.line_max(offer_id)
+        if most == 0:
+            self.basket.pop(offer_id, None)
             self.message = msg("“{offer}”今天已超出这张卡可用的积分。", "warn", offer=o.name)
             return
-        if qty > o.max_qty:
-            qty = o.max_qty
-            self.message = msg("最多还能兑换 {n} 份“{offer}”。", "warn", n=o.max_qty, offer=o.name)
+        if qty > most:
+            qty = most
+            self.message = msg("最多还能兑换 {n} 份“{offer}”。", "warn", n=most, offer=o.name)
         else:
             self.message = None
-        self.basket = (offer_id, qty)
+        self.basket[offer_id] = qty
 
-    def change_qty(self, delta: int) -> None:
-        if self.basket:
-            self.set_qty(self.basket[0], self.basket[1] + delta)
+    def change_qty(self, delta: int, offer_id: int | None = None) -> None:
+        """+/- on a line (the last line added when none is named)."""
+        if offer_id is None:
+            if not self.basket:
+                return
+            offer_id = next(reversed(self.basket))
+        if offer_id in self.basket:
+            self.set_qty(offer_id, self.basket[offer_id] + delta)
+
+    def lines(self) -> list[tuple[OfferView, int, int]]:
+        """The basket's lines: (offer, qty, points), in the order added."""
+        out = []
+        for offer_id, qty in self.basket.items():
+            o = self.offer(offer_id)
+            if o is not None:
+                out.append((o, qty, o.points * qty))
+        return out
 
     @property
     def total(self) -> int:
-        if not self.basket:
-            return 0
-        o = self.offer(self.basket[0])
-        return o.points * self.basket[1] if o else 0
+        return sum(points for _o, _q, points in self.lines())
+
+    @property
+    def left_after(self) -> int:
+        """What this card could still take here today once this basket is redeemed."""
+        return max(0, self.room - self.total)
 
     @property
     def balance_after(self) -> int:
@@ -430,7 +472,7 @@ class TerminalFlow:
         if self.pin_asked and not self.pin:
             self.message = msg("请储户输入密码。", "warn")
             return False
-        offer_id, qty = self.basket
+        lines = list(self.basket.items())
         # Above the floor limit the engine must reach the office; below it the receipt must not
         # wait for the network, so the background syncer pushes right after.
         if self.total > self._policy().floor_limit:
@@ -439,8 +481,8 @@ class TerminalFlow:
             transport = _NoNetwork()
         self.busy = True
         try:
-            receipt = engine.redeem(self.home, self.card.card_text, offer_id, qty, self.pin or None,
-                                    now=self.now(), transport=transport)
+            receipt = engine.redeem_basket(self.home, self.card.card_text, lines, self.pin or None,
+                                           now=self.now(), transport=transport)
         except engine.Refusal as exc:
             return self._refused(exc)
         except (BankError, sqlite3.Error, OSError) as exc:
@@ -490,7 +532,7 @@ class TerminalFlow:
     # --- today and void -------------------------------------------------------------------------
 
     def today(self) -> list[DayLine]:
-        """Today's redemptions on this tablet, newest first, with which may still be voided."""
+        """Today's receipts on this tablet, newest first, with which may still be voided."""
         now = self.now()
         pol = engine.policy(self.home)
         conn = self._replica()
@@ -498,36 +540,44 @@ class TerminalFlow:
             names = dict(conn.execute("SELECT account_id, masked_name FROM accounts"))
             voided = {json.loads(r[0])["body"]["reverses_seq"] for r in conn.execute(
                 "SELECT event FROM outbox WHERE kind = 'reversal'")}
-            rows = conn.execute("SELECT seq, created_at, card_id, account_id, points, event, acked FROM outbox "
-                                "WHERE kind = 'redemption' AND local_day = ? ORDER BY seq DESC",
+            rows = conn.execute("SELECT o.seq, coalesce(r.receipt, o.seq), o.created_at, o.card_id, o.account_id, "
+                                "o.points, o.event, o.acked FROM outbox o LEFT JOIN tablet_receipt_lines r "
+                                "ON r.seq = o.seq WHERE o.kind = 'redemption' AND o.local_day = ? ORDER BY o.seq",
                                 (clock.local_date(now).isoformat(),)).fetchall()
             offer_names = dict(conn.execute("SELECT offer_id, name FROM offers"))
         finally:
             conn.close()
+        receipts: dict[int, list] = {}
+        for seq, receipt, *rest in rows:
+            receipts.setdefault(receipt, []).append((seq, *rest))
         out = []
-        for seq, created, card_id, account_id, points, event, acked in rows:
-            body = json.loads(event)["body"]
-            at = clock.from_text(created)
-            out.append(DayLine(seq, clock.local(at).strftime("%H:%M"), card_id, names.get(account_id, "?"),
-                               offer_names.get(body.get("offer"), f"#{body.get('offer')}"), body.get("qty", 1),
-                               points, seq in voided,
-                               seq not in voided and now - at <= dt.timedelta(minutes=pol.void_minutes),
-                               bool(acked)))
+        for number, events in sorted(receipts.items(), reverse=True):
+            at = clock.from_text(events[0][1])
+            bodies = [json.loads(e[5])["body"] for e in events]
+            seqs = tuple(e[0] for e in events)
+            is_voided = all(seq in voided for seq in seqs)
+            out.append(DayLine(
+                number, clock.local(at).strftime("%H:%M"), events[0][2], names.get(events[0][3], "?"),
+                "、".join(f"{offer_names.get(b.get('offer'), '#' + str(b.get('offer')))} × {b.get('qty', 1)}"
+                         for b in bodies),
+                sum(b.get("qty", 1) for b in bodies), sum(e[4] for e in events), is_voided,
+                not is_voided and now - at <= dt.timedelta(minutes=pol.void_minutes),
+                all(e[6] for e in events), seqs))
         return out
 
     def day_totals(self) -> tuple[int, int]:
-        """(redemptions, points) today, voided ones left out."""
+        """(receipts, points) today, voided ones left out."""
         lines = [x for x in self.today() if not x.voided]
         return len(lines), sum(x.points for x in lines)
 
     def void(self, seq: int) -> bool:
-        """Void one of today's redemptions (a reversal event); a message either way."""
+        """Void one of today's receipts, every line of it (reversal events); a message either way."""
         try:
             out = engine.void(self.home, seq, now=self.now(), transport=_NoNetwork())
         except engine.Refusal as exc:
             self.message = from_error(exc)
             return False
-        self.message = msg("已撤销第 {seq} 号兑换,退回 {points} 分。", seq=seq, points=out["points"])
+        self.message = msg("已撤销第 {seq} 号兑换,退回 {points} 分。", seq=out["reverses_seq"], points=out["points"])
         if self.syncer is not None:
             self.syncer.request("after_void")
         return True

@@ -8,7 +8,8 @@ load_kv(__file__)
 
 
 class ConfirmScreen(FlowScreen):
-    summary = StringProperty("")
+    summary = StringProperty("")       # the holder
+    items = StringProperty("")         # one basket line a row
     total = NumericProperty(0)
     balance_after = NumericProperty(0)
     pin_asked = BooleanProperty(False)
@@ -16,8 +17,9 @@ class ConfirmScreen(FlowScreen):
 
     def refresh(self) -> None:
         flow = self.flow
-        offer = flow.offer(flow.basket[0]) if flow.basket else None
-        self.summary = f"{flow.card.name if flow.card else ''} · {offer.name if offer else ''} × {flow.basket[1] if flow.basket else 0}"
+        self.summary = flow.card.name if flow.card else ""
+        self.items = "\n".join(f"{o.name} × {qty}   {self.tr('{points} 分').format(points=points)}"
+                               for o, qty, points in flow.lines())
         self.total, self.balance_after = flow.total, flow.balance_after
         self.pin_asked = flow.pin_asked
         self.pin_dots = "●" * len(flow.pin)

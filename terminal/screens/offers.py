@@ -1,16 +1,32 @@
-"""Offers: big tiles with the price in points, quantity, running total, what is left today."""
+"""Offers: big tiles add to a basket; the basket's lines with -/+, running total, what is left today."""
 
 from kivy.factory import Factory
-from kivy.properties import NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
 
 from .base import FlowScreen, load_kv
+
+
+class BasketRow(BoxLayout):
+    """One line of the basket; ``on_change`` with -1 or +1 when its buttons are tapped."""
+
+    offer_id = NumericProperty(0)
+    offer_name = StringProperty("")
+    qty = NumericProperty(0)
+    points = NumericProperty(0)
+    most = NumericProperty(0)          # this line's quantity may go up to this
+    can_add = BooleanProperty(False)
+    __events__ = ("on_change",)
+
+    def on_change(self, delta) -> None:
+        """Default handler (the screen binds its own)."""
+
 
 load_kv(__file__)
 
 
 class OffersScreen(FlowScreen):
-    chosen = StringProperty("")
-    qty = NumericProperty(0)
+    count = NumericProperty(0)         # lines in the basket
     total = NumericProperty(0)
     balance_after = NumericProperty(0)
     left_today = NumericProperty(0)
@@ -21,12 +37,20 @@ class OffersScreen(FlowScreen):
         grid.clear_widgets()
         for o in flow.offers:
             tile = Factory.OfferTile()
-            tile.offer_id, tile.offer_name, tile.points, tile.max_qty = o.offer_id, o.name, o.points, o.max_qty
-            tile.selected = bool(flow.basket and flow.basket[0] == o.offer_id)
+            in_basket = flow.basket.get(o.offer_id, 0)
+            tile.offer_id, tile.offer_name, tile.points = o.offer_id, o.name, o.points
+            tile.max_qty, tile.in_basket = flow.line_max(o.offer_id), in_basket
             tile.bind(on_release=lambda t: self.act("choose", t.offer_id))
             grid.add_widget(tile)
-        offer = flow.offer(flow.basket[0]) if flow.basket else None
-        self.chosen = offer.name if offer else ""
-        self.qty = flow.basket[1] if flow.basket else 0
+        rows = self.ids.lines
+        rows.clear_widgets()
+        for o, qty, points in flow.lines():
+            row = BasketRow()
+            most = flow.line_max(o.offer_id)
+            row.offer_id, row.offer_name, row.qty, row.points = o.offer_id, o.name, qty, points
+            row.most, row.can_add = most, qty < most
+            row.bind(on_change=lambda r, d: self.act("change_qty", d, r.offer_id))
+            rows.add_widget(row)
+        self.count = len(flow.basket)
         self.total, self.balance_after = flow.total, flow.balance_after
-        self.left_today = flow.card.left_today if flow.card else 0
+        self.left_today = flow.left_after

@@ -21,6 +21,7 @@ class ReceiptScreen(FlowScreen):
         if r is None:
             return
         self.number = f"{r.device_id}-{r.seq}"
-        self.item = f"{r.offer} × {r.qty}"
+        self.item = "\n".join(f"{i.offer} × {i.qty}   {self.tr('{points} 分').format(points=i.points)}"
+                              for i in r.items)
         self.points, self.balance_after, self.holder, self.at, self.pushed = (
             r.points, r.balance_after, r.account, r.at, r.pushed)

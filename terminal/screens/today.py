@@ -1,4 +1,4 @@
-"""Today: the day's redemptions and totals; void a recent one (a reversal, never a deletion)."""
+"""Today: the day's receipts and totals; void a recent one, all its lines (reversals, never deletions)."""
 
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
@@ -36,7 +36,7 @@ class TodayScreen(FlowScreen):
         for line in flow.today():
             row = TodayRow()
             row.seq, row.can_void, row.voided = line.seq, line.can_void, line.voided
-            row.line_text = f"{line.at}  #{line.seq}  {line.name}  {line.offer} × {line.qty}  {line.points}"
+            row.line_text = f"{line.at}  #{line.seq}  {line.name}  {line.offer}  {line.points}"
             row.synced = line.synced
             row.bind(on_void=lambda r: self.act("void", r.seq))
             rows.add_widget(row)

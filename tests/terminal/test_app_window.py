@@ -1,4 +1,4 @@
-"""The real app window (SDL offscreen), its camera fed by a video of a card: redeem, void, sync."""
+"""The real app window (SDL offscreen), its camera fed by a video of a card: a two-offer basket, void, sync."""
 
 from __future__ import annotations
 
@@ -39,21 +39,39 @@ def test_scan_redeem_void_and_sync_through_the_window(town, hub, tablet_home, tm
         yield 0.1
         bowl = next(t for t in offers.ids.tiles.children if t.offer_id == town.bowl)
         press(bowl)
+        yield 0.1
+        beef = next(t for t in offers.ids.tiles.children if t.offer_id == town.beef)
+        press(beef)                                  # a second offer: a second basket line
         yield 0.2
-        assert offers.ids.qty.text == "2"
+        rows = {r.offer_id: r for r in offers.ids.lines.children}
+        assert set(rows) == {town.bowl, town.beef} and (rows[town.bowl].qty, rows[town.beef].qty) == (2, 1)
+        plus, minus = rows[town.beef].children[0], rows[town.beef].children[2]
+        assert (plus.text, minus.text) == ("+", "-")
+        assert min(plus.height, plus.width, minus.height, minus.width) >= app.theme.TOUCH
+        press(plus)
+        yield 0.2
+        rows = {r.offer_id: r for r in offers.ids.lines.children}
+        assert rows[town.beef].qty == 2 and offers.ids.total.text.startswith("合计 36 分")
+        press(rows[town.beef].children[2])
+        yield 0.2
+        rows = {r.offer_id: r for r in offers.ids.lines.children}
+        assert (rows[town.bowl].qty, rows[town.beef].qty) == (2, 1)
+        assert offers.ids.total.text.startswith("合计 24 分") and "36 分" in offers.ids.left.text
         press(offers.ids.next)
         yield 0.2
         confirm = sm.get_screen("confirm")
-        assert sm.current == "confirm" and confirm.ids.total.text == "12 分"
+        assert sm.current == "confirm" and confirm.ids.total.text == "24 分"
+        assert "小面 × 2" in confirm.ids.lines.text and "牛肉面 × 1" in confirm.ids.lines.text
         assert confirm.ids.confirm.height >= app.theme.TOUCH
         press(confirm.ids.confirm)
         yield from wait_until(app, lambda: not app.busy and sm.current == "receipt")
         receipt = sm.get_screen("receipt")
-        assert receipt.ids.points.text == "12 分" and receipt.ids.number.text.startswith("单号 T0001-1")
+        assert receipt.ids.points.text == "24 分" and receipt.ids.number.text.startswith("单号 T0001-1")
+        assert "牛肉面 × 1" in receipt.ids.item.text
         press(app.root.ids.today_button)
         yield 0.2
         today = sm.get_screen("today")
-        assert sm.current == "today" and len(today.ids.rows.children) == 1
+        assert sm.current == "today" and len(today.ids.rows.children) == 1   # one receipt, two lines
         row = today.ids.rows.children[0]
         void_button = row.children[0]
         assert row.can_void and not void_button.disabled
@@ -61,7 +79,7 @@ def test_scan_redeem_void_and_sync_through_the_window(town, hub, tablet_home, tm
         yield from wait_until(app, lambda: not app.busy)
         yield 0.2
         assert today.ids.rows.children[0].voided
-        assert "退回 12 分" in app.root.ids.banner.text
+        assert "退回 24 分" in app.root.ids.banner.text
         press(app.root.ids.sync_badge)
         yield 0.1
         assert sm.current == "sync"

@@ -67,9 +67,9 @@ def test_scan_pick_confirm_receipt_then_sync(flow, town):
     assert (bowl.name, bowl.points, bowl.max_qty) == ("小面", 6, 10)   # the daily cap of 60 binds
     flow.choose(town.bowl)
     flow.choose(town.bowl)
-    assert flow.basket == (town.bowl, 2) and flow.total == 12 and flow.balance_after == 88
+    assert flow.basket == {town.bowl: 2} and flow.total == 12 and flow.balance_after == 88
     flow.change_qty(+20)
-    assert flow.basket == (town.bowl, 10) and "最多还能兑换 10 份" in text(flow)
+    assert flow.basket == {town.bowl: 10} and "最多还能兑换 10 份" in text(flow)
     flow.change_qty(-8)
     flow.to_confirm()
     assert flow.step is Step.CONFIRM and not flow.pin_asked
@@ -83,6 +83,143 @@ def test_scan_pick_confirm_receipt_then_sync(flow, town):
     assert flow.status()["pending_events"] == 0
     flow.receipt_done()
     assert flow.step is Step.SCAN and flow.card is None
+
+
+# --- a basket of several offers ----------------------------------------------------------------
+
+def _outbox_count(flow):
+    conn = flow.home.replica()
+    try:
+        return conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def _basket(flow, town, card):
+    """小面 ×2 and 牛肉面 ×1 (24 points) in the basket, on the confirm screen."""
+    assert flow.scan(card), text(flow)
+    flow.to_offers()
+    flow.choose(town.bowl)
+    flow.choose(town.beef)
+    flow.inc(town.bowl)
+    flow.to_confirm()
+    assert flow.step is Step.CONFIRM
+
+
+def test_two_offers_in_one_basket_one_receipt(flow, town):
+    assert flow.scan(town.rich[2])
+    flow.to_offers()
+    assert flow.room == 60 and flow.left_after == 60
+    flow.choose(town.bowl)
+    flow.choose(town.bowl)
+    flow.choose(town.beef)
+    assert flow.basket == {town.bowl: 2, town.beef: 1}
+    assert [(o.name, q, p) for o, q, p in flow.lines()] == [("小面", 2, 12), ("牛肉面", 1, 12)]
+    assert (flow.total, flow.balance_after, flow.left_after) == (24, 76, 36)
+    assert flow.line_max(town.beef) == 4 and flow.line_max(town.bowl) == 8   # the cap left by the other line
+    flow.inc(town.beef)
+    flow.dec(town.bowl)
+    assert flow.basket == {town.bowl: 1, town.beef: 2} and flow.total == 30
+    flow.set_qty(town.beef, 9)
+    assert flow.basket[town.beef] == 4 and "最多还能兑换 4 份“牛肉面”" in text(flow)
+    flow.dec(town.beef)
+    flow.remove(town.bowl)
+    assert flow.basket == {town.beef: 3}
+    flow.choose(town.bowl)
+    assert flow.basket == {town.beef: 3, town.bowl: 1} and flow.total == 42
+    flow.dec(town.beef)
+    flow.dec(town.bowl)
+    flow.choose(town.bowl)
+    flow.choose(town.bowl)                           # 牛肉面 ×2 + 小面 ×2 = 36
+    flow.to_confirm()
+    assert not flow.pin_asked
+    assert flow.confirm(), text(flow)
+    r = flow.receipt
+    assert flow.step is Step.RECEIPT and [(i.offer, i.qty, i.points) for i in r.items] == [("牛肉面", 2, 24),
+                                                                                          ("小面", 2, 12)]
+    assert (r.points, r.balance_after, r.seq, r.seqs) == (36, 64, 1, (1, 2))
+    assert _outbox_count(flow) == 2
+    synced(flow)
+    assert office_balance(town.path, town.rich[0]) == 64
+    flow.receipt_done()
+    assert flow.basket == {} and flow.card is None
+
+
+def test_basket_refused_as_a_whole_when_the_total_passes_the_cap(flow, town):
+    _basket(flow, town, town.rich[2])
+    engine.redeem(flow.home, town.rich[2], town.beef, 3, now=flow.now(), transport=client_down())   # 36 today
+    engine.redeem(flow.home, town.rich[2], town.bowl, 1, now=flow.now(), transport=client_down())   # 42 today
+    before = _outbox_count(flow)
+    assert not flow.confirm()
+    assert flow.step is Step.CONFIRM and "每天最多 60 分" in text(flow) and "减少数量" in text(flow)
+    assert _outbox_count(flow) == before and flow.basket == {town.bowl: 2, town.beef: 1}
+
+
+def test_basket_refused_as_a_whole_when_the_balance_is_short(flow, town):
+    office_do(town, lambda c: policy.set_policy(c, None, pin_above=100))
+    synced(flow)
+    assert flow.scan(town.poor[2])
+    flow.to_offers()
+    flow.choose(town.beef)
+    flow.choose(town.bowl)                        # 18 of the 20 points
+    flow.to_confirm()
+    engine.redeem(flow.home, town.poor[2], town.bowl, 1, now=flow.now(), transport=client_down())   # 14 left
+    before = _outbox_count(flow)
+    assert not flow.confirm()
+    assert "积分不足:需要 18 分,可用 14 分" in text(flow)
+    assert _outbox_count(flow) == before
+
+
+def test_basket_over_the_floor_limit_needs_the_office(flow, town, hub):
+    assert flow.scan(town.rich[2])
+    flow.to_offers()
+    flow.set_qty(town.beef, 3)
+    flow.choose(town.bowl)                        # 36 + 6 = 42: each line under the floor of 40, not the total
+    flow.to_confirm()
+    hub.up = False
+    assert not flow.confirm()
+    assert "需要联网确认" in text(flow) and _outbox_count(flow) == 0
+    hub.up = True
+    assert flow.confirm()
+    assert flow.receipt.points == 42 and flow.receipt.pushed and len(flow.receipt.items) == 2
+
+
+def test_pin_is_asked_on_the_basket_total(flow, town):
+    office_do(town, lambda c: accounts.set_pin(c, town.rich[0], "2580"))
+    synced(flow)
+    _basket(flow, town, town.rich[2])            # 12 and 12: each line under the PIN threshold of 20, not 24
+    assert flow.card.needs_pin_above == 20 and flow.pin_asked
+    assert not flow.confirm() and "输入密码" in text(flow)
+    for k in "1111":
+        flow.pin_key(k)
+    assert not flow.confirm() and "密码不正确" in text(flow) and _outbox_count(flow) == 0
+    for k in "2580":
+        flow.pin_key(k)
+    assert flow.confirm()
+    assert flow.receipt.points == 24 and flow.receipt.seqs == (1, 2)
+
+
+def test_void_of_a_two_line_receipt_reverses_both(flow, town, now):
+    _basket(flow, town, town.rich[2])
+    assert flow.confirm()
+    flow.receipt_done()
+    assert flow.scan(town.rich[2])
+    flow.to_offers()
+    flow.choose(town.bowl)
+    flow.to_confirm()
+    assert flow.confirm()                        # a one-line receipt after it
+    lines = flow.today()
+    assert [(x.seq, x.seqs, x.offer, x.qty, x.points) for x in lines] == [
+        (3, (3,), "小面 × 1", 1, 6), (1, (1, 2), "小面 × 2、牛肉面 × 1", 3, 24)]
+    assert flow.day_totals() == (2, 30)
+    assert flow.void(lines[1].seq)
+    assert "已撤销第 1 号兑换,退回 24 分" in text(flow)
+    after = flow.today()
+    assert after[1].voided and not after[1].can_void and not after[0].voided
+    assert flow.day_totals() == (1, 6)
+    assert not flow.void(2) and "已经撤销过" in text(flow)
+    synced(flow)
+    assert office_balance(town.path, town.rich[0]) == 94
 
 
 # --- refusals ----------------------------------------------------------------------------------
@@ -125,7 +262,7 @@ def test_daily_cap_near_and_reached(flow, town):
     assert flow.scan(town.rich[2]), text(flow)
     flow.to_offers()
     flow.choose(town.bowl)
-    assert flow.basket is None and "超出" in text(flow)
+    assert flow.basket == {} and "超出" in text(flow)
 
 
 def test_insufficient_points_when_the_balance_moved_after_the_scan(flow, town):
