@@ -83,6 +83,8 @@ def take(out: Path, workdir: Path | None = None) -> list[Path]:
             act("to_offers")
             act("choose", flow.offers[0].offer_id)
             act("choose", flow.offers[0].offer_id)
+            if len(flow.offers) > 1:   # a basket of two offers, as at a noodle counter
+                act("choose", flow.offers[1].offer_id)
             yield 0.3
             shot("offers")
             act("to_confirm")
