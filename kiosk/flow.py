@@ -32,6 +32,9 @@ PAGE_SIZE = 6                # passbook, month and objection rows per page: big 
 SHOPS_PER_PAGE = 4           # a shop is two rows (name and hours, its offers)
 BOARD_ROWS_PER_PAGE = 5      # red and black boards side by side: five places of each per page
 POSTING_ROWS_PER_PAGE = 5    # the posting has its own tab: five households per page, one line each
+CONVENTION_ITEMS_PER_PAGE = 4   # the convention: one product per page, four of its items at a time
+STAFF_ITEMS_PER_PAGE = 4     # staff: one product's items per page, two rows of two big buttons
+FIND_CHOICES_PER_PAGE = 8    # staff: buildings, units or households, two rows of four buttons
 BOARD_TABS = ("boards", "posting")   # the two big tabs of the 红黑榜 / 本小区公示 screen
 LANGUAGES = ("zh", "en")     # Chinese first: the kiosk goes back to it when the resident leaves
 
@@ -79,6 +82,11 @@ class Message:
         if self.en is None:
             text = translate(self.zh)
         return text.format(**dict(self.values))
+
+
+def _chunks(rows: list, n: int) -> list[list]:
+    """``rows`` in pieces of at most ``n`` (one empty piece for no rows: a product still has its page)."""
+    return [rows[i:i + n] for i in range(0, len(rows), n)] or [[]]
 
 
 def msg(zh: str, level: str = "info", **values) -> Message:
@@ -299,7 +307,8 @@ class KioskFlow:
     def page_size(self) -> int:
         if self.step is Step.BOARDS:
             return BOARD_ROWS_PER_PAGE if self.board_tab == "boards" else POSTING_ROWS_PER_PAGE
-        return {Step.REDEEM: SHOPS_PER_PAGE}.get(self.step, PAGE_SIZE)
+        return {Step.REDEEM: SHOPS_PER_PAGE, Step.STAFF_FIND: FIND_CHOICES_PER_PAGE,
+                Step.CONVENTION: 1, Step.STAFF_ITEMS: 1}.get(self.step, PAGE_SIZE)
 
     def page_of(self, rows: list) -> list:
         """This page's part of the list the current screen shows."""
@@ -313,7 +322,8 @@ class KioskFlow:
     def paged(self) -> list:
         """The whole list the current screen pages through (empty where there is none)."""
         return {Step.PASSBOOK: self.passbook, Step.STAFF_MONTH: self.month, Step.OBJECT: self.objectable,
-                Step.REDEEM: self.shops, Step.BOARDS: self.board_list}.get(self.step, list)()
+                Step.REDEEM: self.shops, Step.BOARDS: self.board_list, Step.CONVENTION: self.convention_pages,
+                Step.STAFF_FIND: self.find_choices, Step.STAFF_ITEMS: self.item_pages}.get(self.step, list)()
 
     def turn(self, delta: int) -> None:
         self.touch()
@@ -327,6 +337,13 @@ class KioskFlow:
         self.touch()
         self.pin, self.pin_tries, self.message = "", 0, None
         self.step = Step.PIN
+
+    def convention_pages(self) -> list[tuple[list, list]]:
+        """The convention's pages: (product, up to CONVENTION_ITEMS_PER_PAGE of its items), in catalog order."""
+        if self.conn is None:
+            return []
+        return [(product, chunk) for product, items in engine.convention(self.conn)
+                for chunk in _chunks(items, CONVENTION_ITEMS_PER_PAGE)]
 
     def shops(self) -> list[engine.Shop]:
         return engine.where_to_redeem(self.conn, self.account.balance if self.account else 0)
@@ -411,16 +428,27 @@ class KioskFlow:
             return []
         return engine.households_at(self.conn, self.building, self.unit)
 
-    def set_building(self, building: int) -> None:
-        self.touch()
-        self.building, self.unit = building, None
+    def find_level(self) -> str:
+        """What the find screen offers: buildings, then the building's units, then the unit's households."""
+        return "building" if self.building is None else "unit" if self.unit is None else "household"
 
-    def set_unit(self, unit: int) -> None:
+    def find_choices(self) -> list:
+        """The find screen's paged choices at its level: building numbers, unit numbers or households."""
+        return {"building": self.buildings, "unit": self.units, "household": self.households}[self.find_level()]()
+
+    def set_building(self, building: int | None) -> None:
+        """Choose a building (None: back to the list of buildings)."""
         self.touch()
-        self.unit = unit
+        self.building, self.unit, self.page = building, None, 0
+
+    def set_unit(self, unit: int | None) -> None:
+        """Choose a unit (None: back to the building's units)."""
+        self.touch()
+        self.unit, self.page = unit, 0
 
     def choose_household(self, account_id: int) -> None:
         self.touch()
+        self.page = 0
         if self.member is not None and self.member.account_id == account_id:
             self.message = from_error(engine.Refusal("recusal"))
             self.step = Step.STAFF_FIND
@@ -432,6 +460,11 @@ class KioskFlow:
 
     def items(self) -> list[tuple[list, list[engine.Item]]]:
         return engine.items_for(self.conn, self.target.account_id, self.now()) if self.target else []
+
+    def item_pages(self) -> list[tuple[list, list[engine.Item]]]:
+        """The item screen's pages: (product, up to STAFF_ITEMS_PER_PAGE of its items), grouped by product.
+        Confirming an entry comes back to the same page."""
+        return [(product, chunk) for product, items in self.items() for chunk in _chunks(items, STAFF_ITEMS_PER_PAGE)]
 
     def choose_item(self, code: str) -> None:
         self.touch()

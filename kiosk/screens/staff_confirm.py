@@ -1,7 +1,9 @@
-"""Staff: the entry to confirm, a short note chosen by tap, and the second member when needed."""
+"""Staff: the entry to confirm, a short note chosen by tap, and the second member when needed; all on
+one screen at both sizes (the note prompt is the first cell of the notes' grid)."""
 
 from kivy.properties import BooleanProperty, StringProperty
 
+from kiosk import style
 from kiosk.flow import NOTES
 
 from .base import KioskScreen, load_kv
@@ -29,6 +31,7 @@ class StaffConfirmScreen(KioskScreen):
         self.ready = not flow.needs_second() or flow.second is not None
         notes = self.ids.notes
         notes.clear_widgets()
+        notes.add_widget(self.text(self.tr("备注(点选一项,可不选):"), color=style.MUTED))   # first cell: no line of its own
         for note in NOTES:
             notes.add_widget(self.button(self.tr(note), "set_note", note,
                                          kind="KButton" if note == flow.note else "KQuiet"))

@@ -1,4 +1,5 @@
-"""Staff: find a resident by scanning the card, or by building, unit and household."""
+"""Staff: find a resident by scanning the card, or by building, then unit, then household: one list at a
+time in big buttons, paged with 上一页/下一页; the chosen building and unit are buttons that choose again."""
 
 from kivy.properties import StringProperty
 
@@ -11,18 +12,25 @@ load_kv(__file__)
 
 class StaffFindScreen(KioskScreen):
     member = StringProperty("")
+    building_text = StringProperty("")
+    unit_text = StringProperty("")
 
     def refresh(self) -> None:
         flow = self.flow
         self.member = flow.member.name if flow.member else ""
-        for box, values, chosen, action, fmt in (
-                (self.ids.buildings, flow.buildings(), flow.building, "set_building", N_("{}栋")),
-                (self.ids.units, flow.units(), flow.unit, "set_unit", N_("{}单元"))):
-            box.clear_widgets()
-            for v in values:
-                box.add_widget(self.button(self.tr(fmt).format(v), action, v,
-                                           kind="KButton" if v == chosen else "KSecondary"))
-        homes = self.ids.homes
-        homes.clear_widgets()
-        for account_id, name, room in flow.households():
-            homes.add_widget(self.button(f"{room}  {name}", "choose_household", account_id, kind="KQuiet"))
+        self.building_text = self.tr(N_("{}栋 · 重选")).format(flow.building) if flow.building is not None else ""
+        self.unit_text = self.tr(N_("{}单元 · 重选")).format(flow.unit) if flow.unit is not None else ""
+        level = flow.find_level()
+        choices = flow.find_choices()
+        self.ids.pager.show(flow, len(choices), self.tr)
+        box = self.ids.choices
+        box.clear_widgets()
+        for choice in flow.page_of(choices):
+            if level == "household":
+                account_id, name, room = choice
+                box.add_widget(self.button(f"{room}  {name}", "choose_household", account_id, kind="KQuiet"))
+            else:
+                fmt, action = (N_("{}栋"), "set_building") if level == "building" else (N_("{}单元"), "set_unit")
+                box.add_widget(self.button(self.tr(fmt).format(choice), action, choice, kind="KSecondary"))
+        if not choices:
+            box.add_widget(self.text(self.tr("这里没有住户。")))

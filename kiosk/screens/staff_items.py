@@ -1,8 +1,7 @@
-"""Staff: pick a rule item for the chosen household, grouped by product, with cap and this period's use."""
+"""Staff: pick a rule item for the chosen household, grouped by product (one product per page, a few
+items at a time, turned with the big buttons), each with its cap and this period's use."""
 
 from kivy.properties import StringProperty
-
-from kiosk import style
 
 from .base import KioskScreen, load_kv
 
@@ -17,13 +16,13 @@ class StaffItemsScreen(KioskScreen):
         t = flow.target
         self.target = self.tr("{name} · {address} · 现有 {points} 分").format(
             name=t.name, address=t.address, points=t.balance) if t else ""
-        box = self.ids.rows
-        box.clear_widgets()
-        for product, items in flow.items():
-            box.add_widget(self.text(f"{product[1]} · {product[2]}", kind="KLarge", bold=True))
-            from kivy.factory import Factory
-            grid = Factory.GridLayout(cols=2, spacing=style.GAP, size_hint_y=None)
-            grid.bind(minimum_height=grid.setter("height"))
+        grid = self.ids.rows
+        grid.clear_widgets()
+        pages = flow.item_pages()
+        self.ids.pager.show(flow, len(pages), self.tr)
+        self.ids.product.text = ""
+        for product, items in flow.page_of(pages):
+            self.ids.product.text = f"{product[1]} · {product[2]}"
             for item in items:
                 sign = "+" if item.points > 0 else ""
                 used = self.tr("本期已记{used}次").format(used=item.used)
@@ -32,4 +31,3 @@ class StaffItemsScreen(KioskScreen):
                                 disabled=item.full)
                 b.item_code = item.code
                 grid.add_widget(b)
-            box.add_widget(grid)

@@ -369,3 +369,51 @@ def test_language_switch_stays_for_the_resident_and_idle_brings_chinese_back(flo
     assert flow.tick() and flow.step is Step.ATTRACT and flow.lang == "zh"
     flow.set_language("fr")
     assert flow.lang == "zh"
+
+
+def test_convention_pages_one_product_a_few_items_at_a_time(flow, kt):
+    from kiosk.flow import CONVENTION_ITEMS_PER_PAGE
+    flow.scan(kt.town.rich[2])
+    flow.go("convention")
+    products = engine.convention(flow.conn)
+    pages = flow.convention_pages()
+    assert len(pages) == sum(-(-len(items) // CONVENTION_ITEMS_PER_PAGE) for _, items in products)
+    assert all(0 < len(items) <= CONVENTION_ITEMS_PER_PAGE for _, items in pages)
+    assert [code for _, items in pages for code, *_ in items] == [i[0] for _, items in products for i in items]
+    assert flow.pages(len(flow.paged())) == len(pages) and flow.page_of(pages) == pages[:1]
+    for _ in pages:
+        flow.turn(1)
+    assert flow.page == len(pages) - 1 and flow.page_of(pages)[0][0][1] == "怡城"   # the last product, not past it
+    flow.go("home")
+    flow.go("convention")
+    assert flow.page == 0
+
+
+def test_staff_find_one_list_at_a_time_paged_and_items_paged_by_product(flow, kt):
+    from kiosk.flow import FIND_CHOICES_PER_PAGE, STAFF_ITEMS_PER_PAGE
+    login(flow, kt.staff[1][1])
+    assert flow.find_level() == "building" and flow.find_choices() == flow.buildings()
+    flow.turn(1)
+    flow.set_building(1)
+    assert flow.page == 0 and flow.find_level() == "unit" and flow.find_choices() == flow.units()
+    flow.set_unit(1)
+    assert flow.find_level() == "household" and flow.find_choices() == flow.households()
+    assert flow.page_size() == FIND_CHOICES_PER_PAGE
+    flow.set_unit(None)                 # the unit's button: choose the unit again
+    assert flow.find_level() == "unit" and flow.building == 1
+    flow.set_building(None)             # the building's button: back to the buildings
+    assert flow.find_level() == "building" and flow.unit is None
+    flow.set_building(1)
+    flow.set_unit(1)
+    flow.choose_household(kt.town.rich[0])
+    pages = flow.item_pages()
+    assert all(0 < len(items) <= STAFF_ITEMS_PER_PAGE for _, items in pages)
+    assert all(i.product == p[1] for p, items in pages for i in items)      # a page holds one product's items
+    assert sum(len(items) for _, items in pages) == sum(len(items) for _, items in flow.items())
+    flow.turn(1)
+    code = flow.page_of(pages)[0][1][0].code
+    flow.choose_item(code)
+    flow.confirm()
+    assert flow.step is Step.STAFF_ITEMS and flow.page == 1   # back on the same product's page
+    flow.choose_household(kt.town.poor[0])
+    assert flow.page == 0
