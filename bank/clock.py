@@ -27,7 +27,13 @@ def to_text(instant: dt.datetime) -> str:
 
 
 def from_text(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    """Parse the storage form exactly (ValueError otherwise). ``fromisoformat`` after a shape
+    check, because ``strptime`` was most of the time of a full pull for 100,000 accounts."""
+    if not (isinstance(text, str) and text.isascii() and len(text) == 27 and text[10] == "T"
+            and text[19] == "." and text[26] == "Z"
+            and text[:26].replace("-", "").replace(":", "").replace("T", "").replace(".", "").isdigit()):
+        raise ValueError(f"not a stored UTC time: {text!r}")
+    return dt.datetime.fromisoformat(text[:26]).replace(tzinfo=UTC)
 
 
 def local(instant: dt.datetime) -> dt.datetime:

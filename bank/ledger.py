@@ -307,6 +307,14 @@ def entries(conn: sqlite3.Connection, account_id: int) -> list[Entry]:
         f"SELECT {_COLUMNS} FROM ledger_entries WHERE account_id = ? ORDER BY entry_id", (account_id,))]
 
 
+def entries_of_many(conn: sqlite3.Connection, account_ids: list[int]) -> list[Entry]:
+    """The entries of several accounts (at most 900 ids: SQLite's bound-parameter limit)."""
+    marks = ",".join("?" * len(account_ids))
+    return [Entry(*row) for row in conn.execute(
+        f"SELECT {_COLUMNS} FROM ledger_entries WHERE account_id IN ({marks}) ORDER BY account_id, entry_id",
+        account_ids)]
+
+
 _PASSBOOK = f"""
 WITH running AS (
     SELECT {_COLUMNS}, sum(points) OVER (ORDER BY entry_id) AS balance_after

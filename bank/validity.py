@@ -40,11 +40,26 @@ def last_valid_day(earned_on: dt.date, years: int) -> dt.date:
 
 def lots(conn: sqlite3.Connection, account_id: int) -> tuple[list[Lot], int]:
     """Replay the account's ledger: (lots with points left, oldest first; debt)."""
-    years = years_after(conn)
+    return _replay(ledger.entries(conn, account_id), years_after(conn))
+
+
+def lots_of_many(conn: sqlite3.Connection, account_ids: list[int]) -> dict[int, tuple[list[Lot], int]]:
+    """:func:`lots` for many accounts with one query per 900 of them (a full pull of 100,000)."""
+    years, out = years_after(conn), {}
+    for chunk in range(0, len(account_ids), 900):
+        part = account_ids[chunk:chunk + 900]
+        by_account: dict[int, list] = {a: [] for a in part}
+        for e in ledger.entries_of_many(conn, part):
+            by_account[e.account_id].append(e)
+        out.update({a: _replay(entries, years) for a, entries in by_account.items()})
+    return out
+
+
+def _replay(entries, years: int) -> tuple[list[Lot], int]:
     open_lots: list[Lot] = []
     by_source: dict[int, Lot] = {}
     debt = 0
-    for e in ledger.entries(conn, account_id):
+    for e in entries:
         if e.points > 0:
             amount = e.points
             paid = min(debt, amount)

@@ -496,11 +496,11 @@ def _tablet_accounts(conn: sqlite3.Connection, acct_rows: list) -> dict:
         households += [list(r) for r in conn.execute(
             f"SELECT a.account_id, a.kind, (SELECT count(*) FROM members m WHERE m.account_id = a.account_id) "
             f"FROM accounts a WHERE a.account_id IN ({marks}) ORDER BY a.account_id", part)]
-    for account_id, balance, *_ in acct_rows:
-        if balance <= 0:
-            continue   # no open lots: a lot only remains while the balance is positive
+    # No open lots without a positive balance: only those accounts are replayed, in bulk.
+    replayed = validity.lots_of_many(conn, [r[0] for r in acct_rows if r[1] > 0])
+    for account_id, (open_lots, _debt) in replayed.items():
         totals: dict[str, int] = {}
-        for lot in validity.lots(conn, account_id)[0]:
+        for lot in open_lots:
             day = lot.last_valid_day.isoformat()
             totals[day] = totals.get(day, 0) + lot.remaining
         lots.append([account_id, sorted(totals.items())])

@@ -117,3 +117,13 @@ def test_refuses_to_overwrite(tmp_path):
     with pytest.raises(DatabaseError):
         demo.build(path, seed=1, until=dt.date(2026, 11, 26))
     assert path.read_bytes() == b"precious"
+
+
+def test_lots_in_bulk_equal_lots_one_by_one(conn):
+    from bank import validity
+    ids = [r[0] for r in conn.execute("SELECT account_id FROM accounts ORDER BY account_id")]
+    bulk = validity.lots_of_many(conn, ids)
+    assert list(bulk) == ids
+    assert any(lots for lots, _ in bulk.values())
+    for account_id in ids:
+        assert bulk[account_id] == validity.lots(conn, account_id), account_id
