@@ -62,29 +62,18 @@ class KioskApp(BaseApp):
         return root
 
     def on_start(self):
-        if self.flow.syncer is not None:
-            self.flow.syncer.start()
-            self.flow.syncer.request("start")
+        super().on_start()
         if self.start_camera and self.flow.home is not None:
             self.open_camera()
         self.every(1.0, self._tick)
         self.every(SLIDE_SECONDS, self._next_slide)
         self.show()
 
-    def on_pause(self):
-        return True
-
-    def on_resume(self):
-        if self.flow.syncer is not None:
-            self.flow.syncer.request("resume")
-
     def on_stop(self):
-        super().on_stop()
         if self.scanner is not None:
             self.scanner.stop()
         self.speaker.stop()
-        if self.flow.syncer is not None:
-            self.flow.syncer.stop(0.5)
+        super().on_stop()
 
     # --- camera ---------------------------------------------------------------------------------
 

@@ -74,29 +74,18 @@ class TerminalApp(BaseApp):
         return root
 
     def on_start(self):
-        if self.flow.syncer is not None:
-            self.flow.syncer.start()
-            self.flow.syncer.request("start")
+        super().on_start()
         self._sync_camera()
         self.every(1.0, self._tick)
         self.show()
 
-    def on_pause(self):
-        return True
-
-    def on_resume(self):
-        if self.flow.syncer is not None:
-            self.flow.syncer.request("resume")
-
     def on_stop(self):
-        super().on_stop()
         if self._receipt_ev is not None:
             self._receipt_ev.cancel()
         for scanner in (self.scanner, self.enrol_scanner):
             if scanner is not None:
                 scanner.stop()
-        if self.flow.syncer is not None:
-            self.flow.syncer.stop(0.5)
+        super().on_stop()
 
     # --- camera ---------------------------------------------------------------------------------
 

@@ -38,9 +38,29 @@ class BaseApp(App):
         clock is global, and a stopped app's timers would otherwise fire inside the next app)."""
         self.__dict__.setdefault("_timers", []).append(Clock.schedule_interval(callback, seconds))
 
+    # The life cycle both apps share: the background syncer (``self.flow.syncer``) syncs on start
+    # and on resume and stops with the app.
+
+    def _syncer(self):
+        return getattr(getattr(self, "flow", None), "syncer", None)
+
+    def on_start(self):
+        if self._syncer() is not None:
+            self._syncer().start()
+            self._syncer().request("start")
+
+    def on_pause(self):
+        return True   # Android: keep the app (and its unsynced events) alive in the background
+
+    def on_resume(self):
+        if self._syncer() is not None:
+            self._syncer().request("resume")
+
     def on_stop(self):
         for event in self.__dict__.pop("_timers", []):
             event.cancel()
+        if self._syncer() is not None:
+            self._syncer().stop(0.5)
 
     def tr(self, msgid: str, lang: str | None = None) -> str:
         """Translate a Chinese msgid into ``lang`` (default: the current language)."""
