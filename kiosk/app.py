@@ -19,10 +19,9 @@ from kivy.properties import BooleanProperty, StringProperty
 
 from device import camera as camera_mod
 from device import kiosk as engine
-from device.scan.verify import CardVerifier, Refused
+from device.scan.verify import Refused, verify_on_replica
 from device.tts import Speaker
 from device.ui.app_base import BaseApp
-from sync import replica, wire
 
 from . import screens, style
 from .flow import KioskFlow, Message, Step
@@ -99,9 +98,7 @@ class KioskApp(BaseApp):
         """The tracker's check (scanner thread): its own replica connection each time."""
         conn = self.flow.home.replica()
         try:
-            keys = {k: wire.b64d(v, length=32) for k, v in replica.state(conn, "issuing_keys", {}).items()}
-            return CardVerifier(community=replica.state(conn, "community"), keyring=keys,
-                                registry=replica.Registry(conn))(text)
+            return verify_on_replica(conn, text)
         finally:
             conn.close()
 

@@ -22,10 +22,9 @@ from kivy.properties import BooleanProperty, StringProperty
 
 from bank import clock
 from device import camera as camera_mod
-from device.scan.verify import CardVerifier, Refused
+from device.scan.verify import Refused, verify_on_replica
 from device.ui import theme
 from device.ui.app_base import BaseApp
-from sync import replica, wire
 
 from . import screens
 from .flow import ENROL_PREFIX, RECEIPT_SECONDS, Message, Step, TerminalFlow
@@ -169,9 +168,7 @@ class TerminalApp(BaseApp):
         """The tracker's check (scanner thread): its own replica connection each time."""
         conn = self.flow.home.replica()
         try:
-            keys = {k: wire.b64d(v, length=32) for k, v in replica.state(conn, "issuing_keys", {}).items()}
-            return CardVerifier(community=replica.state(conn, "community"), keyring=keys,
-                                registry=replica.Registry(conn))(text)
+            return verify_on_replica(conn, text)
         finally:
             conn.close()
 

@@ -67,3 +67,14 @@ class CardVerifier:
     def __call__(self, text: str) -> ScanOutcome:
         return verify_text(text, community=self.community, keyring=self.keyring,
                            registry=self.registry)
+
+
+def verify_on_replica(conn, text: str) -> ScanOutcome:
+    """:func:`verify_text` against a device replica: its community, issuing keys, card versions and
+    deny list (the same check the tablet and kiosk engines make, :func:`sync.replica.verify_card`)."""
+    from sync import replica  # the scan CLI and benchmarks need no replica
+    try:
+        claim, _account_id, _on_hold = replica.verify_card(conn, text)
+    except CardRefused as refusal:
+        return Refused(refusal.reason, refusal.zh, refusal.en)
+    return Verified(claim)
