@@ -1,6 +1,6 @@
-"""The office's HTTP service: the sync API under ``/api/v1`` (FastAPI), mounted on :mod:`sync.hub`.
+"""The office's HTTP service: the sync API under ``/api/v1`` (FastAPI), mounted on :mod:`office.sync_api`.
 
-Each route reads the raw body itself (with a size limit) and hands bytes to the hub, so that any
+Each route reads the raw body itself (with a size limit) and hands bytes to :mod:`office.sync_api`, so that any
 malformed input becomes a 4xx with a reason rather than a framework validation error or a 500.
 Database work runs in the thread pool with one SQLite connection per thread.
 """
@@ -21,7 +21,8 @@ from starlette.concurrency import run_in_threadpool
 from bank import clock, db
 from bank.errors import BankError
 from office import console as console_ui
-from sync import hub, wire
+from office import sync_api
+from sync import wire
 
 log = logging.getLogger("office.api")
 
@@ -39,7 +40,7 @@ def create_app(db_path: str | Path) -> FastAPI:
     """The app serving one community store (opened and migrated now, so a bad path fails early)."""
     db_path = Path(db_path)
     first = db.connect(db_path)          # raises DatabaseError: the CLI prints it and exits
-    hub.signing_key(first)               # no key to sign pulls with: refuse to start
+    sync_api.signing_key(first)               # no key to sign pulls with: refuse to start
     first.close()
     local = _Connections()
     # SQLite has one writer at a time. Pushes that wait for it inside SQLite's busy handler sleep
@@ -106,13 +107,13 @@ def create_app(db_path: str | Path) -> FastAPI:
         def run(request: Request, body: bytes):
             now = clock.now_utc()
             c = conn()
-            device, skew = hub.authenticate(c, request.method, request.url.path, request.headers, body, now)
+            device, skew = sync_api.authenticate(c, request.method, request.url.path, request.headers, body, now)
             return func(c, device, body, now, skew)
         return run
 
     def enrol(request: Request, body: bytes):
         """Enrol a device with a one-time code: {code, public_key (base64), label}."""
-        return hub.enrol(conn(), body, clock.now_utc())
+        return sync_api.enrol(conn(), body, clock.now_utc())
 
     def push(request: Request, body: bytes):
         """Push a signed batch of chained device events; answers {acked_seq, ...}."""
@@ -120,13 +121,13 @@ def create_app(db_path: str | Path) -> FastAPI:
             now = clock.now_utc()
             c = conn()
             # the request time is claimed inside the push's own transaction: one commit per batch
-            device, skew = hub.authenticate(c, request.method, request.url.path, request.headers, body, now,
+            device, skew = sync_api.authenticate(c, request.method, request.url.path, request.headers, body, now,
                                             claim=False)
-            return hub.push(c, device, body, now, skew, request_time=request.headers[wire.H_TIME])
+            return sync_api.push(c, device, body, now, skew, request_time=request.headers[wire.H_TIME])
 
     def pull(request: Request, body: bytes):
         """Pull a snapshot or a delta since a cursor, signed with the community key."""
-        return authed(hub.pull)(request, body)
+        return authed(sync_api.pull)(request, body)
 
     app.add_api_route(wire.API + "/enrol", answer(enrol), methods=["POST"],
                       openapi_extra=_body_schema("{code, public_key, label}"), summary="Enrol a device")

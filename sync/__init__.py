@@ -1,1 +1,1 @@
-"""The wire between devices and the office: signed chained device events, push and pull, both ends."""
+"""The protocol both ends share: wire format, signed chained device events, the device's client, home and replica."""

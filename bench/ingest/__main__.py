@@ -31,7 +31,8 @@ from pathlib import Path
 import requests
 
 from bank import cards, clock, community, convention, db, devices, merchants
-from sync import client, events, home, hub, replica, wire
+from office import sync_api
+from sync import client, events, home, replica, wire
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = dt.datetime(2026, 1, 5, 2, 0, tzinfo=clock.UTC)
@@ -148,7 +149,7 @@ def settle_in_process(path: Path, batches) -> float:
     now = clock.now_utc()
     started = time.perf_counter()
     for device_id, _, body in batches:
-        hub.push(conn, devs[device_id], body, now)
+        sync_api.push(conn, devs[device_id], body, now)
     elapsed = time.perf_counter() - started
     conn.close()
     return elapsed
@@ -226,7 +227,7 @@ def pull_full(store: Path, n_accounts: int, work: Path) -> dict:
         device = devices.get(oconn, h.device_id)
         body = wire.canonical({"cursor": None, "full": True})
         t = time.perf_counter()
-        message = hub.pull(oconn, device, body, clock.now_utc())
+        message = sync_api.pull(oconn, device, body, clock.now_utc())
         office_s = time.perf_counter() - t
         size = len(wire.canonical(message))
         t = time.perf_counter()
@@ -270,7 +271,7 @@ def main() -> None:
         print(f"  HTTP, concurrent (real server): {elapsed:.2f} s, {total_events / elapsed:,.0f} events/s "
               f"({ok}/{len(statuses)} batches acknowledged)")
         inproc = settle_in_process(work / "inproc.sqlite", batches)
-        print(f"  in-process settle (hub.push, no HTTP): {inproc:.2f} s, {total_events / inproc:,.0f} events/s")
+        print(f"  in-process settle (sync_api.push, no HTTP): {inproc:.2f} s, {total_events / inproc:,.0f} events/s")
         raw = raw_insert_rate(work, args.tablets, args.events)
         print(f"  raw SQLite INSERT, same rows and transactions: {raw:,.0f} rows/s "
               f"(settle is {raw / (total_events / inproc):.1f}x slower than the raw floor)")

@@ -15,7 +15,7 @@ import sqlite3
 
 from bank import accounts, boards, clock, convention, merchants, periods, policy, postings, reviewers, validity
 
-from .kiosk_events import compound_of
+from .kiosk_settlement import compound_of
 
 BOARD_SIZE = 10
 

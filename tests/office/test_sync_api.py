@@ -12,7 +12,7 @@ from bank import alerts, clock, db, devices, ledger
 from device import redeem as engine
 from sync import client, events, replica, wire
 
-from .kit import count, enrol_tablet, office_balance
+from tests.sync.kit import count, enrol_tablet, office_balance
 
 
 def _state(path):

@@ -1,0 +1,14 @@
+"""The office end of the sync protocol: enrolment, authentication, settlement, snapshots.
+
+The office is the issuer (DESIGN.md invariant 6): it re-checks every pushed event against what
+it knows itself before anything is charged. These are plain functions over a store connection;
+``office.server`` mounts them as HTTP routes. They raise :class:`sync.wire.ProtocolError`, which
+carries the HTTP status.
+"""
+
+from .auth import authenticate
+from .enrolment import enrol
+from .settlement import push
+from .snapshots import pull, signing_key, snapshot
+
+__all__ = ["authenticate", "enrol", "push", "pull", "signing_key", "snapshot"]
