@@ -19,7 +19,7 @@ KINDS = {
     "chain_fork": "设备事件链分叉", "chain_gap": "设备事件链断档", "chain_broken": "设备事件链不连续",
     "foreign_event": "事件不属于该设备", "wrong_merchant": "商户为其他商户记录兑换",
     "unsettled_event": "事件无法入账", "overdraft": "兑换后余额为负", "clock_skew": "设备时钟偏差",
-    "price_mismatch": "兑换积分与办公室标价不符",
+    "price_mismatch": "兑换积分与办公室标价不符", "attempts_locked": "密码错误次数过多,已锁定",
 }
 HOLD_SETTING = "settlement.hold_on_overdraft"
 

@@ -473,8 +473,23 @@ V9_CARRIED_VALIDITY = """
 """
 
 
+V10_ATTEMPT_LIMITS = """
+    -- Wrong PINs and passwords per scope and subject (bank.attempts): a count that a right answer
+    -- clears, and a lock time. Mutable on purpose; every failure is also in the audit log.
+    CREATE TABLE attempt_limits (
+        scope           TEXT NOT NULL,
+        subject         TEXT NOT NULL,
+        failures        INTEGER NOT NULL CHECK (failures >= 0),
+        last_failure_at TEXT,
+        locked_until    TEXT,
+        PRIMARY KEY (scope, subject)
+    );
+"""
+
+
 MIGRATIONS = [V1_COMMUNITY, V2_CATALOG_MERCHANTS_LEDGER, V3_POLICY, V4_DEVICES_SYNC, V5_COUNCIL_CONSOLE,
-              V6_REVIEW_MEMBERS, V7_CONSOLE_REVIEWERS, V8_REQUEST_FRESHNESS, V9_CARRIED_VALIDITY]
+              V6_REVIEW_MEMBERS, V7_CONSOLE_REVIEWERS, V8_REQUEST_FRESHNESS, V9_CARRIED_VALIDITY,
+              V10_ATTEMPT_LIMITS]
 
 
 def statements(script: str):

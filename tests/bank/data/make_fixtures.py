@@ -83,6 +83,10 @@ SEED_ROWS = {
     8: [
         "UPDATE devices SET last_request_time = '2025-03-01T03:00:00.000000Z' WHERE device_id = 'T0001'",
     ],
+    9: [
+        "INSERT INTO ledger_entries (entry_id, account_id, kind, points, recorded_by, recorded_at, note, valid_until)"
+        " VALUES (90, 1, 'adjustment', 4, '社区办公室', '2025-03-02T03:00:00.000000Z', '户合并转入', '2026-12-31')",
+    ],
 }
 
 
