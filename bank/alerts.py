@@ -20,6 +20,8 @@ KINDS = {
     "foreign_event": "事件不属于该设备", "wrong_merchant": "商户为其他商户记录兑换",
     "unsettled_event": "事件无法入账", "overdraft": "兑换后余额为负", "clock_skew": "设备时钟偏差",
     "price_mismatch": "兑换积分与办公室标价不符", "attempts_locked": "密码错误次数过多,已锁定",
+    "quarantined": "事件违反规则,已暂扣待审核",
+    "revoked_card_used": "设备同步后挂失的卡被使用(已入账)",
 }
 HOLD_SETTING = "settlement.hold_on_overdraft"
 
@@ -35,28 +37,74 @@ class Alert:
     detail: str
     cleared_at: str | None
     cleared_by: str | None
+    count: int = 1            # how many times it was raised while open
+    last_at: str | None = None
+
+    @property
+    def label(self) -> str:
+        return KINDS.get(self.kind, self.kind)
+
+
+_SELECT = ("SELECT alert_id, raised_at, kind, device_id, account_id, card_id, detail, cleared_at, cleared_by, "
+           "count, coalesce(last_at, raised_at) FROM alerts")
+
+
+def _agg_key(kind: str, device_id: str | None, account_id: int | None, card_id: str | None) -> str:
+    """One open alert per device and kind; without a device, per account (or card) and kind."""
+    if device_id is not None:
+        return f"{kind}|d:{device_id}"
+    return f"{kind}|a:{account_id}|c:{card_id}"
 
 
 def raise_alert(conn: sqlite3.Connection, kind: str, *, device_id: str | None = None,
-                account_id: int | None = None, card_id: str | None = None, detail=None, now=None) -> int:
-    """Record an alert; ``detail`` is a short text or a JSON-able dict."""
+                account_id: int | None = None, card_id: str | None = None, detail=None, now=None,
+                times: int = 1) -> int:
+    """Record an alert, or count it again on the open alert of the same device and kind.
+
+    ``detail`` is a short text or a JSON-able dict; a repeat keeps the first alert's account and
+    card and takes the latest detail; ``times`` counts several at once. Returns the alert's id.
+    A device that breaks rules a thousand times makes one alert with a count of 1,000, not a
+    thousand rows.
+    """
     if kind not in KINDS:
         raise ValueError(f"unknown alert kind {kind!r}")
     if not isinstance(detail, str):
         detail = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True)
-    return conn.execute("INSERT INTO alerts (raised_at, kind, device_id, account_id, card_id, detail) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        (clock.to_text(now or clock.now_utc()), kind, device_id, account_id, card_id,
-                         detail[:2000])).lastrowid
+    at = clock.to_text(now or clock.now_utc())
+    key = _agg_key(kind, device_id, account_id, card_id)
+    row = conn.execute("UPDATE alerts SET count = count + ?, last_at = ?, detail = ? "
+                       "WHERE agg_key = ? AND cleared_at IS NULL RETURNING alert_id",
+                       (times, at, detail[:2000], key)).fetchone()
+    if row is not None:
+        return row[0]
+    return conn.execute("INSERT INTO alerts (raised_at, kind, device_id, account_id, card_id, detail, last_at, "
+                        "agg_key, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (at, kind, device_id, account_id, card_id, detail[:2000], at, key, times)).lastrowid
 
 
-def open_alerts(conn: sqlite3.Connection, kind: str | None = None) -> list[Alert]:
-    sql = "SELECT * FROM alerts WHERE cleared_at IS NULL"
-    args: tuple = ()
+def open_alerts(conn: sqlite3.Connection, kind: str | None = None, *, device_id: str | None = None,
+                limit: int | None = None, offset: int = 0) -> list[Alert]:
+    """Open alerts, oldest first; ``limit``/``offset`` page them."""
+    sql, args = _SELECT + " WHERE cleared_at IS NULL", []
     if kind is not None:
         sql += " AND kind = ?"
-        args = (kind,)
-    return [Alert(*row) for row in conn.execute(sql + " ORDER BY alert_id", args)]
+        args.append(kind)
+    if device_id is not None:
+        sql += " AND device_id = ?"
+        args.append(device_id)
+    sql += " ORDER BY alert_id"
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        args += [limit, offset]
+    return [Alert(*row) for row in conn.execute(sql, args)]
+
+
+def open_count(conn: sqlite3.Connection, *, device_id: str | None = None) -> int:
+    """How many alerts are open (for a device, or in all)."""
+    if device_id is None:
+        return conn.execute("SELECT count(*) FROM alerts WHERE cleared_at IS NULL").fetchone()[0]
+    return conn.execute("SELECT count(*) FROM alerts WHERE cleared_at IS NULL AND device_id = ?",
+                        (device_id,)).fetchone()[0]
 
 
 def clear_alert(conn: sqlite3.Connection, alert_id: int, *, by: str, now=None) -> None:
@@ -64,6 +112,15 @@ def clear_alert(conn: sqlite3.Connection, alert_id: int, *, by: str, now=None) -
                        (clock.to_text(now or clock.now_utc()), by, alert_id))
     if cur.rowcount == 0:
         raise NotFound(f"没有未处理的第 {alert_id} 号提醒。", f"no open alert {alert_id}")
+
+
+def clear_many(conn: sqlite3.Connection, alert_ids: list[int], *, by: str, now=None) -> int:
+    """Clear several open alerts at once; returns how many were open."""
+    if not by:
+        raise InvalidInput("必须写明处理人。", "say who clears the alerts")
+    at = clock.to_text(now or clock.now_utc())
+    return conn.execute("UPDATE alerts SET cleared_at = ?, cleared_by = ? WHERE cleared_at IS NULL AND alert_id IN "
+                        "(SELECT value FROM json_each(?))", (at, by, json.dumps(list(alert_ids)))).rowcount
 
 
 # --- card holds (deny list entries placed by settlement) -------------------------------------
@@ -89,12 +146,6 @@ def clear_hold(conn: sqlite3.Connection, card_id: str, *, by: str, now=None) -> 
                        (clock.to_text(now or clock.now_utc()), by, card_id))
     if cur.rowcount == 0:
         raise NotFound(f"卡 {card_id} 没有被暂停。", f"card {card_id} is not on hold")
-
-
-def held_cards(conn: sqlite3.Connection) -> list[tuple[str, int]]:
-    """(card_id, account_id) of every card on hold."""
-    return [tuple(r) for r in conn.execute(
-        "SELECT card_id, account_id FROM card_holds WHERE cleared_at IS NULL ORDER BY card_id")]
 
 
 def deny_list(conn: sqlite3.Connection) -> list[tuple[str, int, str]]:

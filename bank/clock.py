@@ -8,6 +8,7 @@ Chongqing belongs to that week, not the next one.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -26,14 +27,17 @@ def to_text(instant: dt.datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_STORED = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
+
+
 def from_text(text: str) -> dt.datetime:
-    """Parse the storage form exactly (ValueError otherwise). ``fromisoformat`` after a shape
-    check, because ``strptime`` was most of the time of a full pull for 100,000 accounts."""
-    if not (isinstance(text, str) and text.isascii() and len(text) == 27 and text[10] == "T"
-            and text[19] == "." and text[26] == "Z"
-            and text[:26].replace("-", "").replace(":", "").replace("T", "").replace(".", "").isdigit()):
+    """Parse the storage form exactly (ValueError otherwise, also for a shape that is not a real
+    time, such as month 99). ``fromisoformat`` (which reads the ``Z`` as UTC) after a shape
+    check, because ``strptime`` was most of the time of a full pull for 100,000 accounts and
+    settlement parses every event's time."""
+    if type(text) is not str or not _STORED.fullmatch(text):
         raise ValueError(f"not a stored UTC time: {text!r}")
-    return dt.datetime.fromisoformat(text[:26]).replace(tzinfo=UTC)
+    return dt.datetime.fromisoformat(text)
 
 
 def local(instant: dt.datetime) -> dt.datetime:

@@ -43,10 +43,12 @@ class Device:
     last_push_at: str | None
     last_pull_at: str | None
     clock_skew_s: int | None
+    held_at: str | None = None       # on hold after breaking rules: what it sends is quarantined
+    hold_reason: str | None = None
 
 
 _COLUMNS = ("device_id, kind, merchant_id, service_point_id, public_key, label, status, enrolled_at, "
-            "revoked_at, last_seq, last_hash, last_push_at, last_pull_at, clock_skew_s")
+            "revoked_at, last_seq, last_hash, last_push_at, last_pull_at, clock_skew_s, held_at, hold_reason")
 
 
 def _hash_code(code: str) -> str:
@@ -143,6 +145,20 @@ def revoke(conn: sqlite3.Connection, device_id: str, *, now=None) -> Device:
         raise InvalidInput(f"设备 {device_id} 已经注销。", f"device {device_id} is already revoked")
     conn.execute("UPDATE devices SET status = 'revoked', revoked_at = ? WHERE device_id = ?",
                  (clock.to_text(now or clock.now_utc()), device_id))
+    return get(conn, device_id)
+
+
+def release(conn: sqlite3.Connection, device_id: str, *, by: str, now=None) -> Device:
+    """Take a device off hold: from now on its events are checked one by one again."""
+    from . import audit
+    if not by:
+        raise InvalidInput("必须写明处理人。", "say who clears the hold")
+    device = get(conn, device_id)
+    if device.held_at is None:
+        raise NotFound(f"设备 {device_id} 没有被暂停。", f"device {device_id} is not on hold")
+    conn.execute("UPDATE devices SET held_at = NULL, hold_reason = NULL WHERE device_id = ?", (device_id,))
+    audit.record(conn, by, "device_release", f"device:{device_id}", {"held_at": device.held_at,
+                                                                      "reason": device.hold_reason}, now=now)
     return get(conn, device_id)
 
 

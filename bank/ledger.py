@@ -12,6 +12,7 @@ a device's clock, so a device with a wrong clock cannot move an entry into anoth
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from dataclasses import dataclass
 
@@ -291,15 +292,12 @@ def balance(conn: sqlite3.Connection, account_id: int) -> int:
 def negative_balances(conn: sqlite3.Connection, account_ids: list[int]) -> list[tuple[int, int]]:
     """``(account_id, balance)`` of those accounts whose balance is below zero, by account id.
 
-    One covering-index query per 900 accounts, for settlement, instead of one per account.
+    One covering-index query for all of them, for settlement, instead of one per account.
     """
-    out = []
-    for chunk in range(0, len(account_ids), 900):
-        part = account_ids[chunk:chunk + 900]
-        out.extend(conn.execute(
-            "SELECT account_id, sum(points) AS bal FROM ledger_entries "
-            f"WHERE account_id IN ({','.join('?' * len(part))}) GROUP BY account_id HAVING bal < 0", part))
-    return sorted(tuple(r) for r in out)
+    rows = conn.execute("SELECT e.account_id, sum(e.points) AS bal FROM json_each(?) j "
+                        "JOIN ledger_entries e ON e.account_id = j.value GROUP BY e.account_id HAVING bal < 0",
+                        (json.dumps(sorted(set(account_ids))),))
+    return sorted(tuple(r) for r in rows)
 
 
 def entries(conn: sqlite3.Connection, account_id: int) -> list[Entry]:

@@ -22,6 +22,7 @@ class OfflinePolicy:
     max_sync_age_hours: int = 72      # stop redeeming when the last good sync is older than this
     void_minutes: int = 15            # a redemption can be voided on the tablet this long
     pin_above: int = 20               # ask for the PIN (if the account has one) above this total
+    breaches_to_hold: int = 3         # events one device may send in an office day that break a rule
 
 
 POLICY_FIELDS = tuple(f.name for f in fields(OfflinePolicy))
@@ -60,6 +61,43 @@ def offline_policy(conn: sqlite3.Connection, merchant_id: int | None = None) -> 
         if row is not None:
             policy = replace(policy, **_row_overrides(row))
     return policy
+
+
+# --- the rules of one redemption: the tablet decides with them offline, the office re-checks ---
+
+def redemption_breach(pol: OfflinePolicy, *, points: int, used_today: int, unsynced: int, has_pin: bool,
+                      authorised: bool) -> str | None:
+    """The first offline rule a redemption (a receipt's total ``points``) breaks, or None.
+
+    ``used_today``: what the card already took on this tablet on this local day; ``unsynced``:
+    the tablet's points not yet acknowledged by the office, before this one; ``authorised``: the
+    office authorised this card and amount online (which it does only after checking the PIN
+    where one is needed). Codes: ``floor_limit``, ``pin_required``, ``daily_cap``, ``unsynced_cap``.
+    """
+    if points > pol.floor_limit and not authorised:
+        return "floor_limit"
+    if has_pin and points > pol.pin_above and not authorised:
+        return "pin_required"
+    if used_today + points > pol.per_card_daily_cap:
+        return "daily_cap"
+    if unsynced + points > pol.unsynced_cap:
+        return "unsynced_cap"
+    return None
+
+
+def needs_authorisation(pol: OfflinePolicy, points: int, has_pin: bool) -> bool:
+    """Whether a receipt of ``points`` must be authorised by the office online."""
+    return points > pol.floor_limit or (has_pin and points > pol.pin_above)
+
+
+def sync_too_old(pol: OfflinePolicy, last_pull: dt.datetime | None, at: dt.datetime) -> bool:
+    """A tablet redeems only within ``max_sync_age_hours`` of its last good pull."""
+    return last_pull is None or at - last_pull > dt.timedelta(hours=pol.max_sync_age_hours)
+
+
+def void_too_late(pol: OfflinePolicy, redeemed_at: dt.datetime, at: dt.datetime) -> bool:
+    """A tablet voids its own receipt only within ``void_minutes``."""
+    return at - redeemed_at > dt.timedelta(minutes=pol.void_minutes)
 
 
 def worst_case_exposure(conn: sqlite3.Connection, tablets_by_merchant: dict[int, int]) -> int:
@@ -123,6 +161,6 @@ def windows(conn: sqlite3.Connection, merchant_id: int | None) -> list[Window]:
     return [Window(*row) for row in rows]
 
 
-def redemption_open(conn: sqlite3.Connection, merchant_id: int, instant: dt.datetime) -> bool:
-    ws = windows(conn, merchant_id)
+def open_at(ws: list[Window], instant: dt.datetime) -> bool:
+    """Redemption is open at ``instant``: a merchant without windows of its own is always open."""
     return not ws or any(w.is_open(instant) for w in ws)

@@ -487,9 +487,71 @@ V10_ATTEMPT_LIMITS = """
 """
 
 
+V11_SETTLEMENT_CHECKS = """
+    -- The office re-checks every pushed event (DESIGN invariant 6). An event that breaks a rule
+    -- is kept in the device's chain but not charged: it waits here for the council, who post it
+    -- (then it is booked, entry_id set) or reject it (the device's next pull says so).
+    -- ``points`` is what the event would add to the account (a redemption is negative).
+    CREATE TABLE quarantine (
+        quarantine_id INTEGER PRIMARY KEY,
+        device_id     TEXT NOT NULL REFERENCES devices,
+        seq           INTEGER NOT NULL,
+        kind          TEXT NOT NULL,
+        card_id       TEXT,
+        account_id    INTEGER REFERENCES accounts,
+        points        INTEGER NOT NULL,
+        value_fen     INTEGER NOT NULL DEFAULT 0,    -- goods handed over, for the donated-value ledger
+        rule          TEXT NOT NULL,
+        detail        TEXT NOT NULL DEFAULT '{}',
+        device_time   TEXT NOT NULL,
+        received_at   TEXT NOT NULL,
+        status        TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'posted', 'rejected')),
+        decided_by    TEXT,
+        decided_at    TEXT,
+        reason        TEXT,
+        entry_id      INTEGER REFERENCES ledger_entries,
+        UNIQUE (device_id, seq),
+        CHECK ((status = 'open') = (decided_at IS NULL))
+    );
+    CREATE INDEX quarantine_by_status ON quarantine (status, quarantine_id);
+    CREATE INDEX quarantine_by_device_day ON quarantine (device_id, received_at);
+    -- What the office itself authorised online, for one device: a redemption above the floor
+    -- limit or the PIN threshold (card, points), a review-group member's staff session or second
+    -- confirmation (reviewer). Events cite the id; settlement checks it is theirs and unexpired.
+    CREATE TABLE authorisations (
+        auth_id     TEXT PRIMARY KEY,
+        device_id   TEXT NOT NULL REFERENCES devices,
+        purpose     TEXT NOT NULL CHECK (purpose IN ('redeem', 'staff', 'second')),
+        card_id     TEXT,
+        account_id  INTEGER REFERENCES accounts,
+        reviewer_id INTEGER REFERENCES reviewers,
+        points      INTEGER,
+        issued_at   TEXT NOT NULL,
+        expires_at  TEXT NOT NULL,
+        used_seq    INTEGER
+    );
+    -- A device that broke the rules too often in a day: what it pushes is still taken and
+    -- acknowledged, but quarantined, until the office clears the hold.
+    ALTER TABLE devices ADD COLUMN held_at TEXT;
+    ALTER TABLE devices ADD COLUMN hold_reason TEXT;
+    -- The per-card daily cap is counted per device and local day of the device's clock.
+    CREATE INDEX device_events_by_time ON device_events (device_id, device_time);
+    -- When an account was suspended or closed: a tablet that had not pulled since could not know.
+    ALTER TABLE accounts ADD COLUMN status_changed_at TEXT;
+    -- One open alert per device and kind (or per account for alerts without a device), with a
+    -- count and the first and last time: a device cannot flood the office with alerts.
+    ALTER TABLE alerts ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE alerts ADD COLUMN last_at TEXT;
+    ALTER TABLE alerts ADD COLUMN agg_key TEXT;
+    CREATE UNIQUE INDEX alerts_one_open ON alerts (agg_key) WHERE cleared_at IS NULL AND agg_key IS NOT NULL;
+    -- The offline policy gains the hold threshold (breaches by one device in one office day).
+    ALTER TABLE offline_policy ADD COLUMN breaches_to_hold INTEGER;
+"""
+
+
 MIGRATIONS = [V1_COMMUNITY, V2_CATALOG_MERCHANTS_LEDGER, V3_POLICY, V4_DEVICES_SYNC, V5_COUNCIL_CONSOLE,
               V6_REVIEW_MEMBERS, V7_CONSOLE_REVIEWERS, V8_REQUEST_FRESHNESS, V9_CARRIED_VALIDITY,
-              V10_ATTEMPT_LIMITS]
+              V10_ATTEMPT_LIMITS, V11_SETTLEMENT_CHECKS]
 
 
 def statements(script: str):

@@ -30,6 +30,9 @@ class Lot:
     remaining: int
 
 
+EXPIRY_WARN_DAYS = 60     # residents are told of points that expire within this many days
+
+
 def years_after(conn: sqlite3.Connection) -> int:
     return int(community.setting(conn, "validity.years_after", "1"))
 
@@ -93,7 +96,7 @@ def _replay(entries, years: int) -> tuple[list[Lot], int]:
 
 
 def expiring_within(conn: sqlite3.Connection, account_id: int, today: dt.date,
-                    days: int = 60) -> list[tuple[dt.date, int]]:
+                    days: int = EXPIRY_WARN_DAYS) -> list[tuple[dt.date, int]]:
     """Points that expire within ``days`` of ``today``: [(last valid day, points)]."""
     horizon = today + dt.timedelta(days=days)
     totals: dict[dt.date, int] = {}

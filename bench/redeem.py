@@ -99,8 +99,9 @@ def bench_write(home: Path, n: int) -> list[float]:
     times = []
     for i in range(n):
         t0 = time.perf_counter()
-        replica.record(conn, "redemption", {"card": "100001", "card_version": 1, "offer": 1, "qty": 1, "points": 1},
-                       now=clock.now_utc(), card_id="100001", account_id=None, points=0)
+        replica.record(conn, "redemption", {"card": "100001", "card_version": 1, "offer": 1, "qty": 1, "points": 1,
+                                            "receipt": None, "proof": "", "auth": None},
+                       now=clock.now_utc(), card_id="100001", account_id=None, points=0, card_text="bench")
         times.append((time.perf_counter() - t0) * 1000)
     conn.close()
     return times

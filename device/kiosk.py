@@ -7,6 +7,10 @@ The rules the office applies again at settlement are checked here first, so a me
 once why an entry cannot be made: recusal, caps per period, the second member's confirmation above
 the threshold, the posting period for objections, same-day undo of one's own entry.
 
+PINs are the office's to check (the kiosk holds no verifier): a member's session, a second
+member's confirmation and a resident's passbook details need the office online
+(:func:`staff_login`, :func:`second_confirm`, :func:`unlock_passbook`).
+
 No Kivy here: the kiosk flow and the tests call these functions directly.
 """
 
@@ -15,15 +19,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from bank import accounts, cardcode, clock, reviewers
+from bank import cardcode, clock, reviewers, validity
 from bank.errors import ReasonedRefusal
 from bank.policy import Window
 
-from sync import replica
+from sync import client, replica
 
-EXPIRY_HORIZON_DAYS = 60
 OBJECTION_REASONS = (   # what a resident may choose (no typing at the kiosk)
     "我家没有做过这件事",
     "分数记错了",
@@ -32,6 +35,7 @@ OBJECTION_REASONS = (   # what a resident may choose (no typing at the kiosk)
     "其他原因,请评议会联系我",
 )
 UNDO_REASON = "记录人当天撤销"
+ONLINE_TIMEOUT = 5.0    # seconds a member waits for the office to check a PIN
 
 REASONS: dict[str, tuple[str, str]] = {
     "not_synced": ("本机还没有从社区办公室同步过数据,请稍后再试。", "This kiosk has never synced with the office."),
@@ -39,7 +43,12 @@ REASONS: dict[str, tuple[str, str]] = {
                           "This card belongs to another compound; please use that compound's kiosk."),
     "unknown_card": ("本机没有这张卡的资料,请到社区办公室查询。", "This kiosk has no record of this card."),
     "not_staff": ("这不是本小区评议小组成员的工作卡。", "This is not a staff card of this compound's review group."),
-    "staff_pin_wrong": ("密码不正确。", "The PIN is wrong."),
+    "pin_wrong": ("密码不正确,还可以再试 {left} 次。", "The PIN is wrong; {left} tries left."),
+    "pin_locked": ("密码错误次数过多,请 {minutes} 分钟后再试。", "Too many wrong PINs: try again in {minutes} minutes."),
+    "staff_offline": ("评议员模式需要联网:现在无法连接社区办公室,请稍后再试。",
+                      "Staff mode needs the office online; it cannot be reached now."),
+    "pin_offline": ("查看扣分明细需要联网核对密码,现在无法连接社区办公室。",
+                    "The office must check the PIN online to show the details; it cannot be reached."),
     "recusal": ("不能为自己家庭记分,请由其他成员办理。", "You cannot record for your own household; ask another member."),
     "cap_reached": ("“{item}”{cap_text},本期已记满。", "'{item}' is capped ({cap} per period) and already full."),
     "account_inactive": ("该储户账户已暂停或销户,不能记分。", "The account is suspended or closed."),
@@ -67,6 +76,8 @@ class Card:
     role: str                  # resident or staff
     card_id: str
     account_id: int
+    version: int = 1
+    text: str = ""             # the scanned QR text: kept only while the card is in front of the kiosk
 
 
 @dataclass(frozen=True)
@@ -109,10 +120,10 @@ class Item:
 @dataclass(frozen=True)
 class Member:
     reviewer_id: int
-    name: str
+    name: str                  # masked
     account_id: int
     card_id: str
-    pin_hash: str
+    auth: str | None = None    # the office's authorisation after the member's PIN, cited by their events
 
 
 @dataclass(frozen=True)
@@ -153,7 +164,7 @@ def identify(conn: sqlite3.Connection, text: str) -> Card:
         raise Refusal("unknown_card")
     if claim.role == "resident" and household(conn, account_id) is None:
         raise Refusal("not_this_compound")
-    return Card(claim.role, claim.card_id, account_id)
+    return Card(claim.role, claim.card_id, account_id, claim.version, text)
 
 
 def household(conn, account_id: int):
@@ -166,19 +177,34 @@ def _address(row) -> str:
 
 
 def account_view(conn: sqlite3.Connection, account_id: int, today: dt.date) -> AccountView:
-    row = conn.execute("SELECT masked_name, status, pin_hash FROM accounts WHERE account_id = ?",
+    row = conn.execute("SELECT masked_name, status, has_pin FROM accounts WHERE account_id = ?",
                        (account_id,)).fetchone()
-    horizon = (today + dt.timedelta(days=EXPIRY_HORIZON_DAYS)).isoformat()
+    horizon = (today + dt.timedelta(days=validity.EXPIRY_WARN_DAYS)).isoformat()
     expiring = tuple(conn.execute("SELECT last_valid_day, points FROM kiosk_lots WHERE account_id = ? AND "
                                   "last_valid_day >= ? AND last_valid_day <= ? ORDER BY last_valid_day",
                                   (account_id, today.isoformat(), horizon)).fetchall())
     return AccountView(account_id, row[0], _address(household(conn, account_id)), replica.spendable(conn, account_id),
-                       expiring, row[2] is not None, row[1])
+                       expiring, bool(row[2]), row[1])
 
 
-def pin_ok(conn: sqlite3.Connection, account_id: int, pin: str) -> bool:
-    row = conn.execute("SELECT pin_hash FROM accounts WHERE account_id = ?", (account_id,)).fetchone()
-    return bool(row and row[0]) and accounts.check_pin(row[0], pin)
+def _online(home, conn, transport, card: Card, purpose: str, pin: str, offline: str, now: dt.datetime) -> dict:
+    """Ask the office to check a PIN for ``card``; raise Refusal with the office's reason."""
+    try:
+        return client.authorise(home, conn, transport, purpose=purpose, card_text=card.text, card_id=card.card_id,
+                                card_version=card.version, pin=pin, now=now)
+    except client.Unreachable:
+        raise Refusal(offline) from None
+    except client.Refused as exc:
+        if exc.code == "pin_wrong":
+            raise Refusal("pin_wrong", left=exc.data.get("left", 0)) from None
+        if exc.code == "pin_locked":
+            raise Refusal("pin_locked", minutes=max(1, (int(exc.data.get("retry_after", 60)) + 59) // 60)) from None
+        raise Refusal(exc.code, zh=exc.zh, en=exc.en) from None
+
+
+def unlock_passbook(home, conn, transport, card: Card, pin: str, now: dt.datetime) -> None:
+    """The office checks the resident's PIN (online) before the deduction details are shown."""
+    _online(home, conn, transport, card, "passbook", pin, "pin_offline", now)
 
 
 def _pending_events(conn, account_id: int | None = None) -> list[tuple[int, dict, bool]]:
@@ -261,28 +287,48 @@ def boards(conn) -> dict:
     return replica.state(conn, "kiosk_boards") or {"label": "", "red": [], "black": []}
 
 
-def posting(conn) -> dict | None:
-    return replica.state(conn, "kiosk_posting")
+def postings(conn) -> list[dict]:
+    """Every posting of the compound open now or later (a quarterly and a yearly one may overlap)."""
+    return replica.state(conn, "kiosk_postings") or []
+
+
+def posting(conn, today: dt.date | None = None) -> dict | None:
+    """The posting to show: the first one open today, else the next one to open."""
+    ps = postings(conn)
+    if today is not None:
+        ps = [p for p in ps if p["closes_on"] >= today.isoformat()]
+        open_now = [p for p in ps if p["opens_on"] <= today.isoformat()]
+        ps = open_now or ps
+    return ps[0] if ps else None
+
+
+def postings_open(conn, today: dt.date) -> list[dict]:
+    return [p for p in postings(conn) if p["opens_on"] <= today.isoformat() <= p["closes_on"]]
 
 
 def posting_open(conn, today: dt.date) -> dict | None:
-    p = posting(conn)
-    return p if p and p["opens_on"] <= today.isoformat() <= p["closes_on"] else None
+    ps = postings_open(conn, today)
+    return ps[0] if ps else None
 
 
 # --- objections ---------------------------------------------------------------------------------
 
+def _posting_of(conn, line: PassLine, today: dt.date) -> dict | None:
+    """The open posting whose period holds the entry's day."""
+    for p in postings_open(conn, today):
+        if p["first_day"] <= line.day <= p["last_day"]:
+            return p
+    return None
+
+
 def objectable(conn, account_id: int, today: dt.date) -> list[PassLine]:
-    """The household's awards and deductions of the posted period it may object to."""
-    p = posting_open(conn, today)
-    if p is None:
+    """The household's awards and deductions of the periods posted now that it may object to."""
+    if not postings_open(conn, today):
         raise Refusal("posting_closed")
-    from bank import periods
-    period = periods.quarter(p["period"]) if p["kind"] == "quarterly" else periods.year(p["period"])
     objected = {e["body"]["entry"] for _, e, _ in _all_events(conn, "objection")}
     return [line for line in passbook(conn, account_id)
             if line.entry_id is not None and line.kind in ("award", "deduction") and not line.reversed
-            and line.entry_id not in objected and period.first_day.isoformat() <= line.day <= period.last_day.isoformat()]
+            and line.entry_id not in objected and _posting_of(conn, line, today) is not None]
 
 
 def _all_events(conn, kind: str) -> list[tuple[int, dict, bool]]:
@@ -290,21 +336,23 @@ def _all_events(conn, kind: str) -> list[tuple[int, dict, bool]]:
         "SELECT seq, event, acked FROM outbox WHERE kind = ? ORDER BY seq", (kind,))]
 
 
-def object_to(conn, account_id: int, entry_id: int, reason: str, now: dt.datetime) -> dict:
-    """Record a resident's objection event; the office opens the case when it arrives."""
+def object_to(conn, card: Card, entry_id: int, reason: str, now: dt.datetime) -> dict:
+    """Record a resident's objection event (the resident's card in front of the kiosk proves it
+    is theirs); the office opens the case when it arrives."""
     today = clock.local_date(now)
-    p = posting_open(conn, today)
-    if p is None:
+    if not postings_open(conn, today):
         raise Refusal("posting_closed")
     if reason not in OBJECTION_REASONS:
         raise Refusal("not_objectable")
     if entry_id in {e["body"]["entry"] for _, e, _ in _all_events(conn, "objection")}:
         raise Refusal("already_objected")
-    if entry_id not in {line.entry_id for line in objectable(conn, account_id, today)}:
+    line = next((line for line in objectable(conn, card.account_id, today) if line.entry_id == entry_id), None)
+    if line is None:
         raise Refusal("not_objectable")
-    return replica.record(conn, "objection", {"account": account_id, "entry": entry_id,
-                                               "posting": p["posting_id"], "reason": reason},
-                          now=now, account_id=account_id, points=0)
+    p = _posting_of(conn, line, today)
+    return replica.record(conn, "objection", {"account": card.account_id, "card": card.card_id, "entry": entry_id,
+                                               "posting": p["posting_id"], "proof": "", "reason": reason},
+                          now=now, account_id=card.account_id, points=0, card_text=card.text)
 
 
 # --- staff --------------------------------------------------------------------------------------
@@ -322,8 +370,19 @@ def staff_member(conn, card: Card) -> Member:
     raise Refusal("not_staff")
 
 
-def staff_pin_ok(member: Member, pin: str) -> bool:
-    return accounts.check_pin(member.pin_hash, pin)
+def staff_login(home, conn, transport, card: Card, pin: str, now: dt.datetime) -> Member:
+    """Open a member's session: the office checks their PIN online and authorises this kiosk to
+    record in their name until the session expires (offline, staff mode needs the network)."""
+    member = staff_member(conn, card)
+    answer = _online(home, conn, transport, card, "staff", pin, "staff_offline", now)
+    return replace(member, auth=answer["auth"])
+
+
+def second_confirm(home, conn, transport, card: Card, pin: str, now: dt.datetime) -> Member:
+    """A second member confirms one entry with their own card and PIN, checked by the office."""
+    member = staff_member(conn, card)
+    answer = _online(home, conn, transport, card, "second", pin, "staff_offline", now)
+    return replace(member, auth=answer["auth"])
 
 
 def households_at(conn, building: int, unit: int) -> list[tuple[int, str, str]]:
@@ -389,16 +448,20 @@ def check_entry(conn, member: Member, account_id: int, item_code: str, now: dt.d
 def record_entry(conn, member: Member, account_id: int, item_code: str, *, note: str = "",
                  second: Member | None = None, now: dt.datetime) -> dict:
     """Record an award or deduction event signed by this kiosk, naming the member (and the second)."""
+    if member.auth is None:
+        raise Refusal("staff_offline")
     item = check_entry(conn, member, account_id, item_code, now)
     if len(note) > 200:
         raise Refusal("bad_note")
     if needs_second(conn, item.points):
         if second is None:
             raise Refusal("needs_second", above=replica.state(conn, "kiosk_second_confirm_above", 5))
-        if second.reviewer_id == member.reviewer_id or second.account_id == account_id:
+        if second.reviewer_id == member.reviewer_id or second.account_id == account_id or second.auth is None:
             raise Refusal("second_invalid")
+    confirm = second if second and needs_second(conn, item.points) else None
     body = {"account": account_id, "item": item.code, "points": item.points, "staff": member.reviewer_id,
-            "second": second.reviewer_id if second and needs_second(conn, item.points) else None, "note": note.strip()}
+            "staff_auth": member.auth, "second": confirm.reviewer_id if confirm else None,
+            "second_auth": confirm.auth if confirm else None, "note": note.strip()}
     return replica.record(conn, "award" if item.points > 0 else "deduction", body, now=now,
                           account_id=account_id, points=-item.points)
 
@@ -445,7 +508,10 @@ def undo(conn, member: Member, line: MonthLine, now: dt.datetime) -> dict:
     """A reversal event of one's own entry of today."""
     if not can_undo(line, member, clock.local_date(now)):
         raise Refusal("undo_not_allowed")
-    return replica.record(conn, "reversal", {"reverses_seq": line.seq, "reason": UNDO_REASON, "staff": member.reviewer_id},
+    if member.auth is None:
+        raise Refusal("staff_offline")
+    return replica.record(conn, "reversal", {"reverses_seq": line.seq, "reason": UNDO_REASON, "staff": member.reviewer_id,
+                                             "staff_auth": member.auth},
                           now=now, account_id=_account_of_seq(conn, line.seq), points=line.points)
 
 

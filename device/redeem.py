@@ -2,11 +2,14 @@
 
 A redemption is decided on the tablet from its replica, without the office: the card's
 signature, the deny list, the account's balance (last pull minus this tablet's later events), the
-per-card daily cap on this tablet, the floor limit (above it the office must be reachable), the
-tablet's total unacknowledged points, the age of the last sync, the redemption window, and the
-PIN above the policy's threshold. Each refusal names its reason in Chinese and English. A
-redemption is committed to the replica (synchronous=FULL) before it is reported as done; then the
-tablet tries to push it at once, silently staying offline if the office does not answer.
+per-card daily cap on this tablet, the tablet's total unacknowledged points, the age of the last
+sync and the redemption window (the rules are :mod:`bank.policy`'s, which the office applies
+again at settlement). Above the floor limit, or above the PIN threshold for an account with a
+PIN, the office must be online: it checks the PIN itself (the tablet holds no PIN verifier) and
+authorises that card and amount; the events cite the authorisation. Each refusal names its
+reason in Chinese and English. A redemption is committed to the replica (synchronous=FULL)
+before it is reported as done; then the tablet tries to push it at once, silently staying
+offline if the office does not answer.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, replace
 
-from bank import accounts, cardcode, clock
+from bank import cardcode, clock, policy as rules, validity
 from bank.errors import ReasonedRefusal
 from bank.policy import OfflinePolicy, Window
 
@@ -24,6 +27,8 @@ ONLINE_TIMEOUT = 3.0   # seconds: a shop counter cannot wait longer for the offi
 
 REASONS: dict[str, tuple[str, str]] = {
     "not_synced": ("本机还没有从社区办公室同步过数据,暂不能兑换。", "This tablet has never synced with the office."),
+    "device_on_hold": ("社区办公室已暂停本机兑换(所发数据多次违反规则),请联系社区办公室。",
+                       "The office has put this tablet on hold (it sent events that broke the rules); call the office."),
     "sync_too_old": ("本机已超过{hours}小时没有同步,请先联网同步后再兑换。",
                      "Last sync is older than {hours} hours; sync before redeeming."),
     "card_on_hold": ("这张卡因积分透支已暂停兑换,请到社区办公室处理。",
@@ -46,7 +51,11 @@ REASONS: dict[str, tuple[str, str]] = {
     "floor_limit_offline": ("单笔超过 {floor} 分需要联网确认,现在无法连接社区办公室。",
                             "Redemptions over {floor} points need the office online; it cannot be reached."),
     "pin_required": ("超过 {above} 分需要输入储户密码。", "Over {above} points the account's PIN is required."),
-    "pin_wrong": ("密码不正确。", "The PIN is wrong."),
+    "pin_wrong": ("密码不正确,还可以再试 {left} 次。", "The PIN is wrong; {left} tries left."),
+    "pin_locked": ("密码错误次数过多,请 {minutes} 分钟后再试,或到社区办公室重置密码。",
+                   "Too many wrong PINs: try again in {minutes} minutes, or ask the office to reset it."),
+    "pin_offline": ("超过 {above} 分需要联网核对储户密码,现在无法连接社区办公室。",
+                    "Over {above} points the office must check the PIN online; it cannot be reached."),
     "not_a_tablet": ("本设备不是商户平板,不能兑换。", "This device is not a merchant tablet."),
     "void_unknown": ("本机没有这条兑换记录。", "No such redemption on this tablet."),
     "void_too_late": ("超过 {minutes} 分钟的兑换不能在本机撤销,请到社区办公室处理。",
@@ -140,7 +149,9 @@ def _sync_age_ok(conn, now: dt.datetime, pol: OfflinePolicy) -> None:
     last = replica.state(conn, "last_pull_at")
     if last is None:
         raise Refusal("not_synced")
-    if now - clock.from_text(last) > dt.timedelta(hours=pol.max_sync_age_hours):
+    if replica.state(conn, "device_on_hold"):
+        raise Refusal("device_on_hold")
+    if rules.sync_too_old(pol, clock.from_text(last), now):
         raise Refusal("sync_too_old", hours=pol.max_sync_age_hours)
 
 
@@ -165,19 +176,15 @@ class CardView:
     card_version: int
     account_id: int
     name: str                       # masked, e.g. 张*明
-    household: str | None           # 'household' or 'single'; None if the last pull did not say
-    members: int | None
+    household: str                  # 'household' or 'single'
     balance: int                    # last pull minus this tablet's later events
     held: int                       # under an open objection: not redeemable
     available: int                  # what may be redeemed here now (balance - held, never < 0)
     used_today: int                 # points this card took on this tablet today
-    expiring: tuple[tuple[str, int], ...]   # (last valid day, points) within EXPIRY_WARN_DAYS
-    has_pin: bool
+    expiring: tuple[tuple[str, int], ...]   # (last valid day, points) within the warning window
+    has_pin: bool                   # the office asks for the PIN above the policy's threshold
     policy: OfflinePolicy
     unsynced_points: int            # this tablet's points not yet acknowledged by the office
-
-
-EXPIRY_WARN_DAYS = 60
 
 
 def inspect(h: home_mod.Home, card_text: str, *, now: dt.datetime | None = None) -> CardView:
@@ -189,22 +196,27 @@ def inspect(h: home_mod.Home, card_text: str, *, now: dt.datetime | None = None)
         pol = _policy(conn)
         _sync_age_ok(conn, now, pol)
         claim, account_id = _check_card(conn, card_text)
-        acct = conn.execute("SELECT status, masked_name, pin_hash FROM accounts WHERE account_id = ?",
-                            (account_id,)).fetchone()
-        if acct is None or acct[0] != "active":
-            raise Refusal("account_inactive")
+        acct = _account(conn, account_id)
         today = clock.local_date(now)
-        horizon = (today + dt.timedelta(days=EXPIRY_WARN_DAYS)).isoformat()
+        horizon = (today + dt.timedelta(days=validity.EXPIRY_WARN_DAYS)).isoformat()
         expiring = tuple((day, pts) for day, pts in replica.lots(conn, account_id)
                          if today.isoformat() <= day <= horizon)
-        kind, members = replica.household(conn, account_id) or (None, None)
-        return CardView(claim.card_id, claim.version, account_id, acct[1], kind, members,
+        return CardView(claim.card_id, claim.version, account_id, acct[1], acct[3],
                         replica.spendable(conn, account_id), replica.held(conn, account_id),
                         replica.available(conn, account_id),
                         replica.redeemed_today(conn, claim.card_id, today.isoformat()), expiring,
                         bool(acct[2]), pol, replica.pending_summary(conn)[1])
     finally:
         conn.close()
+
+
+def _account(conn, account_id: int):
+    """(status, masked name, has PIN, kind) of an active account, or Refusal."""
+    acct = conn.execute("SELECT status, masked_name, has_pin, kind FROM accounts WHERE account_id = ?",
+                        (account_id,)).fetchone()
+    if acct is None or acct[0] != "active":
+        raise Refusal("account_inactive")
+    return acct
 
 
 def redeem(h: home_mod.Home, card_text: str, offer_id: int, qty: int = 1, pin: str | None = None, *,
@@ -245,71 +257,119 @@ def redeem_basket(h: home_mod.Home, card_text: str, lines, pin: str | None = Non
     transport = transport or client.HttpTransport(h.server, online_timeout)
     conn = h.replica()
     try:
-        pol = _policy(conn)
-        prices = dict(conn.execute("SELECT offer_id, points FROM offers"))
-        if sum(prices.get(o, 0) * q for o, q in basket) > pol.floor_limit:
-            # Above the floor limit the office must be reachable: sync now, then decide on fresh data.
-            try:
-                client.sync_once(h, transport, now=now)
-            except (client.Unreachable, client.Refused):
-                raise Refusal("floor_limit_offline", floor=pol.floor_limit) from None
+        # every offline check first, so the counter hears the plain reason (too few points, a
+        # cap) before being told the office is needed; then, above the limits, the office
+        plan = _plan(conn, card_text, basket, now, authorised=True)
+        auth = None
+        if rules.needs_authorisation(plan.policy, plan.points, plan.has_pin):
+            auth = _authorise(h, conn, transport, plan, card_text, pin, now)
         with replica._txn(conn):   # checks and every line's write see the same replica, one commit
-            receipt = _decide_and_record(h, conn, card_text, basket, pin, now)
+            receipt = _record(h, conn, _plan(conn, card_text, basket, now, authorised=auth is not None),
+                              card_text, auth, now)
     finally:
         conn.close()
     return replace(receipt, pushed=_push_quietly(h, transport, now))
 
 
-def _decide_and_record(h, conn, card_text, basket, pin, now) -> Receipt:
+@dataclass(frozen=True)
+class _Plan:
+    """A basket that passed the tablet's checks, ready to be written."""
+
+    policy: OfflinePolicy
+    claim: cardcode.CardClaim
+    account_id: int
+    name: str
+    has_pin: bool
+    offers: tuple[tuple[tuple, int, int], ...]    # ((offer_id, name, points), qty, line points)
+    points: int
+    have: int
+
+
+def _authorise(h, conn, transport, plan: _Plan, card_text: str, pin: str | None, now: dt.datetime) -> str:
+    """The office's online authorisation for this card and total: sync first (fresh balance and
+    deny list), then ask, with the PIN where the account has one. Raises Refusal."""
+    pol, total = plan.policy, plan.points
+    needs_pin = plan.has_pin and total > pol.pin_above
+    if needs_pin and not pin:
+        raise Refusal("pin_required", above=pol.pin_above)
+    offline = ("floor_limit_offline", {"floor": pol.floor_limit}) if total > pol.floor_limit else \
+        ("pin_offline", {"above": pol.pin_above})
+    try:
+        client.sync_once(h, transport, now=now)
+        answer = client.authorise(h, conn, transport, purpose="redeem", card_text=card_text,
+                                  card_id=plan.claim.card_id, card_version=plan.claim.version,
+                                  pin=pin if needs_pin else None, points=total, now=now)
+    except client.Unreachable:
+        raise Refusal(offline[0], **offline[1]) from None
+    except client.Refused as exc:
+        if exc.code == "pin_wrong":
+            raise Refusal("pin_wrong", left=exc.data.get("left", 0)) from None
+        if exc.code == "pin_locked":
+            raise Refusal("pin_locked", minutes=max(1, (int(exc.data.get("retry_after", 60)) + 59) // 60)) from None
+        if exc.code == "pin_required":
+            raise Refusal("pin_required", above=pol.pin_above) from None
+        if exc.code == "insufficient":
+            raise Refusal("insufficient", need=total, have=exc.data.get("have", 0)) from None
+        raise Refusal(exc.code, zh=exc.zh, en=exc.en) from None
+    return answer["auth"]
+
+
+def _plan(conn, card_text: str, basket, now: dt.datetime, *, authorised: bool) -> _Plan:
+    """Every offline check of a basket (:func:`bank.policy.redemption_breach` and the rest);
+    ``authorised``: the office authorised it online, so the floor and PIN limits are met."""
     pol = _policy(conn)
     _sync_age_ok(conn, now, pol)
     claim, account_id = _check_card(conn, card_text)
-    acct = conn.execute("SELECT status, masked_name, pin_hash FROM accounts WHERE account_id = ?",
-                        (account_id,)).fetchone()
-    if acct is None or acct[0] != "active":
-        raise Refusal("account_inactive")
+    acct = _account(conn, account_id)
     offers = []
     for offer_id, qty in basket:
         offer = conn.execute("SELECT offer_id, name, points FROM offers WHERE offer_id = ?",
                              (offer_id,)).fetchone()
         if offer is None:
             raise Refusal("unknown_offer")
-        offers.append((offer, qty, offer[2] * qty))
+        offers.append((tuple(offer), qty, offer[2] * qty))
     points = sum(p for _o, _q, p in offers)
     windows = _windows(conn)
-    if windows and not any(w.is_open(now) for w in windows):
+    if not rules.open_at(windows, now):
         raise Refusal("window_closed", windows="; ".join(w.describe() for w in windows))
-    if points > pol.floor_limit and replica.state(conn, "last_pull_at") < clock.to_text(now - dt.timedelta(minutes=1)):
-        raise Refusal("floor_limit_offline", floor=pol.floor_limit)
     used = replica.redeemed_today(conn, claim.card_id, clock.local_date(now).isoformat())
-    if used + points > pol.per_card_daily_cap:
+    unsynced = replica.pending_summary(conn)[1]
+    breach = rules.redemption_breach(pol, points=points, used_today=used, unsynced=unsynced,
+                                     has_pin=bool(acct[2]), authorised=authorised)
+    if breach == "floor_limit":
+        raise Refusal("floor_limit_offline", floor=pol.floor_limit)
+    if breach == "pin_required":
+        raise Refusal("pin_required", above=pol.pin_above)
+    if breach == "daily_cap":
         raise Refusal("daily_cap", used=used, cap=pol.per_card_daily_cap)
-    _, unsynced = replica.pending_summary(conn)
-    if unsynced + points > pol.unsynced_cap:
+    if breach == "unsynced_cap":
         raise Refusal("unsynced_cap", used=unsynced, cap=pol.unsynced_cap)
-    if acct[2] and points > pol.pin_above:
-        if not pin:
-            raise Refusal("pin_required", above=pol.pin_above)
-        if not accounts.check_pin(acct[2], pin):
-            raise Refusal("pin_wrong")
     have = replica.available(conn, account_id)   # points held by an open objection are not spendable
     if have < points:
         held = replica.held(conn, account_id)
         if held:
             raise Refusal("insufficient_held", need=points, have=have, held=held)
         raise Refusal("insufficient", need=points, have=have)
+    return _Plan(pol, claim, account_id, acct[1], bool(acct[2]), tuple(offers), points, have)
+
+
+def _record(h, conn, plan: _Plan, card_text: str, auth: str | None, now: dt.datetime) -> Receipt:
+    """Write one redemption event per line of a checked basket; the receipt."""
     items = []
-    for offer, qty, line_points in offers:
-        event = replica.record(conn, "redemption", {"card": claim.card_id, "card_version": claim.version,
-                                                    "offer": offer[0], "qty": qty, "points": line_points},
-                               now=now, card_id=claim.card_id, account_id=account_id, points=line_points)
+    for offer, qty, line_points in plan.offers:
+        event = replica.record(conn, "redemption",
+                               {"card": plan.claim.card_id, "card_version": plan.claim.version, "offer": offer[0],
+                                "qty": qty, "points": line_points, "receipt": items[0].seq if items else None,
+                                "proof": "", "auth": auth},
+                               now=now, card_id=plan.claim.card_id, account_id=plan.account_id, points=line_points,
+                               card_text=card_text)
         items.append(ReceiptLine(event["seq"], offer[0], offer[1], qty, line_points))
     first = items[0].seq
     conn.executemany("INSERT INTO tablet_receipt_lines (seq, receipt) VALUES (?, ?)",
                      [(i.seq, first) for i in items])
     merchant = (replica.state(conn, "merchant") or {}).get("name", "")
-    return Receipt(first, h.device_id, merchant, claim.card_id, acct[1], tuple(items), points,
-                   have - points, clock.local(now).strftime("%Y-%m-%d %H:%M"), False)
+    return Receipt(first, h.device_id, merchant, plan.claim.card_id, plan.name, tuple(items), plan.points,
+                   plan.have - plan.points, clock.local(now).strftime("%Y-%m-%d %H:%M"), False)
 
 
 def receipt_seqs(conn, seq: int) -> list[int]:
@@ -354,9 +414,9 @@ def void(h: home_mod.Home, seq: int, reason: str = "商户撤销", *, now: dt.da
                 (s,)).fetchone()}
             if len(done) == len(seqs):
                 raise Refusal("void_done")
-            minutes = _policy(conn).void_minutes
-            if now - clock.from_text(rows[0][2]) > dt.timedelta(minutes=minutes):
-                raise Refusal("void_too_late", minutes=minutes)
+            pol = _policy(conn)
+            if rules.void_too_late(pol, clock.from_text(rows[0][2]), now):
+                raise Refusal("void_too_late", minutes=pol.void_minutes)
             reversals = [replica.record(conn, "reversal", {"reverses_seq": r[0], "reason": reason[:200]}, now=now,
                                         card_id=r[3], account_id=r[4], points=-r[5])["seq"]
                          for r in rows if r[0] not in done]
@@ -393,7 +453,9 @@ def status(h: home_mod.Home, *, now: dt.datetime | None = None) -> dict:
             "per_card_daily_cap": pol.per_card_daily_cap, "floor_limit": pol.floor_limit,
             "deny_list_version": replica.state(conn, "deny_version"),
             "accounts": conn.execute("SELECT count(*) FROM accounts").fetchone()[0],
-            "can_redeem": last is not None and age_h <= pol.max_sync_age_hours,
+            "on_hold": bool(replica.state(conn, "device_on_hold")),
+            "can_redeem": last is not None and age_h <= pol.max_sync_age_hours
+                          and not replica.state(conn, "device_on_hold"),
         }
     finally:
         conn.close()

@@ -27,7 +27,6 @@ from sync import client, home as home_mod
 
 IDLE_SECONDS = 30            # residents: back to the attract screen, nothing of theirs left
 STAFF_IDLE_SECONDS = 120     # members choose items and notes; still logged out when they walk away
-PIN_TRIES = 3
 PAGE_SIZE = 6                # passbook, month and objection rows per page: big rows, paging by tap
 SHOPS_PER_PAGE = 4           # a shop is two rows (name and hours, its offers)
 BOARD_ROWS_PER_PAGE = 5      # red and black boards side by side: five places of each per page
@@ -122,8 +121,9 @@ class KioskFlow:
         self.step = Step.ATTRACT
         self.message: Message | None = None
         self.account: engine.AccountView | None = None
+        self.card: engine.Card | None = None          # the resident's card, while it is being used
+        self.pending_card: engine.Card | None = None  # a member's staff card, PIN not yet checked
         self.pin = ""
-        self.pin_tries = 0
         self.unlocked = False          # the account's PIN was entered: deduction details shown
         self.page = 0
         self.board_tab = BOARD_TABS[0]
@@ -204,6 +204,7 @@ class KioskFlow:
             self.choose_household(card.account_id)
         else:
             self.reset()
+            self.card = card
             self.account = engine.account_view(self.conn, card.account_id, self.today())
             self.step = Step.HOME
 
@@ -217,13 +218,13 @@ class KioskFlow:
             if member.reviewer_id == self.member.reviewer_id or (self.target and member.account_id == self.target.account_id):
                 self.message = from_error(engine.Refusal("second_invalid"))
                 return
-            self.second_pending, self.pin, self.pin_tries = member, "", 0
+            self.second_pending, self.pending_card, self.pin = member, card, ""
             self.message = msg("请{name}输入密码确认这一条。", name=member.name)
             return
         if self.member is not None and member.reviewer_id == self.member.reviewer_id:
             return   # the same member's card again: nothing to do
         self.reset()
-        self.pending_member = member
+        self.pending_member, self.pending_card = member, card
         self.step = Step.STAFF_PIN
 
     # --- PIN pad (the account's PIN, a member's PIN, a second member's PIN) -------------------
@@ -237,38 +238,47 @@ class KioskFlow:
         elif key.isdigit() and len(self.pin) < 6:
             self.pin += key
 
+    def _office(self):
+        """The transport to the office for an online PIN check (the test's, or the home's server)."""
+        return self.transport or client.HttpTransport(self.home.server, engine.ONLINE_TIMEOUT)
+
     def pin_submit(self) -> None:
-        """Check the PIN being entered for whoever is asking."""
+        """Have the office check the PIN being entered, for whoever is asking (a kiosk holds no
+        PIN verifier): the resident's passbook details, a member's session, a second member."""
         self.touch()
         pin, self.pin = self.pin, ""
-        if self.step is Step.PIN and self.account is not None:
-            if engine.pin_ok(self.conn, self.account.account_id, pin):
-                self.unlocked, self.pin_tries = True, 0
-                self.step, self.page = Step.PASSBOOK, 0
-                self.message = None
-            else:
-                self._wrong_pin(then=Step.PASSBOOK)
-        elif self.step is Step.STAFF_PIN and self.pending_member is not None:
-            if engine.staff_pin_ok(self.pending_member, pin):
-                self.member, self.pending_member, self.pin_tries = self.pending_member, None, 0
-                self.step = Step.STAFF_FIND
-                self.message = msg("{name},您好。请刷储户卡,或按楼栋单元查找。", name=self.member.name)
-            else:
-                self._wrong_pin(then=None)
+        now = self.now()
+        if self.step is Step.PIN and self.card is not None:
+            try:
+                engine.unlock_passbook(self.home, self.conn, self._office(), self.card, pin, now)
+            except BankError as exc:
+                return self._pin_refused(exc, then=Step.PASSBOOK)
+            self.unlocked = True
+            self.step, self.page = Step.PASSBOOK, 0
+            self.message = None
+        elif self.step is Step.STAFF_PIN and self.pending_card is not None:
+            try:
+                member = engine.staff_login(self.home, self.conn, self._office(), self.pending_card, pin, now)
+            except BankError as exc:
+                return self._pin_refused(exc, then=None)
+            self.member, self.pending_member, self.pending_card = member, None, None
+            self.step = Step.STAFF_FIND
+            self.message = msg("{name},您好。请刷储户卡,或按楼栋单元查找。", name=self.member.name)
         elif self.step is Step.STAFF_CONFIRM and self.second_pending is not None:
-            if engine.staff_pin_ok(self.second_pending, pin):
-                self.second, self.second_pending, self.pin_tries = self.second_pending, None, 0
-                self.message = msg("{name}已确认,请按“确认记分”。", name=self.second.name)
-            else:
-                self.pin_tries += 1
-                self.message = msg("密码不正确。", "error")
-                if self.pin_tries >= PIN_TRIES:
-                    self.second_pending, self.pin_tries = None, 0
+            try:
+                second = engine.second_confirm(self.home, self.conn, self._office(), self.pending_card, pin, now)
+            except BankError as exc:
+                self.message = from_error(exc)
+                if getattr(exc, "reason", "") != "pin_wrong":
+                    self.second_pending = self.pending_card = None
+                return None
+            self.second, self.second_pending, self.pending_card = second, None, None
+            self.message = msg("{name}已确认,请按“确认记分”。", name=self.second.name)
 
     def pin_cancel(self) -> None:
         """Leave a PIN pad: back to the passbook, out of staff mode, or drop the second member."""
         self.touch()
-        self.pin, self.pin_tries, self.message = "", 0, None
+        self.pin, self.message = "", None
         if self.step is Step.PIN:
             self.step = Step.PASSBOOK
         elif self.step is Step.STAFF_PIN:
@@ -282,17 +292,18 @@ class KioskFlow:
             return "second_pin"
         return self.step.value
 
-    def _wrong_pin(self, then: Step | None) -> None:
-        self.pin_tries += 1
-        left = PIN_TRIES - self.pin_tries
-        if left > 0:
-            self.message = msg("密码不正确,还可以再试{left}次。", "error", left=left)
+    def _pin_refused(self, exc: BankError, then: Step | None) -> None:
+        """A wrong PIN stays on the pad (the office says how many tries are left); a lock, no
+        network or any other refusal leaves it: back to ``then``, or out of staff mode."""
+        self.message = from_error(exc)
+        if getattr(exc, "reason", "") == "pin_wrong":
             return
+        message = self.message
         if then is None:
             self.reset()
         else:
-            self.pin_tries, self.step = 0, then
-        self.message = msg("密码多次不正确,已退出。", "error")
+            self.step = then
+        self.message = message
 
     # --- resident -------------------------------------------------------------------------------
 
@@ -335,7 +346,7 @@ class KioskFlow:
 
     def ask_pin(self) -> None:
         self.touch()
-        self.pin, self.pin_tries, self.message = "", 0, None
+        self.pin, self.message = "", None
         self.step = Step.PIN
 
     def convention_pages(self) -> list[tuple[list, list]]:
@@ -368,7 +379,7 @@ class KioskFlow:
 
     def posting_rows(self) -> list[tuple]:
         """The current posting's rows (names masked), in the office's order; none without a posting."""
-        p = engine.posting(self.conn) if self.conn is not None else None
+        p = engine.posting(self.conn, self.today()) if self.conn is not None else None
         return list(p["rows"]) if p else []
 
     def objectable(self) -> list[engine.PassLine]:
@@ -403,7 +414,7 @@ class KioskFlow:
         """Send the objection with the chosen reason."""
         self.touch()
         try:
-            engine.object_to(self.conn, self.account.account_id, self.object_entry, reason, self.now())
+            engine.object_to(self.conn, self.card, self.object_entry, reason, self.now())
         except BankError as exc:
             self.message = from_error(exc)
             return

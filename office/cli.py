@@ -376,23 +376,96 @@ def alerts_cmd(db_path: Path, as_json: bool):
     if as_json:
         _echo_json([vars(a) for a in rows])
         return
+    if not rows:
+        click.echo("没有未处理的提醒 (no open alerts).")
+        return
     for a in rows:
-        click.echo(f"{a.alert_id}\t{a.raised_at}\t{alerts.KINDS[a.kind]} ({a.kind})\t{a.device_id or ''}\t"
+        times = f"×{a.count},最近 {_local_text(a.last_at)}" if a.count > 1 else ""
+        click.echo(f"{a.alert_id}\t{_local_text(a.raised_at)}\t{a.label} ({a.kind}){times}\t{a.device_id or ''}\t"
                    f"{a.card_id or ''}\t{a.detail}")
 
 
 @main.command("clear-hold")
 @db_option()
-@click.argument("card_id")
+@click.argument("ident", metavar="CARD_OR_DEVICE")
 @click.option("--by", "by", required=True, help="Who clears the hold (recorded).")
 @plain_errors
-def clear_hold_cmd(db_path: Path, card_id: str, by: str):
-    """Take a card off hold (after an overdraft was settled); devices get it at their next pull."""
-    from bank import alerts
+def clear_hold_cmd(db_path: Path, ident: str, by: str):
+    """Take a card off hold (after an overdraft was settled; devices get it at their next pull),
+    or a device (T0001, K0001) held after breaking rules (its events are checked again)."""
+    from bank import alerts, devices
     conn = db.connect(db_path)
     with db.transaction(conn):
-        alerts.clear_hold(conn, card_id, by=by)
-    click.echo(f"卡 {card_id} 已解除暂停 (hold cleared).")
+        if ident[:1] in ("T", "K"):
+            devices.release(conn, ident, by=by)
+            click.echo(f"设备 {ident} 已解除暂停,此后所发事件逐条核对 (device released).")
+            return
+        alerts.clear_hold(conn, ident, by=by)
+    click.echo(f"卡 {ident} 已解除暂停 (hold cleared).")
+
+
+@main.group("quarantine", invoke_without_command=True)
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The community database file (SQLite): lists the open cases.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array of cases.")
+@click.option("--all", "every", is_flag=True, help="Decided cases too, not only open ones.")
+@click.pass_context
+@plain_errors
+def quarantine_group(ctx, db_path: Path | None, as_json: bool, every: bool):
+    """Device events the office did not charge (they broke a rule): list them, post or reject each."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if db_path is None:
+        raise click.UsageError("缺少 --db (Missing option --db).")
+    from office.sync_api import quarantine
+    rows = quarantine.search(_open_ro(db_path), status=None if every else "open", limit=100_000)
+    if as_json:
+        _echo_json([c.as_dict() for c in rows])
+        return
+    if not rows:
+        click.echo("没有待审核的事件 (no quarantined events)." if not every else "没有暂扣过的事件 (none).")
+        return
+    for c in rows:
+        click.echo(f"{c.quarantine_id}\t{c.device_id}:{c.seq}\t{c.kind}\t{c.card_id or c.account_id or ''}\t"
+                   f"{c.points:+d}\t{c.rule_text} ({c.rule})\t{_local_text(c.device_time)}\t{c.status_name}")
+
+
+def _local_text(utc_text: str) -> str:
+    """A stored UTC time as a person reads it: local (Asia/Shanghai) minutes."""
+    try:
+        return clock.local(clock.from_text(utc_text)).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return utc_text
+
+
+def _decide(db_path: Path, case_id: int, by: str, reason: str, action: str) -> None:
+    from office.sync_api import quarantine
+    conn = db.connect(db_path)
+    case = getattr(quarantine, action)(conn, case_id, by=by, reason=reason)
+    verb = "已放行入账" if action == "post" else "已驳回"
+    click.echo(f"第 {case.quarantine_id} 号事件{verb} ({case.device_id}:{case.seq}, {case.points:+d} 分).")
+
+
+@quarantine_group.command("post")
+@db_option()
+@click.argument("case_id", metavar="ID", type=int)
+@click.option("--by", required=True, help="Who decides (recorded).")
+@click.option("--reason", default="", help="Why (optional for posting).")
+@plain_errors
+def quarantine_post_cmd(db_path: Path, case_id: int, by: str, reason: str):
+    """Book a quarantined event as the device sent it."""
+    _decide(db_path, case_id, by, reason, "post")
+
+
+@quarantine_group.command("reject")
+@db_option()
+@click.argument("case_id", metavar="ID", type=int)
+@click.option("--by", required=True, help="Who decides (recorded).")
+@click.option("--reason", required=True, help="Why (the merchant sees it on the tablet).")
+@plain_errors
+def quarantine_reject_cmd(db_path: Path, case_id: int, by: str, reason: str):
+    """Never charge a quarantined event; the device is told at its next pull."""
+    _decide(db_path, case_id, by, reason, "reject")
 
 
 # --- reports, postings, card sheets and console users (the council's work) ----------------------

@@ -7,12 +7,14 @@ Database work runs in the thread pool with one SQLite connection per thread.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -36,8 +38,11 @@ def _body_schema(description: str) -> dict:
                             "content": {"application/json": {"schema": {"type": "object"}}}}}
 
 
-def create_app(db_path: str | Path) -> FastAPI:
-    """The app serving one community store (opened and migrated now, so a bad path fails early)."""
+def create_app(db_path: str | Path, *, now: Callable[[], dt.datetime] = clock.now_utc) -> FastAPI:
+    """The app serving one community store (opened and migrated now, so a bad path fails early).
+
+    ``now`` is the office's clock for the sync API (tests move it; a server uses the real one).
+    """
     db_path = Path(db_path)
     first = db.connect(db_path)          # raises DatabaseError: the CLI prints it and exits
     sync_api.signing_key(first)               # no key to sign pulls with: refuse to start
@@ -96,7 +101,9 @@ def create_app(db_path: str | Path) -> FastAPI:
                 result = await run_in_threadpool(func, request, body)
                 return JSONResponse(result)
             except wire.ProtocolError as exc:
-                return JSONResponse(exc.body(), status_code=exc.status)
+                wait = exc.extra.get("retry_after")
+                return JSONResponse(exc.body(), status_code=exc.status,
+                                    headers={"Retry-After": str(wait)} if wait else None)
             except BankError as exc:
                 return JSONResponse({"error": exc.code, "zh": exc.zh, "en": exc.en}, status_code=400)
         route.__name__ = func.__name__
@@ -105,29 +112,36 @@ def create_app(db_path: str | Path) -> FastAPI:
 
     def authed(func):
         def run(request: Request, body: bytes):
-            now = clock.now_utc()
+            at = now()
             c = conn()
-            device, skew = sync_api.authenticate(c, request.method, request.url.path, request.headers, body, now)
-            return func(c, device, body, now, skew)
+            device, skew = sync_api.authenticate(c, request.method, request.url.path, request.headers, body, at)
+            return func(c, device, body, at, skew)
         return run
 
     def enrol(request: Request, body: bytes):
         """Enrol a device with a one-time code: {code, public_key (base64), label}."""
-        return sync_api.enrol(conn(), body, clock.now_utc())
+        return sync_api.enrol(conn(), body, now())
 
     def push(request: Request, body: bytes):
         """Push a signed batch of chained device events; answers {acked_seq, ...}."""
         with push_lock:
-            now = clock.now_utc()
+            at = now()
             c = conn()
             # the request time is claimed inside the push's own transaction: one commit per batch
-            device, skew = sync_api.authenticate(c, request.method, request.url.path, request.headers, body, now,
-                                            claim=False)
-            return sync_api.push(c, device, body, now, skew, request_time=request.headers[wire.H_TIME])
+            device, skew = sync_api.authenticate(c, request.method, request.url.path, request.headers, body, at,
+                                                 claim=False)
+            return sync_api.push(c, device, body, at, skew, request_time=request.headers[wire.H_TIME])
 
     def pull(request: Request, body: bytes):
         """Pull a snapshot or a delta since a cursor, signed with the community key."""
         return authed(sync_api.pull)(request, body)
+
+    def authorise(request: Request, body: bytes):
+        """Check a PIN or authorise a redemption online: {purpose, card, card_version, proof, pin, points}."""
+        at = now()
+        c = conn()
+        device, _skew = sync_api.authenticate(c, request.method, request.url.path, request.headers, body, at)
+        return sync_api.authorise(c, device, body, at, request.headers[wire.H_TIME])
 
     app.add_api_route(wire.API + "/enrol", answer(enrol), methods=["POST"],
                       openapi_extra=_body_schema("{code, public_key, label}"), summary="Enrol a device")
@@ -135,10 +149,13 @@ def create_app(db_path: str | Path) -> FastAPI:
                       openapi_extra=_body_schema("{protocol, device, events, signature}"), summary="Push events")
     app.add_api_route(wire.API + "/pull", answer(pull), methods=["POST"],
                       openapi_extra=_body_schema("{cursor, full}"), summary="Pull a snapshot or delta")
+    app.add_api_route(wire.API + "/authorise", answer(authorise), methods=["POST"],
+                      openapi_extra=_body_schema("{purpose, card, card_version, proof, pin, points}"),
+                      summary="Check a PIN, authorise a redemption or a review-group member online")
 
     @app.get(wire.API + "/health", summary="Liveness and office time")
     def health():
-        return {"ok": True, "server_time": clock.to_text(clock.now_utc()), "protocol": wire.PROTOCOL}
+        return {"ok": True, "server_time": clock.to_text(now()), "protocol": wire.PROTOCOL}
 
     console = console_ui.mount(app, db_path)   # the console (HTML) at /, login at /login
 

@@ -70,12 +70,6 @@ def _call(transport, path: str, body: bytes, headers: dict) -> dict:
     return data
 
 
-def _signed(home: home_mod.Home, private, path: str, body: bytes, now: dt.datetime, conn=None) -> dict:
-    """Request signature headers; with the replica ``conn``, a request time later than any before."""
-    time_text = clock.to_text(now) if conn is None else _next_request_time(conn, now)
-    return wire.sign_request(private, "POST", path, home.device_id, time_text, body)
-
-
 def _next_request_time(conn, now: dt.datetime) -> str:
     """The office refuses a request whose signed time is not after the last one it accepted from
     this device (replay protection). The device clock may jump back (a flat battery, a manual
@@ -89,17 +83,44 @@ def _next_request_time(conn, now: dt.datetime) -> str:
     return text
 
 
-def _signed_call(home: home_mod.Home, private, conn, transport, path: str, body: bytes, now: dt.datetime) -> dict:
-    """Sign and send; if the office has seen a later request time from this device (its replica
-    was restored from an older copy), move past the time it names and try once more."""
+def _signed_call(home: home_mod.Home, private, conn, transport, path: str, body, now: dt.datetime) -> dict:
+    """Sign and send ``body`` (bytes, or a function of the request time that makes them); if the
+    office has seen a later request time from this device (its replica was restored from an older
+    copy), move past the time it names and try once more."""
+    build = body if callable(body) else (lambda _time: body)
+
+    def send() -> dict:
+        time_text = _next_request_time(conn, now)
+        data = build(time_text)
+        return _call(transport, path, data, wire.sign_request(private, "POST", path, home.device_id, time_text, data))
+
     try:
-        return _call(transport, path, body, _signed(home, private, path, body, now, conn))
+        return send()
     except Refused as exc:
         last = exc.data.get("last_request_time")
         if exc.code != "replayed_request" or not isinstance(last, str) or not wire.REQUEST_TIME.fullmatch(last):
             raise
     replica.set_state(conn, last_request_time=max(last, replica.state(conn, "last_request_time") or ""))
-    return _call(transport, path, body, _signed(home, private, path, body, now, conn))
+    return send()
+
+
+# --- online checks ------------------------------------------------------------------------------
+
+def authorise(home: home_mod.Home, conn, transport, *, purpose: str, card_text: str, card_id: str,
+              card_version: int, pin: str | None = None, points: int | None = None, now=None) -> dict:
+    """Ask the office to check a PIN or authorise a redemption or a member (see
+    :mod:`office.sync_api.authorisations`); return its answer or raise Refused / Unreachable.
+
+    The body proves the card was read for this very request: the proof covers the request's
+    signed time, so the time is fixed first and the body built on it.
+    """
+    path = wire.API + "/authorise"
+
+    def body(time_text: str) -> bytes:
+        return wire.canonical({"purpose": purpose, "card": card_id, "card_version": card_version, "pin": pin,
+                               "points": points, "proof": ev.card_proof(card_text, home.device_id, f"auth:{time_text}")})
+
+    return _signed_call(home, home.private_key(), conn, transport, path, body, now or clock.now_utc())
 
 
 # --- enrol ------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ checks one Ed25519 signature per batch (about 50 µs), not one per event.
 
 from __future__ import annotations
 
+import hmac
 import re
 from typing import Any
 
@@ -30,7 +31,12 @@ _DEVICE_ID = re.compile(r"^[TK][0-9]{4,6}$")
 _TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")
 _CARD_ID = re.compile(r"^[0-9]{6}$")
 _FIELDS = {"device", "seq", "prev", "kind", "at", "body"}
-_REDEMPTION_FIELDS = {"card", "card_version", "offer", "qty", "points"}
+_REDEMPTION_FIELDS = {"card", "card_version", "offer", "qty", "points", "receipt", "proof", "auth"}
+_ITEM_FIELDS = {"account", "item", "points", "staff", "staff_auth", "second", "second_auth", "note"}
+_OBJECTION_FIELDS = {"account", "card", "entry", "posting", "proof", "reason"}
+_REVERSAL_SHAPES = ({"reverses_seq", "reason"}, {"reverses_seq", "reason", "staff", "staff_auth"})
+_PROOF = re.compile(r"^[0-9a-f]{32}$")
+_AUTH = re.compile(r"^[A-Za-z0-9_-]{16,40}$")
 # In canonical JSON an event's first key is "at" and no string holds an unescaped quote, so in
 # the canonical text of a list of events this occurs exactly where one event ends and the next
 # begins.
@@ -51,6 +57,25 @@ def digest(event: dict) -> str:
 
 def _int(value: Any, lo: int, hi: int) -> bool:
     return type(value) is int and lo <= value <= hi
+
+
+def _text(value: Any, lo: int, hi: int) -> bool:
+    return type(value) is str and lo <= len(value) <= hi
+
+
+def _auth(value: Any) -> bool:
+    return type(value) is str and _AUTH.fullmatch(value) is not None
+
+
+def card_proof(qr_text: str, device_id: str, seq: int | str) -> str:
+    """Proof that the device read the card's printed QR text when it made event ``seq`` (or, with
+    ``auth:<request time>``, when it asked the office for an online check).
+
+    HMAC-SHA256 keyed by the QR text over the device and the event's number. The office holds
+    every card's text and recomputes it; a device keeps the text only while the card is in front
+    of it (never in its replica), so a stolen replica and key cannot charge a card they never saw.
+    """
+    return hmac.digest(qr_text.encode("utf-8"), f"MPB-CARD-1\n{device_id}\n{seq}".encode("utf-8"), "sha256")[:16].hex()
 
 
 def check(event: Any) -> dict:
@@ -76,40 +101,52 @@ def check(event: Any) -> dict:
         raise malformed("event body must be an object")
     if kind == "redemption":
         if body.keys() != _REDEMPTION_FIELDS:
-            raise malformed("a redemption body has card, card_version, offer, qty, points")
+            raise malformed("a redemption body has card, card_version, offer, qty, points, receipt, proof, auth")
         if type(body["card"]) is not str or not _CARD_ID.fullmatch(body["card"]):
             raise malformed("redemption card id")
         version, offer, qty, points = body["card_version"], body["offer"], body["qty"], body["points"]
         if not (type(version) is int and 1 <= version <= 999 and type(offer) is int and 1 <= offer <= 2**31
                 and type(qty) is int and 1 <= qty <= 99 and type(points) is int and 1 <= points <= 10**6):
             raise malformed("redemption numbers out of range")
-    elif event["kind"] == "reversal":
+        receipt = body["receipt"]
+        if type(receipt) is not int or not 1 <= receipt <= seq:
+            raise malformed("a redemption's receipt is the seq of its receipt's first line")
+        if type(body["proof"]) is not str or not _PROOF.fullmatch(body["proof"]):
+            raise malformed("redemption proof must be 32 lowercase hex digits")
+        if body["auth"] is not None and (type(body["auth"]) is not str or not _AUTH.fullmatch(body["auth"])):
+            raise malformed("redemption auth must be null or an authorisation id")
+    elif kind == "reversal":
         # a kiosk's reversal also names the review-group member undoing their own entry
-        if set(body) - {"staff"} != {"reverses_seq", "reason"} or not _int(body["reverses_seq"], 1, 2**53) \
-                or not isinstance(body["reason"], str) or len(body["reason"]) > 200 \
-                or ("staff" in body and not _int(body["staff"], 1, 2**31)):
-            raise malformed("a reversal body has reverses_seq, reason and optionally staff")
-        if body["reverses_seq"] >= event["seq"]:
+        if body.keys() not in _REVERSAL_SHAPES or not _int(body["reverses_seq"], 1, 2**53) \
+                or not _text(body["reason"], 0, 200) \
+                or ("staff" in body and not (_int(body["staff"], 1, 2**31) and _auth(body["staff_auth"]))):
+            raise malformed("a reversal body has reverses_seq, reason and, at a kiosk, staff and staff_auth")
+        if body["reverses_seq"] >= seq:
             raise malformed("a reversal must reverse an earlier event")
-    elif event["kind"] in ("award", "deduction"):
-        if set(body) != {"account", "item", "points", "staff", "second", "note"}:
-            raise malformed("an award or deduction body has account, item, points, staff, second, note")
-        if not (_int(body["account"], 1, 2**31) and _int(body["staff"], 1, 2**31)
-                and (body["second"] is None or _int(body["second"], 1, 2**31))
+    elif kind in ("award", "deduction"):
+        if body.keys() != _ITEM_FIELDS:
+            raise malformed("an award or deduction body has account, item, points, staff, staff_auth, second, "
+                            "second_auth, note")
+        if not (_int(body["account"], 1, 2**31) and _int(body["staff"], 1, 2**31) and _auth(body["staff_auth"])
+                and ((body["second"] is None and body["second_auth"] is None)
+                     or (_int(body["second"], 1, 2**31) and _auth(body["second_auth"])))
                 and _int(body["points"], -1000, 1000) and body["points"] != 0):
             raise malformed("award or deduction numbers out of range")
-        if (body["points"] > 0) != (event["kind"] == "award"):
+        if (body["points"] > 0) != (kind == "award"):
             raise malformed("an award has positive points, a deduction negative")
         if not isinstance(body["item"], str) or not _ITEM.fullmatch(body["item"]):
             raise malformed("rule item code")
-        if not isinstance(body["note"], str) or len(body["note"]) > 200:
+        if not _text(body["note"], 0, 200):
             raise malformed("a note is text of at most 200 characters")
-    elif event["kind"] == "objection":
-        if set(body) != {"account", "entry", "posting", "reason"}:
-            raise malformed("an objection body has account, entry, posting, reason")
+    elif kind == "objection":
+        if body.keys() != _OBJECTION_FIELDS:
+            raise malformed("an objection body has account, card, entry, posting, proof, reason")
         if not (_int(body["account"], 1, 2**31) and _int(body["entry"], 1, 2**53) and _int(body["posting"], 1, 2**31)):
             raise malformed("objection numbers out of range")
-        if not isinstance(body["reason"], str) or not 1 <= len(body["reason"]) <= 200:
+        if type(body["card"]) is not str or not _CARD_ID.fullmatch(body["card"]) \
+                or type(body["proof"]) is not str or not _PROOF.fullmatch(body["proof"]):
+            raise malformed("an objection names the resident's card and its proof")
+        if not _text(body["reason"], 1, 200):
             raise malformed("an objection reason is 1-200 characters")
     else:
         if len(wire.canonical(body)) > 2000:
@@ -198,4 +235,4 @@ class ProtocolErrorChain(wire.ProtocolError):
         self.seq = seq
 
 
-__all__ = ["GENESIS", "make", "digest", "check", "sign_batch", "parse_batch", "batch_message"]
+__all__ = ["GENESIS", "make", "digest", "check", "sign_batch", "parse_batch", "batch_message", "card_proof"]

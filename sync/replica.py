@@ -136,7 +136,30 @@ V4_RECEIPTS = """
     CREATE INDEX tablet_receipt_lines_by_receipt ON tablet_receipt_lines (receipt);
 """
 
-MIGRATIONS = [V1, V2_KIOSK, V3_TABLET, V4_RECEIPTS]
+# Protocol 2: a device holds no PIN verifier (PINs are checked by the office, online) and no
+# member counts; ``has_pin`` says only whether the office will ask for one. Every snapshot row
+# is dropped and the cursor with them, so the next pull is a full one in the new form; dropped
+# rows are overwritten on disk (``secure_delete``, set at every connection).
+V5_NO_SECRETS = """
+    DELETE FROM accounts;
+    DELETE FROM cards;
+    ALTER TABLE accounts DROP COLUMN pin_hash;
+    ALTER TABLE accounts ADD COLUMN has_pin INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE accounts ADD COLUMN kind TEXT NOT NULL DEFAULT 'household';
+    DROP TABLE tablet_households;
+    DELETE FROM tablet_lots;
+    DELETE FROM state WHERE key IN ('cursor', 'kiosk_reviewers', 'kiosk_posting');
+    -- What the office decided about this device's quarantined events (the Today screen shows them).
+    CREATE TABLE decisions (
+        seq       INTEGER PRIMARY KEY,
+        status    TEXT NOT NULL,          -- open, posted, rejected
+        rule      TEXT NOT NULL,
+        rule_text TEXT NOT NULL,
+        reason    TEXT NOT NULL
+    );
+"""
+
+MIGRATIONS = [V1, V2_KIOSK, V3_TABLET, V4_RECEIPTS, V5_NO_SECRETS]
 
 
 class ReplicaError(BankError):
@@ -148,6 +171,7 @@ def connect(path: str | Path, *, create: bool = False) -> sqlite3.Connection:
     if not create and not path.is_file():
         raise ReplicaError(f"找不到设备数据库 {path}。", f"replica not found: {path}")
     conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    conn.execute("PRAGMA secure_delete=ON")   # what is deleted from a device is gone from its disk
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -201,12 +225,22 @@ def state(conn: sqlite3.Connection, key: str, default=None):
 # --- outbox -----------------------------------------------------------------------------------
 
 def record(conn: sqlite3.Connection, kind: str, body: dict, *, now: dt.datetime, card_id: str | None = None,
-           account_id: int | None = None, points: int = 0) -> dict:
-    """Append the device's next event to the chain, durably (committed, synchronous=FULL)."""
+           account_id: int | None = None, points: int = 0, card_text: str | None = None) -> dict:
+    """Append the device's next event to the chain, durably (committed, synchronous=FULL).
+
+    ``card_text``: the QR text of the card in front of the device, for the event's ``proof``
+    (:func:`sync.events.card_proof`); it is not stored. A ``receipt`` of None in the body is
+    this event's own number (the first line of a receipt).
+    """
     device_id = state(conn, "device_id")
     with _txn(conn):
         last = conn.execute("SELECT seq, hash FROM outbox ORDER BY seq DESC LIMIT 1").fetchone()
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+        body = dict(body)
+        if "receipt" in body and body["receipt"] is None:
+            body["receipt"] = seq
+        if card_text is not None:
+            body["proof"] = ev.card_proof(card_text, device_id, seq)
         event = ev.make(device_id, seq, prev, kind, clock.to_text(now), body)
         conn.execute("INSERT INTO outbox (seq, hash, prev, kind, event, created_at, local_day, card_id, "
                      "account_id, points) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -254,14 +288,8 @@ def available(conn: sqlite3.Connection, account_id: int) -> int:
     return max(0, spendable(conn, account_id) - held(conn, account_id))
 
 
-def household(conn: sqlite3.Connection, account_id: int) -> tuple[str, int] | None:
-    """(kind, member count) of the account, or None if the last pull did not say."""
-    row = conn.execute("SELECT kind, members FROM tablet_households WHERE account_id = ?", (account_id,)).fetchone()
-    return (row[0], row[1]) if row else None
-
-
 def lots(conn: sqlite3.Connection, account_id: int) -> list[tuple[str, int]]:
-    """[(last valid day, points)] of the account's points at the last pull, soonest first."""
+    """[(last valid day, points)] of the account's points expiring soon at the last pull, soonest first."""
     return [tuple(r) for r in conn.execute("SELECT last_valid_day, points FROM tablet_lots WHERE account_id = ? "
                                            "ORDER BY last_valid_day", (account_id,))]
 
@@ -325,58 +353,89 @@ def apply_pull(conn: sqlite3.Connection, message: dict, *, now: dt.datetime) -> 
     if payload["kind"] == "delta" and payload["since"] != state(conn, "cursor"):
         raise wire.PullRejected("收到的增量数据与本机不衔接,将改为全量同步。",
                                 f"delta since {payload['since']} does not follow local cursor {state(conn, 'cursor')}")
+    full = payload["kind"] == "full"
     with _txn(conn):
-        if payload["kind"] == "full":
+        if full:
             for table in ("accounts", "cards", "deny", "offers"):
                 conn.execute(f"DELETE FROM {table}")
         else:
-            conn.executemany("DELETE FROM cards WHERE account_id = ?", [(a[0],) for a in payload["accounts"]])
-        conn.executemany("INSERT OR REPLACE INTO accounts VALUES (?, ?, ?, ?, ?)", payload["accounts"])
-        conn.executemany("INSERT OR REPLACE INTO cards VALUES (?, ?, ?)", payload["cards"])
+            conn.executemany("DELETE FROM cards WHERE account_id = ?", [(a["account"],) for a in payload["accounts"]])
+        conn.executemany("INSERT OR REPLACE INTO accounts (account_id, balance, status, masked_name, has_pin, kind) "
+                         "VALUES (:account, :balance, :status, :name, :has_pin, :kind)", payload["accounts"])
+        conn.executemany("INSERT OR REPLACE INTO cards VALUES (:card, :version, :account)", payload["cards"])
         conn.execute("DELETE FROM deny")
-        conn.executemany("INSERT INTO deny VALUES (?, ?, ?)", payload["deny_list"]["cards"])
+        conn.executemany("INSERT INTO deny VALUES (:card, :version, :reason)", payload["deny_list"]["cards"])
         conn.execute("DELETE FROM offers")
-        conn.executemany("INSERT INTO offers VALUES (?, ?, ?, ?)", payload["offers"])
+        conn.executemany("INSERT INTO offers VALUES (:offer, :name, :points, :value_fen)", payload["offers"])
+        conn.execute("DELETE FROM decisions")
+        conn.executemany("INSERT INTO decisions VALUES (:seq, :status, :rule, :rule_text, :reason)",
+                         payload["decisions"])
         if "tablet" in payload:
-            _apply_tablet(conn, payload["tablet"], [a[0] for a in payload["accounts"]],
-                          full=payload["kind"] == "full")
+            _apply_tablet(conn, payload["tablet"], [a["account"] for a in payload["accounts"]], full=full)
         if "kiosk" in payload:
-            _apply_kiosk(conn, payload["kiosk"], full=payload["kind"] == "full")
+            _apply_kiosk(conn, payload["kiosk"], full=full)
         conn.execute("UPDATE outbox SET acked = 1 WHERE acked = 0 AND seq <= ?", (payload["applied_seq"],))
         set_state(conn, cursor=payload["cursor"], applied_seq=payload["applied_seq"],
                   last_pull_at=clock.to_text(now), server_time=payload["server_time"],
                   deny_version=payload["deny_list"]["version"], policy=payload["policy"],
-                  windows=payload["windows"], merchant=payload["merchant"], catalog=payload["catalog"],
+                  windows=[[w["place"], w["weekdays"], w["opens"], w["closes"]] for w in payload["windows"]],
+                  merchant=payload["merchant"], catalog=payload["catalog"],
                   issuing_keys=payload["issuing_keys"], community=payload["community"],
+                  device_on_hold=payload["device_on_hold"],
                   acked_seq=max(payload["applied_seq"], state(conn, "acked_seq", 0)))
     return payload
 
 
 def _apply_tablet(conn: sqlite3.Connection, data: dict, account_ids: list[int], *, full: bool) -> None:
-    """The tablet part of a pull, inside apply_pull's transaction: households and lots replace
+    """The tablet part of a pull, inside apply_pull's transaction: points expiring soon replace
     those of the pull's accounts (all of them when full), held points are always whole."""
     if full:
-        conn.execute("DELETE FROM tablet_households")
         conn.execute("DELETE FROM tablet_lots")
     else:
-        conn.executemany("DELETE FROM tablet_households WHERE account_id = ?", [(a,) for a in account_ids])
         conn.executemany("DELETE FROM tablet_lots WHERE account_id = ?", [(a,) for a in account_ids])
-    conn.executemany("INSERT OR REPLACE INTO tablet_households VALUES (?, ?, ?)", data["households"])
-    conn.executemany("INSERT OR REPLACE INTO tablet_lots VALUES (?, ?, ?)",
-                     [(a, day, pts) for a, days in data["lots"] for day, pts in days])
+    conn.executemany("INSERT OR REPLACE INTO tablet_lots VALUES (:account, :day, :points)", data["expiring"])
     conn.execute("DELETE FROM tablet_held")
-    conn.executemany("INSERT INTO tablet_held VALUES (?, ?)", data["held"])
+    conn.executemany("INSERT INTO tablet_held VALUES (:account, :points)", data["held"])
 
 
 def _apply_kiosk(conn: sqlite3.Connection, data: dict, *, full: bool) -> None:
-    """The kiosk part of a pull, inside apply_pull's transaction."""
+    """The kiosk part of a pull, inside apply_pull's transaction.
+
+    The kiosk engine reads compact rows; the wire's named fields are mapped to them here, the
+    one place that knows both.
+    """
     if full:
         for table in ("kiosk_households", "kiosk_entries", "kiosk_lots"):
             conn.execute(f"DELETE FROM {table}")
-    conn.executemany("INSERT OR REPLACE INTO kiosk_households VALUES (?, ?, ?, ?, ?)", data["households"])
-    conn.executemany("INSERT OR REPLACE INTO kiosk_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", data["entries"])
-    conn.executemany("DELETE FROM kiosk_lots WHERE account_id = ?", [(a,) for a, _ in data["lots"]])
+    conn.executemany("INSERT OR REPLACE INTO kiosk_households VALUES (:account, :kind, :building, :unit, :room)",
+                     data["households"])
+    conn.executemany("INSERT OR REPLACE INTO kiosk_entries VALUES (:entry, :account, :kind, :points, :item, :title, "
+                     ":recorded_at, :reverses, :period, :device, :recorded_by, :ref)", data["entries"])
+    conn.executemany("DELETE FROM kiosk_lots WHERE account_id = ?", [(a["account"],) for a in data["lots"]])
     conn.executemany("INSERT INTO kiosk_lots VALUES (?, ?, ?)",
-                     [(a, day, pts) for a, days in data["lots"] for day, pts in days])
-    set_state(conn, **{f"kiosk_{k}": data[k] for k in ("compound", "catalog", "merchants", "offers", "windows",
-                                                       "boards", "posting", "reviewers", "second_confirm_above")})
+                     [(a["account"], lot["day"], lot["points"]) for a in data["lots"] for lot in a["lots"]])
+    cat = data["catalog"]
+    boards = data["boards"]
+    set_state(conn, kiosk_compound=data["compound"], kiosk_second_confirm_above=data["second_confirm_above"],
+              kiosk_catalog={"version": cat["version"],
+                             "products": [[p["code"], p["name"], p["slogan"], p["cadence"]] for p in cat["products"]],
+                             "items": [[i["code"], i["product"], i["heading"], i["name"], i["points"], i["cap"],
+                                        i["description"]] for i in cat["items"]]},
+              kiosk_merchants=[[m["merchant"], m["name"], m["category"], m["address"]] for m in data["merchants"]],
+              kiosk_offers=[[o["offer"], o["merchant"], o["name"], o["points"]] for o in data["offers"]],
+              kiosk_windows=[[w["merchant"], w["place"], w["weekdays"], w["opens"], w["closes"]]
+                             for w in data["windows"]],
+              kiosk_boards={"period": boards["period"], "label": boards["label"],
+                            "red": [[r["name"], r["building"], r["unit"], r["points"]] for r in boards["red"]],
+                            "black": [[r["name"], r["building"], r["unit"], r["points"]] for r in boards["black"]]},
+              kiosk_postings=[{**{k: v for k, v in p.items() if k != "rows"},
+                               "rows": [[r["account"], r["name"], r["building"], r["unit"], r["awarded"],
+                                         r["deducted"], r["redeemed"], r["balance"]] for r in p["rows"]]}
+                              for p in data["postings"]],
+              kiosk_reviewers=[[r["reviewer"], r["name"], r["account"], r["card"]] for r in data["reviewers"]])
+
+
+def decision(conn: sqlite3.Connection, seq: int) -> tuple[str, str, str] | None:
+    """(status, rule text, reason) the office gave one of this device's events, if it quarantined it."""
+    row = conn.execute("SELECT status, rule_text, reason FROM decisions WHERE seq = ?", (seq,)).fetchone()
+    return tuple(row) if row else None

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from bank.errors import BankError
 
-PROTOCOL = 1
+PROTOCOL = 2
 API = "/api/v1"
 MAX_PUSH_BYTES = 2 * 1024 * 1024     # one push request; a batch of 500 events is ~150 KB
 MAX_SMALL_BYTES = 16 * 1024          # enrol and pull requests

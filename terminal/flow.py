@@ -21,15 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from bank import accounts, clock, devices
+from bank import accounts, clock, devices, policy
 from bank.errors import BankError
 from device import enrolment, redeem as engine
 from device.syncing import Syncer
 from sync import client, home as home_mod, replica
 
 SETTINGS_FILE = "terminal.json"
-PIN_TRIES = 3                 # wrong PINs in a row before the redemption is cancelled
-PIN_LOCK_MINUTES = 10         # then that card cannot try again on this tablet for a while
 RECEIPT_SECONDS = 6           # the receipt goes back to scanning by itself after this
 ENROL_PREFIX = devices.ENROL_QR_PREFIX   # enrolment QR text: MPB-ENROL:<office URL>#<code>
 NEAR_CAP_SHARE = 0.8          # warn when a card used this share of its daily cap here
@@ -108,17 +106,16 @@ class CardView:
     needs_pin_above: int | None    # total above which the PIN is asked; None: no PIN on the account
     warnings: tuple[Message, ...] = ()
     household: str | None = None   # 'household' or 'single' (None: not known on this tablet yet)
-    members: int | None = None
     held: int = 0                  # under an open objection, already left out of ``available``
     expiring: tuple[tuple[str, int], ...] = ()   # (last valid day, points) within 60 days
 
     def household_message(self) -> Message | None:
-        """家庭 · 3 人 / 个人, or None when this tablet does not know yet."""
+        """家庭账户 / 个人账户, or None when this tablet does not know yet."""
         if self.household is None:
             return None
         if self.household == "single":
             return msg("个人账户")
-        return msg("家庭账户 · {n} 人", n=self.members or 1)
+        return msg("家庭账户")
 
     @property
     def left_today(self) -> int:
@@ -148,6 +145,8 @@ class DayLine:
     can_void: bool
     synced: bool
     seqs: tuple[int, ...] = ()
+    office: str = ""           # the office's decision when it did not book it: open, posted, rejected
+    office_reason: str = ""    # why (the rule it broke, or the council's reason for a rejection)
 
 
 @dataclass
@@ -195,7 +194,6 @@ class TerminalFlow:
     room: int = 0                             # points this card may still take here today (all caps)
     pin: str = ""
     pin_asked: bool = False
-    pin_tries: int = 0
     receipt: engine.Receipt | None = None
     message: Message | None = None            # the one-line banner on the current screen
     busy: bool = False
@@ -204,7 +202,6 @@ class TerminalFlow:
 
     def __post_init__(self):
         self.home_dir = Path(self.home_dir)
-        self._locked_cards: dict[str, dt.datetime] = {}
         self._lock = threading.Lock()
         self.settings = Settings.load(self.home_dir / SETTINGS_FILE)
         if self.camera is not None:
@@ -260,7 +257,7 @@ class TerminalFlow:
 
     def _forget_customer(self) -> None:
         self.card, self.offers, self.basket, self.receipt, self.room = None, [], {}, None, 0
-        self.pin, self.pin_asked, self.pin_tries = "", False, 0
+        self.pin, self.pin_asked = "", False
 
     # --- enrolment ------------------------------------------------------------------------------
 
@@ -316,12 +313,6 @@ class TerminalFlow:
                                       or NEXT_STEP.get(exc.reason))
             self.step = Step.SCAN
             return False
-        locked_until = self._locked_cards.get(view.card_id)
-        if locked_until and now < locked_until:
-            self.message = msg("这张卡密码错误次数过多,请{minutes}分钟后再试,或到社区办公室重置密码。",
-                               "error", minutes=PIN_LOCK_MINUTES)
-            self.step = Step.SCAN
-            return False
         pol = view.policy
         conn = self._replica()
         try:
@@ -330,7 +321,7 @@ class TerminalFlow:
             conn.close()
         self.card = CardView(card_text, view.card_id, view.account_id, view.name, view.available, view.used_today,
                              pol.per_card_daily_cap, pol.pin_above if view.has_pin else None,
-                             tuple(self._card_warnings(view)), view.household, view.members, view.held,
+                             tuple(self._card_warnings(view)), view.household, view.held,
                              view.expiring)
         room = self.room = min(self.card.left_today, max(0, pol.unsynced_cap - view.unsynced_points))
         self.offers = [OfferView(o[0], o[1], o[2], min(99, room // o[2]) if o[2] > 0 else 0) for o in offers]
@@ -473,9 +464,10 @@ class TerminalFlow:
             self.message = msg("请储户输入密码。", "warn")
             return False
         lines = list(self.basket.items())
-        # Above the floor limit the engine must reach the office; below it the receipt must not
-        # wait for the network, so the background syncer pushes right after.
-        if self.total > self._policy().floor_limit:
+        # Above the floor limit, or above the PIN threshold of an account with a PIN, the engine
+        # must reach the office; below them the receipt must not wait for the network, so the
+        # background syncer pushes right after.
+        if policy.needs_authorisation(self._policy(), self.total, self.card.needs_pin_above is not None):
             transport = self.transport or client.HttpTransport(self.home.server, engine.ONLINE_TIMEOUT)
         else:
             transport = _NoNetwork()
@@ -503,17 +495,14 @@ class TerminalFlow:
             self.pin_asked, self.pin = True, ""
             self.message = msg("这笔兑换需要储户密码,请储户输入。", "warn")
             return False
-        if exc.reason == "pin_wrong":
-            self.pin_tries += 1
+        if exc.reason == "pin_wrong":     # the office counts the tries (5 wrong lock the card)
             self.pin = ""
-            if self.pin_tries >= PIN_TRIES:
-                self._locked_cards[self.card.card_id] = self.now() + dt.timedelta(minutes=PIN_LOCK_MINUTES)
-                self._forget_customer()
-                self.step = Step.SCAN
-                self.message = msg("密码连续{n}次错误,本次兑换已取消。请储户{minutes}分钟后再试,"
-                                   "或到社区办公室重置密码。", "error", n=PIN_TRIES, minutes=PIN_LOCK_MINUTES)
-                return False
-            self.message = msg("密码不正确,还可以再试 {left} 次。", "error", left=PIN_TRIES - self.pin_tries)
+            self.message = from_error(exc)
+            return False
+        if exc.reason == "pin_locked":
+            self._forget_customer()
+            self.step = Step.SCAN
+            self.message = from_error(exc)
             return False
         self.message = from_error(exc, NEXT_STEP.get(exc.reason))
         if exc.reason.startswith("card_") or exc.reason in ("account_inactive", "card_on_hold", "staff_card",
@@ -545,6 +534,8 @@ class TerminalFlow:
                                 "ON r.seq = o.seq WHERE o.kind = 'redemption' AND o.local_day = ? ORDER BY o.seq",
                                 (clock.local_date(now).isoformat(),)).fetchall()
             offer_names = dict(conn.execute("SELECT offer_id, name FROM offers"))
+            decisions = {r[0]: (r[1], r[3] if r[1] == "rejected" and r[3] else r[2])
+                         for r in conn.execute("SELECT seq, status, rule_text, reason FROM decisions")}
         finally:
             conn.close()
         receipts: dict[int, list] = {}
@@ -562,12 +553,12 @@ class TerminalFlow:
                          for b in bodies),
                 sum(b.get("qty", 1) for b in bodies), sum(e[4] for e in events), is_voided,
                 not is_voided and now - at <= dt.timedelta(minutes=pol.void_minutes),
-                all(e[6] for e in events), seqs))
+                all(e[6] for e in events), seqs, *decisions.get(seqs[0], ("", ""))))
         return out
 
     def day_totals(self) -> tuple[int, int]:
-        """(receipts, points) today, voided ones left out."""
-        lines = [x for x in self.today() if not x.voided]
+        """(receipts, points) today, voided and rejected ones left out."""
+        lines = [x for x in self.today() if not x.voided and x.office != "rejected"]
         return len(lines), sum(x.points for x in lines)
 
     def void(self, seq: int) -> bool:

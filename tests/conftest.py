@@ -62,10 +62,10 @@ def town(tmp_path):
 
 
 @pytest.fixture
-def hub(town):
-    """The office app of ``town`` in-process: the transport devices sync through."""
+def hub(town, now):
+    """The office app of ``town`` in-process, on the test's clock: the transport devices sync through."""
     from tests.sync.kit import office
-    tc, transport = office(town.path)
+    tc, transport = office(town.path, now)
     with tc:
         yield transport
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import requests
 
-from bank import cards, clock, community, convention, db, devices, merchants
+from bank import cards, clock, community, convention, db, devices, merchants, policy
 from office import sync_api
 from sync import client, events, home, replica, wire
 
@@ -68,14 +68,18 @@ def build_store(path: Path, n_accounts: int, n_merchants: int = 70) -> list[tupl
 
 
 def enrol_tablets(path: Path, n: int) -> list[tuple[str, object]]:
+    """Tablets enrolled and pulled just now, under a policy every bench event keeps: the night's
+    sync of tablets that followed the rules is measured with every settlement check applied."""
     out = []
     conn = db.connect(path)
     with db.transaction(conn):
+        policy.set_policy(conn, None, per_card_daily_cap=10**6, unsynced_cap=10**6)
         for m in range(1, n + 1):
             code = devices.new_enrolment_code(conn, merchant_id=(m - 1) % 70 + 1, now=T0)
             key = home.new_key()
             d = devices.enrol(conn, code, home.public_bytes(key), now=T0)
             out.append((d.device_id, key, (m - 1) % 70 + 1))
+        conn.execute("UPDATE devices SET last_pull_at = ?", (clock.to_text(clock.now_utc() - dt.timedelta(minutes=1)),))
     conn.close()
     return out
 
@@ -87,9 +91,11 @@ def make_batches(tablets, people, n_events: int, rng: random.Random) -> list[tup
     for device_id, key, merchant_id in tablets:
         prev, evs = devices.GENESIS, []
         for seq in range(1, n_events + 1):
-            _, card = rng.choice(people)
+            account, card = rng.choice(people)
             e = {"device": device_id, "seq": seq, "prev": prev, "kind": "redemption", "at": at,
-                 "body": {"card": card, "card_version": 1, "offer": merchant_id, "qty": 1, "points": 6}}
+                 "body": {"card": card, "card_version": 1, "offer": merchant_id, "qty": 1, "points": 6,
+                          "receipt": seq, "proof": events.card_proof(f"bench-{account}", device_id, seq),
+                          "auth": None}}
             prev = events.digest(e)
             evs.append(e)
         out.append((device_id, key, wire.canonical(events.sign_batch(key, device_id, evs))))

@@ -14,9 +14,11 @@ from bank import alerts, clock, devices, merchants, periods, policy, redemptions
 from bank.errors import InvalidInput
 
 from .. import statistics
+from ..sync_api import quarantine
 from . import web
 from .web import Console
 
+ALERTS_PER_PAGE = 50
 POLICY_LABELS = {
     "per_card_daily_cap": ("每卡每台平板每日兑换上限(分)", 1, 10_000),
     "floor_limit": ("单笔超过此分数须联网(分)", 1, 10_000),
@@ -24,6 +26,7 @@ POLICY_LABELS = {
     "max_sync_age_hours": ("超过多少小时未同步停止兑换", 1, 24 * 30),
     "void_minutes": ("兑换后可撤销的分钟数", 0, 24 * 60),
     "pin_above": ("超过此分数要求输入密码(分)", 0, 10_000),
+    "breaches_to_hold": ("一台设备一天违规几次即暂停", 1, 1000),
 }
 
 
@@ -63,8 +66,11 @@ def register(app: FastAPI, console: Console) -> None:
         silent = {d["device_id"] for d in statistics.silent_devices(ctx.conn, now)}
         names = {m.merchant_id: m.name for m in merchants.all_merchants(ctx.conn)}
         points = {r[0]: r[1] for r in ctx.conn.execute("SELECT service_point_id, name FROM service_points")}
+        page = web.integer({"page": ctx.request.query_params.get("alerts_page", "1")}, "page", "页码", lo=1, hi=100_000)
+        shown = alerts.open_alerts(ctx.conn, limit=ALERTS_PER_PAGE + 1, offset=(page - 1) * ALERTS_PER_PAGE)
         return console.render(ctx, "devices.html", devices=devices.all_devices(ctx.conn), silent=silent, names=names,
-                              points=points, alerts=alerts.open_alerts(ctx.conn), alert_kinds=alerts.KINDS,
+                              points=points, alerts=shown[:ALERTS_PER_PAGE], more_alerts=len(shown) > ALERTS_PER_PAGE,
+                              alerts_page=page, open_alerts=alerts.open_count(ctx.conn), alert_kinds=alerts.KINDS,
                               service_points=sorted(points.items()))
 
     @console.page("office", "council", "merchant")
@@ -84,7 +90,9 @@ def register(app: FastAPI, console: Console) -> None:
         return console.render(ctx, "merchant.html", m=m, category=merchants.CATEGORIES.get(m.category, m.category),
                               offers=merchants.offers_of(ctx.conn, m.merchant_id, active_only=False), month=month,
                               table=table, recent=recent, devices=own,
-                              policy=policy.offline_policy(ctx.conn, m.merchant_id))
+                              policy=policy.offline_policy(ctx.conn, m.merchant_id),
+                              quarantined={k: v for k, v in quarantine.quarantined_value(ctx.conn, m.merchant_id).items()
+                                           if k != "posted"})
 
     @console.action("office")
     def add_offer(ctx: web.Ctx, form, merchant_id: str):
@@ -135,6 +143,15 @@ def register(app: FastAPI, console: Console) -> None:
         ctx.audit("alert.clear", f"alert {aid}")
         return "/merchants/devices#alerts", f"提醒 {aid} 已处理。"
 
+    @console.action("office", "council")
+    def clear_alerts(ctx: web.Ctx, form):
+        ids = [web.path_int(v, "提醒") for v in form.getlist("alert")]
+        if not ids:
+            raise InvalidInput("请先勾选要处理的提醒。", "no alerts chosen")
+        n = alerts.clear_many(ctx.conn, ids, by=ctx.actor)
+        ctx.audit("alert.clear", f"{n} alerts", {"alerts": ids})
+        return "/merchants/devices#alerts", f"已处理 {n} 条提醒。"
+
     @console.action("office")
     def save_policy(ctx: web.Ctx, form):
         values = {name: web.integer(form, name, label, lo=lo, hi=hi) for name, (label, lo, hi) in POLICY_LABELS.items()}
@@ -152,5 +169,6 @@ def register(app: FastAPI, console: Console) -> None:
     add("/merchants/{merchant_id}/enrol", enrol_tablet, methods=["POST"], include_in_schema=False)
     add("/devices/enrol-kiosk", enrol_kiosk, methods=["POST"], include_in_schema=False)
     add("/devices/{device_id}/revoke", revoke_device, methods=["POST"], include_in_schema=False)
+    add("/alerts/clear", clear_alerts, methods=["POST"], include_in_schema=False)
     add("/alerts/{alert_id}/clear", clear_alert, methods=["POST"], include_in_schema=False)
     add("/policy", save_policy, methods=["POST"], include_in_schema=False)

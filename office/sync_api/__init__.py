@@ -7,8 +7,9 @@ carries the HTTP status.
 """
 
 from .auth import authenticate
+from .authorisations import authorise
 from .enrolment import enrol
 from .settlement import push
 from .snapshots import pull, signing_key, snapshot
 
-__all__ = ["authenticate", "enrol", "push", "pull", "signing_key", "snapshot"]
+__all__ = ["authenticate", "authorise", "enrol", "push", "pull", "signing_key", "snapshot"]

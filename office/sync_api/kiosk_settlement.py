@@ -2,36 +2,39 @@
 residents' objections, and a member's same-day undo of their own entry.
 
 The kiosk checks all of this before it records an event, but the office decides again on its
-own data and its own clock (a kiosk may be offline for days on an old snapshot): the member must
-be an active member of this kiosk's compound, may not record for their own household (recusal),
-an entry above the threshold needs a second member, caps are those of the ledger, an objection
-needs the compound's posting period open on the office's day. An event that fails is kept in
-the device's chain but not settled: an ``unsettled_event`` alert tells the office why.
+own data and its own clock (a kiosk may be offline for days on an old snapshot). An event that
+fails is kept in the device's chain and quarantined with the rule it broke:
 
-``unsettled(conn, device, event, now, why, account_id=None, **detail)`` is the hub's reporter.
+- ``event_time`` (see :class:`office.sync_api.batch.Batch`), ``device_on_hold``;
+- ``staff_not_verified``: the member's session was not opened online with their own PIN at this
+  kiosk (the event cites an authorisation the office issued: :mod:`.authorisations`), or it had
+  expired; ``staff_not_member``: not an active member of this compound's review group;
+- ``wrong_compound``, ``account_unknown``; ``recusal`` (a member recording for their own
+  household); ``second_needed`` / ``second_not_verified``: above the threshold a second member
+  must confirm with their own PIN, online, once per entry;
+- ``item_points`` (the catalog in force at the office gives the item other points),
+  ``item_refused`` (a cap or another ledger rule);
+- objections: ``card_not_presented`` (the resident's card was not read for it), ``posting_closed``,
+  ``objection_refused``; undo: ``undo_refused`` (only the member who recorded an entry, only on the
+  day it was recorded, only awards and deductions).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sqlite3
 
 from bank import accounts, clock, convention, ledger, objections, postings, reviewers
 from bank.errors import BankError, NotFound
+from sync import events as ev
+
+from . import authorisations
+from .batch import SKEW, Batch
 
 
 def compound_of(conn: sqlite3.Connection, service_point_id: int) -> int:
     return conn.execute("SELECT compound_id FROM service_points WHERE service_point_id = ?",
                         (service_point_id,)).fetchone()[0]
-
-
-def _member(conn, reviewer_id: int, compound_id: int) -> reviewers.Reviewer | None:
-    try:
-        member = reviewers.get(conn, reviewer_id)
-    except NotFound:
-        return None
-    return member if member.active and member.compound_id == compound_id else None
 
 
 def recorded_by(member: reviewers.Reviewer, second: reviewers.Reviewer | None) -> str:
@@ -40,96 +43,177 @@ def recorded_by(member: reviewers.Reviewer, second: reviewers.Reviewer | None) -
     return text + (f";复核:{second.name}" if second else "")
 
 
-def settle_item(conn, device, event: dict, now: dt.datetime, unsettled) -> int | None:
-    """An award or deduction under a rule item; returns the ledger entry id or None."""
-    body = event["body"]
-    compound_id = compound_of(conn, device.service_point_id)
-    member = _member(conn, body["staff"], compound_id)
-    if member is None:
-        unsettled(conn, device, event, now, "staff is not an active member of this compound's review group",
-                  staff=body["staff"])
-        return None
-    try:
-        acct = accounts.get(conn, body["account"])
-    except NotFound:
-        unsettled(conn, device, event, now, "unknown account", account=body["account"])
-        return None
-    if acct.compound_id != compound_id:
-        unsettled(conn, device, event, now, "account is not in this kiosk's compound", account_id=acct.account_id)
-        return None
-    if reviewers.recused(member, acct.account_id):
-        unsettled(conn, device, event, now, "recusal: a member recorded for their own household",
-                  account_id=acct.account_id, staff=member.reviewer_id)
-        return None
-    second = None
-    if reviewers.needs_second(body["points"], reviewers.second_confirm_above(conn)):
-        second = None if body["second"] is None else _member(conn, body["second"], compound_id)
-        if second is None or second.reviewer_id == member.reviewer_id or reviewers.recused(second, acct.account_id):
-            unsettled(conn, device, event, now, "needs a second member's confirmation",
-                      account_id=acct.account_id, second=body["second"])
+class _Kiosk:
+    def __init__(self, b: Batch, fresh: list[dict]):
+        self.b, self.conn, self.device = b, b.conn, b.device
+        self.compound_id = compound_of(b.conn, self.device.service_point_id)
+        cited = [e["body"].get(k) for e in fresh for k in ("staff_auth", "second_auth")]
+        self.auths = authorisations.load(b.conn, cited)
+        self.in_batch = {e["seq"]: e for e in fresh}
+
+    def _member(self, reviewer_id: int) -> reviewers.Reviewer | None:
+        try:
+            member = reviewers.get(self.conn, reviewer_id)
+        except NotFound:
             return None
-    try:
-        item = convention.in_force(conn, clock.local_date(now)).item(body["item"])
-        if item.points != body["points"]:
-            unsettled(conn, device, event, now, "the item's points changed in the catalog in force",
-                      account_id=acct.account_id, item=item.code, device_points=body["points"])
+        return member if member.active and member.compound_id == self.compound_id else None
+
+    def _verified(self, event: dict, purpose: str, reviewer_id: int, auth_id: str, *, once: bool) -> bool:
+        row = self.auths.get(auth_id)
+        ok = authorisations.covers(row, self.device.device_id, purpose, event["at"], SKEW,
+                                   use=event["seq"] if once else None, reviewer_id=reviewer_id)
+        if ok and once:
+            authorisations.mark_used(self.conn, auth_id, event["seq"])
+        return ok
+
+    def _staff(self, event: dict) -> tuple[str | None, reviewers.Reviewer | None]:
+        body = event["body"]
+        member = self._member(body["staff"])
+        if member is None:
+            return "staff_not_member", None
+        if not self._verified(event, "staff", member.reviewer_id, body["staff_auth"], once=False):
+            return "staff_not_verified", member
+        return None, member
+
+    def item(self, event: dict) -> None:
+        """An award or deduction under a rule item."""
+        b, body = self.b, event["body"]
+        acct = self._account(body["account"])
+        q = dict(account_id=acct.account_id if acct else None, points=body["points"])
+        if b.held:
+            return b.quarantine(event, "device_on_hold", **q)
+        rule = b.time_rule(event)
+        if rule:
+            return b.quarantine(event, rule, **q)
+        rule, member = self._staff(event)
+        if rule:
+            return b.quarantine(event, rule, staff=body["staff"], **q)
+        if acct is None:
+            return b.quarantine(event, "account_unknown", account=body["account"], **q)
+        if acct.compound_id != self.compound_id:
+            return b.quarantine(event, "wrong_compound", **q)
+        if reviewers.recused(member, acct.account_id):
+            return b.quarantine(event, "recusal", staff=member.reviewer_id, **q)
+        second = None
+        if reviewers.needs_second(body["points"], reviewers.second_confirm_above(self.conn)):
+            second = None if body["second"] is None else self._member(body["second"])
+            if second is None or second.reviewer_id == member.reviewer_id or reviewers.recused(second, acct.account_id):
+                return b.quarantine(event, "second_needed", second=body["second"], **q)
+            if not self._verified(event, "second", second.reviewer_id, body["second_auth"], once=True):
+                return b.quarantine(event, "second_not_verified", second=second.reviewer_id, **q)
+        try:
+            item = convention.in_force(self.conn, clock.local_date(b.now)).item(body["item"])
+            if item.points != body["points"]:
+                return b.quarantine(event, "item_points", item=item.code, office_points=item.points, **q)
+            entry = ledger.record_item(self.conn, acct.account_id, item.code, recorded_by=recorded_by(member, second),
+                                       device_id=self.device.device_id, device_time=event["at"], note=body["note"],
+                                       now=b.now, ref=f"dev:{self.device.device_id}:{event['seq']}")
+        except BankError as exc:
+            return b.quarantine(event, "item_refused", code=exc.code, why=exc.en, **q)
+        b.entry_ids[event["seq"]] = entry.entry_id
+        b.booked += 1
+        return None
+
+    def _account(self, account_id: int) -> accounts.Account | None:
+        try:
+            return accounts.get(self.conn, account_id)
+        except NotFound:
             return None
-        entry = ledger.record_item(conn, acct.account_id, item.code, recorded_by=recorded_by(member, second),
-                                   device_id=device.device_id, device_time=event["at"], note=body["note"],
-                                   now=now, ref=f"dev:{device.device_id}:{event['seq']}")
-    except BankError as exc:
-        unsettled(conn, device, event, now, exc.en, account_id=acct.account_id, code=exc.code)
+
+    def objection(self, event: dict) -> None:
+        """A resident's objection to an entry of their own household during a posting period.
+
+        Objections are not ledger entries, so the device event keeps no entry id; the case is
+        found by its raiser (``一体机 <device>``) in the council's objection list.
+        """
+        b, body = self.b, event["body"]
+        self.b.entry_ids[event["seq"]] = None
+        acct = self._account(body["account"])
+        q = dict(account_id=acct.account_id if acct else None, card_id=body["card"])
+        if b.held:
+            return b.quarantine(event, "device_on_hold", **q)
+        rule = b.time_rule(event)
+        if rule:
+            return b.quarantine(event, rule, **q)
+        card = self.conn.execute("SELECT qr, account_id FROM cards WHERE card_id = ? AND status = 'active'",
+                                 (body["card"],)).fetchone()
+        if acct is None or card is None or card["account_id"] != acct.account_id \
+                or ev.card_proof(card["qr"], self.device.device_id, event["seq"]) != body["proof"]:
+            return b.quarantine(event, "card_not_presented", **q)
+        try:
+            posting = postings.get(self.conn, body["posting"])
+        except NotFound:
+            return b.quarantine(event, "posting_closed", posting=body["posting"], **q)
+        if acct.compound_id != self.compound_id or posting.compound_id != self.compound_id:
+            return b.quarantine(event, "wrong_compound", **q)
+        # the posting period is judged by the day the resident objected at the kiosk, bounded by
+        # the office's day: a kiosk clock cannot open a period that has not begun at the office
+        day = min(clock.local_date(clock.from_text(event["at"])), clock.local_date(b.now))
+        if not posting.is_open(day):
+            return b.quarantine(event, "posting_closed", posting=posting.posting_id, **q)
+        try:
+            objections.raise_objection(self.conn, acct.account_id, reason=body["reason"], entry_id=body["entry"],
+                                       raised_by=f"一体机 {self.device.device_id}", source="kiosk", now=b.now)
+        except BankError as exc:
+            return b.quarantine(event, "objection_refused", code=exc.code, why=exc.en, **q)
+        b.booked += 1
         return None
-    return entry.entry_id
 
-
-def settle_objection(conn, device, event: dict, now: dt.datetime, unsettled) -> None:
-    """A resident's objection to an entry of their own household during a posting period.
-
-    Objections are not ledger entries, so the device event keeps no entry id; the case is found
-    by its raiser (``一体机 <device>``) in the council's objection list.
-    """
-    body = event["body"]
-    compound_id = compound_of(conn, device.service_point_id)
-    try:
-        posting = postings.get(conn, body["posting"])
-        acct = accounts.get(conn, body["account"])
-    except NotFound as exc:
-        unsettled(conn, device, event, now, exc.en, account=body["account"])
+    def undo(self, event: dict) -> None:
+        """A member's undo of their own entry, on the day it was recorded (office days)."""
+        b, body = self.b, event["body"]
+        original = ledger.by_ref(self.conn, f"dev:{self.device.device_id}:{body['reverses_seq']}")
+        q = dict(account_id=original.account_id if original else None,
+                 points=-original.points if original else 0)
+        if b.held:
+            return b.quarantine(event, "device_on_hold", **q)
+        rule = b.time_rule(event)
+        if rule:
+            return b.quarantine(event, rule, **q)
+        if "staff" not in body:
+            return b.quarantine(event, "undo_refused", why="a kiosk's undo names its member", **q)
+        rule, member = self._staff(event)
+        if rule:
+            return b.quarantine(event, rule, staff=body["staff"], **q)
+        why = self._undo_refusal(event, original)
+        if why:
+            return b.quarantine(event, "undo_refused", why=why, **q)
+        try:
+            entry = ledger.reverse(self.conn, original.entry_id, recorded_by=recorded_by(member, None),
+                                   note=body["reason"][:200], device_id=self.device.device_id,
+                                   device_time=event["at"], now=b.now, ref=f"dev:{self.device.device_id}:{event['seq']}")
+        except BankError as exc:
+            return b.quarantine(event, "undo_refused", why=exc.en, **q)
+        b.entry_ids[event["seq"]] = entry.entry_id
+        b.booked += 1
         return None
-    if acct.compound_id != compound_id or posting.compound_id != compound_id:
-        unsettled(conn, device, event, now, "objection from another compound", account_id=acct.account_id)
+
+    def _undo_refusal(self, event: dict, original: ledger.Entry | None) -> str | None:
+        if original is None:
+            return "reverses an event with no ledger entry"
+        if original.kind not in ("award", "deduction"):
+            return "a kiosk undoes only awards and deductions"
+        seq = event["body"]["reverses_seq"]
+        if seq in self.in_batch:      # recorded and undone in the same push: not in device_events yet
+            staff = self.in_batch[seq]["body"].get("staff")
+        else:
+            row = self.conn.execute("SELECT body FROM device_events WHERE device_id = ? AND seq = ?",
+                                    (self.device.device_id, seq)).fetchone()
+            staff = json.loads(row[0])["body"].get("staff") if row else None
+        if staff is None or event["body"]["staff"] != staff:
+            return "only the member who recorded an entry may undo it"
+        if clock.local_date(clock.from_text(original.recorded_at)) != clock.local_date(self.b.now):
+            return "an entry can be undone at the kiosk only on the day it was recorded"
         return None
-    # the posting period is judged by the day the resident objected at the kiosk, bounded by the
-    # office's day: a kiosk clock cannot open a period that has not begun at the office
-    day = min(clock.local_date(clock.from_text(event["at"])), clock.local_date(now))
-    if not posting.is_open(day):
-        unsettled(conn, device, event, now, "the posting period is closed", account_id=acct.account_id,
-                  posting=posting.posting_id)
-        return None
-    try:
-        objections.raise_objection(conn, acct.account_id, reason=body["reason"], entry_id=body["entry"],
-                                   raised_by=f"一体机 {device.device_id}", source="kiosk", now=now)
-    except BankError as exc:
-        unsettled(conn, device, event, now, exc.en, account_id=acct.account_id, code=exc.code)
-    return None
 
 
-def undo_refusal(conn, device, event: dict, original: ledger.Entry, now: dt.datetime,
-                 batch: dict[int, dict]) -> str | None:
-    """Why the office refuses a kiosk's undo, or None: only the member who recorded an entry
-    undoes it, only on the day it was recorded (office days), and only awards and deductions."""
-    if original.kind not in ("award", "deduction"):
-        return "a kiosk undoes only awards and deductions"
-    seq = event["body"]["reverses_seq"]
-    if seq in batch:      # recorded and undone in the same push: not in device_events yet
-        staff = batch[seq].get("staff")
-    else:
-        row = conn.execute("SELECT body FROM device_events WHERE device_id = ? AND seq = ?",
-                           (device.device_id, seq)).fetchone()
-        staff = json.loads(row[0])["body"].get("staff") if row else None
-    if staff is None or event["body"].get("staff") != staff:
-        return "only the member who recorded an entry may undo it"
-    if clock.local_date(clock.from_text(original.recorded_at)) != clock.local_date(now):
-        return "an entry can be undone at the kiosk only on the day it was recorded"
-    return None
+def settle(b: Batch, fresh: list[dict]) -> None:
+    """Decide every new event of a kiosk's batch, in order (see the module docstring)."""
+    k = _Kiosk(b, fresh)
+    for event in fresh:
+        if event["kind"] in ("award", "deduction"):
+            k.item(event)
+        elif event["kind"] == "objection":
+            k.objection(event)
+        else:
+            k.undo(event)

@@ -1,11 +1,10 @@
 """What a kiosk pulls beyond what every device gets: its compound's households, their passbook
-entries and points about to expire, the whole convention in plain words, every merchant with its
-offers and redemption windows, the boards and the current posting, and the review group.
+entries and points lots, the whole convention in plain words, every merchant with its offers and
+redemption windows, the boards, every posting open now or later, and the review group.
 
-Passbook entries and expiring lots follow the pull's delta cursor (entries after the device's
-last entry id, lots of the accounts that changed); the rest is small and sent whole each time.
-Names on boards and postings are masked here, at the office: the kiosk never holds a full name
-(review-group members' own names excepted: they record under them).
+Passbook entries and lots follow the pull's delta cursor (entries after the device's last entry
+id, lots of the accounts that changed); the rest is small and sent whole each time. Names are
+masked here, at the office: the kiosk never holds a full name, nor any PIN verifier.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from .kiosk_settlement import compound_of
 BOARD_SIZE = 10
 
 
-def _entries(conn, compound_id: int, since_entry: int | None) -> list[list]:
+def _entries(conn, compound_id: int, since_entry: int | None) -> list[dict]:
     rows = conn.execute(
         "SELECT e.entry_id, e.account_id, e.kind, e.points, e.item_code, "
         "coalesce(ri.name, m.name || ' · ' || o.name, ''), e.recorded_at, e.reverses_entry_id, "
@@ -29,22 +28,28 @@ def _entries(conn, compound_id: int, since_entry: int | None) -> list[list]:
         "LEFT JOIN rule_items ri ON ri.catalog_version = e.catalog_version AND ri.code = e.item_code "
         "LEFT JOIN offers o ON o.offer_id = e.offer_id LEFT JOIN merchants m ON m.merchant_id = e.merchant_id "
         "WHERE a.compound_id = ? AND e.entry_id > ? ORDER BY e.entry_id", (compound_id, since_entry or 0))
-    return [list(r) for r in rows]
+    return [{"entry": r[0], "account": r[1], "kind": r[2], "points": r[3], "item": r[4], "title": r[5],
+             "recorded_at": r[6], "reverses": r[7], "period": r[8], "device": r[9],
+             "recorded_by": reviewers.mask_label(r[10]), "ref": r[11]} for r in rows]
 
 
 def _catalog(conn, now: dt.datetime) -> dict:
     cat = convention.in_force(conn, clock.local_date(now))
     return {"version": cat.version,
-            "products": [[p.code, p.name, p.slogan, p.cadence] for p in cat.products],
-            "items": [[i.code, i.product.code, i.heading, i.name, i.points, i.cap, i.description] for i in cat.items]}
+            "products": [{"code": p.code, "name": p.name, "slogan": p.slogan, "cadence": p.cadence}
+                         for p in cat.products],
+            "items": [{"code": i.code, "product": i.product.code, "heading": i.heading, "name": i.name,
+                       "points": i.points, "cap": i.cap, "description": i.description} for i in cat.items]}
 
 
 def _merchants(conn) -> dict:
     ms = [m for m in merchants.all_merchants(conn) if m.status == "active"]
-    return {"merchants": [[m.merchant_id, m.name, m.category, m.address] for m in ms],
-            "offers": [[o.offer_id, o.merchant_id, o.name, o.points] for m in ms for o in merchants.offers_of(conn, m.merchant_id)],
-            "windows": [[w.merchant_id, w.place, w.weekdays, w.opens, w.closes]
-                        for m in ms for w in policy.windows(conn, m.merchant_id)]}
+    return {"merchants": [{"merchant": m.merchant_id, "name": m.name, "category": m.category, "address": m.address}
+                          for m in ms],
+            "offers": [{"offer": o.offer_id, "merchant": m.merchant_id, "name": o.name, "points": o.points}
+                       for m in ms for o in merchants.offers_of(conn, m.merchant_id)],
+            "windows": [{"merchant": w.merchant_id, "place": w.place, "weekdays": w.weekdays, "opens": w.opens,
+                         "closes": w.closes} for m in ms for w in policy.windows(conn, m.merchant_id)]}
 
 
 def _boards(conn, compound_id: int, now: dt.datetime) -> dict:
@@ -52,22 +57,27 @@ def _boards(conn, compound_id: int, now: dt.datetime) -> dict:
     period = periods.previous_quarter(now)
     b = boards.boards(conn, compound_id, period, size=BOARD_SIZE)
     return {"period": period.key, "label": period.label,
-            "red": [[r.masked_name, r.building, r.unit, r.awarded] for r in b.red],
-            "black": [[r.masked_name, r.building, r.unit, r.deducted] for r in b.black]}
+            "red": [{"name": r.masked_name, "building": r.building, "unit": r.unit, "points": r.awarded}
+                    for r in b.red],
+            "black": [{"name": r.masked_name, "building": r.building, "unit": r.unit, "points": r.deducted}
+                      for r in b.black]}
 
 
-def _posting(conn, compound_id: int) -> dict | None:
-    """The compound's latest posting, with its rows: open or not, the kiosk judges by its day."""
-    row = conn.execute("SELECT posting_id FROM postings WHERE compound_id = ? ORDER BY opens_on DESC, posting_id DESC "
-                       "LIMIT 1", (compound_id,)).fetchone()
-    if row is None:
-        return None
-    p = postings.get(conn, row[0])
-    period = periods.quarter(p.period) if p.kind == "quarterly" else periods.year(p.period)
-    return {"posting_id": p.posting_id, "kind": p.kind, "period": p.period, "label": period.label,
-            "opens_on": p.opens_on, "closes_on": p.closes_on,
-            "rows": [[r.account_id, r.masked_name, r.building, r.unit, r.awarded, r.deducted, r.redeemed, r.balance]
-                     for r in postings.summary(conn, compound_id, period)]}
+def _postings(conn, compound_id: int, today: dt.date) -> list[dict]:
+    """Every posting of the compound that is open today or opens later, with its rows: a later
+    one never hides one still open (a quarterly and a yearly posting may overlap)."""
+    out = []
+    for (posting_id,) in conn.execute("SELECT posting_id FROM postings WHERE compound_id = ? AND closes_on >= ? "
+                                      "ORDER BY opens_on, posting_id", (compound_id, today.isoformat())):
+        p = postings.get(conn, posting_id)
+        period = periods.quarter(p.period) if p.kind == "quarterly" else periods.year(p.period)
+        out.append({"posting_id": p.posting_id, "kind": p.kind, "period": p.period, "label": period.label,
+                    "first_day": period.first_day.isoformat(), "last_day": period.last_day.isoformat(),
+                    "opens_on": p.opens_on, "closes_on": p.closes_on,
+                    "rows": [{"account": r.account_id, "name": r.masked_name, "building": r.building, "unit": r.unit,
+                              "awarded": r.awarded, "deducted": r.deducted, "redeemed": r.redeemed,
+                              "balance": r.balance} for r in postings.summary(conn, compound_id, period)]})
+    return out
 
 
 def kiosk_data(conn: sqlite3.Connection, device, since_entry: int | None, changed: list[int] | None,
@@ -83,23 +93,25 @@ def kiosk_data(conn: sqlite3.Connection, device, since_entry: int | None, change
         households = [r for r in (conn.execute("SELECT account_id, kind, building, unit, room FROM accounts "
                                                "WHERE account_id = ? AND compound_id = ?", (a, compound_id)).fetchone()
                                   for a in changed) if r]
+    replayed = validity.lots_of_many(conn, [h[0] for h in households])
     lots = []
     for h in households:
-        open_lots, _debt = validity.lots(conn, h[0])
         totals: dict[str, int] = {}
-        for lot in open_lots:
+        for lot in replayed[h[0]][0]:
             totals[lot.last_valid_day.isoformat()] = totals.get(lot.last_valid_day.isoformat(), 0) + lot.remaining
-        lots.append([h[0], sorted(totals.items())])
+        lots.append({"account": h[0], "lots": [{"day": d, "points": p} for d, p in sorted(totals.items())]})
     return {
         "compound": {"compound_id": compound_id, "name": name, "service_point": sp_name},
-        "households": [list(h) for h in households],
+        "households": [{"account": h[0], "kind": h[1], "building": h[2], "unit": h[3], "room": h[4]}
+                       for h in households],
         "entries": _entries(conn, compound_id, since_entry),
         "lots": lots,
         "catalog": _catalog(conn, now),
         **_merchants(conn),
         "boards": _boards(conn, compound_id, now),
-        "posting": _posting(conn, compound_id),
-        "reviewers": [[r.reviewer_id, r.name, r.account_id, r.card_id, r.pin_hash]
-                      for r in reviewers.of_compound(conn, compound_id)],
+        "postings": _postings(conn, compound_id, clock.local_date(now)),
+        # masked names and staff-card ids only: staff PINs are checked by the office, online
+        "reviewers": [{"reviewer": r.reviewer_id, "name": accounts.mask_name(r.name), "account": r.account_id,
+                       "card": r.card_id} for r in reviewers.of_compound(conn, compound_id)],
         "second_confirm_above": reviewers.second_confirm_above(conn),
     }

@@ -1,23 +1,27 @@
-"""Settling a device's pushed events: verify the batch, join it to the office's chain, book it.
+"""Settling a device's pushed events: verify the batch, join it to the office's chain, re-check
+every new event on the office's own data, then book it or quarantine it — all in one transaction.
 
-A batch is settled in one transaction. A refused batch writes nothing of what it carried; where
-the design says so, an alert for the office is recorded in its own transaction after the rollback.
+The office is the only judge of what is charged to a resident (DESIGN invariant 6): the rules are
+in :mod:`.tablet_settlement` and :mod:`.kiosk_settlement`, the bookkeeping of one batch in
+:mod:`.batch`. A batch that is not a valid continuation of the device's chain (forged, forked,
+a gap, another device's) is refused and writes nothing of what it carried; an alert for the
+office is recorded in its own transaction after the rollback. Within a valid chain nothing is
+refused: every event is kept, booked or quarantined, and acknowledged.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from dataclasses import dataclass
 
-from bank import alerts, clock, devices, ledger, merchants
+from bank import alerts, clock, devices
 from bank.db import transaction
-from bank.errors import BankError, NotFound
 from sync import events as ev
 from sync import wire
 from sync.wire import ProtocolError
 
-from . import auth, kiosk_settlement
+from . import auth, kiosk_settlement, tablet_settlement
+from .batch import Batch
 
 
 class _Refusal(ProtocolError):
@@ -27,15 +31,6 @@ class _Refusal(ProtocolError):
         super().__init__(code, zh, en, status=status)
         self.alert_kind = alert_kind
         self.detail = detail
-
-
-@dataclass
-class _Settled:
-    applied: int = 0
-    duplicates: int = 0
-    unsettled: int = 0
-    overdrafts: int = 0
-    price_mismatches: int = 0
 
 
 def push(conn: sqlite3.Connection, device: devices.Device, body: bytes, now: dt.datetime,
@@ -101,19 +96,17 @@ def push(conn: sqlite3.Connection, device: devices.Device, body: bytes, now: dt.
             answer.acked_seq = devices.get(conn, device.device_id).last_seq
         raise answer from None
     acked = devices.get(conn, device.device_id).last_seq
-    return {"acked_seq": acked, "applied": result.applied, "duplicates": result.duplicates,
-            "unsettled": result.unsettled, "overdrafts": result.overdrafts,
-            "price_mismatches": result.price_mismatches, "server_time": clock.to_text(now)}
+    return {"acked_seq": acked, **result, "server_time": clock.to_text(now)}
 
 
 def _settle(conn, device: devices.Device, events: list[dict], hashes: list[str], texts: list[str],
-            signature: str, now: dt.datetime) -> _Settled:
+            signature: str, now: dt.datetime) -> dict:
     row = conn.execute("SELECT status, last_seq, last_hash FROM devices WHERE device_id = ?",
                        (device.device_id,)).fetchone()
     status, last_seq, last_hash = row
     if status != "active":
         raise ProtocolError("device_revoked", "该设备已被注销。", f"device {device.device_id} is revoked", status=403)
-    out = _Settled()
+    duplicates = 0
     fresh = []
     for event, digest, text in zip(events, hashes, texts):
         if event["seq"] <= last_seq:
@@ -122,11 +115,15 @@ def _settle(conn, device: devices.Device, events: list[dict], hashes: list[str],
             if held is None or held[0] != digest:
                 raise _Refusal("chain_fork", "chain_fork", "同一序号的事件内容与已收到的不同(事件链分叉),已拒收。",
                                f"event {event['seq']} differs from the one the office holds", seq=event["seq"])
-            out.duplicates += 1
+            duplicates += 1
         else:
             fresh.append((event, digest, text))
+    result = {"applied": 0, "duplicates": duplicates, "booked": 0, "quarantined": 0, "overdrafts": 0,
+              "device_on_hold": False}
     if not fresh:
-        return out
+        result["device_on_hold"] = conn.execute("SELECT held_at IS NOT NULL FROM devices WHERE device_id = ?",
+                                                (device.device_id,)).fetchone()[0] == 1
+        return result
     first = fresh[0][0]
     if first["seq"] != last_seq + 1:
         raise _Refusal("chain_gap", "chain_gap", "事件序号不连续(缺少事件),已拒收。",
@@ -134,158 +131,18 @@ def _settle(conn, device: devices.Device, events: list[dict], hashes: list[str],
     if first["prev"] != last_hash:
         raise _Refusal("chain_fork", "chain_fork", "事件链与已收到的不衔接(分叉),已拒收。",
                        f"event {first['seq']} does not follow the office's event {last_seq}", seq=first["seq"])
-    received = clock.to_text(now)
-    touched: dict[int, tuple[str, int, int]] = {}  # account -> (card, seq, entry) of its last redemption
-    offers: dict[int, merchants.Offer | None] = {}
-    entry_ids: dict[int, int | None] = {}
-    run: list[dict] = []
-    for event, _, _ in fresh:
-        if event["kind"] == "redemption":
-            run.append(event)      # redemptions are settled in bulk; a reversal flushes them first
-            continue
-        _settle_run(conn, device, run, now, offers, touched, entry_ids, out)
-        run = []
-        if event["kind"] == "reversal":
-            entry_ids[event["seq"]] = _reverse(conn, device, event, now, out,
-                                               {e["seq"]: e["body"] for e, _, _ in fresh})
-        elif event["kind"] == "objection":
-            entry_ids[event["seq"]] = kiosk_settlement.settle_objection(conn, device, event, now, _unsettled_fn(out))
-        else:
-            entry_ids[event["seq"]] = kiosk_settlement.settle_item(conn, device, event, now, _unsettled_fn(out))
-    _settle_run(conn, device, run, now, offers, touched, entry_ids, out)
+    batch = Batch.start(conn, device, now)
+    new_events = [e for e, _, _ in fresh]
+    (tablet_settlement if device.kind == "tablet" else kiosk_settlement).settle(batch, new_events)
     last = events[-1]["seq"]
     conn.executemany(
         "INSERT INTO device_events (device_id, seq, hash, prev_hash, kind, body, device_time, received_at, "
         "entry_id, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(device.device_id, e["seq"], digest, e["prev"], e["kind"], text, e["at"], received, entry_ids[e["seq"]],
-          signature if e["seq"] == last else None) for e, digest, text in fresh])
-    out.applied = len(fresh)
+        [(device.device_id, e["seq"], digest, e["prev"], e["kind"], text, e["at"], batch.received,
+          batch.entry_ids.get(e["seq"]), signature if e["seq"] == last else None) for e, digest, text in fresh])
+    batch.write()
     conn.execute("UPDATE devices SET last_seq = ?, last_hash = ? WHERE device_id = ?",
                  (fresh[-1][0]["seq"], fresh[-1][1], device.device_id))
-    _flag_overdrafts(conn, device, touched, now, out)
-    return out
-
-
-def _unsettled(conn, device, event: dict, now: dt.datetime, out: _Settled, why: str,
-               account_id: int | None = None, **detail) -> None:
-    """An event accepted into the chain that the ledger cannot take: the office must look."""
-    out.unsettled += 1
-    alerts.raise_alert(conn, "unsettled_event", device_id=device.device_id, now=now, account_id=account_id,
-                       card_id=event["body"].get("card"), detail={"seq": event["seq"], "why": why, **detail})
-
-
-def _settle_run(conn, device, run: list[dict], now: dt.datetime, offers: dict, touched: dict,
-                entry_ids: dict, out: _Settled) -> None:
-    """Settle consecutive redemptions with a few queries for the whole run."""
-    if not run:
-        return
-    for event in run:
-        offer_id = event["body"]["offer"]
-        if offer_id not in offers:
-            try:
-                offers[offer_id] = merchants.offer(conn, offer_id)
-            except NotFound:
-                offers[offer_id] = None
-        offer = offers[offer_id]
-        if offer is not None and offer.merchant_id != device.merchant_id:
-            raise _Refusal("wrong_merchant", "wrong_merchant", "商户设备只能记录本商户的兑换,已拒收。",
-                           f"offer {offer.offer_id} belongs to merchant {offer.merchant_id}, not {device.merchant_id}",
-                           status=403, seq=event["seq"], offer=offer.offer_id)
-    card_ids = sorted({e["body"]["card"] for e in run})
-    holders: dict[tuple[str, int], int] = {}
-    for chunk in range(0, len(card_ids), 900):
-        part = card_ids[chunk:chunk + 900]
-        for card_id, version, account_id in conn.execute(
-                f"SELECT card_id, version, account_id FROM cards WHERE card_id IN ({','.join('?' * len(part))})", part):
-            holders[(card_id, version)] = account_id
-    items, placed = [], []
-    for event in run:
-        body = event["body"]
-        offer, account_id = offers[body["offer"]], holders.get((body["card"], body["card_version"]))
-        if offer is None or account_id is None:
-            _unsettled(conn, device, event, now, out, "unknown offer" if offer is None else "unknown card",
-                       offer=body["offer"])
-            entry_ids[event["seq"]] = None
-            continue
-        ref = f"dev:{device.device_id}:{event['seq']}"
-        # the ledger takes the points the resident paid at the counter (the device's), see
-        # _price_mismatch for a price that differs from the office's
-        items.append((account_id, offer, body["qty"], body["points"], event["at"], ref))
-        placed.append((event, account_id, ref))
-    settled = ledger.settle_redemptions(conn, items, recorded_by=f"device:{device.device_id}",
-                                        device_id=device.device_id, now=now)
-    for event, account_id, ref in placed:
-        entry_id = settled[ref]
-        entry_ids[event["seq"]] = entry_id
-        if entry_id is None:
-            _unsettled(conn, device, event, now, out, "account closed", account_id=account_id)
-        else:
-            touched[account_id] = (event["body"]["card"], event["seq"], entry_id)
-            body = event["body"]
-            office_points = offers[body["offer"]].points * body["qty"]
-            if body["points"] != office_points:
-                _price_mismatch(conn, device, event, account_id, entry_id, office_points, now, out)
-
-
-def _price_mismatch(conn, device, event: dict, account_id: int, entry_id: int, office_points: int,
-                    now: dt.datetime, out: _Settled) -> None:
-    """A redemption whose points differ from the office's price x quantity.
-
-    The goods were handed over for the points shown at the counter, so the ledger records what
-    the resident actually paid (the device's points); the council looks at why the prices
-    differed (a stale price on the tablet after the office changed the offer, or a tablet that
-    charges its own prices).
-    """
-    out.price_mismatches += 1
-    body = event["body"]
-    alerts.raise_alert(conn, "price_mismatch", device_id=device.device_id, account_id=account_id,
-                       card_id=body["card"], now=now,
-                       detail={"seq": event["seq"], "entry_id": entry_id, "offer": body["offer"], "qty": body["qty"],
-                               "device_points": body["points"], "office_points": office_points})
-
-
-def _unsettled_fn(out: _Settled):
-    """``_unsettled`` bound to this batch's tally, for the kiosk settlers."""
-    def unsettled(conn, device, event, now, why, account_id=None, **detail):
-        _unsettled(conn, device, event, now, out, why, account_id, **detail)
-    return unsettled
-
-
-def _reverse(conn, device, event: dict, now: dt.datetime, out: _Settled, batch: dict | None = None) -> int | None:
-    """Settle a reversal of one of this device's own earlier events."""
-    body = event["body"]
-    original = ledger.by_ref(conn, f"dev:{device.device_id}:{body['reverses_seq']}")
-    if original is None:
-        _unsettled(conn, device, event, now, out, "reverses an event with no ledger entry",
-                   reverses_seq=body["reverses_seq"])
-        return None
-    if device.kind == "kiosk":
-        why = kiosk_settlement.undo_refusal(conn, device, event, original, now, batch or {})
-        if why:
-            _unsettled(conn, device, event, now, out, why, account_id=original.account_id)
-            return None
-    try:
-        entry = ledger.reverse(conn, original.entry_id, recorded_by=f"device:{device.device_id}",
-                               note=body["reason"][:200], device_id=device.device_id, device_time=event["at"],
-                               now=now, ref=f"dev:{device.device_id}:{event['seq']}")
-    except BankError as exc:
-        _unsettled(conn, device, event, now, out, exc.en, account_id=original.account_id)
-        return None
-    return entry.entry_id
-
-
-def _flag_overdrafts(conn, device, touched: dict, now: dt.datetime, out: _Settled) -> None:
-    """An account this batch took below zero: alert the council and hold the card (policy)."""
-    if not touched:
-        return
-    hold = alerts.hold_on_overdraft(conn)
-    for account_id, bal in ledger.negative_balances(conn, list(touched)):
-        card_id, seq, entry_id = touched[account_id]
-        out.overdrafts += 1
-        alert_id = alerts.raise_alert(conn, "overdraft", device_id=device.device_id, account_id=account_id,
-                                      card_id=card_id, now=now,
-                                      detail={"seq": seq, "entry_id": entry_id, "balance": bal})
-        if hold:
-            alerts.place_hold(conn, card_id, account_id, reason="overdraft", alert_id=alert_id, now=now)
-
-
+    result.update(applied=len(fresh), booked=batch.booked, quarantined=len(batch.quarantine_rows),
+                  overdrafts=batch.overdrafts, device_on_hold=batch.held)
+    return result

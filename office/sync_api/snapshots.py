@@ -12,7 +12,7 @@ from bank.db import transaction
 from bank.errors import NotFound
 from sync import wire
 
-from . import auth, kiosk_snapshot
+from . import auth, kiosk_snapshot, quarantine
 
 
 def signing_key(conn: sqlite3.Connection) -> tuple[str, Ed25519PrivateKey]:
@@ -45,6 +45,9 @@ def pull(conn: sqlite3.Connection, device: devices.Device, body: bytes, now: dt.
     cursor = None if obj.get("full") is True else _parse_cursor(obj.get("cursor"))
     key_id, private = signing_key(conn)
     with transaction(conn):
+        # settlement judges a tablet's events by what it knew at its last pull (the deny list,
+        # account states): the time is taken before the snapshot is read, so nothing the
+        # snapshot holds can be later than it
         auth.note_contact(conn, device, skew, now, "last_pull_at")
     conn.execute("BEGIN")  # one read snapshot: balances, deny list and applied_seq agree
     try:
@@ -56,19 +59,27 @@ def pull(conn: sqlite3.Connection, device: devices.Device, body: bytes, now: dt.
 
 def snapshot(conn: sqlite3.Connection, device: devices.Device, since: tuple[int, int] | None,
              now: dt.datetime) -> dict:
-    """What the device needs (unsigned), as a full snapshot or, with ``since``, a delta."""
+    """What the device needs (unsigned), as a full snapshot or, with ``since``, a delta.
+
+    Only what the device's work needs (DESIGN invariant 6): per account its balance, status,
+    masked name and whether it has a PIN (never a verifier), its current cards; a tablet gets
+    the community's accounts, a kiosk only its own compound's. Every record is an object with
+    named fields.
+    """
     top_entry = conn.execute("SELECT coalesce(max(entry_id), 0) FROM ledger_entries").fetchone()[0]
     top_change = conn.execute("SELECT coalesce(max(change_id), 0) FROM replica_changes").fetchone()[0]
     if since is not None and (since[0] > top_entry or since[1] > top_change):
         since = None   # the office store was restored from an older copy: start over
     applied_seq = conn.execute("SELECT last_seq FROM devices WHERE device_id = ?", (device.device_id,)).fetchone()[0]
+    compound_id = (kiosk_snapshot.compound_of(conn, device.service_point_id) if device.kind == "kiosk" else None)
+    scope = "" if compound_id is None else f" AND a.compound_id = {int(compound_id)}"
     if since is None:
         acct_rows = conn.execute(
-            "SELECT a.account_id, coalesce(b.bal, 0), a.status, a.display_name, a.pin_hash FROM accounts a "
-            "LEFT JOIN (SELECT account_id, sum(points) AS bal FROM ledger_entries GROUP BY account_id) b "
-            "ON b.account_id = a.account_id ORDER BY a.account_id").fetchall()
-        card_rows = conn.execute("SELECT card_id, version, account_id FROM cards WHERE status = 'active' "
-                                 "ORDER BY card_id").fetchall()
+            "SELECT a.account_id, coalesce(b.bal, 0), a.status, a.display_name, a.pin_hash IS NOT NULL, a.kind "
+            "FROM accounts a LEFT JOIN (SELECT account_id, sum(points) AS bal FROM ledger_entries GROUP BY account_id) b "
+            f"ON b.account_id = a.account_id WHERE 1{scope} ORDER BY a.account_id").fetchall()
+        card_rows = conn.execute("SELECT c.card_id, c.version, c.account_id FROM cards c JOIN accounts a "
+                                 f"USING (account_id) WHERE c.status = 'active'{scope} ORDER BY c.card_id").fetchall()
     else:
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS pull_changed (account_id INTEGER PRIMARY KEY)")
         conn.execute("DELETE FROM temp.pull_changed")
@@ -76,13 +87,18 @@ def snapshot(conn: sqlite3.Connection, device: devices.Device, since: tuple[int,
                      "WHERE entry_id > ?", (since[0],))
         conn.execute("INSERT OR IGNORE INTO temp.pull_changed SELECT account_id FROM replica_changes "
                      "WHERE change_id > ?", (since[1],))
+        if device.kind == "tablet" and _expiry_horizon_moved_past_lots(conn, device.last_pull_at, now):
+            conn.execute("INSERT OR IGNORE INTO temp.pull_changed SELECT account_id FROM ledger_entries "
+                         "GROUP BY account_id HAVING sum(points) > 0")
         acct_rows = conn.execute(
             "SELECT a.account_id, (SELECT coalesce(sum(points), 0) FROM ledger_entries e "
-            "WHERE e.account_id = a.account_id), a.status, a.display_name, a.pin_hash "
-            "FROM temp.pull_changed p JOIN accounts a ON a.account_id = p.account_id ORDER BY a.account_id").fetchall()
+            "WHERE e.account_id = a.account_id), a.status, a.display_name, a.pin_hash IS NOT NULL, a.kind "
+            f"FROM temp.pull_changed p JOIN accounts a ON a.account_id = p.account_id WHERE 1{scope} "
+            "ORDER BY a.account_id").fetchall()
         card_rows = conn.execute(
             "SELECT c.card_id, c.version, c.account_id FROM temp.pull_changed p JOIN cards c "
-            "ON c.account_id = p.account_id WHERE c.status = 'active' ORDER BY c.card_id").fetchall()
+            f"ON c.account_id = p.account_id JOIN accounts a ON a.account_id = c.account_id "
+            f"WHERE c.status = 'active'{scope} ORDER BY c.card_id").fetchall()
     deny = alerts.deny_list(conn)
     payload = {
         "protocol": wire.PROTOCOL, "device_id": device.device_id, "kind": "full" if since is None else "delta",
@@ -90,65 +106,91 @@ def snapshot(conn: sqlite3.Connection, device: devices.Device, since: tuple[int,
         "cursor": f"E{top_entry}.C{top_change}", "server_time": clock.to_text(now),
         "applied_seq": applied_seq, "community": community.code(conn),
         "issuing_keys": {k: wire.b64e(v) for k, v in cards.public_keys(conn).items()},
-        "accounts": [[r[0], r[1], r[2], accounts.mask_name(r[3]), r[4]] for r in acct_rows],
-        "cards": [list(r) for r in card_rows],
-        "deny_list": {"version": wire.sha256_hex(wire.canonical(deny))[:16], "cards": [list(d) for d in deny]},
+        "accounts": [{"account": r[0], "balance": r[1], "status": r[2], "name": accounts.mask_name(r[3]),
+                      "has_pin": bool(r[4]), "kind": r[5]} for r in acct_rows],
+        "cards": [{"card": r[0], "version": r[1], "account": r[2]} for r in card_rows],
+        "deny_list": {"version": wire.sha256_hex(wire.canonical(deny))[:16],
+                      "cards": [{"card": c, "version": v, "reason": why} for c, v, why in deny]},
+        "decisions": quarantine.decisions(conn, device.device_id, now=now),
+        # a device the office put on hold: what it would record is not charged, so it stops
+        "device_on_hold": conn.execute("SELECT held_at IS NOT NULL FROM devices WHERE device_id = ?",
+                                       (device.device_id,)).fetchone()[0] == 1,
     }
-    payload.update(_device_config(conn, device))
+    payload.update(_device_config(conn, device, now))
     if device.kind == "tablet":
-        payload["tablet"] = _tablet_accounts(conn, acct_rows)
+        payload["tablet"] = _tablet_accounts(conn, acct_rows, now)
     if device.kind == "kiosk":
         changed = None if since is None else [r[0] for r in acct_rows]
         payload["kiosk"] = kiosk_snapshot.kiosk_data(conn, device, None if since is None else since[0], changed, now)
     return payload
 
 
-def _tablet_accounts(conn: sqlite3.Connection, acct_rows: list) -> dict:
+def _horizon(instant: dt.datetime) -> dt.date:
+    """The last day whose expiring points a tablet is told of: the warning window, plus the offline
+    days a tablet may go without a pull (it judges "soon" by its own date in between)."""
+    return clock.local_date(instant) + dt.timedelta(days=validity.EXPIRY_WARN_DAYS + 7)
+
+
+def _expiry_horizon_moved_past_lots(conn: sqlite3.Connection, last_pull_at: str | None, now: dt.datetime) -> bool:
+    """Whether points of some account came within the horizon since the device's last pull without
+    any ledger change (time passed): then a delta must carry every account with points. Validity
+    ends on 31 December or on a moved lot's own day, so this happens on a few days a year."""
+    if last_pull_at is None:
+        return False
+    lo, hi = _horizon(clock.from_text(last_pull_at)), _horizon(now)
+    if lo >= hi:
+        return False
+    if any(lo < dt.date(year, 12, 31) <= hi for year in range(lo.year, hi.year + 1)):
+        return True
+    return conn.execute("SELECT 1 FROM ledger_entries WHERE valid_until > ? AND valid_until <= ? LIMIT 1",
+                        (lo.isoformat(), hi.isoformat())).fetchone() is not None
+
+
+def _tablet_accounts(conn: sqlite3.Connection, acct_rows: list, now: dt.datetime) -> dict:
     """What the card screen shows besides the balance, for the accounts in this pull.
 
-    ``households`` (kind, member count) and ``lots`` (points per last valid day) follow the
-    accounts of the pull, so a delta carries them exactly when it carries the balance. Lots, not
-    "expiring soon", because the tablet judges "within 60 days" by its own date between pulls.
-    ``held`` (points under an open objection) is sent whole every time: an objection raised or
-    ruled leaves no trace the delta cursor sees, and open cases are few.
+    ``expiring``: points whose validity ends within the warning window (plus the offline days a
+    tablet may go without a pull, since it judges "soon" by its own date in between), following
+    the pull's accounts so a delta carries them exactly when it carries the balance. ``held``
+    (points under an open objection) is sent whole every time: an objection raised or ruled
+    leaves no trace the delta cursor sees, and open cases are few.
     """
-    ids = [r[0] for r in acct_rows]
-    households, lots = [], []
-    for chunk in range(0, len(ids), 900):
-        part = ids[chunk:chunk + 900]
-        marks = ",".join("?" * len(part))
-        households += [list(r) for r in conn.execute(
-            f"SELECT a.account_id, a.kind, (SELECT count(*) FROM members m WHERE m.account_id = a.account_id) "
-            f"FROM accounts a WHERE a.account_id IN ({marks}) ORDER BY a.account_id", part)]
+    horizon = _horizon(now)
     # No open lots without a positive balance: only those accounts are replayed, in bulk.
     replayed = validity.lots_of_many(conn, [r[0] for r in acct_rows if r[1] > 0])
+    expiring = []
     for account_id, (open_lots, _debt) in replayed.items():
         totals: dict[str, int] = {}
         for lot in open_lots:
-            day = lot.last_valid_day.isoformat()
-            totals[day] = totals.get(day, 0) + lot.remaining
-        lots.append([account_id, sorted(totals.items())])
+            if lot.last_valid_day <= horizon:
+                day = lot.last_valid_day.isoformat()
+                totals[day] = totals.get(day, 0) + lot.remaining
+        expiring += [{"account": account_id, "day": day, "points": pts} for day, pts in sorted(totals.items())]
     held = conn.execute(
         f"SELECT account_id, sum(points_held) FROM objections WHERE status IN ({','.join('?' * len(objections.OPEN))}) "
         "GROUP BY account_id HAVING sum(points_held) > 0 ORDER BY account_id", objections.OPEN).fetchall()
-    return {"households": households, "lots": [[a, [list(d) for d in days]] for a, days in lots],
-            "held": [list(r) for r in held]}
+    return {"expiring": expiring, "held": [{"account": a, "points": p} for a, p in held]}
 
 
-def _device_config(conn: sqlite3.Connection, device: devices.Device) -> dict:
-    """Offers, catalog, offline policy and windows: small, so sent whole with every pull."""
-    catalog = convention.in_force(conn, clock.local_date(clock.now_utc()))
+def _device_config(conn: sqlite3.Connection, device: devices.Device, now: dt.datetime) -> dict:
+    """Offers, catalog, offline policy and windows: small, so sent whole with every pull.
+
+    The catalog is the one in force on the pull's own day (``now``), never a second reading of
+    the clock: near local midnight the two could differ.
+    """
+    catalog = convention.in_force(conn, clock.local_date(now))
     out = {"catalog": {"version": catalog.version,
-                       "items": [[i.code, i.product.code, i.name, i.points, i.cap] for i in catalog.items]}}
+                       "items": [{"code": i.code, "product": i.product.code, "name": i.name, "points": i.points,
+                                  "cap": i.cap} for i in catalog.items]}}
+    merchant_id = device.merchant_id if device.kind == "tablet" else None
+    out["policy"] = vars(policy.offline_policy(conn, merchant_id))
     if device.kind == "tablet":
-        m = merchants.get(conn, device.merchant_id)
+        m = merchants.get(conn, merchant_id)
         out["merchant"] = {"merchant_id": m.merchant_id, "name": m.name, "category": m.category, "status": m.status}
-        out["offers"] = [[o.offer_id, o.name, o.points, o.value_fen] for o in merchants.offers_of(conn, m.merchant_id)]
-        out["policy"] = vars(policy.offline_policy(conn, m.merchant_id))
-        out["windows"] = [[w.place, w.weekdays, w.opens, w.closes] for w in policy.windows(conn, m.merchant_id)]
+        out["offers"] = [{"offer": o.offer_id, "name": o.name, "points": o.points, "value_fen": o.value_fen}
+                         for o in merchants.offers_of(conn, merchant_id)]
+        out["windows"] = [{"place": w.place, "weekdays": w.weekdays, "opens": w.opens, "closes": w.closes}
+                          for w in policy.windows(conn, merchant_id)]
     else:
-        out["merchant"] = None
-        out["offers"] = []
-        out["policy"] = vars(policy.offline_policy(conn, None))
-        out["windows"] = []
+        out.update(merchant=None, offers=[], windows=[])
     return out

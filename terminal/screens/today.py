@@ -15,6 +15,7 @@ class TodayRow(BoxLayout):
     can_void = BooleanProperty(False)
     voided = BooleanProperty(False)
     synced = BooleanProperty(False)
+    office = StringProperty("")      # the office's decision when it did not book the receipt
     __events__ = ("on_void",)
 
     def on_void(self) -> None:
@@ -36,7 +37,9 @@ class TodayScreen(FlowScreen):
         for line in flow.today():
             row = TodayRow()
             row.seq, row.can_void, row.voided = line.seq, line.can_void, line.voided
-            row.line_text = f"{line.at}  #{line.seq}  {line.name}  {line.offer}  {line.points}"
-            row.synced = line.synced
+            row.line_text = f"{line.at}  #{line.seq}  {line.name}  {line.offer}  {line.points} " + self.tr("分")
+            if line.office_reason:
+                row.line_text += f" · {line.office_reason}"
+            row.synced, row.office = line.synced, line.office
             row.bind(on_void=lambda r: self.act("void", r.seq))
             rows.add_widget(row)

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from bank import accounts, cards, clock, db, ledger
+from bank import accounts, cards, clock, db, ledger, policy
 from sync import home as home_mod, replica
 
 from .conftest import ROOT, cli, enrol_cli
@@ -33,6 +33,8 @@ def _grow(town, extra_accounts: int = 6000) -> None:
             cards.issue(conn, aid)
             ledger.record_adjustment(conn, aid, 10 + n % 50, recorded_by="test", note="opening")
         ledger.record_adjustment(conn, town.rich[0], 10**6, recorded_by="test", note="plenty for the test")
+        # this test is about durability, not the offline policy: every event must be booked
+        policy.set_policy(conn, None, per_card_daily_cap=10**6, unsynced_cap=10**6)
     conn.close()
 
 
@@ -42,8 +44,8 @@ def _add_events(h, town, n: int) -> None:
     with replica._txn(conn):
         for _ in range(n):
             replica.record(conn, "redemption", {"card": town.rich[1], "card_version": 1, "offer": town.bowl,
-                                                "qty": 1, "points": 6},
-                           now=now, card_id=town.rich[1], account_id=town.rich[0], points=6)
+                                                "qty": 1, "points": 6, "receipt": None, "proof": "", "auth": None},
+                           now=now, card_id=town.rich[1], account_id=town.rich[0], points=6, card_text=town.rich[2])
     conn.close()
 
 

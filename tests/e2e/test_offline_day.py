@@ -20,11 +20,11 @@ def test_offline_day(town, server, tmp_path):
     assert first["ok"] is True
     server.stop()
     aid, _, qr = town.rich
+    refused = cli("terminal", "redeem", "--home", home, "--card", qr, "--offer", town.feast, "--json", check=1)
+    assert json.loads(refused.stdout)["reason"] == "floor_limit_offline"
     for offer in (town.bowl, town.beef, town.bowl):
         receipt = json.loads(cli("terminal", "redeem", "--home", home, "--card", qr, "--offer", offer, "--json").stdout)
         assert receipt["ok"] and not receipt["pushed"]
-    refused = cli("terminal", "redeem", "--home", home, "--card", qr, "--offer", town.feast, "--json", check=1)
-    assert json.loads(refused.stdout)["reason"] == "floor_limit_offline"
     down = cli("sync", "--home", home, "--json", check=3)
     assert json.loads(down.stdout)["error"] == "unreachable"
     status = json.loads(cli("terminal", "status", "--home", home, "--json").stdout)

@@ -8,7 +8,7 @@ import random
 from bank import clock, db
 from sync import events, wire
 
-from tests.sync.kit import count, enrol_tablet
+from tests.sync.kit import count, enrol_tablet, redemptions
 
 
 def _snapshot(path):
@@ -51,8 +51,7 @@ def _mutations(valid: dict, rng: random.Random):
 
 def test_push_fuzz_only_4xx_and_nothing_written(town, hub, tmp_path):
     tab = enrol_tablet(town.path, hub, tmp_path / "tab", town.noodles)
-    ev = events.make(tab.device_id, 1, events.GENESIS, "redemption", clock.to_text(clock.now_utc()),
-                     {"card": town.rich[1], "card_version": 1, "offer": town.bowl, "qty": 1, "points": 6})
+    [ev] = redemptions(town.path, tab.device_id, [{"card": town.rich[1], "offer": town.bowl, "points": 6}])
     valid = events.sign_batch(tab.private_key(), tab.device_id, [ev])
     before = _snapshot(town.path)
     rng = random.Random(3)

@@ -17,7 +17,7 @@ with warnings.catch_warnings():
 from bank import accounts, cards, clock, community, convention, db, devices, ledger, merchants, policy
 from device import enrolment
 from office.server import create_app
-from sync import client, home
+from sync import client, events, home
 
 T0 = dt.datetime(2026, 3, 2, 2, 0, tzinfo=clock.UTC)  # Monday 10:00 in Chongqing
 
@@ -64,6 +64,29 @@ def build(path: Path) -> Community:
     return Community(path, noodles, pharmacy, bowl, beef, feast, masks, *people)
 
 
+def redemptions(path: Path, device_id: str, lines: list[dict], *, start: int = 1, prev: str = devices.GENESIS,
+                at: str | None = None) -> list[dict]:
+    """Chained redemption events as a tablet makes them: each line's ``proof`` computed from the
+    card's printed text in the store (a line with ``proof`` given keeps it: a forged event), each
+    line its own receipt unless it names one."""
+    conn = db.connect(path)
+    try:
+        qrs = dict(conn.execute("SELECT card_id || ':' || version, qr FROM cards"))
+    finally:
+        conn.close()
+    out = []
+    for i, line in enumerate(lines):
+        seq = start + i
+        body = {"card_version": 1, "qty": 1, "receipt": seq, "auth": None, **line}
+        if "proof" not in body:
+            qr = qrs.get(f"{body['card']}:{body['card_version']}", "")
+            body["proof"] = events.card_proof(qr, device_id, seq) if qr else "0" * 32
+        e = events.make(device_id, seq, prev, "redemption", at or clock.to_text(clock.now_utc()), body)
+        prev = events.digest(e)
+        out.append(e)
+    return out
+
+
 def current_qr(path: Path, card_id: str) -> str:
     conn = db.connect(path)
     try:
@@ -86,8 +109,8 @@ class AppTransport:
         return r.status_code, r.content
 
 
-def office(path: Path) -> tuple[TestClient, AppTransport]:
-    tc = TestClient(create_app(path))
+def office(path: Path, now=clock.now_utc) -> tuple[TestClient, AppTransport]:
+    tc = TestClient(create_app(path, now=now))
     return tc, AppTransport(tc)
 
 

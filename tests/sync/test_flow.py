@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from bank import clock, db
+from bank import accounts, clock, db
 from device import redeem as engine
 from sync import client, replica
 
@@ -69,6 +69,10 @@ def test_push_acked_but_pull_lost_counts_each_event_once(town, hub, tmp_path):
 
 
 def test_refusals_each_name_a_reason(town, hub, tmp_path):
+    conn = db.connect(town.path)
+    with db.transaction(conn):
+        accounts.set_pin(conn, town.rich[0], "4321")
+    conn.close()
     h = enrol_tablet(town.path, hub, tmp_path / "tab", town.noodles)
     hub.up = False
     now = clock.now_utc()
@@ -84,10 +88,14 @@ def test_refusals_each_name_a_reason(town, hub, tmp_path):
     assert refused(forged, town.bowl, now=now) in ("card_bad_signature", "card_not_our_format")
     assert refused("hello", town.bowl, now=now) == "card_not_our_format"
     assert refused(town.rich[2], town.masks, now=now) == "unknown_offer"
-    assert refused(town.rich[2], town.feast, now=now) == "floor_limit_offline"
-    assert refused(town.poor[2], town.beef, qty=3, now=now) == "pin_required"       # 36 > 20
-    assert refused(town.poor[2], town.beef, qty=3, pin="9999", now=now) == "pin_wrong"
-    assert refused(town.poor[2], town.beef, qty=3, pin="1234", now=now) == "insufficient"
+    assert refused(town.rich[2], town.feast, pin="4321", now=now) == "floor_limit_offline"
+    assert refused(town.poor[2], town.bowl, qty=4, pin="1234", now=now) == "insufficient"   # 24 > 20
+    assert refused(town.rich[2], town.beef, qty=3, now=now) == "pin_required"       # 36 > 20
+    # the tablet holds no PIN verifier: offline, above the PIN threshold nothing is possible
+    assert refused(town.rich[2], town.beef, qty=3, pin="4321", now=now) == "pin_offline"
+    hub.up = True       # online, the office checks the PIN itself
+    assert refused(town.rich[2], town.beef, qty=3, pin="9999", now=now) == "pin_wrong"
+    hub.up = False
     assert refused(town.rich[2], town.bowl, qty=0, now=now) == "bad_quantity"
     for _ in range(5):
         engine.redeem(h, town.rich[2], town.beef, now=now, transport=hub)          # 60 points today
@@ -185,6 +193,10 @@ def test_refused_basket_writes_nothing(town, hub, tmp_path, monkeypatch):
     h = enrol_tablet(town.path, hub, tmp_path / "tab", town.noodles)
     hub.up = False
     now = clock.now_utc()
+    with pytest.raises(engine.Refusal) as exc:   # 24 + 18 = 42: each line under the floor limit of 40, not the total
+        engine.redeem_basket(h, town.rich[2], [(town.beef, 2), (town.bowl, 3)], now=now, transport=hub)
+    assert exc.value.reason == "floor_limit_offline"
+    assert not _outbox(h)
     engine.redeem(h, town.rich[2], town.beef, 3, now=now, transport=hub)    # 36 today
     engine.redeem(h, town.rich[2], town.bowl, 1, now=now, transport=hub)    # 42 today
     before = _outbox(h)
@@ -194,9 +206,6 @@ def test_refused_basket_writes_nothing(town, hub, tmp_path, monkeypatch):
     with pytest.raises(engine.Refusal) as exc:   # 12 + 12 = 24 > the 20 points of the poor card
         engine.redeem_basket(h, town.poor[2], [(town.beef, 1), (town.bowl, 2)], "1234", now=now, transport=hub)
     assert exc.value.reason == "insufficient"
-    with pytest.raises(engine.Refusal) as exc:   # 24 + 18 = 42: each line under the floor limit of 40, not the total
-        engine.redeem_basket(h, town.poor[2], [(town.beef, 2), (town.bowl, 3)], "1234", now=now, transport=hub)
-    assert exc.value.reason == "floor_limit_offline"
     for lines, reason in [([], "empty_basket"), ([(town.bowl, 0)], "bad_quantity"),
                           ([(town.bowl, 1), (999999, 1)], "unknown_offer")]:
         with pytest.raises(engine.Refusal) as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bank import accounts, clock, ledger, objections
+from bank import clock, ledger, objections
 from device import redeem as engine
 from sync import client, replica
 from terminal.flow import Step
@@ -20,19 +20,18 @@ def warnings(flow) -> list[str]:
 def test_card_shows_household_and_no_warnings_for_a_plain_card(flow, town):
     assert flow.scan(town.rich[2])
     card = flow.card
-    assert (card.household, card.members, card.held, card.expiring) == ("household", 1, 0, ())
-    assert card.household_message().render() == "家庭账户 · 1 人"
+    assert (card.household, card.held, card.expiring) == ("household", 0, ())
+    assert card.household_message().render() == "家庭账户"
     assert card.warnings == ()
 
 
-def test_members_and_single_accounts_after_a_full_pull(flow, town):
-    office_do(town, lambda c: accounts.add_member(c, town.rich[0], "张小明", "子女"))
+def test_single_accounts_after_a_full_pull(flow, town):
     office_do(town, lambda c: c.execute("UPDATE accounts SET kind = 'single' WHERE account_id = ?", (town.poor[0],)))
     conn = flow.home.replica()
-    replica.set_state(conn, cursor=None)    # a member added is not in the delta cursor: full pull
+    replica.set_state(conn, cursor=None)    # the kind is not in the delta cursor: full pull
     conn.close()
     synced(flow)
-    assert flow.scan(town.rich[2]) and (flow.card.household, flow.card.members) == ("household", 2)
+    assert flow.scan(town.rich[2]) and flow.card.household == "household"
     assert flow.scan(town.poor[2]) and flow.card.household_message().render() == "个人账户"
 
 
@@ -102,12 +101,10 @@ def test_no_points_warning_and_english(flow, town):
     assert text(flow) == ""
 
 
-def test_tablet_pull_carries_households_lots_and_held_signed(flow, town, hub, now):
+def test_tablet_pull_carries_only_what_redemption_needs_signed(flow, town, hub, now):
     conn = flow.home.replica()
     try:
-        assert replica.household(conn, town.rich[0]) == ("household", 1)
-        assert replica.lots(conn, town.rich[0]) == [("2027-12-31", 100)]
-        assert replica.lots(conn, town.poor[0]) == [("2027-12-31", 20)]
+        assert replica.lots(conn, town.rich[0]) == []     # valid to the end of 2027: not soon
     finally:
         conn.close()
     entry = office_do(town, lambda c: ledger.record_adjustment(c, town.poor[0], 5, recorded_by="test", note="补录",
@@ -119,32 +116,33 @@ def test_tablet_pull_carries_households_lots_and_held_signed(flow, town, hub, no
     try:
         payload = client.pull(h, conn, hub, now=now())
         assert payload["kind"] == "delta"
-        assert [a[0] for a in payload["accounts"]] == [town.poor[0]]
-        this_year = clock.local_date(now()).year
-        assert payload["tablet"]["households"] == [[town.poor[0], "household", 1]]
-        assert payload["tablet"]["lots"] == [[town.poor[0], sorted([["2027-12-31", 20], [f"{this_year + 1}-12-31", 5]])]] \
-            or payload["tablet"]["lots"] == [[town.poor[0], [["2027-12-31", 25]]]]
-        assert payload["tablet"]["held"] == [[town.poor[0], 5]]
-        # the delta left the other accounts' rows alone
-        assert replica.household(conn, town.rich[0]) == ("household", 1)
+        # per account only what redemption needs: no address, no members, no PIN verifier, no lots
+        assert payload["accounts"] == [{"account": town.poor[0], "balance": 25, "status": "active", "name": "李*",
+                                        "has_pin": True, "kind": "household"}]
+        assert payload["tablet"]["expiring"] == []
+        assert payload["tablet"]["held"] == [{"account": town.poor[0], "points": 5}]
         assert replica.held(conn, town.poor[0]) == 5
         assert replica.available(conn, town.poor[0]) == 20
+        assert not conn.execute("SELECT count(*) FROM pragma_table_info('accounts') WHERE name LIKE '%pin_hash%'"
+                                ).fetchone()[0]
     finally:
         conn.close()
 
 
 def test_tampered_tablet_part_is_refused(flow, town, hub, now):
+    import json
     from sync import wire
     h = flow.home
     conn = h.replica()
     try:
         path = wire.API + "/pull"
         body = wire.canonical({"cursor": None, "full": True})
-        status, raw = hub.post(path, body, client._signed(h, h.private_key(), path, body, now()))
-        import json
+        headers = wire.sign_request(h.private_key(), "POST", path, h.device_id, client._next_request_time(conn, now()),
+                                    body)
+        status, raw = hub.post(path, body, headers)
         message = json.loads(raw)
-        message["payload"] = message["payload"].replace('"held":[]', '"held":[[1,999]]')
-        assert '"held":[[1,999]]' in message["payload"]
+        message["payload"] = message["payload"].replace('"held":[]', '"held":[{"account":1,"points":999}]')
+        assert '"held":[{"account":1,"points":999}]' in message["payload"]
         try:
             replica.apply_pull(conn, message, now=now())
         except wire.PullRejected:
@@ -170,7 +168,7 @@ def test_old_replica_is_migrated_and_pulls_full(tmp_path):
     try:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == len(replica.MIGRATIONS)
         assert replica.state(conn, "cursor") is None     # so the next pull is a full snapshot
-        assert replica.household(conn, 1) is None and replica.held(conn, 1) == 0
+        assert replica.held(conn, 1) == 0
     finally:
         conn.close()
 
