@@ -24,7 +24,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from bank import audit, clock, community, db, reviewers, reviews, users
+from bank import audit, clock, community, db, keystore, reviewers, reviews, users
 from bank.errors import BankError, InvalidInput, NotFound
 
 log = logging.getLogger("office.console")
@@ -141,8 +141,10 @@ def second_fields(ctx: "Ctx") -> dict:
 # --- the console ------------------------------------------------------------------------------
 
 class Console:
-    def __init__(self, db_path: Path):
+    def __init__(self, db_path: Path, keys: keystore.KeyStore | None = None):
         self.db_path = Path(db_path)
+        self.keys = keys                 # where the issuing key is, for card issue
+        self.clock = clock.now_utc       # the time attempt limits count by (tests move it)
         self.local = _Local()
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                                       autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
@@ -156,6 +158,8 @@ class Console:
     def conn(self):
         if self.local.conn is None:
             self.local.conn = db.connect(self.db_path, migrate=False)
+            if self.keys is not None:
+                keystore.use(self.local.conn, self.keys)
         return self.local.conn
 
     def community_name(self) -> str:
