@@ -146,7 +146,7 @@ def test_cli_user_add(writable, tmp_path):
                        "--name", "赵组员", "--password-file", pw)
     assert ok.exit_code == 0, ok.output
     prompted = CliRunner().invoke(cli.main, ["user", "add", "--db", str(writable), "--role", "office", "--name", "王主任"],
-                                  input="secret-99\nsecret-99\n")
+                                  input="secret-garden-99\nsecret-garden-99\n")
     assert prompted.exit_code == 0, prompted.output
     for bad in (["--role", "reviewer", "--name", "钱组员"], ["--role", "reviewer", "--name", "钱组员", "--reviewer", "999"],
                 ["--role", "reviewer", "--name", "钱组员", "--reviewer", "4"],
