@@ -99,11 +99,9 @@ def guard(conn: sqlite3.Connection, scope: str, subject, now: dt.datetime) -> No
         raise Locked(zh, f"too many wrong attempts ({scope}): try again in {wait} s", wait)
 
 
-def failed(conn: sqlite3.Connection, scope: str, subject, *, actor: str, now: dt.datetime,
-           detail: dict | None = None) -> int:
-    """Count a wrong answer (audited; a lock also raises an alert). Returns tries left before the lock."""
-    from . import alerts     # alerts imports community; keep this module importable on its own
-    subject, limit = str(subject), LIMITS[scope]
+def _count(conn: sqlite3.Connection, scope: str, subject: str, now: dt.datetime) -> tuple[int, bool]:
+    """Add one failure to the count (locking at the limit); returns (failures, locked)."""
+    limit = LIMITS[scope]
     row = _row(conn, scope, subject)
     failures = (row[0] if row else 0) + 1
     locked = failures >= limit.lock_after
@@ -112,6 +110,14 @@ def failed(conn: sqlite3.Connection, scope: str, subject, *, actor: str, now: dt
                  "VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope, subject) DO UPDATE SET failures = excluded.failures, "
                  "last_failure_at = excluded.last_failure_at, locked_until = excluded.locked_until",
                  (scope, subject, 0 if locked else failures, clock.to_text(now), locked_until))
+    return failures, locked
+
+
+def _report(conn: sqlite3.Connection, scope: str, subject: str, failures: int, locked: bool, *, actor: str,
+            now: dt.datetime, detail: dict | None) -> None:
+    """Audit a counted failure; a lock is audited too and raises an alert for the office."""
+    from . import alerts     # alerts imports community; keep this module importable on its own
+    limit = LIMITS[scope]
     audit.record(conn, actor, f"{scope}_failed", f"{scope}:{subject}",
                  {"failures": failures, "locked": locked, **(detail or {})}, now=now)
     if locked:
@@ -121,7 +127,19 @@ def failed(conn: sqlite3.Connection, scope: str, subject, *, actor: str, now: dt
                            account_id=int(subject) if scope == "card_pin" else None,
                            detail={"scope": scope, "subject": subject, "by": actor,
                                    "minutes": limit.lock_minutes, **(detail or {})})
-    return max(0, limit.lock_after - failures) if not locked else 0
+
+
+def _left(scope: str, failures: int, locked: bool) -> int:
+    return 0 if locked else max(0, LIMITS[scope].lock_after - failures)
+
+
+def failed(conn: sqlite3.Connection, scope: str, subject, *, actor: str, now: dt.datetime,
+           detail: dict | None = None) -> int:
+    """Count a wrong answer (audited; a lock also raises an alert). Returns tries left before the lock."""
+    subject = str(subject)
+    failures, locked = _count(conn, scope, subject, now)
+    _report(conn, scope, subject, failures, locked, actor=actor, now=now, detail=detail)
+    return _left(scope, failures, locked)
 
 
 def succeeded(conn: sqlite3.Connection, scope: str, subject) -> None:
@@ -137,17 +155,40 @@ def check(conn: sqlite3.Connection, scope: str, subject, verify: Callable[[], bo
     :class:`Wrong`; returns quietly on a right answer. Must not be called inside a transaction
     that the caller may roll back (the failure would be rolled back with it).
     """
+    check_all(conn, [(scope, subject)], verify, actor=actor, now=now, detail=detail)
+
+
+def check_all(conn: sqlite3.Connection, subjects, verify: Callable[[], bool], *, actor: str,
+              now: dt.datetime, detail: dict | None = None) -> None:
+    """:func:`check` under several counts at once (a log-in: the user and the client address):
+    every one must let the try through, and a wrong answer counts against each.
+
+    The try is counted as a failure *before* ``verify`` runs, in the same transaction as the
+    guard, and a right answer clears it: many requests sent at once cannot slip more tries
+    past the limit than one after another can (each waits for the previous one's count).
+    """
     if conn.in_transaction:
         raise RuntimeError("attempts.check commits its own count: call it outside a transaction")
+    subjects = [(scope, str(subject)) for scope, subject in subjects]
+    counted = []
     with transaction(conn):
-        guard(conn, scope, subject, now)
+        waits = [(wait_seconds(conn, scope, subject, now), scope, subject) for scope, subject in subjects]
+        longest = max(waits)
+        if longest[0]:
+            guard(conn, longest[1], longest[2], now)      # raises Locked with the longest wait
+        for scope, subject in subjects:
+            counted.append((scope, subject, *_count(conn, scope, subject, now)))
     if verify():
         with transaction(conn):
-            succeeded(conn, scope, subject)
+            for scope, subject in subjects:
+                succeeded(conn, scope, subject)
         return
     with transaction(conn):
-        left = failed(conn, scope, subject, actor=actor, now=now, detail=detail)
+        for scope, subject, failures, locked in counted:
+            _report(conn, scope, subject, failures, locked, actor=actor, now=now, detail=detail)
+    left = min(_left(scope, failures, locked) for scope, _, failures, locked in counted)
     if left == 0:
-        guard(conn, scope, subject, now)     # raises Locked with the time to wait
-    label = LIMITS[scope].label
-    raise Wrong(f"{label}不正确,还可以再试 {left} 次。", f"wrong ({scope}); {left} tries left before the lock", left)
+        locked_scope = next((c for c in counted if c[3]), counted[0])
+        guard(conn, locked_scope[0], locked_scope[1], now)     # raises Locked with the time to wait
+    label = LIMITS[subjects[0][0]].label
+    raise Wrong(f"{label}不正确,还可以再试 {left} 次。", f"wrong ({subjects[0][0]}); {left} tries left before the lock", left)

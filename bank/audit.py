@@ -10,6 +10,31 @@ from . import clock
 
 MAX_ROWS = 500
 
+#: What the audit page shows for an action code (the code stays in the log and in filters).
+ACTION_NAMES = {
+    "login": "登录", "logout": "退出登录", "password.change": "修改本人密码",
+    "login_user_failed": "登录失败(按用户计)", "login_user_locked": "登录锁定(按用户计)",
+    "login_client_failed": "登录失败(按来源地址计)", "login_client_locked": "登录锁定(按来源地址计)",
+    "card_pin_failed": "储户密码错误", "card_pin_locked": "储户密码锁定",
+    "staff_pin_failed": "评议员密码错误", "staff_pin_locked": "评议员密码锁定",
+    "user.add": "添加用户", "user.enable": "启用用户", "user.disable": "停用用户", "user.password": "重设用户密码",
+    "card.issue": "发卡", "card.reissue": "挂失补卡", "card.print": "打印储户卡", "keys.rotate": "更换发卡密钥",
+    "pin.set": "设置储户密码", "pin.clear": "取消储户密码", "member.add": "添加家庭成员",
+    "entry.record": "记录积分", "redemption.office": "办公室兑换", "household.merge": "合户", "household.split": "分户",
+    "reviewer.add": "加入评议小组", "reviewer.pin": "修改评议员密码", "reviewer.print": "打印工作卡",
+    "reviewer.remove": "退出评议小组", "objection.raise": "提出异议", "tip.record": "登记举报", "tip.follow_up": "跟进举报",
+    "team.service": "志愿服务记分", "convention.amend": "修订公约细则", "policy.set": "修改离线兑换规则",
+    "offer.add": "添加兑换项目", "device.enrolment_code": "生成设备登记码", "device.revoke": "停用设备",
+    "alert.clear": "处理提醒", "anomaly.clear": "处理异常", "anomaly.clear_kind": "批量处理异常",
+    "verification.run": "季度核查", "posting.publish": "发布公示", "honour.nominate": "荣誉提名", "honour.decide": "荣誉评定",
+    "export": "导出",
+}
+
+
+def action_name(code: str) -> str:
+    """The Chinese name of an action for people (the code itself when it has none)."""
+    return ACTION_NAMES.get(code, code)
+
 
 @dataclass(frozen=True)
 class AuditRecord:

@@ -35,6 +35,13 @@ _CARD_ID = re.compile(r"^[0-9]{6}$")
 _KEY_ID = re.compile(r"^K[0-9]{1,4}$")
 _COMMUNITY = re.compile(r"^[A-Z]{2,8}$")
 _SIG_LEN = 96  # base45 of a 64-byte Ed25519 signature
+KEY_DOMAIN = b"MPB-KEY-1\n"
+
+
+def endorsement_message(key_id: str, public: bytes) -> bytes:
+    """What the retiring issuing key signs at a rotation to vouch for the next one, so that a
+    device that trusts the old key can learn the new one from a pull signed with it."""
+    return KEY_DOMAIN + key_id.encode("ascii") + b"\n" + bytes(public)
 
 
 class CardRefused(BankError):

@@ -11,9 +11,8 @@ import sqlite3
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
-from . import accounts, cardcode, clock, community
+from . import accounts, cardcode, clock, community, keystore
 from .cardcode import CardClaim, CardRefused
 from .errors import InvalidInput, NotFound
 
@@ -29,26 +28,42 @@ class Card:
 
 
 # --- issuing keys ----------------------------------------------------------------------------
+# The store keeps only public keys; each private key is a file of the key store (bank.keystore),
+# so a copy of the store cannot print cards or sign pulls.
 
 def create_issuing_key(conn: sqlite3.Connection, *, now=None,
-                       private: Ed25519PrivateKey | None = None) -> str:
+                       private: Ed25519PrivateKey | None = None, endorse: bool = True) -> str:
     """Make a new issuing key pair (or install ``private``); it signs new cards from now on.
 
-    The previous key is retired: it signs nothing more, but the cards it signed stay valid.
-    Returns the new key id.
+    The private key is written to its key file first (0600), then the public key to the store.
+    The previous key is retired: it signs nothing more, but the cards it signed stay valid. It
+    endorses the new key (signs its id and public key), and pulls carry the endorsements, so a
+    device that trusts the old key learns the new one in its next pull. Its key file must
+    therefore be usable; ``endorse=False`` (the old key is lost) makes a key that enrolled
+    devices cannot learn: they must be enrolled again. Returns the new key id.
     """
     at = clock.to_text(now or clock.now_utc())
     count = conn.execute("SELECT count(*) FROM issuing_keys").fetchone()[0]
     key_id = f"K{count + 1}"
     private = private or Ed25519PrivateKey.generate()
+    public = keystore.raw_public(private)
+    by = endorsement = None
+    has_current = conn.execute("SELECT 1 FROM issuing_keys WHERE retired_at IS NULL").fetchone()
+    if has_current and endorse:
+        by, old = signing_key(conn)
+        endorsement = old.sign(cardcode.endorsement_message(key_id, public))
+    keystore.of(conn).save(community.code(conn), key_id, private)
     conn.execute("UPDATE issuing_keys SET retired_at = ? WHERE retired_at IS NULL", (at,))
-    conn.execute(
-        "INSERT INTO issuing_keys (key_id, public_key, private_key, created_at) VALUES (?, ?, ?, ?)",
-        (key_id,
-         private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
-         private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()),
-         at))
+    conn.execute("INSERT INTO issuing_keys (key_id, public_key, created_at, endorsed_by, endorsement) "
+                 "VALUES (?, ?, ?, ?, ?)", (key_id, public, at, by, endorsement))
     return key_id
+
+
+def endorsements(conn: sqlite3.Connection) -> list[tuple[str, bytes, str, bytes]]:
+    """(key id, public key, endorsing key id, signature) of every key vouched for by its predecessor."""
+    return [(r[0], bytes(r[1]), r[2], bytes(r[3])) for r in conn.execute(
+        "SELECT key_id, public_key, endorsed_by, endorsement FROM issuing_keys WHERE endorsement IS NOT NULL "
+        "ORDER BY rowid")]
 
 
 def public_keys(conn: sqlite3.Connection) -> dict[str, bytes]:
@@ -56,12 +71,61 @@ def public_keys(conn: sqlite3.Connection) -> dict[str, bytes]:
     return {row[0]: bytes(row[1]) for row in conn.execute("SELECT key_id, public_key FROM issuing_keys")}
 
 
-def _current_key(conn: sqlite3.Connection) -> tuple[str, Ed25519PrivateKey]:
-    row = conn.execute("SELECT key_id, private_key FROM issuing_keys WHERE retired_at IS NULL "
-                       "AND private_key IS NOT NULL").fetchone()
+def signing_key(conn: sqlite3.Connection) -> tuple[str, Ed25519PrivateKey]:
+    """The current issuing key id and private key (from its key file): it signs cards and,
+    domain-separated, pulls."""
+    row = conn.execute("SELECT key_id, public_key, private_key IS NOT NULL FROM issuing_keys "
+                       "WHERE retired_at IS NULL").fetchone()
     if row is None:
         raise NotFound("没有可用的发卡密钥。", "no issuing key: create one first")
-    return row[0], Ed25519PrivateKey.from_private_bytes(bytes(row[1]))
+    key_id, public, still_inside = row[0], bytes(row[1]), row[2]
+    keys = keystore.of(conn)
+    try:
+        return key_id, keys.load(community.code(conn), key_id, public)
+    except keystore.KeyFileError:
+        if still_inside:   # a store from before key files: the key is still in the database
+            raise keystore.KeyFileError(
+                "发卡密钥还在数据库文件里,请先运行 python -m office migrate 把它移到单独的密钥文件。",
+                "the issuing private key is still in the store: run 'python -m office migrate' to move it "
+                "to its key file") from None
+        raise
+
+
+def move_keys_out(conn: sqlite3.Connection) -> list[str]:
+    """Move private keys that an older store keeps in ``issuing_keys.private_key`` to key files,
+    and empty the column. Each file is written and read back before its column is cleared.
+    Returns the key ids moved. Call :func:`bank.db.scrub` afterwards, outside a transaction, so
+    the old bytes leave the file's free pages too."""
+    moved = []
+    code = community.code(conn)
+    keys = keystore.of(conn)
+    for key_id, public, private_bytes in conn.execute(
+            "SELECT key_id, public_key, private_key FROM issuing_keys WHERE private_key IS NOT NULL "
+            "ORDER BY rowid").fetchall():
+        try:
+            private = Ed25519PrivateKey.from_private_bytes(bytes(private_bytes))
+        except ValueError:
+            raise keystore.KeyFileError(f"数据库中密钥 {key_id} 的私钥已损坏,无法移出。",
+                                        f"the stored private key of {key_id} is damaged") from None
+        if keystore.raw_public(private) != bytes(public):
+            raise keystore.KeyFileError(f"数据库中密钥 {key_id} 的私钥与公钥不符,无法移出。",
+                                        f"the stored private key of {key_id} does not match its public key")
+        keys.save(code, key_id, private)
+        keys.load(code, key_id, bytes(public))     # read back: never clear the only copy
+        conn.execute("UPDATE issuing_keys SET private_key = NULL WHERE key_id = ?", (key_id,))
+        moved.append(key_id)
+    return moved
+
+
+def key_states(conn: sqlite3.Connection) -> list[dict]:
+    """Every issuing key with its dates and the state of its key file (for listings)."""
+    code = community.code(conn)
+    keys = keystore.of(conn)
+    return [{"key_id": key_id, "created_at": created, "retired_at": retired,
+             "file": str(keys.path(code, key_id, bytes(public))),
+             "state": keys.state(code, key_id, bytes(public))}
+            for key_id, public, created, retired in conn.execute(
+                "SELECT key_id, public_key, created_at, retired_at FROM issuing_keys ORDER BY rowid")]
 
 
 # --- issue, reissue, revoke ------------------------------------------------------------------
@@ -72,7 +136,7 @@ def _next_card_id(conn: sqlite3.Connection) -> str:
 
 
 def _print(conn, card_id: str, version: int, account_id: int, role: str, at: str) -> Card:
-    key_id, private = _current_key(conn)
+    key_id, private = signing_key(conn)
     qr = cardcode.sign(private, community=community.code(conn), role=role, card_id=card_id,
                        version=version, key_id=key_id)
     conn.execute("INSERT INTO cards (card_id, version, account_id, role, key_id, qr, status, issued_at) "

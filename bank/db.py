@@ -101,6 +101,17 @@ def upgrade(conn: sqlite3.Connection) -> int:
     return len(MIGRATIONS)
 
 
+def scrub(conn: sqlite3.Connection) -> None:
+    """Rewrite the store so that deleted or overwritten bytes (a moved private key) are gone from
+    its free pages and its write-ahead log, not only from its tables. Outside a transaction."""
+    conn.execute("PRAGMA secure_delete=ON")
+    conn.execute("VACUUM")
+    busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    if busy:
+        raise DatabaseError("数据库正被其他程序使用(如办公室服务),旧数据没能清除:请先停止它们,再运行一次。",
+                            "the store is open in another program (the office server?): stop it and run again")
+
+
 def _too_new(version: int) -> DatabaseError:
     return DatabaseError(f"数据库版本 {version} 比本程序新,请升级程序。",
                          f"database schema {version} is newer than this program ({len(MIGRATIONS)}); upgrade it")

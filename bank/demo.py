@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from . import accounts, cards, clock, community, convention, db, ledger, merchants, policy, reviewers, validity
+from . import accounts, cards, clock, community, convention, db, keystore, ledger, merchants, policy, reviewers, validity
 from .errors import BankError
 
 COMPOUNDS = [  # name, buildings, service point
@@ -109,12 +109,16 @@ def _at(rng: random.Random, day: dt.date, first_hour: int = 8, last_hour: int = 
     return local.astimezone(clock.UTC)
 
 
-def build(path: str | Path, *, seed: int = 1, until: dt.date | None = None) -> DemoSummary:
-    """Create the demo community in a new database file at ``path``."""
+def build(path: str | Path, *, seed: int = 1, until: dt.date | None = None,
+          keys: keystore.KeyStore | None = None) -> DemoSummary:
+    """Create the demo community in a new database file at ``path``; its issuing key goes to
+    ``keys`` (default: the key directory beside the file, see :mod:`bank.keystore`)."""
     until = until or clock.local_date(clock.now_utc())
     rng = random.Random(seed)
     start = until - dt.timedelta(days=364)
     conn = db.connect(path, create=True)
+    if keys is not None:
+        keystore.use(conn, keys)
     try:
         with db.transaction(conn):
             summary = _populate(conn, rng, seed, start, until)

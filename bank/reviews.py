@@ -11,8 +11,9 @@ name, and a user name need not be a resident's name).
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 
-from . import accounts, cards, clock, convention, ledger, reviewers, users
+from . import accounts, attempts, cards, clock, convention, ledger, reviewers, users
 from .errors import InvalidInput
 
 
@@ -47,10 +48,22 @@ def check_recusal(conn: sqlite3.Connection, user: users.User, account_id: int) -
         raise NotAllowed("您是该户成员,应当回避,请由其他人记录。", "recusal: the user's household is this account")
 
 
+@dataclass(frozen=True)
+class Confirmation:
+    """A second member's confirmation of one entry, their PIN checked (by :func:`confirm_second`)."""
+    second: reviewers.Reviewer
+    account_id: int
+    item_code: str
+
+
 def check_second(conn: sqlite3.Connection, user: users.User, account_id: int, points: int,
-                 second_id: int | None, second_pin: str | None) -> reviewers.Reviewer | None:
+                 second_id: int | None, second_pin: str | None, *, now=None) -> reviewers.Reviewer | None:
     """A review-group member's weighty entry needs a second member of the same group, present with
-    their PIN (as at the kiosk, where they show their staff card and enter it)."""
+    their PIN (as at the kiosk, where they show their staff card and enter it).
+
+    The PIN goes through :mod:`bank.attempts` (``staff_pin``, per member, audited): five wrong
+    lock that member's PIN for 15 minutes. The count is committed here, so this is called
+    outside a transaction (see :func:`confirm_second`)."""
     member = member_of(conn, user)
     if user.role != "reviewer" or not reviewers.needs_second(points, reviewers.second_confirm_above(conn)):
         return None
@@ -64,9 +77,22 @@ def check_second(conn: sqlite3.Connection, user: users.User, account_id: int, po
         raise NotAllowed("确认人须是本小区评议小组的另一位成员。", "the second member must be another member of the group")
     if reviewers.recused(second, account_id):
         raise NotAllowed("确认人是该户成员,应当回避,请换一位成员确认。", "recusal: the second member's household")
-    if not accounts.check_pin(second.pin_hash, second_pin):
-        raise NotAllowed("确认人的密码不正确。", "the second member's PIN is wrong")
+    attempts.check(conn, "staff_pin", second.reviewer_id, lambda: accounts.check_pin(second.pin_hash, second_pin),
+                   actor=user.name, now=now or clock.now_utc(),
+                   detail={"via": "console", "account": account_id, "member": second.name})
     return second
+
+
+def confirm_second(conn: sqlite3.Connection, user: users.User, account_id: int, item_code: str, *,
+                   second_id: int | None, second_pin: str | None, now=None) -> Confirmation | None:
+    """Check, before the entry's own transaction, everything :func:`record` will refuse and the
+    second member's PIN; None when the entry needs no second member."""
+    acct = accounts.get(conn, account_id)
+    check_scope(user, acct.compound_id)
+    check_recusal(conn, user, account_id)
+    item = convention.in_force(conn, clock.local_date(now or clock.now_utc())).item(item_code)
+    second = check_second(conn, user, account_id, item.points, second_id, second_pin, now=now)
+    return Confirmation(second, account_id, item_code) if second else None
 
 
 def second_candidates(conn: sqlite3.Connection, user: users.User) -> list[reviewers.Reviewer]:
@@ -77,14 +103,21 @@ def second_candidates(conn: sqlite3.Connection, user: users.User) -> list[review
 
 
 def record(conn: sqlite3.Connection, user: users.User, account_id: int, item_code: str, *,
-           note: str = "", second_id: int | None = None, second_pin: str | None = None, now=None) -> ledger.Entry:
+           note: str = "", confirmation: Confirmation | None = None, now=None) -> ledger.Entry:
+    """Record an entry from the office; a weighty one by a review-group member needs the
+    ``confirmation`` that :func:`confirm_second` gave (its PIN check must commit first)."""
     if user.role not in ("office", "council", "reviewer"):
         raise NotAllowed("您没有记录积分的权限。", f"role {user.role} cannot record entries")
     acct = accounts.get(conn, account_id)
     check_scope(user, acct.compound_id)
     check_recusal(conn, user, account_id)
     item = convention.in_force(conn, clock.local_date(now or clock.now_utc())).item(item_code)
-    second = check_second(conn, user, account_id, item.points, second_id, second_pin)
+    second = None
+    if user.role == "reviewer" and reviewers.needs_second(item.points, reviewers.second_confirm_above(conn)):
+        if confirmation is None or (confirmation.account_id, confirmation.item_code) != (account_id, item_code):
+            raise NotAllowed(f"这一条超过 {reviewers.second_confirm_above(conn)} 分,需要另一位评议小组成员确认"
+                             "(选择成员并输入其密码)。", "needs a second member's confirmation")
+        second = confirmation.second
     label = {"reviewer": "评议小组成员", "council": "道德评议会", "office": "社区办公室"}[user.role]
     by = f"{label}:{user.name}" + (f";复核:{second.name}" if second else "")
     return ledger.record_item(conn, account_id, item_code, recorded_by=by, note=note, now=now)

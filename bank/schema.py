@@ -549,9 +549,29 @@ V11_SETTLEMENT_CHECKS = """
 """
 
 
+V12_KEY_FILES = """
+    -- The issuing private keys live in key files outside the store (bank.keystore): a copy of
+    -- the store must not be able to forge cards or pulls. The column stays: steps run at any
+    -- connect, before 'office migrate' has written an old store's key to its file, and dropping
+    -- the column here would destroy the only copy. Nothing may write a private key into it any
+    -- more; emptying it is allowed. issuing_keys is not append-only: rotation retires a row in place.
+    CREATE TRIGGER issuing_keys_no_private_insert BEFORE INSERT ON issuing_keys
+        WHEN NEW.private_key IS NOT NULL
+        BEGIN SELECT RAISE(ABORT, 'issuing private keys live in key files, not in the store'); END;
+    CREATE TRIGGER issuing_keys_no_private_update BEFORE UPDATE OF private_key ON issuing_keys
+        WHEN NEW.private_key IS NOT NULL
+        BEGIN SELECT RAISE(ABORT, 'issuing private keys live in key files, not in the store'); END;
+    -- At a rotation the retiring key signs the new key id and public key (bank.cardcode
+    -- endorsement_message): pulls carry these, and a device that trusts only the old key learns
+    -- the new one from them. NULL for a community's first key (devices get it at enrolment).
+    ALTER TABLE issuing_keys ADD COLUMN endorsed_by TEXT;
+    ALTER TABLE issuing_keys ADD COLUMN endorsement BLOB;
+"""
+
+
 MIGRATIONS = [V1_COMMUNITY, V2_CATALOG_MERCHANTS_LEDGER, V3_POLICY, V4_DEVICES_SYNC, V5_COUNCIL_CONSOLE,
               V6_REVIEW_MEMBERS, V7_CONSOLE_REVIEWERS, V8_REQUEST_FRESHNESS, V9_CARRIED_VALIDITY,
-              V10_ATTEMPT_LIMITS, V11_SETTLEMENT_CHECKS]
+              V10_ATTEMPT_LIMITS, V11_SETTLEMENT_CHECKS, V12_KEY_FILES]
 
 
 def statements(script: str):

@@ -14,14 +14,19 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 
-from . import clock, merchants, reviewers
+from . import clock, community, merchants, reviewers
 from .errors import InvalidInput, NotFound
 
 ROLES = {"office": "社区办公室", "council": "道德评议会成员", "reviewer": "评议小组成员", "merchant": "商户"}
 # scrypt at n=2**14 costs ~50 ms: slow enough to hurt guessing from a stolen copy, quick to log in.
 _SCRYPT = dict(n=2**14, r=8, p=1, dklen=32)
-MIN_PASSWORD = 8
+MIN_PASSWORD = 10
 MAX_PASSWORD = 128
+# zxcvbn's score 3 ("safely unguessable", about 10^8 guesses or more): a password that a
+# copied store's slow hashes (scrypt) do not give up in a day of guessing, and far beyond the
+# console's attempt limit. Its lists (common passwords, words, names, keyboard walks, dates)
+# catch 12345678, password1, qwertyuiop, woaini1314 and the like.
+MIN_PASSWORD_SCORE = 3
 IDLE_MINUTES = 30
 MAX_HOURS = 10
 
@@ -65,10 +70,28 @@ def check_password(password_hash: str, password: str) -> bool:
     return hmac.compare_digest(got.hex(), digest)
 
 
-def _check_password_text(password: str) -> None:
+def check_new_password(password: str, *, name: str = "", context: tuple[str, ...] = ()) -> None:
+    """Refuse a password that is too short or too easy to guess (one rule for the command line,
+    the console's user admin and every password change). ``name`` and ``context`` (community
+    code and name) count as words a guesser would try first."""
     if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise InvalidInput(f"密码须为{MIN_PASSWORD}到{MAX_PASSWORD}个字符。",
                            f"a password is {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+    from zxcvbn import zxcvbn    # loads its word lists (~0.3 s): only when a password is set
+    inputs = [w for w in (name, *context) if isinstance(w, str) and w]
+    result = zxcvbn(password, user_inputs=inputs)
+    if result["score"] < MIN_PASSWORD_SCORE:
+        common = any(m.get("dictionary_name") == "passwords" for m in result["sequence"])
+        why = "这是常见密码之一" if common and len(result["sequence"]) == 1 else "密码太容易被猜到"
+        raise InvalidInput(
+            f"{why}(如 12345678、password、连续或重复的字符、键盘顺序、日期、用户名)。"
+            "请换一个更长、不常见的密码,例如几个不相关的词加数字。",
+            "the password is too easy to guess (a common password, a sequence, a keyboard walk, a date "
+            "or the user name): choose a longer, uncommon one")
+
+
+def password_context(conn: sqlite3.Connection) -> tuple[str, ...]:
+    return tuple(v for v in (community.setting(conn, "community.code"), community.setting(conn, "community.name")) if v)
 
 
 def check_reviewer_link(conn: sqlite3.Connection, reviewer_id: int, *, user_id: int | None = None) -> reviewers.Reviewer:
@@ -117,7 +140,7 @@ def add_user(conn: sqlite3.Connection, *, name: str, role: str, password: str,
         merchants.get(conn, merchant_id)
     elif merchant_id is not None:
         raise InvalidInput("只有商户用户需要指定商户。", "only a merchant user has a merchant id")
-    _check_password_text(password)
+    check_new_password(password, name=name, context=password_context(conn))
     if conn.execute("SELECT 1 FROM console_users WHERE name = ?", (name,)).fetchone():
         raise InvalidInput(f"用户名“{name}”已被使用。", f"user name {name!r} is taken")
     return conn.execute(
@@ -154,14 +177,22 @@ def set_active(conn: sqlite3.Connection, user_id: int, active: bool) -> None:
     get(conn, user_id)
     conn.execute("UPDATE console_users SET active = ? WHERE user_id = ?", (int(active), user_id))
     if not active:
-        conn.execute("UPDATE console_sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL",
-                     (clock.to_text(clock.now_utc()), user_id))
+        end_sessions(conn, user_id)
 
 
-def set_password(conn: sqlite3.Connection, user_id: int, password: str) -> None:
-    _check_password_text(password)
-    get(conn, user_id)
+def set_password(conn: sqlite3.Connection, user_id: int, password: str, *, now=None) -> None:
+    """A new password (reset by the office or changed by the user): every session of the user
+    ends, so whoever knew the old password is logged out too."""
+    user = get(conn, user_id)
+    check_new_password(password, name=user.name, context=password_context(conn))
     conn.execute("UPDATE console_users SET password_hash = ? WHERE user_id = ?", (hash_password(password), user_id))
+    end_sessions(conn, user_id, now=now)
+
+
+def end_sessions(conn: sqlite3.Connection, user_id: int, *, now=None) -> int:
+    """End every live session of a user (disabled, password reset); returns how many."""
+    return conn.execute("UPDATE console_sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL",
+                        (clock.to_text(now or clock.now_utc()), user_id)).rowcount
 
 
 _DUMMY_HASH = hash_password("not a password", salt=b"\0" * 16)

@@ -37,6 +37,33 @@ def db_option():
                         help="The community database file (SQLite).")
 
 
+def key_options(func):
+    """Where the issuing private key is, and its passphrase (see bank.keystore)."""
+    func = click.option("--ask-passphrase", is_flag=True,
+                        help="Ask for the key file's passphrase (default: $MPB_KEY_PASSPHRASE, or none).")(func)
+    return click.option("--key-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                        help="Directory of the issuing key files (default: $MPB_KEY_DIR, else beside the "
+                             "database: community.sqlite -> community.keys).")(func)
+
+
+def _keys(db_path: Path, key_dir: Path | None, ask: bool, *, new: bool = False):
+    from bank import keystore
+    passphrase = None
+    if ask:
+        passphrase = click.prompt("密钥文件口令 (key file passphrase)", hide_input=True, confirmation_prompt=new)
+        if not passphrase:
+            raise click.UsageError("口令不能为空 (the passphrase must not be empty)")
+    return keystore.for_store(db_path, directory=key_dir, passphrase=passphrase)
+
+
+def _connect_with_keys(db_path: Path, key_dir: Path | None, ask: bool, *, new: bool = False) -> sqlite3.Connection:
+    from bank import keystore
+    keys = _keys(db_path, key_dir, ask, new=new)
+    conn = db.connect(db_path)
+    keystore.use(conn, keys)
+    return conn
+
+
 def plain_errors(func):
     """Turn a bank refusal or a database problem into one line on stderr and exit 1."""
 
@@ -76,11 +103,13 @@ def main():
 @db_option()
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed: same seed and date, same community.")
 @click.option("--until", type=DateType(), default=None, help="Last day of the year of history (default: today).")
+@key_options
 @plain_errors
-def demo_cmd(db_path: Path, seed: int, until: dt.date | None):
-    """Build a demo community shaped like Longhai in a new database file."""
+def demo_cmd(db_path: Path, seed: int, until: dt.date | None, key_dir: Path | None, ask_passphrase: bool):
+    """Build a demo community shaped like Longhai in a new database file (its issuing key in a key file)."""
     started = time.monotonic()
-    summary = demo.build(db_path, seed=seed, until=until)
+    keys = _keys(db_path, key_dir, ask_passphrase, new=True)
+    summary = demo.build(db_path, seed=seed, until=until, keys=keys)
     click.echo(f"已建立演示社区 {db_path} (demo community built in {time.monotonic() - started:.1f} s): "
                f"{summary.accounts} 户储户, {summary.cards} 张卡, {summary.merchants} 家商户, "
                f"{summary.entries} 条台账; 加分 {summary.awarded}, 扣分 {summary.deducted}, "
@@ -89,11 +118,21 @@ def demo_cmd(db_path: Path, seed: int, until: dt.date | None):
 
 @main.command("migrate")
 @db_option()
+@key_options
 @plain_errors
-def migrate_cmd(db_path: Path):
-    """Upgrade a database to this program's schema version."""
-    conn = db.connect(db_path)
+def migrate_cmd(db_path: Path, key_dir: Path | None, ask_passphrase: bool):
+    """Upgrade a database to this program's schema version; move an issuing private key that an
+    older database still holds into its key file (and wipe it from the database file)."""
+    conn = _connect_with_keys(db_path, key_dir, ask_passphrase, new=True)
     click.echo(f"数据库已是第 {conn.execute('PRAGMA user_version').fetchone()[0]} 版 (schema up to date).")
+    if conn.execute("SELECT count(*) FROM issuing_keys WHERE private_key IS NOT NULL").fetchone()[0]:
+        conn.execute("PRAGMA secure_delete=ON")
+        with db.transaction(conn):
+            moved = cards.move_keys_out(conn)
+        db.scrub(conn)
+        from bank import keystore
+        click.echo(f"已把发卡密钥 {'、'.join(moved)} 移到密钥目录 {keystore.of(conn).directory},数据库中不再有私钥 "
+                   f"(issuing private key(s) moved to their key files; the database keeps only public keys).")
 
 
 @main.command("cards")
@@ -246,14 +285,16 @@ def tour_cmd(db_path: Path):
 @db_option()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for the LAN).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@key_options
 @plain_errors
-def serve_cmd(db_path: Path, host: str, port: int):
-    """Serve the sync API for devices under /api/v1 (OpenAPI docs at /docs)."""
+def serve_cmd(db_path: Path, host: str, port: int, key_dir: Path | None, ask_passphrase: bool):
+    """Serve the sync API for devices under /api/v1 (OpenAPI docs at /docs) and the console."""
     import uvicorn
 
     from . import server
 
-    app = server.create_app(db_path)     # opens and migrates now: a bad database fails here
+    keys = _keys(db_path, key_dir, ask_passphrase)
+    app = server.create_app(db_path, keys)   # opens, migrates, loads the key: a bad database or key fails here
     server.configure_logging()
     click.echo(f"办公室同步服务已启动 (serving {db_path}) at http://{host}:{port}/api/v1  docs: /docs", err=True)
     uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
@@ -591,8 +632,10 @@ def reviewer_group():
 @click.option("--name", required=True, help="The member's name, as among the household's members.")
 @click.option("--pin-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Read the kiosk PIN from the first line of this file instead of a prompt.")
+@key_options
 @plain_errors
-def reviewer_add_cmd(db_path: Path, compound_id: int, account_id: int, name: str, pin_file: Path | None):
+def reviewer_add_cmd(db_path: Path, compound_id: int, account_id: int, name: str, pin_file: Path | None,
+                     key_dir: Path | None, ask_passphrase: bool):
     """Add a resident to their compound's review group and issue their staff card."""
     from bank import audit, reviews
     if pin_file is not None:
@@ -600,7 +643,7 @@ def reviewer_add_cmd(db_path: Path, compound_id: int, account_id: int, name: str
         pin = lines[0].strip() if lines else ""
     else:
         pin = click.prompt("一体机密码 (kiosk PIN, 4-6 digits)", hide_input=True, confirmation_prompt=True)
-    conn = db.connect(db_path)
+    conn = _connect_with_keys(db_path, key_dir, ask_passphrase)
     with db.transaction(conn):
         member, card = reviews.join_group(conn, compound_id=compound_id, account_id=account_id, name=name, pin=pin)
         audit.record(conn, "命令行", "reviewer.add", f"reviewer {member.reviewer_id}",
@@ -628,3 +671,68 @@ def reviewer_list_cmd(db_path: Path, as_json: bool):
     for r in rows:
         click.echo(f"{r['reviewer_id']}\t{r['compound_id']}\t{r['account_id']}\t{r['name']}\t{r['card_id']}\t"
                    f"{'在组' if r['active'] else '已退出'}\t{r['console_user'] or '-'}")
+
+
+# --- the issuing keys ------------------------------------------------------------------------------
+
+@main.group("keys")
+def keys_group():
+    """The community's issuing keys: each private key is a file outside the database (0600)."""
+
+
+_KEY_STATES = {"ok": "可用", "encrypted": "已加密(需口令)", "missing": "找不到文件", "unusable": "无法使用"}
+
+
+@keys_group.command("list")
+@db_option()
+@key_options
+@click.option("--json", "as_json", is_flag=True, help="One JSON document: a list of keys.")
+@plain_errors
+def keys_list_cmd(db_path: Path, key_dir: Path | None, ask_passphrase: bool, as_json: bool):
+    """Every issuing key: created, retired, its key file and whether that file can be used."""
+    from bank import keystore
+    conn = _open_ro(db_path)
+    keystore.use(conn, _keys(db_path, key_dir, ask_passphrase))
+    rows = cards.key_states(conn)
+    if as_json:
+        _echo_json(rows)
+        return
+    click.echo("密钥\t启用\t停用\t文件状态\t密钥文件")
+    for r in rows:
+        made = f"{clock.local(clock.from_text(r['created_at'])):%Y-%m-%d}"
+        retired = f"{clock.local(clock.from_text(r['retired_at'])):%Y-%m-%d}" if r["retired_at"] else "当前使用"
+        click.echo(f"{r['key_id']}\t{made}\t{retired}\t{_KEY_STATES[r['state']]}\t{r['file']}")
+
+
+@keys_group.command("rotate")
+@db_option()
+@key_options
+@plain_errors
+def keys_rotate_cmd(db_path: Path, key_dir: Path | None, ask_passphrase: bool):
+    """Make a new issuing key: new cards and every pull are signed with it; cards signed with the
+    old key stay valid until revoked, and devices learn the new public key in their next pull."""
+    from bank import audit
+    conn = _connect_with_keys(db_path, key_dir, ask_passphrase, new=True)
+    cards.signing_key(conn)         # the current key must be usable: a lost key is not rotated silently
+    with db.transaction(conn):
+        key_id = cards.create_issuing_key(conn)
+        audit.record(conn, "命令行", "keys.rotate", key_id)
+    from bank import keystore
+    click.echo(f"新的发卡密钥 {key_id} 已启用,私钥在 {keystore.of(conn).directory} "
+               f"(new issuing key {key_id}; old cards stay valid until revoked).")
+
+
+@keys_group.command("protect")
+@db_option()
+@key_options
+@plain_errors
+def keys_protect_cmd(db_path: Path, key_dir: Path | None, ask_passphrase: bool):
+    """Encrypt the key files with a new passphrase (asked twice), or with an empty answer remove it.
+    --ask-passphrase first asks for the current one."""
+    from bank import community, keystore
+    conn = _open_ro(db_path)
+    keys = _keys(db_path, key_dir, ask_passphrase)
+    new = click.prompt("新口令,直接回车表示不加密 (new passphrase, empty for none)", hide_input=True,
+                       confirmation_prompt=True, default="", show_default=False)
+    done = keys.protect(community.code(conn), cards.public_keys(conn), new or None)
+    click.echo(f"已{'加密' if new else '去掉口令'} {len(done)} 个密钥文件 (key files rewritten: {len(done)}).")

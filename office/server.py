@@ -20,7 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from bank import clock, db
+from bank import clock, db, keystore
 from bank.errors import BankError
 from office import console as console_ui
 from office import sync_api
@@ -38,15 +38,21 @@ def _body_schema(description: str) -> dict:
                             "content": {"application/json": {"schema": {"type": "object"}}}}}
 
 
-def create_app(db_path: str | Path, *, now: Callable[[], dt.datetime] = clock.now_utc) -> FastAPI:
+def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *,
+               now: Callable[[], dt.datetime] = clock.now_utc) -> FastAPI:
     """The app serving one community store (opened and migrated now, so a bad path fails early).
 
-    ``now`` is the office's clock for the sync API (tests move it; a server uses the real one).
+    ``keys``: where the issuing private key is (default: :func:`bank.keystore.for_store`);
+    ``now``: the office's clock for the sync API (tests move it; a server uses the real one).
     """
     db_path = Path(db_path)
+    keys = keys or keystore.for_store(db_path)
     first = db.connect(db_path)          # raises DatabaseError: the CLI prints it and exits
-    sync_api.signing_key(first)               # no key to sign pulls with: refuse to start
-    first.close()
+    try:
+        keystore.use(first, keys)
+        sync_api.signing_key(first)      # no usable key file to sign pulls with: refuse to start
+    finally:
+        first.close()
     local = _Connections()
     # SQLite has one writer at a time. Pushes that wait for it inside SQLite's busy handler sleep
     # in steps of up to 100 ms and wake to find it taken again; waiting here hands the store
@@ -57,6 +63,7 @@ def create_app(db_path: str | Path, *, now: Callable[[], dt.datetime] = clock.no
     def conn():
         if local.conn is None:
             local.conn = db.connect(db_path, migrate=False)
+            keystore.use(local.conn, keys)
         return local.conn
 
     app = FastAPI(title="道德积分银行 · 社区办公室同步接口 (Moral Points Bank office sync API)",
@@ -157,7 +164,7 @@ def create_app(db_path: str | Path, *, now: Callable[[], dt.datetime] = clock.no
     def health():
         return {"ok": True, "server_time": clock.to_text(now()), "protocol": wire.PROTOCOL}
 
-    console = console_ui.mount(app, db_path)   # the console (HTML) at /, login at /login
+    console = console_ui.mount(app, db_path, keys)   # the console (HTML) at /, login at /login
 
     # Devices get JSON under the API; a person in a browser anywhere else gets a page in Chinese.
     def for_devices(request: Request) -> bool:

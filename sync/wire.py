@@ -13,11 +13,12 @@ import hashlib
 import hmac
 import json
 import re
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from bank import cardcode
 from bank.errors import BankError
 
 PROTOCOL = 2
@@ -182,13 +183,44 @@ def enrolment_mac(code: str, response: dict) -> str:
 # --- pull signatures (office -> device) --------------------------------------------------------
 
 PULL_DOMAIN = b"MPB-PULL-1\n"
+_PULL_KEY_ID = re.compile(r"K[0-9]{1,6}")
 
 
-def sign_pull(private: Ed25519PrivateKey, key_id: str, payload: dict) -> dict:
-    """Wrap a pull payload: the exact payload text, the community key id and its signature."""
+def sign_pull(private: Ed25519PrivateKey, key_id: str, payload: dict,
+              endorsements: Sequence[tuple[str, bytes, str, bytes]] = ()) -> dict:
+    """Wrap a pull payload: the exact payload text, the community key id and its signature, and
+    the endorsements of rotated keys (key id, public key, endorsing key id, signature), each
+    signed by its predecessor, so a device that trusts an older key can follow the chain."""
     text = canonical(payload).decode("utf-8")
     sig = private.sign(PULL_DOMAIN + key_id.encode("ascii") + b"\n" + text.encode("utf-8"))
-    return {"key_id": key_id, "payload": text, "signature": b64e(sig)}
+    message = {"key_id": key_id, "payload": text, "signature": b64e(sig)}
+    if endorsements:
+        message["endorsements"] = [{"key_id": k, "public_key": b64e(pub), "by": by, "signature": b64e(es)}
+                                   for k, pub, by, es in endorsements]
+    return message
+
+
+def _endorsed_keys(message: dict, public_keys: Mapping[str, bytes]) -> dict[str, bytes]:
+    """The trusted keys plus those that a trusted key endorsed, following the chain."""
+    trusted = dict(public_keys)
+    chain = message.get("endorsements")
+    if not isinstance(chain, list) or len(chain) > 100:
+        return trusted
+    for item in chain:      # in rotation order: K2 by K1, then K3 by K2, ...
+        if not isinstance(item, dict) or not all(isinstance(item.get(k), str)
+                                                 for k in ("key_id", "public_key", "by", "signature")):
+            continue
+        if not _PULL_KEY_ID.fullmatch(item["key_id"]) or item["key_id"] in trusted or item["by"] not in trusted:
+            continue
+        try:
+            public = base64.b64decode(item["public_key"], validate=True)
+            sig = base64.b64decode(item["signature"], validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        if len(public) == 32 and len(sig) == 64 and verify(
+                bytes(trusted[item["by"]]), sig, cardcode.endorsement_message(item["key_id"], public)):
+            trusted[item["key_id"]] = public
+    return trusted
 
 
 class PullRejected(BankError):
@@ -202,7 +234,7 @@ def open_pull(message: Any, public_keys: Mapping[str, bytes], device_id: str) ->
     if not isinstance(message, dict) or not all(isinstance(message.get(k), str)
                                                 for k in ("key_id", "payload", "signature")):
         raise bad("not a signed pull message")
-    key = public_keys.get(message["key_id"])
+    key = public_keys.get(message["key_id"]) or _endorsed_keys(message, public_keys).get(message["key_id"])
     if key is None:
         raise bad(f"unknown key {message['key_id']!r}")
     try:

@@ -17,6 +17,15 @@ from bank import accounts, cards, clock, community, convention, db, demo  # noqa
 T0 = dt.datetime(2026, 3, 2, 2, 0, tzinfo=clock.UTC)  # Monday 10:00 in Chongqing
 
 
+def copy_store(src, dst):
+    """A copy of a store together with its key directory (a store file alone cannot sign)."""
+    import shutil
+    from bank import keystore
+    shutil.copy(src, dst)
+    shutil.copytree(keystore.default_directory(src), keystore.default_directory(dst), dirs_exist_ok=True)
+    return dst
+
+
 @pytest.fixture
 def store(tmp_path):
     """A new store with the community, an issuing key, the default catalog and one compound."""

@@ -18,8 +18,9 @@ MODULES = (auth, dashboard, accounts_view, reviewers_view, merchants_view, conve
            objections_view, quarantine_view, yearly, exports, users_view)
 
 
-def mount(app: FastAPI, db_path: str | Path) -> Console:
-    console = Console(Path(db_path))
+def mount(app: FastAPI, db_path: str | Path, keys=None) -> Console:
+    console = Console(Path(db_path), keys)
+    app.state.console = console
     for module in MODULES:
         module.register(app, console)
     return console

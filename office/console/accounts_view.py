@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bank import (accounts, cards, community, convention, households, ledger, merchants, objections, redemptions,
+from bank import (accounts, cards, community, convention, db, households, ledger, merchants, objections, redemptions,
                   reviews, validity, clock)
 from bank.errors import InvalidInput
 
@@ -146,13 +146,16 @@ def register(app: FastAPI, console: Console) -> None:
         return f"/residents/{moved.target_id}", (f"已从储户 {acct.account_id} 分出新储户 {moved.target_id}"
                                                  f"({'、'.join(moved.members)}),转入 {points} 分,新卡号 {moved.card_id}。请打印储户卡。")
 
-    @console.action(*web.EVERYONE_BUT_MERCHANTS)
+    @console.action(*web.EVERYONE_BUT_MERCHANTS, atomic=False)   # a second member's PIN is counted first
     def record_entry(ctx: web.Ctx, form, account_id: str):
         acct = account_of(ctx, account_id)
         code = web.text(form, "item", "积分项目", max_len=10)
         note = web.text(form, "note", "备注", max_len=ledger.MAX_NOTE, required=False)
-        e = reviews.record(ctx.conn, ctx.user, acct.account_id, code, note=note, **web.second_of(form))
-        ctx.audit("entry.record", f"account {acct.account_id}", {"entry_id": e.entry_id, "item": code, "points": e.points})
+        confirmation = web.second_confirmation(ctx, acct.account_id, code, form)
+        with db.transaction(ctx.conn):
+            e = reviews.record(ctx.conn, ctx.user, acct.account_id, code, note=note, confirmation=confirmation)
+            ctx.audit("entry.record", f"account {acct.account_id}",
+                      {"entry_id": e.entry_id, "item": code, "points": e.points})
         back = web.text(form, "back", "返回", max_len=200, required=False)
         return (back if back.startswith("/") and not back.startswith("//") else f"/residents/{acct.account_id}",
                 f"已为储户 {acct.account_id} 记录 {e.points:+d} 分。")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import urllib.parse
 from pathlib import Path
@@ -10,7 +11,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from bank import audit, db, users
+from bank import attempts, audit, clock, db, users
+from bank.errors import InvalidInput
 
 from . import web
 from .web import Console
@@ -63,13 +65,33 @@ def register(app: FastAPI, console: Console) -> None:
         if not cookie or not isinstance(token, str) or not hmac.compare_digest(cookie.encode(), token.encode()):
             return login_page(request, "登录页面已过期,请重新输入。", 403)
         name, password = form.get("name", ""), form.get("password", "")
+        name = name.strip()[:20] if isinstance(name, str) else ""
+        password = password if isinstance(password, str) else ""
         conn = console.conn()
-        user = users.authenticate(conn, name if isinstance(name, str) else "", password if isinstance(password, str) else "")
-        with db.transaction(conn):
-            if user is None:
-                audit.record(conn, str(name)[:20] or "?", "login.failed")
-        if user is None:
-            return login_page(request, "用户名或密码不正确。", 401)
+        now = console.clock()
+        found: list[users.User | None] = []
+        client = request.client.host if request.client else "?"
+
+        def verify() -> bool:
+            found.append(users.authenticate(conn, name, password))
+            return found[-1] is not None
+
+        try:
+            # Counted per user name (known or not: a guesser learns nothing from the answer) and
+            # per client address (one machine sweeping many names).
+            attempts.check_all(conn, [("login_user", name or "?"), ("login_client", client)],
+                               verify,
+                               actor=name or "?", now=now, detail={"client": client})
+        except attempts.Locked as exc:
+            until = clock.local(now + dt.timedelta(seconds=exc.retry_after))
+            response = login_page(request, f"{exc.zh}(北京时间 {until:%H:%M:%S} 以后可以再试。)", 429)
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
+        except attempts.Wrong as exc:
+            more = f"再错 {exc.left} 次将锁定 {attempts.LIMITS['login_user'].lock_minutes} 分钟。" \
+                if exc.left <= attempts.LIMITS["login_user"].lock_after // 2 else ""
+            return login_page(request, "用户名或密码不正确。" + more, 401)
+        user = found[0]
         with db.transaction(conn):
             session_token = users.start_session(conn, user)
             audit.record(conn, user.name, "login")
@@ -92,6 +114,30 @@ def register(app: FastAPI, console: Console) -> None:
         return response
 
     app.add_api_route("/logout", logout, methods=["POST"], include_in_schema=False)
+
+    @console.page(*users.ROLES)
+    def password_page(ctx: web.Ctx):
+        return console.render(ctx, "password.html", min_length=users.MIN_PASSWORD)
+
+    @console.action(*users.ROLES, atomic=False)     # the current password is counted as a log-in try
+    def change_password(ctx: web.Ctx, form):
+        current, new = form.get("current", ""), form.get("password", "")
+        if not isinstance(new, str) or new != form.get("password2", ""):
+            raise InvalidInput("两次输入的新密码不一致。", "the new passwords differ")
+        users.check_new_password(new, name=ctx.user.name, context=users.password_context(ctx.conn))
+        current = current if isinstance(current, str) else ""
+        attempts.check(ctx.conn, "login_user", ctx.user.name,
+                       lambda: users.authenticate(ctx.conn, ctx.user.name, current) is not None,
+                       actor=ctx.user.name, now=ctx.now(), detail={"via": "password change"})
+        with db.transaction(ctx.conn):
+            users.set_password(ctx.conn, ctx.user.user_id, new)     # ends every session, this one too
+            ctx.audit("password.change", f"user {ctx.user.user_id}")
+        response = login_page(ctx.request, "密码已修改。请用新密码重新登录(其他电脑上的登录也已退出)。")
+        response.delete_cookie(web.SESSION_COOKIE, path="/")
+        return response
+
+    app.add_api_route("/password", password_page, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/password", change_password, methods=["POST"], include_in_schema=False)
 
     @console.page(*web.STAFF)
     def audit_view(ctx: web.Ctx):

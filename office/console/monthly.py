@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bank import clock, community, convention, ledger, periods, reviews, tips, volunteering
+from bank import clock, community, convention, db, ledger, periods, reviews, tips, volunteering
 
 from .. import reports
 from . import web
@@ -36,13 +36,16 @@ def register(app: FastAPI, console: Console) -> None:
             tip_channels=tips.CHANNELS, tip_statuses=tips.STATUSES, teams=volunteering.teams(ctx.conn),
             today=clock.local_date(clock.now_utc()), **web.second_fields(ctx))
 
-    @console.action(*web.EVERYONE_BUT_MERCHANTS)
+    @console.action(*web.EVERYONE_BUT_MERCHANTS, atomic=False)   # a second member's PIN is counted first
     def record(ctx: web.Ctx, form):
         account_id = web.integer(form, "account", "储户编号", lo=1)
         code = web.text(form, "item", "积分项目", max_len=10)
         note = web.text(form, "note", "备注", max_len=ledger.MAX_NOTE, required=False)
-        e = reviews.record(ctx.conn, ctx.user, account_id, code, note=note, **web.second_of(form))
-        ctx.audit("entry.record", f"account {account_id}", {"entry_id": e.entry_id, "item": code, "points": e.points})
+        confirmation = web.second_confirmation(ctx, account_id, code, form)
+        with db.transaction(ctx.conn):
+            e = reviews.record(ctx.conn, ctx.user, account_id, code, note=note, confirmation=confirmation)
+            ctx.audit("entry.record", f"account {account_id}",
+                      {"entry_id": e.entry_id, "item": code, "points": e.points})
         month = web.text(form, "month", "月份", max_len=7, required=False)
         return f"/monthly?month={month}", f"已为储户 {account_id} 记录 {e.points:+d} 分(台账第 {e.entry_id} 号)。"
 

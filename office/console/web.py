@@ -14,6 +14,7 @@ import hmac
 import logging
 import secrets
 import threading
+import typing
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from bank import audit, clock, community, db, reviewers, reviews, users
+from bank import attempts, audit, clock, community, db, keystore, reviewers, reviews, users
 from bank.errors import BankError, InvalidInput, NotFound
 
 log = logging.getLogger("office.console")
@@ -52,6 +53,7 @@ class Ctx:
     conn: object
     user: users.User
     csrf: str
+    clock: typing.Callable[[], dt.datetime] = clock.now_utc
 
     def require(self, *roles: str) -> None:
         if self.user.role not in roles:
@@ -73,6 +75,10 @@ class Ctx:
     @property
     def actor(self) -> str:
         return self.user.name
+
+    def now(self) -> dt.datetime:
+        """The time attempt limits count by (the console's clock)."""
+        return self.clock()
 
     def audit(self, action: str, target="", detail=None) -> None:
         audit.record(self.conn, self.user.name, action, target, detail)
@@ -132,6 +138,12 @@ def second_of(data) -> dict:
             "second_pin": text(data, "second_pin", "确认人密码", max_len=6, required=False) or None}
 
 
+def second_confirmation(ctx: "Ctx", account_id: int, item_code: str, form) -> reviews.Confirmation | None:
+    """The second member's confirmation of a weighty entry, checked (PIN through the attempt limit,
+    its count committed) before the entry's own transaction: for forms with ``atomic=False``."""
+    return reviews.confirm_second(ctx.conn, ctx.user, account_id, item_code, now=ctx.now(), **second_of(form))
+
+
 def second_fields(ctx: "Ctx") -> dict:
     """What the entry forms need to offer a review-group member the second confirmation."""
     return {"second_members": reviews.second_candidates(ctx.conn, ctx.user),
@@ -141,8 +153,10 @@ def second_fields(ctx: "Ctx") -> dict:
 # --- the console ------------------------------------------------------------------------------
 
 class Console:
-    def __init__(self, db_path: Path):
+    def __init__(self, db_path: Path, keys: keystore.KeyStore | None = None):
         self.db_path = Path(db_path)
+        self.keys = keys                 # where the issuing key is, for card issue
+        self.clock = clock.now_utc       # the time attempt limits count by (tests move it)
         self.local = _Local()
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                                       autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
@@ -151,11 +165,14 @@ class Console:
         self.env.filters["yuan"] = lambda fen: f"{(fen or 0) // 100}.{(fen or 0) % 100:02d}"
         self.env.globals["roles"] = users.ROLES
         self.env.globals["csrf_field"] = _csrf_field
+        self.env.globals["action_name"] = audit.action_name
         self._community = None
 
     def conn(self):
         if self.local.conn is None:
             self.local.conn = db.connect(self.db_path, migrate=False)
+            if self.keys is not None:
+                keystore.use(self.local.conn, self.keys)
         return self.local.conn
 
     def community_name(self) -> str:
@@ -228,10 +245,13 @@ class Console:
             return route
         return wrap
 
-    def action(self, *roles: str):
+    def action(self, *roles: str, atomic: bool = True):
         """A POST form: ``func(ctx, form, **path_params) -> redirect URL or (URL, message) or Response``.
 
-        The work and its audit record run in one transaction: a refusal writes nothing."""
+        The work and its audit record run in one transaction: a refusal writes nothing. With
+        ``atomic=False`` the form opens its own transactions: one that checks a PIN or password
+        (:mod:`bank.attempts`) must commit a wrong answer's count before it refuses, and then do
+        its work in a transaction of its own."""
         roles = roles or STAFF
 
         def wrap(func):
@@ -241,16 +261,16 @@ class Console:
                     form = await request.form(max_files=0, max_fields=500, max_part_size=64 * 1024)
                 except Exception:   # noqa: BLE001 - a malformed body is the client's problem
                     return self.error_page(None, "表单格式不正确。", 400)
-                return await run_in_threadpool(self._run_action, func, roles, request, form)
+                return await run_in_threadpool(self._run_action, func, roles, request, form, atomic)
             route.__signature__ = _request_only
             return route
         return wrap
 
-    def _run_action(self, func, roles, request: Request, form) -> Response:
+    def _run_action(self, func, roles, request: Request, form, atomic: bool = True) -> Response:
         s = self.session(request)
         if s is None:
             return self._login_redirect(request)
-        ctx = Ctx(request, self.conn(), s.user, s.csrf)
+        ctx = Ctx(request, self.conn(), s.user, s.csrf, self.clock)
         token = form.get("csrf", "")
         if not isinstance(token, str) or not hmac.compare_digest(token.encode(), s.csrf.encode()):
             return self.error_page(ctx, "页面已过期或来源不明,请刷新页面后重试。", 403)
@@ -258,8 +278,18 @@ class Console:
             return self.error_page(ctx, f"填写的内容太长(每项不超过{MAX_FORM_FIELD}字)。", 400)
         try:
             ctx.require(*roles)
-            with db.transaction(ctx.conn):
+            if atomic:
+                with db.transaction(ctx.conn):
+                    result = func(ctx, form, **request.path_params)
+            else:
                 result = func(ctx, form, **request.path_params)
+        except attempts.Locked as exc:
+            until = clock.local(self.clock() + dt.timedelta(seconds=exc.retry_after))
+            response = self.error_page(ctx, f"{exc.zh}(北京时间 {until:%H:%M} 以后可以再试。)", 429)
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
+        except attempts.Wrong as exc:
+            return self.error_page(ctx, exc.zh, 403)
         except (Forbidden, reviews.NotAllowed) as exc:
             return self.error_page(ctx, exc.zh, 403)
         except NotFound as exc:

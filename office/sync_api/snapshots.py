@@ -9,19 +9,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bank import accounts, alerts, cards, clock, community, convention, devices, merchants, objections, policy, validity
 from bank.db import transaction
-from bank.errors import NotFound
 from sync import wire
 
 from . import auth, kiosk_snapshot, quarantine
 
 
 def signing_key(conn: sqlite3.Connection) -> tuple[str, Ed25519PrivateKey]:
-    """The community's current issuing key: it signs cards and, domain-separated, pulls."""
-    row = conn.execute("SELECT key_id, private_key FROM issuing_keys WHERE retired_at IS NULL "
-                       "AND private_key IS NOT NULL").fetchone()
-    if row is None:
-        raise NotFound("没有可用的社区签名密钥。", "the store has no current issuing key with its private part")
-    return row[0], Ed25519PrivateKey.from_private_bytes(bytes(row[1]))
+    """The community's current issuing key (from its key file): it signs cards and, domain-separated, pulls."""
+    return cards.signing_key(conn)
 
 
 def _parse_cursor(cursor) -> tuple[int, int] | None:
@@ -54,7 +49,7 @@ def pull(conn: sqlite3.Connection, device: devices.Device, body: bytes, now: dt.
         payload = snapshot(conn, device, cursor, now)
     finally:
         conn.execute("COMMIT")
-    return wire.sign_pull(private, key_id, payload)
+    return wire.sign_pull(private, key_id, payload, cards.endorsements(conn))
 
 
 def snapshot(conn: sqlite3.Connection, device: devices.Device, since: tuple[int, int] | None,

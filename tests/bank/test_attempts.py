@@ -87,3 +87,96 @@ def test_check_refuses_to_run_inside_a_transaction(store, account):
             _try(store, "card_pin", account, True, T0)
     finally:
         store.execute("ROLLBACK")
+
+
+# --- the attacks, replayed ---------------------------------------------------------------------
+
+def test_a_sweep_of_all_10000_pins_gets_five_tries_per_quarter_hour(store, account):
+    """A script asks about every 4-digit PIN as fast as it can (23 a second, as measured against
+    the console before the limit): the office looks at 5 of them per 15 minutes."""
+    secret = "7319"
+    looked_at, at, found = [], T0, None
+    for n in range(10_000):
+        guess = f"{n:04d}"
+        try:
+            attempts.check(store, "card_pin", account, lambda g=guess: looked_at.append(g) or g == secret,
+                           actor="script", now=at)
+            found = guess
+            break
+        except (attempts.Wrong, attempts.Locked):
+            pass
+        at += dt.timedelta(seconds=1 / 23)
+    elapsed = at - T0
+    assert found is None                                   # 7319 is far beyond what was looked at
+    assert elapsed < dt.timedelta(minutes=8)               # the whole sweep ran inside one lock
+    assert looked_at == ["0000", "0001", "0002", "0003", "0004"]
+    assert len(audit.search(store, action="card_pin_failed")) == 5
+    assert len(alerts.open_alerts(store, "attempts_locked")) == 1
+    # a patient script, one guess a second for two hours: 5 per 15 minutes, 40 in all
+    looked_at.clear()
+    at = T0 + dt.timedelta(minutes=15, seconds=1)
+    for n in range(2 * 3600):
+        try:
+            attempts.check(store, "card_pin", account, lambda g=f"{n:04d}": looked_at.append(g) or False,
+                           actor="script", now=at + dt.timedelta(seconds=n))
+        except (attempts.Wrong, attempts.Locked):
+            pass
+    assert 35 <= len(looked_at) <= 40
+
+
+def test_requests_sent_all_at_once_get_no_more_tries(store, account, tmp_path):
+    """Twenty guesses in parallel (one connection each, as the server's threads) while each check
+    takes a while: the count is taken before the check, so only five are looked at."""
+    import threading
+    import time
+    from bank import db
+    looked_at, barrier = [], threading.Barrier(20)
+
+    def guess(n):
+        conn = db.connect(tmp_path / "store.sqlite", migrate=False)
+        try:
+            barrier.wait()
+            attempts.check(conn, "staff_pin", 1, lambda: looked_at.append(n) or time.sleep(0.05) or False,
+                           actor="script", now=T0)
+        except (attempts.Wrong, attempts.Locked):
+            pass
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(looked_at) == 5
+    assert len(audit.search(store, action="staff_pin_failed")) == 5
+
+
+def test_a_login_sweep_is_delayed_then_locked_per_user_and_per_client(store):
+    at, looked_at = T0, []
+
+    def login(user, client, ok=False):
+        attempts.check_all(store, [("login_user", user), ("login_client", client)],
+                           lambda: looked_at.append(user) or ok, actor=user, now=at)
+
+    # one user, one client, a guess every 0.05 s for a minute: 5 free tries, then waits, nothing more
+    for _ in range(1200):
+        with pytest.raises((attempts.Wrong, attempts.Locked)):
+            login("王会计", "10.0.0.9")
+        at += dt.timedelta(seconds=0.05)
+    assert len(looked_at) == 10 and attempts.wait_seconds(store, "login_user", "王会计", at) > 13 * 60
+    with pytest.raises(attempts.Locked):            # the right password is not even looked at
+        login("王会计", "10.0.0.8", ok=True)
+    assert len(looked_at) == 10
+    # one client sweeping many names is stopped by the client's own count
+    looked_at.clear()
+    at += dt.timedelta(minutes=20)
+    for n in range(200):
+        try:
+            login(f"用户{n}", "10.0.0.7")
+        except (attempts.Wrong, attempts.Locked):
+            pass
+        at += dt.timedelta(seconds=1)
+    assert len(looked_at) <= 10
+    assert attempts.wait_seconds(store, "login_client", "10.0.0.7", at) > 10 * 60
+    assert len(alerts.open_alerts(store, "attempts_locked")) == 3     # the user, and each client

@@ -67,9 +67,7 @@ def test_key_rotation_keeps_old_cards_valid(store, account):
 def test_unknown_card_id_signed_by_our_key(store, account):
     card = cards.issue(store, account, now=T0)
     from bank import cardcode
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    key = Ed25519PrivateKey.from_private_bytes(
-        bytes(store.execute("SELECT private_key FROM issuing_keys WHERE key_id='K1'").fetchone()[0]))
+    _, key = cards.signing_key(store)
     ghost = cardcode.sign(key, community="LH", role="resident", card_id="999999", version=1, key_id="K1")
     assert refusal(store, ghost) == "unknown_card"
     assert card.card_id != "999999"

@@ -39,14 +39,14 @@ def test_users_passwords_and_sessions(store):
 
 
 @pytest.mark.parametrize("kwargs", [
-    dict(name="", role="office", password="12345678"),
-    dict(name="x" * 21, role="office", password="12345678"),
-    dict(name="a", role="boss", password="12345678"),
+    dict(name="", role="office", password="council-hall-9"),
+    dict(name="x" * 21, role="office", password="council-hall-9"),
+    dict(name="a", role="boss", password="council-hall-9"),
     dict(name="a", role="office", password="short"),
-    dict(name="a", role="reviewer", password="12345678"),
-    dict(name="a", role="reviewer", password="12345678", compound_id=99),
-    dict(name="a", role="merchant", password="12345678"),
-    dict(name="a", role="office", password="12345678", compound_id=1),
+    dict(name="a", role="reviewer", password="council-hall-9"),
+    dict(name="a", role="reviewer", password="council-hall-9", compound_id=99),
+    dict(name="a", role="merchant", password="council-hall-9"),
+    dict(name="a", role="office", password="council-hall-9", compound_id=1),
 ])
 def test_bad_users_are_refused(store, kwargs):
     with pytest.raises(BankError):
@@ -224,7 +224,7 @@ def test_office_entries_scope_and_recusal(store, account):
     link = {name: reviewers.add(store, compound_id=cid, account_id=aid, name=name, pin="1357")[0].reviewer_id
             for name, cid, aid in (("赵组员", 2, far), ("张组员", 1, account), ("钱组员", 1, other))}
     for name, rid in link.items():
-        users.add_user(store, name=name, role="reviewer", reviewer_id=rid, password="12345678")
+        users.add_user(store, name=name, role="reviewer", reviewer_id=rid, password="council-hall-9")
     by = {u.name: u for u in users.all_users(store)}
     assert by["赵组员"].compound_id == 2
     with pytest.raises(reviews.NotAllowed, match="本小区"):
@@ -236,9 +236,9 @@ def test_office_entries_scope_and_recusal(store, account):
     assert _count(store, "ledger_entries") == 1
     # A reviewer user is always a review-group member; a member leaving ends their log-in too.
     with pytest.raises(InvalidInput, match="关联"):
-        users.add_user(store, name="无关联", role="reviewer", compound_id=1, password="12345678")
+        users.add_user(store, name="无关联", role="reviewer", compound_id=1, password="council-hall-9")
     with pytest.raises(InvalidInput, match="已关联"):
-        users.add_user(store, name="重复", role="reviewer", reviewer_id=link["钱组员"], password="12345678")
+        users.add_user(store, name="重复", role="reviewer", reviewer_id=link["钱组员"], password="council-hall-9")
     reviews.leave_group(store, link["钱组员"])
     assert not users.get(store, by["钱组员"].user_id).active
     with pytest.raises(reviews.NotAllowed, match="不是评议小组成员"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-import shutil
+from tests.conftest import copy_store
 import warnings
 
 from bank import db, users
@@ -23,7 +23,7 @@ REVIEWER_ID = 1
 
 
 def make_store(demo_db, path):
-    shutil.copy(demo_db, path)
+    copy_store(demo_db, path)
     conn = db.connect(path)
     with db.transaction(conn):
         for name, (role, compound, merchant) in USERS.items():

@@ -18,7 +18,7 @@ from .console_kit import PASSWORD, Browser, count, error_text, make_store
 PAGES = ["/", "/residents", "/residents?q=张", "/residents/7", "/merchants", "/merchants/devices", "/merchants/5",
          "/convention", "/convention?version=1", "/monthly", "/monthly?month=2026-10&compound=3", "/quarterly",
          "/quarterly?quarter=2026Q2", "/objections", "/objections?status=open", "/yearly", "/exports", "/audit",
-         "/audit?actor=王主任&action=login&q=x"]
+         "/audit?actor=王主任&action=login&q=x", "/password"]
 
 
 @pytest.fixture(scope="module")

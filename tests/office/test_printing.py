@@ -5,7 +5,6 @@ QR codes are decoded from the rendered page; Excel is read back with openpyxl.""
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 
 import openpyxl
@@ -14,6 +13,7 @@ from click.testing import CliRunner
 
 from bank import accounts, cards, db, periods
 from office import cardsheet, cli, reports
+from tests.conftest import copy_store
 
 
 def pdf_text(data: bytes, tmp_path) -> str:
@@ -43,7 +43,7 @@ def conn(demo_db):
 @pytest.fixture
 def writable(demo_db, tmp_path):
     path = tmp_path / "copy.sqlite"
-    shutil.copy(demo_db, path)
+    copy_store(demo_db, path)
     return path
 
 
@@ -146,7 +146,7 @@ def test_cli_user_add(writable, tmp_path):
                        "--name", "赵组员", "--password-file", pw)
     assert ok.exit_code == 0, ok.output
     prompted = CliRunner().invoke(cli.main, ["user", "add", "--db", str(writable), "--role", "office", "--name", "王主任"],
-                                  input="secret-99\nsecret-99\n")
+                                  input="secret-garden-99\nsecret-garden-99\n")
     assert prompted.exit_code == 0, prompted.output
     for bad in (["--role", "reviewer", "--name", "钱组员"], ["--role", "reviewer", "--name", "钱组员", "--reviewer", "999"],
                 ["--role", "reviewer", "--name", "钱组员", "--reviewer", "4"],
