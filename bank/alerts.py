@@ -49,20 +49,23 @@ _SELECT = ("SELECT alert_id, raised_at, kind, device_id, account_id, card_id, de
            "count, coalesce(last_at, raised_at) FROM alerts")
 
 
-def _agg_key(kind: str, device_id: str | None, account_id: int | None, card_id: str | None) -> str:
-    """One open alert per device and kind; without a device, per account (or card) and kind."""
+def _agg_key(kind: str, device_id: str | None, account_id: int | None, card_id: str | None,
+             subject: str | None) -> str:
+    """One open alert per device and kind; without a device, per account, card or subject and kind."""
     if device_id is not None:
         return f"{kind}|d:{device_id}"
-    return f"{kind}|a:{account_id}|c:{card_id}"
+    return f"{kind}|a:{account_id}|c:{card_id}|s:{subject}"
 
 
 def raise_alert(conn: sqlite3.Connection, kind: str, *, device_id: str | None = None,
                 account_id: int | None = None, card_id: str | None = None, detail=None, now=None,
-                times: int = 1) -> int:
+                times: int = 1, subject: str | None = None) -> int:
     """Record an alert, or count it again on the open alert of the same device and kind.
 
     ``detail`` is a short text or a JSON-able dict; a repeat keeps the first alert's account and
-    card and takes the latest detail; ``times`` counts several at once. Returns the alert's id.
+    card and takes the latest detail; ``times`` counts several at once; ``subject`` tells apart
+    alerts of one kind with no device, account or card (a user name, a client address). Returns
+    the alert's id.
     A device that breaks rules a thousand times makes one alert with a count of 1,000, not a
     thousand rows.
     """
@@ -71,7 +74,7 @@ def raise_alert(conn: sqlite3.Connection, kind: str, *, device_id: str | None = 
     if not isinstance(detail, str):
         detail = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True)
     at = clock.to_text(now or clock.now_utc())
-    key = _agg_key(kind, device_id, account_id, card_id)
+    key = _agg_key(kind, device_id, account_id, card_id, subject)
     row = conn.execute("UPDATE alerts SET count = count + ?, last_at = ?, detail = ? "
                        "WHERE agg_key = ? AND cleared_at IS NULL RETURNING alert_id",
                        (times, at, detail[:2000], key)).fetchone()

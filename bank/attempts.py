@@ -123,7 +123,7 @@ def _report(conn: sqlite3.Connection, scope: str, subject: str, failures: int, l
     if locked:
         audit.record(conn, actor, f"{scope}_locked", f"{scope}:{subject}",
                      {"minutes": limit.lock_minutes, **(detail or {})}, now=now)
-        alerts.raise_alert(conn, "attempts_locked", now=now,
+        alerts.raise_alert(conn, "attempts_locked", now=now, subject=f"{scope}:{subject}",
                            account_id=int(subject) if scope == "card_pin" else None,
                            detail={"scope": scope, "subject": subject, "by": actor,
                                    "minutes": limit.lock_minutes, **(detail or {})})
