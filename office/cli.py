@@ -555,3 +555,7 @@ def reviewer_list_cmd(db_path: Path, as_json: bool):
     for r in rows:
         click.echo(f"{r['reviewer_id']}\t{r['compound_id']}\t{r['account_id']}\t{r['name']}\t{r['card_id']}\t"
                    f"{'在组' if r['active'] else '已退出'}\t{r['console_user'] or '-'}")
+
+
+from .import_cli import import_group  # noqa: E402  (it uses the helpers above)
+main.add_command(import_group)

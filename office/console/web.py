@@ -228,17 +228,24 @@ class Console:
             return route
         return wrap
 
-    def action(self, *roles: str):
+    def action(self, *roles: str, upload_bytes: int = 0):
         """A POST form: ``func(ctx, form, **path_params) -> redirect URL or (URL, message) or Response``.
 
-        The work and its audit record run in one transaction: a refusal writes nothing."""
+        The work and its audit record run in one transaction: a refusal writes nothing. With
+        ``upload_bytes`` the form may carry one file of at most that size: the declared body size
+        is checked before anything is read, because Starlette spools file parts to disk unbounded."""
         roles = roles or STAFF
 
         def wrap(func):
             @functools.wraps(func)
             async def route(request: Request):
+                if upload_bytes:
+                    declared = request.headers.get("content-length", "")
+                    if not declared.isdigit() or int(declared) > upload_bytes + 64 * 1024:
+                        return self.error_page(None, f"上传的文件太大(不能超过 {upload_bytes // 2**20} MB)。", 413)
                 try:
-                    form = await request.form(max_files=0, max_fields=500, max_part_size=64 * 1024)
+                    form = await request.form(max_files=1 if upload_bytes else 0, max_fields=500,
+                                              max_part_size=64 * 1024)
                 except Exception:   # noqa: BLE001 - a malformed body is the client's problem
                     return self.error_page(None, "表单格式不正确。", 400)
                 return await run_in_threadpool(self._run_action, func, roles, request, form)
