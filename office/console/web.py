@@ -248,7 +248,10 @@ class Console:
                                               max_part_size=64 * 1024)
                 except Exception:   # noqa: BLE001 - a malformed body is the client's problem
                     return self.error_page(None, "表单格式不正确。", 400)
-                return await run_in_threadpool(self._run_action, func, roles, request, form)
+                try:
+                    return await run_in_threadpool(self._run_action, func, roles, request, form)
+                finally:
+                    await form.close()      # an uploaded file's spooled copy
             route.__signature__ = _request_only
             return route
         return wrap
