@@ -487,12 +487,13 @@ class _Row:
                                     Problem(self.table.title, self.number, header, cell, message)))
         self.bad.add(key)
 
-    def get(self, key: str, parse, message: str | Callable[[str], str], *, required: bool | None = None):
-        """The cell parsed, or None when blank; a cell that does not parse is a problem."""
+    def get(self, key: str, parse, message: str | Callable[[str], str]):
+        """The cell parsed, or None when blank (a problem if the column is required); a cell that
+        does not parse is a problem, ``message`` saying why (given the cell's text)."""
         raw = self.raw(key)
         column = self.table.spec.column(key)
         if text(raw) == "":
-            if column.required if required is None else required:
+            if column.required:
                 self.problem(key, f"请填写“{column.header}”")
             return None
         try:
@@ -522,17 +523,17 @@ class _Check:
             if self.progress and (n % _EVERY == 0 or n == len(table.rows)):
                 self.progress.step(n % _EVERY or _EVERY)
 
-    def compound(self, row: _Row, key: str = "compound") -> community.Compound | None:
+    def compound(self, row: _Row) -> community.Compound | None:
+        """By name (with or without 小区) or number."""
         if self._compounds is None:
             self._compounds = {}
             for c in community.compounds(self.conn):
                 base = c.name.removesuffix("小区")
                 for k in (c.name, base, base + "小区", str(c.compound_id)):
                     self._compounds.setdefault(_key(k), c)
-        found = row.get(key, lambda v: self._compounds.get(_key(text(v))) or _fail(v),
-                        lambda v: f"没有这个小区:“{v}”(本社区的小区:"
-                                  f"{'、'.join(c.name for c in community.compounds(self.conn))})")
-        return found
+        return row.get("compound", lambda v: self._compounds.get(_key(text(v))) or _fail(v),
+                       lambda v: f"没有这个小区:“{v}”(本社区的小区:"
+                                 f"{'、'.join(c.name for c in community.compounds(self.conn))})")
 
     def address(self, row: _Row):
         """(compound, building, unit, room, holder) of a roster or balance row, or None if bad."""

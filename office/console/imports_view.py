@@ -11,7 +11,7 @@ import hashlib
 from fastapi import FastAPI
 from starlette.datastructures import UploadFile
 
-from bank import imports
+from bank import db, imports
 from bank.errors import InvalidInput
 
 from .. import spreadsheets
@@ -44,7 +44,9 @@ def register(app: FastAPI, console: Console) -> None:
             raise web.NotFound("没有这个模板。", f"no template {name!r}")
         return web.xlsx_response(spreadsheets.template(kind), f"{imports.KINDS[kind]}导入模板.xlsx")
 
-    @console.action("office", upload_bytes=MAX_UPLOAD)
+    # Not atomic: the file is read before any transaction, so the store's write lock is held only
+    # while staging (preview) or while checking and writing (confirm).
+    @console.action("office", upload_bytes=MAX_UPLOAD, atomic=False)
     def preview(ctx: web.Ctx, form):
         kind = web.choice(form, "kind", "导入内容", imports.KINDS)
         upload = form.get("file")
@@ -57,33 +59,39 @@ def register(app: FastAPI, console: Console) -> None:
         book = spreadsheets.read(data, kind)
         plan = imports.plan(ctx.conn, book)
         staged = None
-        if plan.ok:
-            staged = imports.stage(ctx.conn, user_id=ctx.user.user_id, kind=kind, filename=filename, content=data,
-                                   preview=plan.counts)
-        ctx.audit("import.preview", filename, {"kind": kind, "sha256": hashlib.sha256(data).hexdigest(),
-                                               "rows": plan.rows, "problems": len(plan.problems), **plan.counts})
+        with db.transaction(ctx.conn):
+            if plan.ok:
+                staged = imports.stage(ctx.conn, user_id=ctx.user.user_id, kind=kind, filename=filename,
+                                       content=data, preview=plan.counts)
+            ctx.audit("import.preview", filename, {"kind": kind, "sha256": hashlib.sha256(data).hexdigest(),
+                                                   "rows": plan.rows, "problems": len(plan.problems), **plan.counts})
         return console.render(ctx, "import_preview.html", status_code=200 if plan.ok else 400, kind=kind,
                               kinds=imports.KINDS, filename=filename, size=len(data), plan=plan, staged=staged,
                               changed=False, minutes=imports.UPLOAD_MINUTES)
 
-    @console.action("office")
+    @console.action("office", atomic=False)
     def confirm(ctx: web.Ctx, form):
         token = web.text(form, "token", "上传编号", max_len=64)
         sha256 = web.text(form, "sha256", "文件校验值", max_len=64)
         staged = imports.confirmable(ctx.conn, token, user_id=ctx.user.user_id, sha256=sha256)
         book = spreadsheets.read(staged.content, staged.kind)
-        result = imports.run(ctx.conn, book, recorded_by=f"社区办公室:{ctx.actor}", expect=staged.preview)
+        with db.transaction(ctx.conn):      # checked again and written, with its audit record, or nothing
+            imports.confirmable(ctx.conn, token, user_id=ctx.user.user_id, sha256=sha256)   # a second click waited
+            result = imports.run(ctx.conn, book, recorded_by=f"社区办公室:{ctx.actor}", expect=staged.preview)
+            if result.written:
+                imports.finish(ctx.conn, token, result.as_dict())
+                ctx.audit(f"import.{staged.kind}", staged.filename, {"sha256": staged.sha256, "rows": result.plan.rows,
+                                                                     **result.plan.counts})
+            else:
+                # The store changed since the preview (someone added the same households, or a
+                # compound): the file no longer does what the preview showed.
+                ctx.audit("import.refused", staged.filename, {"kind": staged.kind, "sha256": staged.sha256,
+                                                              "problems": len(result.plan.problems),
+                                                              **result.plan.counts})
         if not result.written:
-            # Nothing was written: the store changed since the preview (someone added the same
-            # households, or a compound) and the file no longer does what the preview showed.
-            ctx.audit("import.refused", staged.filename, {"kind": staged.kind, "sha256": staged.sha256,
-                                                          "problems": len(result.plan.problems), **result.plan.counts})
             return console.render(ctx, "import_preview.html", status_code=409, kind=staged.kind, kinds=imports.KINDS,
                                   filename=staged.filename, size=len(staged.content), plan=result.plan, staged=None,
                                   changed=True, minutes=imports.UPLOAD_MINUTES)
-        imports.finish(ctx.conn, token, result.as_dict())
-        ctx.audit(f"import.{staged.kind}", staged.filename, {"sha256": staged.sha256, "rows": result.plan.rows,
-                                                             **result.plan.counts})
         return f"/imports/{token}", f"已导入“{staged.filename}”:{result.plan.summary()}。"
 
     @console.page("office")

@@ -228,12 +228,15 @@ class Console:
             return route
         return wrap
 
-    def action(self, *roles: str, upload_bytes: int = 0):
+    def action(self, *roles: str, upload_bytes: int = 0, atomic: bool = True):
         """A POST form: ``func(ctx, form, **path_params) -> redirect URL or (URL, message) or Response``.
 
         The work and its audit record run in one transaction: a refusal writes nothing. With
         ``upload_bytes`` the form may carry one file of at most that size: the declared body size
-        is checked before anything is read, because Starlette spools file parts to disk unbounded."""
+        is checked before anything is read, because Starlette spools file parts to disk unbounded.
+        With ``atomic=False`` the screen opens its own transactions: reading an uploaded
+        spreadsheet takes seconds, and the store's one write lock must not be held meanwhile
+        (devices push through it)."""
         roles = roles or STAFF
 
         def wrap(func):
@@ -249,14 +252,14 @@ class Console:
                 except Exception:   # noqa: BLE001 - a malformed body is the client's problem
                     return self.error_page(None, "表单格式不正确。", 400)
                 try:
-                    return await run_in_threadpool(self._run_action, func, roles, request, form)
+                    return await run_in_threadpool(self._run_action, func, roles, request, form, atomic)
                 finally:
                     await form.close()      # an uploaded file's spooled copy
             route.__signature__ = _request_only
             return route
         return wrap
 
-    def _run_action(self, func, roles, request: Request, form) -> Response:
+    def _run_action(self, func, roles, request: Request, form, atomic: bool = True) -> Response:
         s = self.session(request)
         if s is None:
             return self._login_redirect(request)
@@ -268,7 +271,10 @@ class Console:
             return self.error_page(ctx, f"填写的内容太长(每项不超过{MAX_FORM_FIELD}字)。", 400)
         try:
             ctx.require(*roles)
-            with db.transaction(ctx.conn):
+            if atomic:
+                with db.transaction(ctx.conn):
+                    result = func(ctx, form, **request.path_params)
+            else:
                 result = func(ctx, form, **request.path_params)
         except (Forbidden, reviews.NotAllowed) as exc:
             return self.error_page(ctx, exc.zh, 403)

@@ -211,3 +211,35 @@ def test_bad_uploads_get_a_plain_sentence(store, office, tmp_path):
     r = upload(office, xlsx(tmp_path / "ok.xlsx", {"储户名册": GOOD}), csrf=False)
     assert r.status_code == 403
     assert staged(store) == 0
+
+
+def test_merchants_and_opening_balances_through_the_console(store, office, tmp_path):
+    offers = xlsx(tmp_path / "商户.xlsx", {
+        "商户": [["商户名称", "类别"], ["网页小面", "面馆"]],
+        "兑换项目": [["商户名称", "项目名称", "积分", "价值(元)"], ["网页小面", "小面", 6, 6]],
+        "营业时间": [["商户名称", "营业日", "开始", "结束"], ["网页小面", "每天", "07:00", "21:00"]]})
+    page = upload(office, offers, "merchants")
+    assert "将新增商户 1 家、兑换项目 1 项、营业时间 1 段" in page.text
+    assert office.post("/imports/confirm", confirm_fields(page)).status_code == 303
+    fields = confirm_fields(upload(office, xlsx(tmp_path / "名册.xlsx", {"储户名册": GOOD})))
+    assert office.post("/imports/confirm", fields).status_code == 303
+
+    until = dt.date(clock.local_date(clock.now_utc()).year + 1, 12, 31)
+    head = ["小区", "楼栋", "单元", "房号", "户主", "积分", "有效期至"]
+    page = upload(office, xlsx(tmp_path / "余额.xlsx", {"期初余额": [
+        head, ["龙海花园", 9, 4, "9901", "测试甲", 20, until], ["金色港湾", 8, 4, "9902", "测试丙", "八十", until]]}),
+        "balances")
+    assert problem_rows(page) == [("期初余额", "3", "积分", "F3", "积分须为整数(本格是“八十”)")]
+    page = upload(office, xlsx(tmp_path / "余额.xlsx", {"期初余额": [
+        head, ["龙海花园", 9, 4, "9901", "测试甲", 20, until], ["金色港湾", 8, 4, "9902", "测试丙", 80, until]]}),
+        "balances")
+    assert "将期初余额 2 户,共 100 分" in page.text
+    assert office.post("/imports/confirm", confirm_fields(page)).status_code == 303
+    conn = db.connect(store, readonly=True)
+    rows = conn.execute("SELECT a.display_name, e.points, e.valid_until, e.recorded_by FROM ledger_entries e "
+                        "JOIN accounts a USING (account_id) WHERE e.ref LIKE 'opening:%' ORDER BY e.entry_id").fetchall()
+    assert conn.execute("SELECT count(*) FROM offers o JOIN merchants m USING (merchant_id) "
+                        "WHERE m.name = '网页小面'").fetchone()[0] == 1
+    conn.close()
+    assert [tuple(r) for r in rows] == [("测试甲", 20, until.isoformat(), "社区办公室:王主任"),
+                                        ("测试丙", 80, until.isoformat(), "社区办公室:王主任")]
