@@ -569,9 +569,29 @@ V12_KEY_FILES = """
 """
 
 
+V13_IMPORT_UPLOADS = """
+    -- A spreadsheet the console previewed for an import (bank.imports), kept under a token with
+    -- its hash so that the confirm imports exactly the previewed file, never a second upload.
+    -- Mutable on purpose: the content is dropped once imported or after a day; the import itself
+    -- is in the audit log and, for balances, in the ledger.
+    CREATE TABLE import_uploads (
+        token       TEXT PRIMARY KEY,
+        user_id     INTEGER NOT NULL REFERENCES console_users,
+        kind        TEXT NOT NULL CHECK (kind IN ('roster', 'merchants', 'balances')),
+        filename    TEXT NOT NULL,
+        sha256      TEXT NOT NULL CHECK (length(sha256) = 64),
+        content     BLOB,
+        uploaded_at TEXT NOT NULL,
+        preview     TEXT NOT NULL,      -- JSON: the counts the preview showed
+        imported_at TEXT,
+        result      TEXT                -- JSON: what the import added
+    );
+"""
+
+
 MIGRATIONS = [V1_COMMUNITY, V2_CATALOG_MERCHANTS_LEDGER, V3_POLICY, V4_DEVICES_SYNC, V5_COUNCIL_CONSOLE,
               V6_REVIEW_MEMBERS, V7_CONSOLE_REVIEWERS, V8_REQUEST_FRESHNESS, V9_CARRIED_VALIDITY,
-              V10_ATTEMPT_LIMITS, V11_SETTLEMENT_CHECKS, V12_KEY_FILES]
+              V10_ATTEMPT_LIMITS, V11_SETTLEMENT_CHECKS, V12_KEY_FILES, V13_IMPORT_UPLOADS]
 
 
 def statements(script: str):

@@ -736,3 +736,5 @@ def keys_protect_cmd(db_path: Path, key_dir: Path | None, ask_passphrase: bool):
                        confirmation_prompt=True, default="", show_default=False)
     done = keys.protect(community.code(conn), cards.public_keys(conn), new or None)
     click.echo(f"已{'加密' if new else '去掉口令'} {len(done)} 个密钥文件 (key files rewritten: {len(done)}).")
+from .import_cli import import_group  # noqa: E402  (it uses the helpers above)
+main.add_command(import_group)

@@ -14,6 +14,7 @@ CASES = {
     "bench.redeem": ["--n", "5"],
     "bench.scan": ["--n", "2", "--jobs", "1"],
     "bench.console": ["--rounds", "1"],
+    "bench.imports": ["--rows", "60"],
 }
 
 

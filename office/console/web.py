@@ -245,23 +245,34 @@ class Console:
             return route
         return wrap
 
-    def action(self, *roles: str, atomic: bool = True):
+    def action(self, *roles: str, upload_bytes: int = 0, atomic: bool = True):
         """A POST form: ``func(ctx, form, **path_params) -> redirect URL or (URL, message) or Response``.
 
         The work and its audit record run in one transaction: a refusal writes nothing. With
-        ``atomic=False`` the form opens its own transactions: one that checks a PIN or password
-        (:mod:`bank.attempts`) must commit a wrong answer's count before it refuses, and then do
-        its work in a transaction of its own."""
+        ``upload_bytes`` the form may carry one file of at most that size: the declared body size
+        is checked before anything is read, because Starlette spools file parts to disk unbounded.
+        With ``atomic=False`` the screen opens its own transactions: one that checks a PIN or a
+        password (:mod:`bank.attempts`) must commit a wrong answer's count before it refuses, and
+        reading an uploaded spreadsheet takes seconds while the store's one write lock must not be
+        held (devices push through it)."""
         roles = roles or STAFF
 
         def wrap(func):
             @functools.wraps(func)
             async def route(request: Request):
+                if upload_bytes:
+                    declared = request.headers.get("content-length", "")
+                    if not declared.isdigit() or int(declared) > upload_bytes + 64 * 1024:
+                        return self.error_page(None, f"上传的文件太大(不能超过 {upload_bytes // 2**20} MB)。", 413)
                 try:
-                    form = await request.form(max_files=0, max_fields=500, max_part_size=64 * 1024)
+                    form = await request.form(max_files=1 if upload_bytes else 0, max_fields=500,
+                                              max_part_size=64 * 1024)
                 except Exception:   # noqa: BLE001 - a malformed body is the client's problem
                     return self.error_page(None, "表单格式不正确。", 400)
-                return await run_in_threadpool(self._run_action, func, roles, request, form, atomic)
+                try:
+                    return await run_in_threadpool(self._run_action, func, roles, request, form, atomic)
+                finally:
+                    await form.close()      # an uploaded file's spooled copy
             route.__signature__ = _request_only
             return route
         return wrap
