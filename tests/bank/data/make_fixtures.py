@@ -87,6 +87,18 @@ SEED_ROWS = {
         "INSERT INTO ledger_entries (entry_id, account_id, kind, points, recorded_by, recorded_at, note, valid_until)"
         " VALUES (90, 1, 'adjustment', 4, '社区办公室', '2025-03-02T03:00:00.000000Z', '户合并转入', '2026-12-31')",
     ],
+    10: [
+        "INSERT INTO attempt_limits VALUES ('card_pin', '1', 2, '2025-03-02T03:00:00.000000Z', NULL)",
+    ],
+    11: [
+        "INSERT INTO quarantine (device_id, seq, kind, card_id, account_id, points, value_fen, rule, detail,"
+        " device_time, received_at) VALUES ('T0001', 2, 'redemption', '100001', 1, -5, 700, 'price', '{}',"
+        " '2025-03-01T02:59:30.000000Z', '2025-03-01T03:00:00.000000Z')",
+        "UPDATE alerts SET count = 3, agg_key = 'chain_gap|d:T0001' WHERE alert_id = 1",
+    ],
+    12: [
+        "UPDATE issuing_keys SET endorsed_by = NULL WHERE key_id = 'K1'",
+    ],
 }
 
 
