@@ -149,6 +149,7 @@ class Console:
                                       trim_blocks=True, lstrip_blocks=True)
         self.env.filters["local"] = _local_time
         self.env.filters["yuan"] = lambda fen: f"{(fen or 0) // 100}.{(fen or 0) % 100:02d}"
+        self.env.filters["action_label"] = audit.label
         self.env.globals["roles"] = users.ROLES
         self.env.globals["csrf_field"] = _csrf_field
         self._community = None
