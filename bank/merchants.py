@@ -12,6 +12,7 @@ estimated value is below that is allowed, but the office is warned first.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import dataclass
 
@@ -156,6 +157,14 @@ def reinstate(conn: sqlite3.Connection, merchant_id: int) -> Merchant:
 
 
 # --- offers --------------------------------------------------------------------------------------
+
+def parse_yuan(raw) -> int:
+    """'12', '12.5', '12.50' yuan -> fen (integer, no floats)."""
+    m = re.fullmatch(r"(\d{1,6})(?:\.(\d{1,2}))?", raw.strip() if isinstance(raw, str) else "")
+    if not m:
+        raise InvalidInput("价值须为金额,如 12 或 12.50(元)。", "value must be an amount in yuan like 12.50")
+    return int(m[1]) * 100 + int((m[2] or "0").ljust(2, "0"))
+
 
 def below_promise(points: int, value_fen: int) -> bool:
     """True if a point of this offer is worth less than ¥1 (the scheme's promise)."""

@@ -555,3 +555,8 @@ def reviewer_list_cmd(db_path: Path, as_json: bool):
     for r in rows:
         click.echo(f"{r['reviewer_id']}\t{r['compound_id']}\t{r['account_id']}\t{r['name']}\t{r['card_id']}\t"
                    f"{'在组' if r['active'] else '已退出'}\t{r['console_user'] or '-'}")
+
+
+# Registration (account, merchant, offer, team, card) lives in its own module; it uses the helpers above.
+from . import registration_cli  # noqa: E402
+registration_cli.register(main)

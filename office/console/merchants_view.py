@@ -4,8 +4,6 @@ exposure of one copied card it implies. Merchant users see their own page only, 
 
 from __future__ import annotations
 
-import re
-
 import markupsafe
 import segno
 from fastapi import FastAPI
@@ -27,12 +25,7 @@ POLICY_LABELS = {
 }
 
 
-def parse_yuan(raw: str) -> int:
-    """'12', '12.5', '12.50' yuan -> fen (integer, no floats)."""
-    m = re.fullmatch(r"(\d{1,6})(?:\.(\d{1,2}))?", raw.strip())
-    if not m:
-        raise InvalidInput("价值须为金额,如 12 或 12.50(元)。", "value must be an amount in yuan like 12.50")
-    return int(m[1]) * 100 + int((m[2] or "0").ljust(2, "0"))
+parse_yuan = merchants.parse_yuan   # the console's and the command line's amounts, one parser
 
 
 def register(app: FastAPI, console: Console) -> None:
