@@ -302,13 +302,18 @@ def plan_amendment(conn: sqlite3.Connection, *, changes: dict | None = None, ret
     return Amendment(base.version, data, changed, added, retire, signs)
 
 
+def check_effective(effective_from, *, now=None) -> None:
+    """A new version takes effect after today (local): entries already made today keep theirs."""
+    if not isinstance(effective_from, dt.date) or effective_from <= clock.local_date(now or clock.now_utc()):
+        raise InvalidInput("新版本的生效日期须晚于今天。", "a new version takes effect after today")
+
+
 def amend(conn: sqlite3.Connection, *, effective_from: dt.date, note: str, changes: dict | None = None,
           retire=(), add=(), confirm_sign_change: bool = False, now=None) -> tuple[int, Amendment]:
     """Install the amended catalog as a new version in force from ``effective_from`` (after
     today); returns (version, what changed). A sign change needs ``confirm_sign_change``."""
     now = now or clock.now_utc()
-    if not isinstance(effective_from, dt.date) or effective_from <= clock.local_date(now):
-        raise InvalidInput("新版本的生效日期须晚于今天。", "a new version takes effect after today")
+    check_effective(effective_from, now=now)
     note = note.strip() if isinstance(note, str) else ""
     if not note or len(note) > 200:
         raise InvalidInput("请填写修订说明(不超过200个字)。", "an amendment needs a note of 1-200 characters")

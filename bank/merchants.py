@@ -190,9 +190,9 @@ def _price(points, value_fen) -> None:
         raise InvalidInput("价值须为非负整数(分)。", "offer value must be a non-negative integer (fen)")
 
 
-def add_offer(conn: sqlite3.Connection, merchant_id: int, name: str, points: int, value_fen: int, *,
-              now=None) -> int:
-    """Add an offer, or list a withdrawn one of the same name again at this price; returns its id."""
+def check_new_offer(conn: sqlite3.Connection, merchant_id: int, name: str, points: int, value_fen: int) -> int | None:
+    """Every check of adding an offer; returns the id of a withdrawn offer of that name (it is
+    listed again) or None (a new offer). Writes nothing."""
     m = get(conn, merchant_id)
     if m.status == "left":
         raise InvalidInput(f"{m.name}已退出,不能添加兑换项目。", f"merchant {merchant_id} has left")
@@ -200,24 +200,36 @@ def add_offer(conn: sqlite3.Connection, merchant_id: int, name: str, points: int
     _price(points, value_fen)
     row = conn.execute("SELECT offer_id, active FROM offers WHERE merchant_id = ? AND name = ?",
                        (merchant_id, name)).fetchone()
-    if row is None:
-        return conn.execute("INSERT INTO offers (merchant_id, name, points, value_fen) VALUES (?, ?, ?, ?)",
-                            (merchant_id, name, points, value_fen)).lastrowid
-    if row[1]:
+    if row is not None and row[1]:
         raise InvalidInput(f"该商户已有“{name}”。", f"merchant {merchant_id} has an offer {name!r} already")
-    edit_offer(conn, row[0], points=points, value_fen=value_fen, now=now, _relist=True)
-    conn.execute("UPDATE offers SET active = 1, withdrawn_at = NULL WHERE offer_id = ?", (row[0],))
-    return row[0]
+    return None if row is None else row[0]
 
 
-def edit_offer(conn: sqlite3.Connection, offer_id: int, *, name: str | None = None, points: int | None = None,
-               value_fen: int | None = None, now=None, _relist: bool = False) -> dict:
-    """Change an offer's name, points or estimated value (None: unchanged); returns what changed.
-    The price it had is kept until now, so redemptions already made keep their value. Devices
-    get the new price at their next pull (until then a redemption at the old price is settled
-    as charged and flagged for the council)."""
+def add_offer(conn: sqlite3.Connection, merchant_id: int, name: str, points: int, value_fen: int, *,
+              now=None) -> int:
+    """Add an offer, or list a withdrawn one of the same name again at this price; returns its id."""
+    relist = check_new_offer(conn, merchant_id, name, points, value_fen)
+    if relist is None:
+        return conn.execute("INSERT INTO offers (merchant_id, name, points, value_fen) VALUES (?, ?, ?, ?)",
+                            (merchant_id, name.strip(), points, value_fen)).lastrowid
+    _record_price_change(conn, offer(conn, relist), points, value_fen, now)
+    conn.execute("UPDATE offers SET points = ?, value_fen = ?, active = 1, withdrawn_at = NULL WHERE offer_id = ?",
+                 (points, value_fen, relist))
+    return relist
+
+
+def _record_price_change(conn, o: Offer, points: int, value_fen: int, now) -> None:
+    if (points, value_fen) != (o.points, o.value_fen):
+        conn.execute("INSERT INTO offer_price_history (offer_id, points, value_fen, until_at) VALUES (?, ?, ?, ?) "
+                     "ON CONFLICT DO NOTHING", (o.offer_id, o.points, o.value_fen, clock.to_text(now or clock.now_utc())))
+
+
+def check_offer_edit(conn: sqlite3.Connection, offer_id: int, *, name: str | None = None, points: int | None = None,
+                     value_fen: int | None = None) -> dict:
+    """Every check of editing an offer; returns {field: [before, after]} of what would change.
+    Writes nothing."""
     o = offer(conn, offer_id)
-    if not o.active and not _relist:
+    if not o.active:
         raise InvalidInput(f"“{o.name}”已撤下,请先重新上架。", f"offer {offer_id} is withdrawn")
     after = {"name": o.name if name is None else _offer_name(name),
              "points": o.points if points is None else points,
@@ -227,15 +239,23 @@ def edit_offer(conn: sqlite3.Connection, offer_id: int, *, name: str | None = No
                                                 (o.merchant_id, after["name"])).fetchone():
         raise InvalidInput(f"该商户已有“{after['name']}”。", f"offer name {after['name']!r} exists")
     before = {"name": o.name, "points": o.points, "value_fen": o.value_fen}
-    changed = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
-    if not changed:
-        return changed
-    if "points" in changed or "value_fen" in changed:
-        at = clock.to_text(now or clock.now_utc())
-        conn.execute("INSERT INTO offer_price_history (offer_id, points, value_fen, until_at) VALUES (?, ?, ?, ?) "
-                     "ON CONFLICT DO NOTHING", (offer_id, o.points, o.value_fen, at))
-    conn.execute("UPDATE offers SET name = ?, points = ?, value_fen = ? WHERE offer_id = ?",
-                 (after["name"], after["points"], after["value_fen"], offer_id))
+    return {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+
+
+def edit_offer(conn: sqlite3.Connection, offer_id: int, *, name: str | None = None, points: int | None = None,
+               value_fen: int | None = None, now=None) -> dict:
+    """Change an offer's name, points or estimated value (None: unchanged); returns what changed.
+    The price it had is kept until now, so redemptions already made keep their value. Devices
+    get the new price at their next pull (until then a redemption at the old price is settled
+    as charged and flagged for the council)."""
+    changed = check_offer_edit(conn, offer_id, name=name, points=points, value_fen=value_fen)
+    if changed:
+        o = offer(conn, offer_id)
+        after = {k: v[1] for k, v in changed.items()}
+        _record_price_change(conn, o, after.get("points", o.points), after.get("value_fen", o.value_fen), now)
+        conn.execute("UPDATE offers SET name = ?, points = ?, value_fen = ? WHERE offer_id = ?",
+                     (after.get("name", o.name), after.get("points", o.points), after.get("value_fen", o.value_fen),
+                      offer_id))
     return changed
 
 

@@ -8,11 +8,11 @@ import markupsafe
 import segno
 from fastapi import FastAPI
 
-from bank import alerts, clock, devices, merchants, periods, policy, redemptions
-from bank.errors import InvalidInput
+from bank import alerts, clock, community, devices, merchants, periods, policy, redemptions
 
 from .. import statistics
 from . import web
+from .merchants_admin import WEEKDAYS, below_promise_page, offer_price
 from .web import Console
 
 POLICY_LABELS = {
@@ -48,7 +48,8 @@ def register(app: FastAPI, console: Console) -> None:
         return console.render(ctx, "merchants.html", merchants=merchants.all_merchants(ctx.conn), month=month,
                               by_merchant=by_merchant, tablets=tablets, categories=merchants.CATEGORIES,
                               policy=policy.offline_policy(ctx.conn), labels=POLICY_LABELS, exposure=exposure,
-                              tablet_count=tablet_count)
+                              tablet_count=tablet_count, statuses=merchants.STATUSES,
+                              point_windows=policy.windows(ctx.conn, None), weekdays=WEEKDAYS)
 
     @console.page(*web.STAFF)
     def device_list(ctx: web.Ctx):
@@ -77,20 +78,26 @@ def register(app: FastAPI, console: Console) -> None:
         return console.render(ctx, "merchant.html", m=m, category=merchants.CATEGORIES.get(m.category, m.category),
                               offers=merchants.offers_of(ctx.conn, m.merchant_id, active_only=False), month=month,
                               table=table, recent=recent, devices=own,
-                              policy=policy.offline_policy(ctx.conn, m.merchant_id))
+                              policy=policy.offline_policy(ctx.conn, m.merchant_id),
+                              windows=policy.windows(ctx.conn, m.merchant_id), weekdays=WEEKDAYS,
+                              statuses=merchants.STATUSES, categories=merchants.CATEGORIES,
+                              compounds=community.compounds(ctx.conn),
+                              promise=merchants.PROMISE_FEN_PER_POINT)
 
     @console.action("office")
     def add_offer(ctx: web.Ctx, form, merchant_id: str):
         m = merchants.get(ctx.conn, web.path_int(merchant_id, "商户"))
         name = web.text(form, "name", "项目名称", max_len=30)
-        points = web.integer(form, "points", "所需积分", lo=1, hi=10_000)
-        value_fen = parse_yuan(web.text(form, "value", "价值(元)", max_len=10))
-        if any(o.name == name for o in merchants.offers_of(ctx.conn, m.merchant_id, active_only=False)):
-            raise InvalidInput(f"该商户已有“{name}”。", "offer name exists")
+        points, value_fen = offer_price(form)
+        relist = merchants.check_new_offer(ctx.conn, m.merchant_id, name, points, value_fen)
+        back = f"/merchants/{m.merchant_id}#offers"
+        if merchants.below_promise(points, value_fen) and not web.confirmed(form):
+            return below_promise_page(console, ctx, form, what=f"添加“{name}”", points=points, value_fen=value_fen,
+                                      back=back)
         oid = merchants.add_offer(ctx.conn, m.merchant_id, name, points, value_fen)
         ctx.audit("offer.add", f"merchant {m.merchant_id}", {"offer_id": oid, "name": name, "points": points,
-                                                             "value_fen": value_fen})
-        return f"/merchants/{m.merchant_id}", f"已添加兑换项目“{name}”。"
+                                                             "value_fen": value_fen, "relisted": relist is not None})
+        return back, f"已{'重新上架' if relist else '添加'}兑换项目“{name}”。"
 
     def _enrol_page(ctx, code: str, what: str, hours: int):
         # The QR names this office as the browser reached it, so a tablet enrols with one scan.
