@@ -199,20 +199,28 @@ def edit(conn: sqlite3.Connection, account_id: int, *, holder_name: str | None =
     return changed
 
 
-def rename_member(conn: sqlite3.Connection, account_id: int, member_id: int, name: str) -> tuple[str, str]:
-    """Correct a member's name (the holder's also renames the account); returns (before, after)."""
+def edit_member(conn: sqlite3.Connection, account_id: int, member_id: int, *, name: str | None = None,
+                relation: str | None = None) -> dict:
+    """Correct a member's name or relation to the holder (the holder's name also renames the
+    account; the holder's relation is always 本人). Returns {field: [before, after]}."""
     _open_for_change(conn, account_id)
     m = member(conn, account_id, member_id)
-    name = _name(name)
-    if name == m["name"]:
-        raise InvalidInput("姓名没有变化。", "the name is unchanged")
-    if m["name"] in _active_reviewers(conn, account_id):
+    after = {"name": m["name"] if name is None else _name(name),
+             "relation": m["relation"] if relation is None else _relation(relation)}
+    if m["is_holder"] and after["relation"] != "本人":
+        raise InvalidInput("户主与户主的关系是“本人”;更换户主请办理户主变更。", "the holder's relation is 本人")
+    if not m["is_holder"] and after["relation"] == "本人":
+        raise InvalidInput("只有户主的关系是“本人”。", "only the holder is 本人")
+    changed = {k: [m[k], after[k]] for k in after if m[k] != after[k]}
+    if "name" in changed and m["name"] in _active_reviewers(conn, account_id):
         raise InvalidInput(f"{m['name']}是评议小组成员,改名前请先在“评议小组”办理退出。",
                            "a review-group member keeps their name while in the group")
-    conn.execute("UPDATE members SET name = ? WHERE member_id = ?", (name, member_id))
-    if m["is_holder"]:
-        conn.execute("UPDATE accounts SET display_name = ? WHERE account_id = ?", (name, account_id))
-    return m["name"], name
+    if changed:
+        conn.execute("UPDATE members SET name = ?, relation = ? WHERE member_id = ?",
+                     (after["name"], after["relation"], member_id))
+        if m["is_holder"] and "name" in changed:
+            conn.execute("UPDATE accounts SET display_name = ? WHERE account_id = ?", (after["name"], account_id))
+    return changed
 
 
 def remove_member(conn: sqlite3.Connection, account_id: int, member_id: int) -> str:

@@ -16,7 +16,7 @@ ACTION_LABELS = {
     "user.add": "添加用户", "user.enable": "启用用户", "user.disable": "停用用户", "user.password": "重设密码",
     "account.open": "开户", "account.edit": "修改储户信息", "account.suspend": "暂停账户",
     "account.reinstate": "恢复账户", "account.close": "销户", "account.holder": "户主变更",
-    "member.add": "添加家庭成员", "member.rename": "修改成员姓名", "member.remove": "移出家庭成员",
+    "member.add": "添加家庭成员", "member.edit": "修改成员信息", "member.remove": "移出家庭成员",
     "household.merge": "并户", "household.merge_undo": "撤销并户", "household.split": "分户",
     "card.issue": "发卡", "card.print": "打印储户卡", "card.reissue": "挂失补办", "card.revoke": "卡作废",
     "card.replace": "补办新卡", "pin.set": "设置兑换密码", "pin.clear": "取消兑换密码",

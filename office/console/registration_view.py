@@ -76,12 +76,15 @@ def register(app: FastAPI, console: Console) -> None:
         return f"/residents/{acct.account_id}", f"储户 {acct.account_id} 的信息已修改。"
 
     @console.action("office")
-    def rename_member(ctx: web.Ctx, form, account_id: str, member_id: str):
+    def edit_member(ctx: web.Ctx, form, account_id: str, member_id: str):
         acct = account_of(ctx, account_id)
         mid = web.path_int(member_id, "成员")
-        old, new = accounts.rename_member(ctx.conn, acct.account_id, mid, web.text(form, "name", "姓名", max_len=20))
-        ctx.audit("member.rename", f"account {acct.account_id}", {"member_id": mid, "from": old, "to": new})
-        return f"/residents/{acct.account_id}/edit", f"已将{old}改为{new}。"
+        changed = accounts.edit_member(ctx.conn, acct.account_id, mid, name=web.text(form, "name", "姓名", max_len=20),
+                                       relation=web.text(form, "relation", "与户主关系", max_len=10))
+        if not changed:
+            return f"/residents/{acct.account_id}/edit", "没有修改任何内容。"
+        ctx.audit("member.edit", f"account {acct.account_id}", {"member_id": mid, **changed})
+        return f"/residents/{acct.account_id}/edit", "成员信息已修改。"
 
     @console.action("office")
     def remove_member(ctx: web.Ctx, form, account_id: str, member_id: str):
@@ -149,7 +152,7 @@ def register(app: FastAPI, console: Console) -> None:
     add("/residents/new", create, methods=["POST"], include_in_schema=False)
     add("/residents/{account_id}/edit", edit_form, methods=["GET"], include_in_schema=False)
     add("/residents/{account_id}/edit", edit, methods=["POST"], include_in_schema=False)
-    add("/residents/{account_id}/members/{member_id}/rename", rename_member, methods=["POST"], include_in_schema=False)
+    add("/residents/{account_id}/members/{member_id}/edit", edit_member, methods=["POST"], include_in_schema=False)
     add("/residents/{account_id}/members/{member_id}/remove", remove_member, methods=["POST"], include_in_schema=False)
     add("/residents/{account_id}/holder", change_holder, methods=["POST"], include_in_schema=False)
     add("/residents/{account_id}/suspend", suspend, methods=["POST"], include_in_schema=False)

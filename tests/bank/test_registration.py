@@ -86,7 +86,10 @@ def test_edit_address_phone_and_holder_name(store, household):
 def test_members_rename_remove_and_change_of_holder(store, household):
     aid, card = household
     spouse, son = [m["member_id"] for m in accounts.members(store, aid)][1:]
-    assert accounts.rename_member(store, aid, son, "张晓宇") == ("张小宇", "张晓宇")
+    assert accounts.edit_member(store, aid, son, name="张晓宇") == {"name": ["张小宇", "张晓宇"]}
+    refused(store, accounts.edit_member, aid, son, relation="本人", match="只有户主")
+    refused(store, accounts.edit_member, aid, accounts.members(store, aid)[0]["member_id"], relation="配偶",
+            match="户主变更")
     refused(store, accounts.change_holder, aid, spouse, old_holder_relation="", match="关系")
     refused(store, accounts.change_holder, aid, 999999, old_holder_relation="配偶", match="不属于")
     assert accounts.change_holder(store, aid, spouse, old_holder_relation="配偶") == ("张喆明", "李玥")
@@ -104,7 +107,8 @@ def test_a_review_group_member_keeps_name_and_household(store, household):
     aid, _ = household
     reviewers.add(store, compound_id=1, account_id=aid, name="李玥", pin="1357", now=T0)
     spouse = accounts.members(store, aid)[1]["member_id"]
-    refused(store, accounts.rename_member, aid, spouse, "李月", match="评议小组成员")
+    refused(store, accounts.edit_member, aid, spouse, name="李月", match="评议小组成员")
+    assert accounts.edit_member(store, aid, spouse, relation="妻子") == {"relation": ["配偶", "妻子"]}
     refused(store, accounts.remove_member, aid, spouse, match="评议小组成员")
     refused(store, households.close, aid, note="迁出", by="测试", match="评议小组成员")
 

@@ -6,7 +6,10 @@ do what; the audit page in Chinese."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
+
+import openpyxl
 
 import pytest
 
@@ -124,9 +127,16 @@ def test_edit_members_holder_suspend_and_reinstate(office, store):
     refused(office, store, f"/residents/{aid}/edit", {**form, "building": "77"}, "楼栋号")
     refused(office, store, f"/residents/{aid}/edit", {**form, "phone": "12"}, "电话号码")
     second, third = people[1], people[2]
-    office.follow(office.post(f"/residents/{aid}/members/{third['member_id']}/rename", {"name": "改名测试"}))
-    refused(office, store, f"/residents/{aid}/members/{third['member_id']}/rename", {"name": ""}, "请填写“姓名”")
-    refused(office, store, f"/residents/{aid}/members/999999/rename", {"name": "x"}, "不属于")
+    office.follow(office.post(f"/residents/{aid}/members/{third['member_id']}/edit", {"name": "改名测试",
+                                                                                     "relation": "孙女"}))
+    assert {m["name"]: m["relation"] for m in accounts.members(ro(store), aid)}["改名测试"] == "孙女"
+    refused(office, store, f"/residents/{aid}/members/{third['member_id']}/edit", {"name": "", "relation": "孙女"},
+            "请填写“姓名”")
+    refused(office, store, f"/residents/{aid}/members/{third['member_id']}/edit", {"name": "x", "relation": "本人"},
+            "只有户主")
+    refused(office, store, f"/residents/999999/members/{third['member_id']}/edit", {"name": "x", "relation": "x"},
+            "没有编号", status=404)
+    refused(office, store, f"/residents/{aid}/members/999999/edit", {"name": "x", "relation": "孙女"}, "不属于")
     page = office.follow(office.post(f"/residents/{aid}/holder", {"member": str(second["member_id"]), "old_relation": "配偶"}))
     assert f"户主已由{acct.display_name}变更为{second['name']}" in page.text
     c = ro(store)
@@ -421,3 +431,7 @@ def test_the_audit_page_names_actions_in_chinese(office, store):
         assert f"<td>{label}<br>" in page, label
     filtered = office.get("/audit?action=account.open").text
     assert '<option value="account.open" selected>开户</option>' in filtered
+    sheet = openpyxl.load_workbook(io.BytesIO(office.get("/exports/audit.xlsx?action=account.open").content)).active
+    header = [c.value for c in sheet[1]]
+    row = dict(zip(header, [c.value for c in sheet[2]]))
+    assert (row["操作"], row["操作代码"], row["操作人"]) == ("开户", "account.open", "王主任")
