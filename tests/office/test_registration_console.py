@@ -432,6 +432,6 @@ def test_the_audit_page_names_actions_in_chinese(office, store):
     filtered = office.get("/audit?action=account.open").text
     assert '<option value="account.open" selected>开户</option>' in filtered
     sheet = openpyxl.load_workbook(io.BytesIO(office.get("/exports/audit.xlsx?action=account.open").content)).active
-    header = [c.value for c in sheet[1]]
-    row = dict(zip(header, [c.value for c in sheet[2]]))
+    header = [c.value for c in sheet[3]]            # a title row, a blank row, then the headers
+    row = dict(zip(header, [c.value for c in sheet[4]]))
     assert (row["操作"], row["操作代码"], row["操作人"]) == ("开户", "account.open", "王主任")
