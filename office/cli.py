@@ -557,6 +557,6 @@ def reviewer_list_cmd(db_path: Path, as_json: bool):
                    f"{'在组' if r['active'] else '已退出'}\t{r['console_user'] or '-'}")
 
 
-# Registration (account, merchant, offer, team, card) lives in its own module; it uses the helpers above.
-from . import registration_cli  # noqa: E402
-registration_cli.register(main)
+# Registration (account, merchant, offer, team, card) lives in its own module, which uses the helpers
+# above and adds its groups to ``main`` when imported (whichever of the two modules is imported first).
+from . import registration_cli  # noqa: E402,F401

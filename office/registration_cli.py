@@ -15,7 +15,8 @@ import click
 from bank import accounts, audit, cards, db, households, merchants, teams
 from bank.errors import InvalidInput
 
-from .cli import DateType, _check_out, _echo_json, _open_ro, _resolve_account, _write_out, db_option, plain_errors
+from .cli import (DateType, _check_out, _echo_json, _open_ro, _resolve_account, _write_out, db_option, main,
+                  plain_errors)
 
 ACTOR = "命令行"
 
@@ -53,11 +54,6 @@ def _check_card_out(out: Path | None) -> None:
 def _out_option():
     return click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
                         help="Also write the card to print (PDF).")
-
-
-def register(main: click.Group) -> None:
-    for group in (account_group, merchant_group, offer_group, team_group, card_group):
-        main.add_command(group)
 
 
 # --- accounts ------------------------------------------------------------------------------------
@@ -541,3 +537,7 @@ def card_reissue_cmd(db_path, card_id, out, as_json):
         audit.record(conn, ACTOR, "card.replace", f"account {new.account_id}",
                      {"card_id": new.card_id, "version": new.version})
     _card_done(conn, new, f"已补办第 {new.version} 版,请打印新卡。", out, as_json)
+
+
+for _group in (account_group, merchant_group, offer_group, team_group, card_group):
+    main.add_command(_group)
