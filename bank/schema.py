@@ -530,6 +530,19 @@ V11_REGISTRATION = """
         undone_by    TEXT
     );
     CREATE INDEX household_changes_by_account ON household_changes (source_id, target_id);
+    -- Devices show a household's kind, member count and (kiosks) address: a pull delta must carry an
+    -- account again when they change, as it does for status, PIN and name (V4).
+    CREATE TRIGGER accounts_registration_changed AFTER UPDATE OF kind, compound_id, building, unit, room ON accounts
+    BEGIN INSERT INTO replica_changes (account_id) VALUES (NEW.account_id); END;
+    CREATE TRIGGER members_added AFTER INSERT ON members
+    BEGIN INSERT INTO replica_changes (account_id) VALUES (NEW.account_id); END;
+    CREATE TRIGGER members_moved AFTER UPDATE OF account_id ON members
+    BEGIN
+        INSERT INTO replica_changes (account_id) VALUES (OLD.account_id);
+        INSERT INTO replica_changes (account_id) VALUES (NEW.account_id);
+    END;
+    CREATE TRIGGER members_removed AFTER DELETE ON members
+    BEGIN INSERT INTO replica_changes (account_id) VALUES (OLD.account_id); END;
 """
 
 

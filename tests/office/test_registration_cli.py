@@ -294,3 +294,35 @@ def test_as_real_processes(store):
     assert r.returncode == 1 and "Traceback" not in r.stderr and f"已有“{taken.name}”" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
     assert digest(store) == before
+
+
+def test_a_tablet_learns_registration_changes_in_a_delta_pull(town, hub, tmp_path):
+    """Members in and out and a suspension reach an enrolled tablet in the next delta pull (no
+    full snapshot needed)."""
+    from device import redeem as engine
+    from sync import client, replica
+    from tests.sync.kit import enrol_tablet
+
+    h = enrol_tablet(town.path, hub, tmp_path / "tablet", town.noodles)
+    aid, _, qr = town.rich
+
+    def household():
+        conn = h.replica()
+        try:
+            return replica.household(conn, aid)
+        finally:
+            conn.close()
+
+    assert household() == ("household", 1)
+    run("account", "edit", "--db", town.path, aid, "--add-member", "李玥:配偶", "--add-member", "张小宇:儿子")
+    result = client.sync_once(h, hub)
+    assert (result.pulled, result.accounts) == ("delta", 1)            # only this account, from the last cursor
+    assert household() == ("household", 3)
+    son = json.loads(run("account", "list", "--db", town.path, "--q", str(aid), "--json").stdout)["accounts"][0]
+    son_id = next(m["member_id"] for m in son["members"] if m["name"] == "张小宇")
+    run("account", "edit", "--db", town.path, aid, "--remove-member", son_id, "--suspend")
+    assert client.sync_once(h, hub).pulled == "delta"
+    assert household() == ("household", 2)
+    with pytest.raises(engine.Refusal) as refusal:
+        engine.inspect(h, qr)
+    assert refusal.value.reason == "account_inactive"
