@@ -173,7 +173,8 @@ def register(app: FastAPI, console: Console) -> None:
             stay = [m["name"] for m in plan.source.members if m["member_id"] not in member_ids]
             return console.confirm_page(
                 ctx, form, heading=f"分户:从储户 {acct.account_id} 分出新储户", button="确认分户",
-                back=f"/residents/{acct.account_id}#household", sides=[("原储户", plan.source)],
+                back=f"/residents/{acct.account_id}#household", sides=[("原储户(办理前)", plan.source)],
+                extra_template="_split_new.html", plan=plan,
                 lines=[f"{'、'.join(plan.names)}分出为新储户,{plan.names[0]}为户主,住址 {plan.building}栋{plan.unit}单元{plan.room}。",
                        f"{'、'.join(stay)}留在储户 {acct.account_id}。",
                        f"分出 {points} 分给新储户,原储户余 {plan.source.balance - points} 分;新储户发新卡,请打印。",

@@ -18,8 +18,8 @@ MEMBER_ROWS = 6
 MAX_MEMBER_ROWS = 20
 
 
-def _address(form, *, compound_required: bool = True) -> dict:
-    return {"compound_id": web.integer(form, "compound", "小区", lo=1, required=compound_required),
+def _address(form) -> dict:
+    return {"compound_id": web.integer(form, "compound", "小区", lo=1),
             "building": web.integer(form, "building", "楼栋", lo=1, hi=999),
             "unit": web.integer(form, "unit", "单元", lo=1, hi=99),
             "room": web.text(form, "room", "房号", max_len=10)}

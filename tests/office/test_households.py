@@ -88,6 +88,7 @@ def test_split_moves_chosen_members_with_points_and_a_new_card(office, store):
     preview = office.post(f"/residents/{source}/split", data)
     assert preview.status_code == 200 and "确认分户" in preview.text and state(store) == before
     assert f"{moving[0]['name']}分出为新储户" in preview.text and "902" in preview.text
+    assert "原储户(办理前)" in preview.text and "分出的新储户" in preview.text      # both households shown
     r = office.post(f"/residents/{source}/split", data | {"confirm": "1"})
     page = office.follow(r)
     assert "已从储户" in page.text

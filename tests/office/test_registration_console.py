@@ -13,10 +13,10 @@ import openpyxl
 
 import pytest
 
-from bank import accounts, cards, clock, convention, db, households, ledger, merchants, policy, teams
+from bank import accounts, cards, clock, convention, db, ledger, merchants, policy, teams
 from office import server
 
-from .console_kit import Browser, count, error_text, make_store
+from .console_kit import Browser, error_text, make_store
 
 TABLES = ("accounts", "members", "cards", "ledger_entries", "merchants", "offers", "offer_price_history",
           "redemption_windows", "volunteer_teams", "catalog_versions", "household_changes", "audit_log")

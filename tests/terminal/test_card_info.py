@@ -29,7 +29,7 @@ def test_members_and_single_accounts_after_a_full_pull(flow, town):
     office_do(town, lambda c: accounts.add_member(c, town.rich[0], "张小明", "子女"))
     office_do(town, lambda c: c.execute("UPDATE accounts SET kind = 'single' WHERE account_id = ?", (town.poor[0],)))
     conn = flow.home.replica()
-    replica.set_state(conn, cursor=None)    # a member added is not in the delta cursor: full pull
+    replica.set_state(conn, cursor=None)    # a full pull (a delta carries member changes too since schema V11)
     conn.close()
     synced(flow)
     assert flow.scan(town.rich[2]) and (flow.card.household, flow.card.members) == ("household", 2)
