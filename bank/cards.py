@@ -225,3 +225,49 @@ def verify_text(conn: sqlite3.Connection, text: str) -> tuple[CardClaim, Card]:
 
 
 __all__ = ["Card", "CardClaim", "CardRefused", "issue", "reissue", "revoke", "verify_text"]
+
+
+# --- the office's card desk: report lost, revoke, reissue (rules the console and the CLI share) ---
+
+LOSS_REASONS = {"lost": "遗失", "stolen": "被盗", "damaged": "损坏"}
+END_REASONS = {**LOSS_REASONS, "misused": "被冒用", "revoked": "其他原因"}
+
+
+def _resident_card(conn: sqlite3.Connection, card_id: str, account_id: int | None) -> Card:
+    card = current(conn, card_id)
+    if account_id is not None and card.account_id != account_id:
+        raise InvalidInput(f"卡号 {card_id} 不是储户 {account_id} 的卡。", f"card {card_id} is not account {account_id}'s")
+    if card.role != "resident":
+        raise InvalidInput("这是评议小组工作卡,请在“评议小组”中办理。", f"card {card_id} is a staff card")
+    if accounts.get(conn, card.account_id).status == "closed":
+        raise InvalidInput(f"储户 {card.account_id} 已销户,不能办理。", f"account {card.account_id} is closed")
+    return card
+
+
+def report_lost(conn: sqlite3.Connection, card_id: str, *, reason: str = "lost", account_id: int | None = None,
+                now=None) -> Card:
+    """挂失补办: the active version is refused from now on (devices at their next pull) and
+    version + 1 is issued for the office to print."""
+    if reason not in LOSS_REASONS:
+        raise InvalidInput("请选择挂失原因:遗失、被盗或损坏。", f"reason must be one of {list(LOSS_REASONS)}")
+    card = _resident_card(conn, card_id, account_id)
+    if card.status != "active":
+        raise InvalidInput(f"卡号 {card_id} 当前已作废;如需新卡请办理补办。", f"card {card_id} is not active")
+    return reissue(conn, card_id, reason=reason, now=now)
+
+
+def revoke_resident(conn: sqlite3.Connection, card_id: str, *, reason: str = "revoked", account_id: int | None = None,
+                    now=None) -> Card:
+    """Revoke a resident's card without a new one (the resident collects a new card later)."""
+    if reason not in END_REASONS:
+        raise InvalidInput("作废原因不正确。", f"reason must be one of {list(END_REASONS)}")
+    _resident_card(conn, card_id, account_id)
+    return revoke(conn, card_id, reason=reason, now=now)
+
+
+def reissue_revoked(conn: sqlite3.Connection, card_id: str, *, account_id: int | None = None, now=None) -> Card:
+    """补办: a new version of a revoked card (the old versions stay refused)."""
+    card = _resident_card(conn, card_id, account_id)
+    if card.status == "active":
+        raise InvalidInput(f"卡号 {card_id} 仍然有效;遗失或损坏请办理挂失补办。", f"card {card_id} is still active")
+    return reissue(conn, card_id, reason="reissued", now=now)

@@ -1,4 +1,4 @@
-"""The community itself: its code and name, compounds, service points, review groups, teams."""
+"""The community itself: its code and name, settings, compounds, service points, review groups."""
 
 from __future__ import annotations
 
@@ -57,8 +57,3 @@ def add_compound(conn: sqlite3.Connection, name: str, buildings: int, *,
 def compounds(conn: sqlite3.Connection) -> list[Compound]:
     return [Compound(*row) for row in conn.execute(
         "SELECT compound_id, name, buildings FROM compounds ORDER BY compound_id")]
-
-
-def add_volunteer_team(conn: sqlite3.Connection, name: str, description: str = "") -> int:
-    return conn.execute("INSERT INTO volunteer_teams (name, description) VALUES (?, ?)",
-                        (name, description)).lastrowid

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from . import accounts, cards, clock, community, convention, db, keystore, ledger, merchants, policy, reviewers, validity
+from . import accounts, cards, clock, community, convention, db, keystore, ledger, merchants, policy, reviewers, teams, validity
 from .errors import BankError
 
 COMPOUNDS = [  # name, buildings, service point
@@ -140,7 +140,7 @@ def _populate(conn, rng: random.Random, seed: int, start: dt.date, until: dt.dat
                        note="龙海社区居民公约积分细则(第一版)", now=founded)
     compound_ids = [community.add_compound(conn, name, b, service_point=sp, address=f"龙海社区{name}")
                     for name, b, sp in COMPOUNDS]
-    team_ids = [community.add_volunteer_team(conn, n, d) for n, d in VOLUNTEER_TEAMS]
+    team_ids = [teams.add(conn, n, d, registered_on=dt.date(until.year - 2, 12, 1), now=founded) for n, d in VOLUNTEER_TEAMS]
 
     # Accounts: ~70 % households with 2-5 members, the rest single residents.
     account_ids, staff_names = [], {cid: [] for cid in compound_ids}

@@ -11,7 +11,7 @@ import sqlite3
 from dataclasses import dataclass, fields, replace
 
 from . import clock
-from .errors import InvalidInput
+from .errors import InvalidInput, NotFound
 
 
 @dataclass(frozen=True)
@@ -143,12 +143,36 @@ def _valid_hhmm(text: str) -> bool:
 
 def add_window(conn: sqlite3.Connection, *, merchant_id: int | None, place: str, weekdays: str,
                opens: str, closes: str) -> int:
+    """A window for a merchant, or (merchant_id None) for the community's own redemption point."""
+    place = place.strip() if isinstance(place, str) else ""
+    if not place or len(place) > 60:
+        raise InvalidInput("兑换地点不能为空,且不超过60个字。", "a place is 1-60 characters")
+    if not isinstance(weekdays, str) or not isinstance(opens, str) or not isinstance(closes, str):
+        raise InvalidInput("营业日和时间格式不正确。", "weekdays and times are text")
+    if weekdays == "0000000":
+        raise InvalidInput("请至少选择一天。", "a window needs at least one day")
     if len(weekdays) != 7 or set(weekdays) - {"0", "1"}:
         raise InvalidInput("营业日须为7位0或1(周一在前)。", "weekdays must be seven 0/1 flags, Monday first")
     if not (_valid_hhmm(opens) and _valid_hhmm(closes)) or opens >= closes:
         raise InvalidInput("时间须为 HH:MM,且开始早于结束。", "times must be HH:MM with opens before closes")
     return conn.execute("INSERT INTO redemption_windows (merchant_id, place, weekdays, opens, closes) "
                         "VALUES (?, ?, ?, ?, ?)", (merchant_id, place, weekdays, opens, closes)).lastrowid
+
+
+def window(conn: sqlite3.Connection, window_id: int) -> Window:
+    row = conn.execute("SELECT * FROM redemption_windows WHERE window_id = ?", (window_id,)).fetchone() \
+        if type(window_id) is int else None
+    if row is None:
+        raise NotFound(f"没有编号为 {window_id} 的兑换时间。", f"no redemption window {window_id}")
+    return Window(*row)
+
+
+def remove_window(conn: sqlite3.Connection, window_id: int) -> Window:
+    """Remove a window; a merchant left with none may redeem at any time (devices learn at their
+    next pull)."""
+    w = window(conn, window_id)
+    conn.execute("DELETE FROM redemption_windows WHERE window_id = ?", (window_id,))
+    return w
 
 
 def windows(conn: sqlite3.Connection, merchant_id: int | None) -> list[Window]:

@@ -23,6 +23,7 @@ def available(conn: sqlite3.Connection, account_id: int) -> int:
 def redeem_at_office(conn: sqlite3.Connection, account_id: int, offer_id: int, quantity: int = 1, *,
                      recorded_by: str, note: str = "", now=None) -> ledger.Entry:
     with transaction(conn):
+        merchants.redeemable(conn, offer_id)
         held = objections.held_points(conn, account_id)
         if held:
             offer = merchants.offer(conn, offer_id)
@@ -57,10 +58,11 @@ def monthly_table(conn: sqlite3.Connection, month: periods.Period,
     """Per merchant and offer: redemptions in the month, net of reversals, with points and value.
 
     A reversal counts in the month of the redemption it reverses, so a table once posted only
-    changes if a redemption is taken back later (which the council then sees)."""
-    sql = """
+    changes if a redemption is taken back later (which the council then sees). Each redemption is
+    valued at its offer's price when it was recorded (an offer edited later keeps the past)."""
+    sql = f"""
         SELECT e.merchant_id, m.name, e.offer_id, o.name,
-               count(*), sum(e.quantity), -sum(e.points), sum(e.quantity * o.value_fen)
+               count(*), sum(e.quantity), -sum(e.points), sum(e.quantity * {merchants.value_sql()})
         FROM ledger_entries e JOIN merchants m ON m.merchant_id = e.merchant_id
         JOIN offers o ON o.offer_id = e.offer_id
         WHERE e.kind = 'redemption' AND e.recorded_at >= ? AND e.recorded_at < ?

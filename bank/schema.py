@@ -537,7 +537,13 @@ V11_SETTLEMENT_CHECKS = """
     -- The per-card daily cap is counted per device and local day of the device's clock.
     CREATE INDEX device_events_by_time ON device_events (device_id, device_time);
     -- When an account was suspended or closed: a tablet that had not pulled since could not know.
+    -- Set by the store itself, whichever code changes the status (second resolution is enough).
     ALTER TABLE accounts ADD COLUMN status_changed_at TEXT;
+    CREATE TRIGGER accounts_status_changed AFTER UPDATE OF status ON accounts WHEN NEW.status IS NOT OLD.status
+    BEGIN
+        UPDATE accounts SET status_changed_at = strftime('%Y-%m-%dT%H:%M:%S', 'now') || '.000000Z'
+        WHERE account_id = NEW.account_id;
+    END;
     -- One open alert per device and kind (or per account for alerts without a device), with a
     -- count and the first and last time: a device cannot flood the office with alerts.
     ALTER TABLE alerts ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
@@ -589,9 +595,68 @@ V13_IMPORT_UPLOADS = """
 """
 
 
+V14_REGISTRATION = """
+    -- Registration (issue 11): the office keeps the community it serves.
+    -- An account's contact phone (office only: never in a pull), and when it was closed.
+    ALTER TABLE accounts ADD COLUMN phone TEXT NOT NULL DEFAULT '';
+    ALTER TABLE accounts ADD COLUMN closed_at TEXT;
+    -- A merchant's contact person and phone, and when it left the scheme (status 'left').
+    ALTER TABLE merchants ADD COLUMN contact TEXT NOT NULL DEFAULT '';
+    ALTER TABLE merchants ADD COLUMN phone TEXT NOT NULL DEFAULT '';
+    ALTER TABLE merchants ADD COLUMN left_at TEXT;
+    -- An offer taken off the list (active = 0) says when; it can be listed again by its name.
+    ALTER TABLE offers ADD COLUMN withdrawn_at TEXT;
+    -- The price an offer had before each edit, until when: a redemption is valued at the price in
+    -- force when it was recorded, so editing an offer never rewrites a month already posted.
+    CREATE TABLE offer_price_history (
+        offer_id  INTEGER NOT NULL REFERENCES offers,
+        points    INTEGER NOT NULL CHECK (typeof(points) = 'integer' AND points > 0),
+        value_fen INTEGER NOT NULL CHECK (typeof(value_fen) = 'integer' AND value_fen >= 0),
+        until_at  TEXT NOT NULL,
+        PRIMARY KEY (offer_id, until_at)
+    ) WITHOUT ROWID;
+    -- A volunteer team's registration (登记备案) date, local YYYY-MM-DD.
+    ALTER TABLE volunteer_teams ADD COLUMN registered_on TEXT
+        CHECK (registered_on IS NULL OR registered_on GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]');
+    -- A catalog version withdrawn before it took effect is never in force.
+    ALTER TABLE catalog_versions ADD COLUMN withdrawn_at TEXT;
+    -- Households merged or split: what moved, so a merge can be undone the same day.
+    CREATE TABLE household_changes (
+        change_id    INTEGER PRIMARY KEY,
+        kind         TEXT NOT NULL CHECK (kind IN ('merge', 'split')),
+        source_id    INTEGER NOT NULL REFERENCES accounts,
+        target_id    INTEGER NOT NULL REFERENCES accounts,
+        member_ids   TEXT NOT NULL,              -- JSON list of the member rows that moved
+        holder_id    INTEGER,                    -- the source's holder (member id) before a merge
+        target_kind  TEXT NOT NULL,              -- the target's kind before a merge
+        source_status TEXT NOT NULL,             -- the source's status before a merge
+        points       INTEGER NOT NULL CHECK (typeof(points) = 'integer'),
+        note         TEXT NOT NULL,
+        done_by      TEXT NOT NULL,
+        done_at      TEXT NOT NULL,
+        undone_at    TEXT,
+        undone_by    TEXT
+    );
+    CREATE INDEX household_changes_by_account ON household_changes (source_id, target_id);
+    -- Devices show a household's kind, member count and (kiosks) address: a pull delta must carry an
+    -- account again when they change, as it does for status, PIN and name (V4).
+    CREATE TRIGGER accounts_registration_changed AFTER UPDATE OF kind, compound_id, building, unit, room ON accounts
+    BEGIN INSERT INTO replica_changes (account_id) VALUES (NEW.account_id); END;
+    CREATE TRIGGER members_added AFTER INSERT ON members
+    BEGIN INSERT INTO replica_changes (account_id) VALUES (NEW.account_id); END;
+    CREATE TRIGGER members_moved AFTER UPDATE OF account_id ON members
+    BEGIN
+        INSERT INTO replica_changes (account_id) VALUES (OLD.account_id);
+        INSERT INTO replica_changes (account_id) VALUES (NEW.account_id);
+    END;
+    CREATE TRIGGER members_removed AFTER DELETE ON members
+    BEGIN INSERT INTO replica_changes (account_id) VALUES (OLD.account_id); END;
+"""
+
+
 MIGRATIONS = [V1_COMMUNITY, V2_CATALOG_MERCHANTS_LEDGER, V3_POLICY, V4_DEVICES_SYNC, V5_COUNCIL_CONSOLE,
               V6_REVIEW_MEMBERS, V7_CONSOLE_REVIEWERS, V8_REQUEST_FRESHNESS, V9_CARRIED_VALIDITY,
-              V10_ATTEMPT_LIMITS, V11_SETTLEMENT_CHECKS, V12_KEY_FILES, V13_IMPORT_UPLOADS]
+              V10_ATTEMPT_LIMITS, V11_SETTLEMENT_CHECKS, V12_KEY_FILES, V13_IMPORT_UPLOADS, V14_REGISTRATION]
 
 
 def statements(script: str):

@@ -3,6 +3,11 @@
 A service is recorded once for the team and each member's account gets the rule item's points,
 with the same caps as any entry. All or nothing: if one account is refused (cap, closed
 account) nothing is written and the message names the account.
+
+A team's service is recorded under the convention's general volunteering item (setting
+``volunteering.general_item``, default ML02 参加志愿服务) unless the office picks another: a
+specific deed (a free haircut, a mediated dispute) is what one resident did, not what a team's
+morning of service was, so a form never starts on one.
 """
 
 from __future__ import annotations
@@ -10,20 +15,28 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
-from . import clock, convention, ledger
+from . import clock, community, convention, ledger, teams
 from .db import transaction
-from .errors import BankError, InvalidInput, NotFound
+from .errors import BankError, InvalidInput
+
+GENERAL_ITEM_SETTING = "volunteering.general_item"
+DEFAULT_GENERAL_ITEM = "ML02"
 
 
-def teams(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-    return conn.execute("SELECT t.team_id, t.name, t.description, count(DISTINCT m.account_id) AS accounts "
-                        "FROM volunteer_teams t LEFT JOIN members m ON m.team_id = t.team_id "
-                        "GROUP BY t.team_id ORDER BY t.team_id").fetchall()
+def general_item(conn: sqlite3.Connection, catalog: convention.Catalog) -> str | None:
+    """The code of the general volunteering item in ``catalog`` (the service form's default), or
+    None if that catalog has no such award item (then the form starts on no item at all)."""
+    code = community.setting(conn, GENERAL_ITEM_SETTING, DEFAULT_GENERAL_ITEM)
+    return next((i.code for i in catalog.items if i.code == code and i.points > 0), None)
+
+
+def service_items(catalog: convention.Catalog) -> list[convention.RuleItem]:
+    """The items a team's service may be recorded under: every award item."""
+    return [i for i in catalog.items if i.points > 0]
 
 
 def team_accounts(conn: sqlite3.Connection, team_id: int) -> list[int]:
-    if conn.execute("SELECT 1 FROM volunteer_teams WHERE team_id = ?", (team_id,)).fetchone() is None:
-        raise NotFound(f"没有编号为 {team_id} 的志愿服务队。", f"no volunteer team {team_id}")
+    teams.get(conn, team_id)
     return [r[0] for r in conn.execute("SELECT DISTINCT m.account_id FROM members m JOIN accounts a USING (account_id) "
                                        "WHERE m.team_id = ? AND a.status = 'active' ORDER BY 1", (team_id,))]
 
@@ -46,7 +59,7 @@ def record_service(conn: sqlite3.Connection, team_id: int, *, item_code: str, de
         raise InvalidInput("该队没有可记分的队员。", "the team has no member accounts to record")
     if set(chosen) - set(members):
         raise InvalidInput("所选储户不是该队队员。", "some accounts are not members of the team")
-    team = conn.execute("SELECT name FROM volunteer_teams WHERE team_id = ?", (team_id,)).fetchone()[0]
+    team = teams.get(conn, team_id).name
     with transaction(conn):
         sid = conn.execute("INSERT INTO team_services (team_id, served_on, item_code, description, recorded_by, "
                            "recorded_at) VALUES (?, ?, ?, ?, ?, ?)",

@@ -738,3 +738,6 @@ def keys_protect_cmd(db_path: Path, key_dir: Path | None, ask_passphrase: bool):
     click.echo(f"已{'加密' if new else '去掉口令'} {len(done)} 个密钥文件 (key files rewritten: {len(done)}).")
 from .import_cli import import_group  # noqa: E402  (it uses the helpers above)
 main.add_command(import_group)
+# Registration (account, merchant, offer, team, card) lives in its own module, which uses the helpers
+# above and adds its groups to ``main`` when imported (whichever of the two modules is imported first).
+from . import registration_cli  # noqa: E402,F401

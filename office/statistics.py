@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
-from bank import clock
+from bank import clock, merchants
 
 MONTHLY_DONATION_TARGET_FEN = 30_000 * 100
 _LOCAL_MONTH = "strftime('%Y-%m', recorded_at, '+8 hours')"
@@ -61,7 +61,7 @@ def donated_by_month(conn: sqlite3.Connection, months: list[str]) -> list[tuple[
     """(month, value in fen of redeemed goods and services, net of reversed redemptions)."""
     start = clock.to_text(clock.local_midnight(dt.date.fromisoformat(months[0] + "-01")))
     got = dict(conn.execute(
-        f"SELECT {_LOCAL_MONTH}, sum(e.quantity * o.value_fen) FROM ledger_entries e JOIN offers o USING (offer_id) "
+        f"SELECT {_LOCAL_MONTH}, sum(e.quantity * {merchants.value_sql()}) FROM ledger_entries e JOIN offers o USING (offer_id) "
         "WHERE e.kind = 'redemption' AND e.recorded_at >= ? AND NOT EXISTS "
         "(SELECT 1 FROM ledger_entries r WHERE r.reverses_entry_id = e.entry_id) GROUP BY 1", (start,)).fetchall())
     return [(m, got.get(m, 0)) for m in months]

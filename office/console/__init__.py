@@ -10,12 +10,15 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from . import (accounts_view, auth, convention_view, dashboard, exports, imports_view, merchants_view, monthly,
-               objections_view, quarantine_view, quarterly, reviewers_view, users_view, yearly)
+from . import (accounts_view, auth, convention_view, dashboard, exports, imports_view, merchants_admin, merchants_view,
+               monthly, objections_view, quarantine_view, quarterly, registration_view, reviewers_view, teams_view,
+               users_view, yearly)
 from .web import Console
 
-MODULES = (auth, dashboard, accounts_view, reviewers_view, merchants_view, convention_view, monthly, quarterly,
-           objections_view, quarantine_view, yearly, exports, imports_view, users_view)
+# Order matters where paths overlap: /residents/new and /merchants/new before /residents/{id}, /merchants/{id}.
+MODULES = (auth, dashboard, registration_view, accounts_view, reviewers_view, merchants_admin, merchants_view,
+           convention_view, teams_view, monthly, quarterly, objections_view, quarantine_view, yearly, exports,
+           imports_view, users_view)
 
 
 def mount(app: FastAPI, db_path: str | Path, keys=None) -> Console:

@@ -3,6 +3,8 @@ report lost and reissue, print), PIN, household members, entries and redemption 
 
 from __future__ import annotations
 
+import urllib.parse
+
 from fastapi import FastAPI
 
 from bank import (accounts, cards, community, convention, db, households, ledger, merchants, objections, redemptions,
@@ -13,28 +15,8 @@ from .. import cardsheet
 from . import web
 from .web import Console
 
-MAX_RESULTS = 100
-RELATIONS = ("配偶", "儿子", "女儿", "父亲", "母亲", "孙子", "孙女", "其他")
-
-
-def search(conn, *, term: str, compound_id: int | None):
-    sql = ("SELECT a.account_id, a.display_name, a.kind, a.compound_id, c.name AS compound, a.building, a.unit, a.room, "
-           "a.status, (SELECT coalesce(sum(points), 0) FROM ledger_entries e WHERE e.account_id = a.account_id) AS balance, "
-           "(SELECT card_id FROM cards k WHERE k.account_id = a.account_id AND k.status = 'active' LIMIT 1) AS card_id "
-           "FROM accounts a JOIN compounds c USING (compound_id) WHERE 1")
-    args: list = []
-    if compound_id is not None:
-        sql += " AND a.compound_id = ?"
-        args.append(compound_id)
-    if term:
-        if term.isascii() and term.isdigit():
-            sql += " AND (a.account_id = ? OR a.account_id IN (SELECT account_id FROM cards WHERE card_id = ?))"
-            args += [int(term), term]
-        else:
-            like = "%" + term.replace("%", "").replace("_", "") + "%"
-            sql += " AND a.account_id IN (SELECT account_id FROM members WHERE name LIKE ?)"
-            args.append(like)
-    return conn.execute(sql + " ORDER BY a.account_id LIMIT ?", (*args, MAX_RESULTS)).fetchall()
+PER_PAGE = 50
+RELATIONS = accounts.RELATIONS
 
 
 def register(app: FastAPI, console: Console) -> None:
@@ -50,9 +32,21 @@ def register(app: FastAPI, console: Console) -> None:
         compound_id = web.integer(q, "compound", "小区", lo=1, required=False)
         if ctx.user.role == "reviewer":
             compound_id = ctx.user.compound_id
-        rows = search(ctx.conn, term=term, compound_id=compound_id)
-        return console.render(ctx, "residents.html", rows=rows, q=term, compound_id=compound_id,
-                              compounds=community.compounds(ctx.conn), limit=MAX_RESULTS)
+        building = web.integer(q, "building", "楼栋", lo=1, hi=999, required=False)
+        unit = web.integer(q, "unit", "单元", lo=1, hi=99, required=False)
+        room = web.text(q, "room", "房号", max_len=10, required=False)
+        status = q.get("status", "")
+        if status not in ("", *accounts.STATUSES):
+            status = ""
+        page = web.integer(q, "page", "页码", lo=1, hi=100_000, required=False) or 1
+        found = accounts.search(ctx.conn, term=term, compound_id=compound_id, building=building, unit=unit, room=room,
+                                status=status, page=page, per_page=PER_PAGE)
+        query = {"q": term, "compound": compound_id or "", "building": building or "", "unit": unit or "",
+                 "room": room, "status": status}
+        return console.render(ctx, "residents.html", found=found, rows=found.rows, q=term, compound_id=compound_id,
+                              building=building, unit=unit, room=room, status=status,
+                              status_names=accounts.STATUS_NAMES, compounds=community.compounds(ctx.conn),
+                              query=urllib.parse.urlencode({k: v for k, v in query.items() if v != ""}))
 
     @console.page(*web.EVERYONE_BUT_MERCHANTS)
     def account_page(ctx: web.Ctx, account_id: str):
@@ -63,19 +57,25 @@ def register(app: FastAPI, console: Console) -> None:
         held = objections.held_points(ctx.conn, aid)
         offers = [(m, merchants.offers_of(ctx.conn, m.merchant_id)) for m in merchants.all_merchants(ctx.conn)
                   if m.category == "redemption_point"]
+        own_cards = cards.cards_of(ctx.conn, aid)
+        current_versions: dict[str, int] = {}
+        for c in own_cards:
+            current_versions[c.card_id] = max(current_versions.get(c.card_id, 0), c.version)
         return console.render(
-            ctx, "account.html", acct=acct, members=accounts.members(ctx.conn, aid), cards=cards.cards_of(ctx.conn, aid),
+            ctx, "account.html", acct=acct, members=accounts.members(ctx.conn, aid), cards=own_cards,
+            current_versions=current_versions,
             balance=balance, held=held, available=redemptions.available(ctx.conn, aid),
             passbook=ledger.passbook(ctx.conn, aid, limit=60), kind_names=ledger.KIND_NAMES,
             expiring=validity.expiring_within(ctx.conn, aid, clock.local_date(clock.now_utc())),
             catalog=catalog, compound=dict((c.compound_id, c.name) for c in community.compounds(ctx.conn))[acct.compound_id],
             cases=objections.search(ctx.conn, account_id=aid), offers=offers, relations=RELATIONS,
-            **web.second_fields(ctx))
+            undoable=households.undoable_merges(ctx.conn, aid) if ctx.user.role == "office" else [],
+            end_reasons=cards.END_REASONS, loss_reasons=cards.LOSS_REASONS, **web.second_fields(ctx))
 
     @console.action("office")
     def issue_card(ctx: web.Ctx, form, account_id: str):
         acct = account_of(ctx, account_id)
-        if any(c.status == "active" for c in cards.cards_of(ctx.conn, acct.account_id)):
+        if any(c.status == "active" and c.role == "resident" for c in cards.cards_of(ctx.conn, acct.account_id)):
             raise InvalidInput("该储户已有有效的卡;遗失请办理挂失补办。", "the account already has an active card")
         card = cards.issue(ctx.conn, acct.account_id)
         ctx.audit("card.issue", f"account {acct.account_id}", {"card_id": card.card_id})
@@ -84,11 +84,8 @@ def register(app: FastAPI, console: Console) -> None:
     @console.action("office")
     def report_lost(ctx: web.Ctx, form, account_id: str, card_id: str):
         acct = account_of(ctx, account_id)
-        card = cards.current(ctx.conn, card_id)
-        if card.account_id != acct.account_id or card.status != "active":
-            raise InvalidInput("这张卡不是该储户的有效卡。", "not an active card of this account")
-        reason = web.choice(form, "reason", "原因", {"lost": "遗失", "stolen": "被盗", "damaged": "损坏"})
-        new = cards.reissue(ctx.conn, card_id, reason=reason)
+        reason = web.choice(form, "reason", "原因", cards.LOSS_REASONS)
+        new = cards.report_lost(ctx.conn, card_id[:10], reason=reason, account_id=acct.account_id)
         ctx.audit("card.reissue", f"account {acct.account_id}", {"card_id": card_id, "version": new.version,
                                                                  "reason": reason})
         return f"/residents/{acct.account_id}", f"卡 {card_id} 旧版已作废,已补办第 {new.version} 版。请打印新卡。"
@@ -120,11 +117,43 @@ def register(app: FastAPI, console: Console) -> None:
         target = web.integer(form, "target", "并入的储户编号", lo=1)
         ctx.scope_compound(accounts.get(ctx.conn, target).compound_id)
         note = web.text(form, "note", "办理原因", max_len=100)
+        plan = households.plan_merge(ctx.conn, acct.account_id, target)
+        if not web.confirmed(form):
+            cards_out = "、".join(c.card_id for c in plan.source.cards) or "无"
+            return console.confirm_page(
+                ctx, form, heading=f"并户:储户 {acct.account_id} 并入储户 {target}", button="确认并户",
+                back=f"/residents/{acct.account_id}#household",
+                sides=[("转出并销户的储户", plan.source), ("并入的储户", plan.target)],
+                lines=[f"{'、'.join(plan.source.member_names)}转入储户 {target},户主仍为{plan.target.account.display_name}。",
+                       f"余额 {plan.points} 分以一对“调整”记录转入,沿用原有效期;并入后储户 {target} 余额为 "
+                       f"{plan.points + plan.target.balance} 分。",
+                       f"储户 {acct.account_id} 销户,卡 {cards_out} 立即作废(各设备下次同步后拒收)。",
+                       "当天可以在储户页撤销这次并户。", f"原因:{note}"])
         moved = households.merge(ctx.conn, acct.account_id, target, note=note, by=f"社区办公室:{ctx.actor}")
         ctx.audit("household.merge", f"account {acct.account_id}",
-                  {"into": target, "points": moved.points, "members": moved.members, "note": note})
+                  {"into": target, "points": moved.points, "members": moved.members, "note": note,
+                   "change_id": moved.change_id})
         return f"/residents/{target}", (f"储户 {acct.account_id} 已并入本户:{'、'.join(moved.members)},"
-                                        f"转入 {moved.points} 分;原账户已销户,原卡已作废。")
+                                        f"转入 {moved.points} 分;原账户已销户,原卡已作废。当天可撤销。")
+
+    @console.action("office")
+    def undo_merge(ctx: web.Ctx, form, account_id: str, change_id: str):
+        account_of(ctx, account_id)
+        cid = web.path_int(change_id, "并户记录")
+        plan = households.plan_undo_merge(ctx.conn, cid)
+        source, target = plan.source.account, plan.target.account
+        if not web.confirmed(form):
+            return console.confirm_page(
+                ctx, form, heading=f"撤销并户:储户 {source.account_id} 从储户 {target.account_id} 分回", button="确认撤销",
+                back=f"/residents/{target.account_id}", sides=[("恢复的储户", plan.source), ("现在的储户", plan.target)],
+                lines=[f"{'、'.join(plan.member_names)}回到储户 {source.account_id},原户主不变。",
+                       f"并入的 {plan.change['points']} 分转回储户 {source.account_id},沿用原有效期。",
+                       f"储户 {source.account_id} 恢复,补发新版卡(原卡已作废,需重新打印)。"])
+        moved = households.undo_merge(ctx.conn, cid, by=f"社区办公室:{ctx.actor}")
+        ctx.audit("household.merge_undo", f"account {source.account_id}",
+                  {"change_id": cid, "from": target.account_id, "points": moved.points, "card_id": moved.card_id})
+        return f"/residents/{source.account_id}", (f"已撤销并户:储户 {source.account_id} 已恢复,"
+                                                   f"补发卡 {moved.card_id or '—'},请打印新卡。")
 
     @console.action("office")
     def split(ctx: web.Ctx, form, account_id: str):
@@ -138,6 +167,18 @@ def register(app: FastAPI, console: Console) -> None:
         building = web.integer(form, "building", "楼栋", lo=1, hi=99, required=False)
         unit = web.integer(form, "unit", "单元", lo=1, hi=20, required=False)
         note = web.text(form, "note", "办理原因", max_len=100)
+        plan = households.plan_split(ctx.conn, acct.account_id, member_ids, points=points, building=building,
+                                     unit=unit, room=room or None)
+        if not web.confirmed(form):
+            stay = [m["name"] for m in plan.source.members if m["member_id"] not in member_ids]
+            return console.confirm_page(
+                ctx, form, heading=f"分户:从储户 {acct.account_id} 分出新储户", button="确认分户",
+                back=f"/residents/{acct.account_id}#household", sides=[("原储户(办理前)", plan.source)],
+                extra_template="_split_new.html", plan=plan,
+                lines=[f"{'、'.join(plan.names)}分出为新储户,{plan.names[0]}为户主,住址 {plan.building}栋{plan.unit}单元{plan.room}。",
+                       f"{'、'.join(stay)}留在储户 {acct.account_id}。",
+                       f"分出 {points} 分给新储户,原储户余 {plan.source.balance - points} 分;新储户发新卡,请打印。",
+                       f"原因:{note}"])
         moved = households.split(ctx.conn, acct.account_id, member_ids, points=points, note=note,
                                  by=f"社区办公室:{ctx.actor}", building=building, unit=unit, room=room or None)
         ctx.audit("household.split", f"account {acct.account_id}",
@@ -198,6 +239,7 @@ def register(app: FastAPI, console: Console) -> None:
     add("/residents/{account_id}/pin", set_pin, methods=["POST"], include_in_schema=False)
     add("/residents/{account_id}/members", add_member, methods=["POST"], include_in_schema=False)
     add("/residents/{account_id}/merge", merge, methods=["POST"], include_in_schema=False)
+    add("/residents/{account_id}/merges/{change_id}/undo", undo_merge, methods=["POST"], include_in_schema=False)
     add("/residents/{account_id}/split", split, methods=["POST"], include_in_schema=False)
     add("/residents/{account_id}/entries", record_entry, methods=["POST"], include_in_schema=False)
     add("/residents/{account_id}/redeem", redeem, methods=["POST"], include_in_schema=False)

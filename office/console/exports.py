@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bank import audit, clock, devices, honours, ledger, merchants, objections, periods, redemptions, tips
+from bank import accounts, audit, clock, devices, honours, ledger, merchants, objections, periods, redemptions, tips
 
 from .. import excel
 from . import web
@@ -21,11 +21,12 @@ def _rows(ctx: web.Ctx, name: str):
     if name == "accounts":
         rows = conn.execute(
             "SELECT a.account_id, a.display_name, CASE a.kind WHEN 'household' THEN '家庭' ELSE '个人' END, c.name, "
-            "a.building, a.unit, a.room, a.status, (SELECT coalesce(sum(points), 0) FROM ledger_entries e "
+            "a.building, a.unit, a.room, a.phone, a.status, (SELECT coalesce(sum(points), 0) FROM ledger_entries e "
             "WHERE e.account_id = a.account_id), (SELECT group_concat(card_id) FROM cards k WHERE k.account_id = "
             "a.account_id AND k.status = 'active') FROM accounts a JOIN compounds c USING (compound_id) "
             "ORDER BY a.account_id").fetchall()
-        return ["储户", "户主", "类型", "小区", "楼栋", "单元", "房号", "状态", "余额", "有效卡号"], [list(r) for r in rows]
+        return (["储户", "户主", "类型", "小区", "楼栋", "单元", "房号", "电话", "状态", "余额", "有效卡号"],
+                [[*r[:8], accounts.STATUS_NAMES[r[8]], *r[9:]] for r in rows])
     if name == "entries":
         month = periods.month(web.text(q, "month", "月份", max_len=7, required=False) or periods.current_month().key)
         rows = conn.execute("SELECT entry_id, recorded_at, account_id, kind, points, item_code, merchant_id, offer_id, "
@@ -38,9 +39,10 @@ def _rows(ctx: web.Ctx, name: str):
         rows = []
         for m in merchants.all_merchants(conn):
             for o in merchants.offers_of(conn, m.merchant_id, active_only=False):
-                rows.append([m.merchant_id, m.name, merchants.CATEGORIES.get(m.category, m.category), o.offer_id, o.name,
-                             o.points, o.value_fen / 100, "有效" if o.active else "停用"])
-        return ["商户编号", "商户", "类别", "项目编号", "兑换项目", "积分", "价值(元)", "状态"], rows
+                rows.append([m.merchant_id, m.name, merchants.CATEGORIES.get(m.category, m.category),
+                             merchants.STATUSES[m.status], m.contact, m.phone, o.offer_id, o.name,
+                             o.points, o.value_fen / 100, "有效" if o.active else "已撤下"])
+        return ["商户编号", "商户", "类别", "商户状态", "联系人", "电话", "项目编号", "兑换项目", "积分", "价值(元)", "状态"], rows
     if name == "devices":
         return (["设备", "类型", "商户", "服务点", "名称", "状态", "登记时间", "事件", "上次推送", "上次拉取", "时钟偏差(秒)"],
                 [[d.device_id, d.kind, d.merchant_id, d.service_point_id, d.label, d.status, d.enrolled_at, d.last_seq,
@@ -63,8 +65,8 @@ def _rows(ctx: web.Ctx, name: str):
         rows = audit.search(conn, actor=web.text(q, "actor", "操作人", max_len=20, required=False),
                             action=web.text(q, "action", "操作类别", max_len=40, required=False),
                             text=web.text(q, "q", "关键词", max_len=40, required=False), limit=100_000)
-        return ["编号", "时间", "操作人", "操作", "对象", "详情"], [[r.audit_id, r.at, r.actor, r.action, r.target, r.detail]
-                                                               for r in rows]
+        return ["编号", "时间", "操作人", "操作", "操作代码", "对象", "详情"], [
+            [r.audit_id, r.at, r.actor, audit.action_name(r.action), r.action, r.target, r.detail] for r in rows]
     raise web.NotFound("没有这个导出表。", f"no export {name!r}")
 
 

@@ -4,18 +4,16 @@ exposure of one copied card it implies. Merchant users see their own page only, 
 
 from __future__ import annotations
 
-import re
-
 import markupsafe
 import segno
 from fastapi import FastAPI
 
-from bank import alerts, clock, devices, merchants, periods, policy, redemptions
-from bank.errors import InvalidInput
+from bank import alerts, clock, community, devices, merchants, periods, policy, redemptions
 
 from .. import statistics
 from ..sync_api import quarantine
 from . import web
+from .merchants_admin import WEEKDAYS, below_promise_page, offer_price
 from .web import Console
 
 ALERTS_PER_PAGE = 50
@@ -30,12 +28,7 @@ POLICY_LABELS = {
 }
 
 
-def parse_yuan(raw: str) -> int:
-    """'12', '12.5', '12.50' yuan -> fen (integer, no floats)."""
-    m = re.fullmatch(r"(\d{1,6})(?:\.(\d{1,2}))?", raw.strip())
-    if not m:
-        raise InvalidInput("价值须为金额,如 12 或 12.50(元)。", "value must be an amount in yuan like 12.50")
-    return int(m[1]) * 100 + int((m[2] or "0").ljust(2, "0"))
+parse_yuan = merchants.parse_yuan   # the console's and the command line's amounts, one parser
 
 
 def register(app: FastAPI, console: Console) -> None:
@@ -58,7 +51,8 @@ def register(app: FastAPI, console: Console) -> None:
         return console.render(ctx, "merchants.html", merchants=merchants.all_merchants(ctx.conn), month=month,
                               by_merchant=by_merchant, tablets=tablets, categories=merchants.CATEGORIES,
                               policy=policy.offline_policy(ctx.conn), labels=POLICY_LABELS, exposure=exposure,
-                              tablet_count=tablet_count)
+                              tablet_count=tablet_count, statuses=merchants.STATUSES,
+                              point_windows=policy.windows(ctx.conn, None), weekdays=WEEKDAYS)
 
     @console.page(*web.STAFF)
     def device_list(ctx: web.Ctx):
@@ -92,20 +86,26 @@ def register(app: FastAPI, console: Console) -> None:
                               table=table, recent=recent, devices=own,
                               policy=policy.offline_policy(ctx.conn, m.merchant_id),
                               quarantined={k: v for k, v in quarantine.quarantined_value(ctx.conn, m.merchant_id).items()
-                                           if k != "posted"})
+                                           if k != "posted"},
+                              windows=policy.windows(ctx.conn, m.merchant_id), weekdays=WEEKDAYS,
+                              statuses=merchants.STATUSES, categories=merchants.CATEGORIES,
+                              compounds=community.compounds(ctx.conn),
+                              promise=merchants.PROMISE_FEN_PER_POINT)
 
     @console.action("office")
     def add_offer(ctx: web.Ctx, form, merchant_id: str):
         m = merchants.get(ctx.conn, web.path_int(merchant_id, "商户"))
         name = web.text(form, "name", "项目名称", max_len=30)
-        points = web.integer(form, "points", "所需积分", lo=1, hi=10_000)
-        value_fen = parse_yuan(web.text(form, "value", "价值(元)", max_len=10))
-        if any(o.name == name for o in merchants.offers_of(ctx.conn, m.merchant_id, active_only=False)):
-            raise InvalidInput(f"该商户已有“{name}”。", "offer name exists")
+        points, value_fen = offer_price(form)
+        relist = merchants.check_new_offer(ctx.conn, m.merchant_id, name, points, value_fen)
+        back = f"/merchants/{m.merchant_id}#offers"
+        if merchants.below_promise(points, value_fen) and not web.confirmed(form):
+            return below_promise_page(console, ctx, form, what=f"添加“{name}”", points=points, value_fen=value_fen,
+                                      back=back)
         oid = merchants.add_offer(ctx.conn, m.merchant_id, name, points, value_fen)
         ctx.audit("offer.add", f"merchant {m.merchant_id}", {"offer_id": oid, "name": name, "points": points,
-                                                             "value_fen": value_fen})
-        return f"/merchants/{m.merchant_id}", f"已添加兑换项目“{name}”。"
+                                                             "value_fen": value_fen, "relisted": relist is not None})
+        return back, f"已{'重新上架' if relist else '添加'}兑换项目“{name}”。"
 
     def _enrol_page(ctx, code: str, what: str, hours: int):
         # The QR names this office as the browser reached it, so a tablet enrols with one scan.

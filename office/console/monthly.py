@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bank import clock, community, convention, db, ledger, periods, reviews, tips, volunteering
+from bank import clock, community, convention, db, ledger, periods, reviews, teams, tips, volunteering
 
 from .. import reports
 from . import web
@@ -29,11 +29,14 @@ def register(app: FastAPI, console: Console) -> None:
             "-sum(CASE WHEN e.kind = 'deduction' THEN e.points END), count(*) FROM ledger_entries e "
             "JOIN accounts a USING (account_id) WHERE e.kind IN ('award', 'deduction') AND e.recorded_at >= ? "
             "AND e.recorded_at < ? GROUP BY a.compound_id", (month.start, month.end)).fetchall()
+        catalog = convention.in_force(ctx.conn)
         return console.render(
             ctx, "monthly.html", month=month, compounds=compounds, compound_id=compound_id, rows=rows,
-            totals={r[0]: r for r in totals}, catalog=convention.in_force(ctx.conn), kind_names=ledger.KIND_NAMES,
+            totals={r[0]: r for r in totals}, catalog=catalog, kind_names=ledger.KIND_NAMES,
+            service_items=volunteering.service_items(catalog),
+            general_item=volunteering.general_item(ctx.conn, catalog),
             tips=tips.search(ctx.conn, compound_id=compound_id if ctx.user.role == "reviewer" else None, limit=50),
-            tip_channels=tips.CHANNELS, tip_statuses=tips.STATUSES, teams=volunteering.teams(ctx.conn),
+            tip_channels=tips.CHANNELS, tip_statuses=tips.STATUSES, teams=teams.all_teams(ctx.conn),
             today=clock.local_date(clock.now_utc()), **web.second_fields(ctx))
 
     @console.action(*web.EVERYONE_BUT_MERCHANTS, atomic=False)   # a second member's PIN is counted first

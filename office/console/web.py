@@ -125,6 +125,11 @@ def date(data, name: str, label: str, *, required: bool = True) -> dt.date | Non
         raise InvalidInput(f"“{label}”须为日期,格式如 2026-10-01。", f"{name} is not a date") from None
 
 
+def confirmed(form) -> bool:
+    """True when the office clicked the button of a confirmation page."""
+    return form.get("confirm") == "1"
+
+
 def choice(data, name: str, label: str, options) -> str:
     value = data.get(name, "")
     if value not in options:
@@ -193,6 +198,15 @@ class Console:
         if flash:
             response.delete_cookie(FLASH_COOKIE, path="/")
         return response
+
+    def confirm_page(self, ctx: Ctx, form, *, heading: str, button: str, back: str, lines=(), warning: str | None = None,
+                     sides=(), extra_template: str | None = None, **values) -> HTMLResponse:
+        """What a change will do, before anything is written: the same form posted again with
+        ``confirm=1`` does it. Shown from inside an action, whose transaction writes nothing."""
+        fields = [(k, v) for k, v in form.multi_items() if k not in ("csrf", "confirm") and isinstance(v, str)]
+        return self.render(ctx, "confirm.html", heading=heading, button=button, back=back, lines=list(lines),
+                           warning=warning, sides=list(sides), fields=fields, action=ctx.request.url.path,
+                           extra_template=extra_template, **values)
 
     def error_page(self, ctx: Ctx | None, message: str, status: int, heading: str = "未能办理") -> HTMLResponse:
         return self.render(ctx, "error.html", status_code=status, message=message, heading=heading)

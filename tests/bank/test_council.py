@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from bank import (accounts, audit, boards, clock, community, ledger, merchants, objections, periods, postings,
-                  redemptions, reviewers, reviews, tips, users, verification, volunteering, honours)
+                  redemptions, reviewers, reviews, teams, tips, users, verification, volunteering, honours)
 from bank.errors import BankError, CapExceeded, InsufficientPoints, InvalidInput
 from tests.conftest import T0
 
@@ -199,7 +199,7 @@ def test_honours_nominate_and_decide(store, account):
 
 
 def test_team_service_is_all_or_nothing(store, account):
-    tid = community.add_volunteer_team(store, "和事佬调解队")
+    tid = teams.add(store, "和事佬调解队")
     other = accounts.open_account(store, kind="single", holder="李四", compound_id=1, building=1, unit=1, room="1")
     for aid in (account, other):
         store.execute("UPDATE members SET team_id = ? WHERE account_id = ?", (tid, aid))

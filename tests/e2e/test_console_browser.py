@@ -217,6 +217,9 @@ def test_review_groups_users_households_and_year_end(browser, console_server):
     page.fill("#household form[action$='/split'] input[name=note]", "子女成家另立户")
     page.locator("#household").screenshot(path=str(SHOTS / "console-household.png"))
     page.click("button:has-text('办理分户')")
+    assert "确认分户" in page.inner_text("main")        # nothing happens before the confirmation
+    shot(page, "split-confirm")
+    page.click("button:has-text('确认分户')")
     assert "已从储户" in flash(page)
 
     # Year end: publish compound 1's summary posting for last year.
@@ -243,6 +246,7 @@ def test_import_a_roster_in_the_browser(browser, console_server, tmp_path):
             [3, "金色港湾", "12栋", "1单元", "101", "网页丙"]]
     bad = xlsx(tmp_path / "储户名册.xlsx", {"储户名册": rows})
     url = console_server.url
+def login(browser, url: str):
     page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
     page.goto(url + "/login")
     page.fill("#name", "王主任")
@@ -283,4 +287,176 @@ def test_import_a_roster_in_the_browser(browser, console_server, tmp_path):
         "WHERE a.display_name LIKE '网页%' ORDER BY a.account_id")]
     conn.close()
     assert got == [("网页甲", 9, 2, 1), ("网页丙", 8, 1, 1)]
+    return page
+
+
+def test_registration_open_print_and_redeem_at_a_tablet(browser, console_server, tmp_path):
+    """Open an account and print its card (the PDF's QR decodes to the signed card), add the 71st
+    merchant with an offer, enrol a real tablet home for it against the real server, and redeem
+    the new card there with device.redeem; the office settles it."""
+    import zxingcpp
+
+    from bank import cards, merchants
+    from device import redeem
+    from sync import home as home_mod
+    from tests.e2e.conftest import cli
+    from tests.office.test_printing import render
+
+    url = console_server.url
+    page = login(browser, url)
+
+    # Open a household with two members; the account page says to print its card.
+    page.click("nav >> text=储户与卡")
+    page.click("a:has-text('开户')")
+    page.fill("input[name=holder]", "周新")
+    page.fill("input[name=phone]", "13800001111")
+    page.select_option("select[name=compound]", "2")
+    page.fill("input[name=building]", "3")
+    page.fill("input[name=unit]", "1")
+    page.fill("input[name=room]", "301")
+    page.fill("input[name=name_1]", "李玥")
+    page.select_option("select[name=relation_1]", "配偶")
+    page.fill("input[name=name_2]", "周小雨")
+    page.select_option("select[name=relation_2]", "女儿")
+    shot(page, "account-new")
+    page.click("button:has-text('开户并发卡')")
+    assert "已开户" in flash(page) and "打印储户卡" in flash(page)
+    aid = int(re.search(r"/residents/(\d+)", page.url)[1])
+    shot(page, "account-opened")
+    href = page.get_attribute("a:has-text('打印储户卡')", "href")
+    pdf = page.context.request.get(url + href)
+    assert pdf.ok and pdf.body()[:4] == b"%PDF"
+    decoded = {r.text for r in zxingcpp.read_barcodes(render(pdf.body(), tmp_path, dpi=200))}
+    conn = db.connect(console_server.db_path, readonly=True)
+    card = next(c for c in cards.cards_of(conn, aid) if c.status == "active")
+    conn.close()
+    assert decoded == {card.qr}
+    qr = decoded.pop()
+
+    # Ten points for the new household, recorded at the office.
+    for item in ("YC01", "YC02"):
+        page.select_option("select[name=item]", item)
+        page.click("button:has-text('记录') >> nth=0")
+        assert "记录 +5 分" in flash(page)
+
+    # The 71st merchant, its offer, then a tablet enrolled for it.
+    page.click("nav >> text=商户与设备")
+    page.click("a:has-text('新增商户')")
+    page.fill("input[name=name]", "龙海第七十一家面馆")
+    page.select_option("select[name=category]", "noodles")
+    page.fill("input[name=address]", "龙海大道71号")
+    page.fill("input[name=contact]", "刘老板")
+    shot(page, "merchant-new")
+    page.click("button:has-text('新增商户')")
+    assert "已新增商户" in flash(page)
+    mid = int(re.search(r"/merchants/(\d+)", page.url)[1])
+    offers = page.locator("#offers form[action$='/offers']")
+    offers.locator("input[name=name]").fill("小面")
+    offers.locator("input[name=points]").fill("6")
+    offers.locator("input[name=value]").fill("7")
+    offers.locator("button").click()
+    assert "已添加兑换项目" in flash(page)
+    offers = page.locator("#offers form[action$='/offers']")
+    offers.locator("input[name=name]").fill("馒头")
+    offers.locator("input[name=points]").fill("3")
+    offers.locator("input[name=value]").fill("1")
+    offers.locator("button").click()
+    assert "1分至少值1元" in page.inner_text(".warn")            # warned before anything is saved
+    shot(page, "offer-warning")
+    page.click("a:has-text('取消,返回')")
+    page.click("button:has-text('登记新平板')")
+    code = page.inner_text(".code").strip()
+    home = tmp_path / "tablet"
+    cli("terminal", "enroll", "--home", home, "--server", url, "--code", code)
+    conn = db.connect(console_server.db_path, readonly=True)
+    bowl = next(o for o in merchants.offers_of(conn, mid) if o.name == "小面")
+    conn.close()
+    receipt = redeem.redeem(home_mod.open_home(home), qr, bowl.offer_id)
+    assert receipt.points == 6 and receipt.balance_after == 4 and receipt.pushed
+    conn = db.connect(console_server.db_path, readonly=True)
+    assert ledger.balance(conn, aid) == 4
+    entry = ledger.entries(conn, aid)[-1]
+    assert (entry.kind, entry.merchant_id, entry.offer_id) == ("redemption", mid, bowl.offer_id)
+    conn.close()
+
+    # The merchant's hours, after the redemption (a window would not let the test depend on the clock).
+    page.goto(url + f"/merchants/{mid}")
+    windows = page.locator("#windows form")
+    windows.locator("input[name=opens]").fill("09:00")
+    windows.locator("input[name=closes]").fill("21:00")
+    windows.locator("button").click()
+    assert "周一至周五 09:00-21:00" in flash(page)
+    shot(page, "merchant-registration")
+    page.close()
+
+
+def test_registration_pages_for_the_guide(browser, console_server):
+    """The other registration pages, each checked and photographed: the residents list paged,
+    editing an account, closing (the confirmation), a merge confirmed and undone, teams, and a
+    convention amendment whose sign change is confirmed."""
+    url = console_server.url
+    page = login(browser, url)
+    page.goto(url + "/residents?compound=1")
+    assert re.search(r"第 1 / \d+ 页", page.inner_text(".pager"))
+    page.click(".pager >> text=下一页")
+    assert "第 2 /" in page.inner_text(".pager")
+    shot(page, "residents")
+
+    conn = db.connect(console_server.db_path, readonly=True)
+    plain = [r[0] for r in conn.execute(
+        "SELECT a.account_id FROM accounts a WHERE a.compound_id = 4 AND a.status = 'active' "
+        "AND a.account_id NOT IN (SELECT account_id FROM reviewers) AND a.account_id NOT IN (SELECT account_id FROM objections) "
+        "AND (SELECT count(*) FROM members m WHERE m.account_id = a.account_id) >= 2 "
+        "AND (SELECT sum(points) FROM ledger_entries e WHERE e.account_id = a.account_id) > 5 ORDER BY a.account_id LIMIT 3")]
+    conn.close()
+    page.goto(url + f"/residents/{plain[0]}/edit")
+    shot(page, "account-edit")
+    page.fill("form[action$='/close'] input[name=note]", "全家迁出社区")
+    page.click("button:has-text('销户…')")
+    assert "确认销户" in page.inner_text("main") and "作废" in page.inner_text(".confirm")
+    shot(page, "account-close")
+    page.click("a:has-text('取消,返回')")
+
+    page.goto(url + f"/residents/{plain[1]}")
+    page.fill("#household input[name=target]", str(plain[2]))
+    page.fill("#household form[action$='/merge'] input[name=note]", "两户合住")
+    page.click("button:has-text('办理并户')")
+    assert page.locator(".sides .card").count() == 2
+    shot(page, "merge-confirm")
+    page.click("button:has-text('确认并户')")
+    assert "当天可撤销" in flash(page)
+    page.click("button:has-text('撤销这次并户')")
+    page.click("button:has-text('确认撤销')")
+    assert "已撤销并户" in flash(page)
+
+    page.click("nav >> text=志愿服务队")
+    assert page.locator("table tr").count() >= 14
+    shot(page, "teams")
+    page.click("table >> a >> nth=1")
+    page.fill("input[name=account]", str(plain[0]))
+    page.click("button:has-text('查看家庭成员')")
+    page.locator("button:has-text('加入本队')").first.click()
+    assert "已加入本队" in flash(page)
+    shot(page, "team")
+
+    page.click("nav >> text=居民公约")
+    page.fill("input[name=points_XS02]", "-1")
+    page.fill("input[name=name_RJ03]", "门前楼道整洁有序")
+    page.fill("input[name=new_name_1]", "文明停车")
+    page.fill("input[name=new_points_1]", "1")
+    page.fill("input[name=effective_from]", "2099-01-01")
+    page.fill("input[name=note]", "新增文明停车,文明养犬改为未牵绳扣分")
+    page.click("button:has-text('保存为新版本')")
+    assert "由加分改为扣分" in page.inner_text(".confirm")
+    shot(page, "convention-sign")
+    page.click("button:has-text('确认修订')")
+    assert "已生成第" in flash(page)
+    page.goto(url + "/convention")
+    assert "待生效的版本" in page.inner_text("main")
+    shot(page, "convention-scheduled")
+    page.click("button:has-text('撤回(不生效)')")
+    assert "已撤回" in flash(page)
+
+    page.goto(url + "/audit")
+    assert "开户" in page.inner_text("table")
     page.close()

@@ -49,7 +49,14 @@ def test_merge_moves_members_and_balance(office, store):
     names = [m["name"] for m in accounts.members(c, source)]
     entries = count(store, "ledger_entries")
     c.close()
-    r = office.follow(office.post(f"/residents/{source}/merge", {"target": str(target), "note": "两户合住"}))
+    before = state(store)
+    preview = office.post(f"/residents/{source}/merge", {"target": str(target), "note": "两户合住"})
+    assert preview.status_code == 200 and "确认并户" in preview.text and state(store) == before
+    for name in names:                                       # both households, members, points, cards shown
+        assert name in preview.text
+    assert f"余额 <b class=\"\">{s_bal}</b> 分" in preview.text and f"余额 <b class=\"\">{t_bal}</b> 分" in preview.text
+    assert 'name="confirm" value="1"' in preview.text and 'name="target" value="%d"' % target in preview.text
+    r = office.follow(office.post(f"/residents/{source}/merge", {"target": str(target), "note": "两户合住", "confirm": "1"}))
     assert "已并入本户" in r.text
     c = db.connect(store, readonly=True)
     assert ledger.balance(c, source) == 0 and ledger.balance(c, target) == s_bal + t_bal
@@ -76,8 +83,13 @@ def test_split_moves_chosen_members_with_points_and_a_new_card(office, store):
     bal = ledger.balance(c, source)
     c.close()
     moving = members[:1]
-    r = office.post(f"/residents/{source}/split", {"member": [str(m["member_id"]) for m in moving],
-                                                   "points": "3", "room": "902", "note": "子女成家另立户"})
+    data = {"member": [str(m["member_id"]) for m in moving], "points": "3", "room": "902", "note": "子女成家另立户"}
+    before = state(store)
+    preview = office.post(f"/residents/{source}/split", data)
+    assert preview.status_code == 200 and "确认分户" in preview.text and state(store) == before
+    assert f"{moving[0]['name']}分出为新储户" in preview.text and "902" in preview.text
+    assert "原储户(办理前)" in preview.text and "分出的新储户" in preview.text      # both households shown
+    r = office.post(f"/residents/{source}/split", data | {"confirm": "1"})
     page = office.follow(r)
     assert "已从储户" in page.text
     new_id = int(r.headers["location"].rsplit("/", 1)[1])

@@ -28,7 +28,7 @@ def test_card_shows_household_and_no_warnings_for_a_plain_card(flow, town):
 def test_single_accounts_after_a_full_pull(flow, town):
     office_do(town, lambda c: c.execute("UPDATE accounts SET kind = 'single' WHERE account_id = ?", (town.poor[0],)))
     conn = flow.home.replica()
-    replica.set_state(conn, cursor=None)    # the kind is not in the delta cursor: full pull
+    replica.set_state(conn, cursor=None)    # a full pull (a delta carries member changes too since schema V11)
     conn.close()
     synced(flow)
     assert flow.scan(town.rich[2]) and flow.card.household == "household"
