@@ -137,13 +137,19 @@ def members(conn: sqlite3.Connection, account_id: int) -> list[sqlite3.Row]:
                         (account_id,)).fetchall()
 
 
-def set_status(conn: sqlite3.Connection, account_id: int, status: str) -> None:
-    """The raw status change (the demo, merge); the office uses suspend, reinstate and close."""
+def set_status(conn: sqlite3.Connection, account_id: int, status: str, *, now=None) -> None:
+    """The one place an account's status changes (suspend, reinstate, close, merge and its undo).
+
+    Records when: settlement accepts a tablet's redemption for an account suspended or closed
+    after the tablet's last pull (it could not know), not before.
+    """
     if status not in STATUSES:
         raise InvalidInput("账户状态不正确。", f"unknown status {status!r}")
     get(conn, account_id)
-    conn.execute("UPDATE accounts SET status = ?, closed_at = CASE WHEN ? = 'closed' THEN ? ELSE NULL END "
-                 "WHERE account_id = ?", (status, status, clock.to_text(clock.now_utc()), account_id))
+    at = clock.to_text(now or clock.now_utc())
+    conn.execute("UPDATE accounts SET status = ?, closed_at = CASE WHEN ? = 'closed' THEN ? ELSE NULL END, "
+                 "status_changed_at = CASE WHEN status IS ? THEN status_changed_at ELSE ? END WHERE account_id = ?",
+                 (status, status, at, status, at, account_id))
 
 
 def _open_for_change(conn, account_id: int) -> Account:
@@ -255,21 +261,21 @@ def change_holder(conn: sqlite3.Connection, account_id: int, member_id: int, *, 
     return acct.display_name, m["name"]
 
 
-def suspend(conn: sqlite3.Connection, account_id: int) -> Account:
+def suspend(conn: sqlite3.Connection, account_id: int, *, now=None) -> Account:
     """Suspend (暂停) an account: its card redeems nowhere (devices learn it at their next pull);
     awards and deductions are still recorded. Reinstate undoes it."""
     acct = _open_for_change(conn, account_id)
     if acct.status == "suspended":
         raise InvalidInput(f"储户 {account_id} 已经暂停。", f"account {account_id} is suspended already")
-    conn.execute("UPDATE accounts SET status = 'suspended' WHERE account_id = ?", (account_id,))
+    set_status(conn, account_id, "suspended", now=now)
     return get(conn, account_id)
 
 
-def reinstate(conn: sqlite3.Connection, account_id: int) -> Account:
+def reinstate(conn: sqlite3.Connection, account_id: int, *, now=None) -> Account:
     acct = _open_for_change(conn, account_id)
     if acct.status != "suspended":
         raise InvalidInput(f"储户 {account_id} 没有暂停。", f"account {account_id} is not suspended")
-    conn.execute("UPDATE accounts SET status = 'active' WHERE account_id = ?", (account_id,))
+    set_status(conn, account_id, "active", now=now)
     return get(conn, account_id)
 
 

@@ -172,7 +172,7 @@ def _populate(conn, rng: random.Random, seed: int, start: dt.date, until: dt.dat
         conn.execute("UPDATE accounts SET pin_hash = ? WHERE account_id = ?",
                      (accounts.hash_pin("1234", salt=rng.randbytes(16)), aid))
     for aid in rng.sample(account_ids, 4):
-        accounts.set_status(conn, aid, "suspended")
+        accounts.set_status(conn, aid, "suspended", now=founded)
 
     # Merchants, offers, policy, windows.
     merchant_offers: list[tuple[int, list[merchants.Offer]]] = []

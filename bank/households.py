@@ -201,8 +201,7 @@ def merge(conn: sqlite3.Connection, source_id: int, target_id: int, *, note: str
         if target.kind == "single":
             conn.execute("UPDATE accounts SET kind = 'household' WHERE account_id = ?", (target_id,))
         _end_cards(conn, source_id, "merged", now)
-        conn.execute("UPDATE accounts SET status = 'closed', closed_at = ? WHERE account_id = ?",
-                     (clock.to_text(now), source_id))
+        accounts.set_status(conn, source_id, "closed", now=now)
         return Moved(source_id, target_id, plan.points, plan.source.member_names, None, change)
 
 
@@ -269,8 +268,7 @@ def undo_merge(conn: sqlite3.Connection, change_id: int, *, by: str, now=None) -
         plan = plan_undo_merge(conn, change_id, now=now)
         row = plan.change
         source_id, target_id, points = row["source_id"], row["target_id"], row["points"]
-        conn.execute("UPDATE accounts SET status = ?, closed_at = NULL WHERE account_id = ?",
-                     (row["source_status"], source_id))
+        accounts.set_status(conn, source_id, row["source_status"], now=now)
         moved = json.loads(row["member_ids"])
         conn.execute(f"UPDATE members SET account_id = ?, is_holder = 0 WHERE member_id IN ({','.join('?' * len(moved))})",
                      (source_id, *moved))
@@ -424,6 +422,5 @@ def close(conn: sqlite3.Connection, account_id: int, *, note: str, by: str, now=
             ledger.record_adjustment(conn, account_id, -plan.points, recorded_by=by, note=f"销户,{what}:{note}",
                                      now=now, ref=f"close:{account_id}")
         _end_cards(conn, account_id, "closed", now)
-        conn.execute("UPDATE accounts SET status = 'closed', closed_at = ? WHERE account_id = ?",
-                     (clock.to_text(now), account_id))
+        accounts.set_status(conn, account_id, "closed", now=now)
         return plan

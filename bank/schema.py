@@ -536,14 +536,9 @@ V11_SETTLEMENT_CHECKS = """
     ALTER TABLE devices ADD COLUMN hold_reason TEXT;
     -- The per-card daily cap is counted per device and local day of the device's clock.
     CREATE INDEX device_events_by_time ON device_events (device_id, device_time);
-    -- When an account was suspended or closed: a tablet that had not pulled since could not know.
-    -- Set by the store itself, whichever code changes the status (second resolution is enough).
+    -- When an account was suspended or closed (bank.accounts.set_status, the one place): a tablet
+    -- that had not pulled since could not know.
     ALTER TABLE accounts ADD COLUMN status_changed_at TEXT;
-    CREATE TRIGGER accounts_status_changed AFTER UPDATE OF status ON accounts WHEN NEW.status IS NOT OLD.status
-    BEGIN
-        UPDATE accounts SET status_changed_at = strftime('%Y-%m-%dT%H:%M:%S', 'now') || '.000000Z'
-        WHERE account_id = NEW.account_id;
-    END;
     -- One open alert per device and kind (or per account for alerts without a device), with a
     -- count and the first and last time: a device cannot flood the office with alerts.
     ALTER TABLE alerts ADD COLUMN count INTEGER NOT NULL DEFAULT 1;

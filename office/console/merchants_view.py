@@ -9,6 +9,7 @@ import segno
 from fastapi import FastAPI
 
 from bank import alerts, clock, community, devices, merchants, periods, policy, redemptions
+from bank.errors import InvalidInput
 
 from .. import statistics
 from ..sync_api import quarantine

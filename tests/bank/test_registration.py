@@ -294,7 +294,7 @@ def test_redemption_windows_for_a_merchant_and_the_community_point(store):
         with pytest.raises(InvalidInput, match=words):
             policy.add_window(store, **args)
     policy.remove_window(store, wid)
-    assert policy.windows(store, mid) == [] and policy.redemption_open(store, mid, T0)
+    assert policy.windows(store, mid) == [] and policy.open_at(policy.windows(store, mid), T0)
     with pytest.raises(NotFound):
         policy.remove_window(store, wid)
 
