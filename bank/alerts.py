@@ -20,6 +20,8 @@ KINDS = {
     "foreign_event": "事件不属于该设备", "wrong_merchant": "商户为其他商户记录兑换",
     "unsettled_event": "事件无法入账", "overdraft": "兑换后余额为负", "clock_skew": "设备时钟偏差",
     "price_mismatch": "兑换积分与办公室标价不符", "attempts_locked": "密码错误次数过多,已锁定",
+    "device_behind": "设备缺少办公室已收到的事件(设备数据是旧副本)",
+    "office_behind": "办公室缺少已确认过的设备事件(办公室数据从旧备份恢复?)",
 }
 HOLD_SETTING = "settlement.hold_on_overdraft"
 
@@ -48,6 +50,18 @@ def raise_alert(conn: sqlite3.Connection, kind: str, *, device_id: str | None = 
                         "VALUES (?, ?, ?, ?, ?, ?)",
                         (clock.to_text(now or clock.now_utc()), kind, device_id, account_id, card_id,
                          detail[:2000])).lastrowid
+
+
+def raise_once(conn: sqlite3.Connection, kind: str, *, device_id: str, detail=None, now=None) -> int | None:
+    """Raise an alert of ``kind`` for a device unless one is still open; the new id, or None.
+
+    For what a device reports at every sync until a person has looked (a missing range of events):
+    one alert to act on, not one per sync.
+    """
+    if conn.execute("SELECT 1 FROM alerts WHERE kind = ? AND device_id = ? AND cleared_at IS NULL",
+                    (kind, device_id)).fetchone():
+        return None
+    return raise_alert(conn, kind, device_id=device_id, detail=detail, now=now)
 
 
 def open_alerts(conn: sqlite3.Connection, kind: str | None = None) -> list[Alert]:

@@ -22,6 +22,8 @@ class OfflinePolicy:
     max_sync_age_hours: int = 72      # stop redeeming when the last good sync is older than this
     void_minutes: int = 15            # a redemption can be voided on the tablet this long
     pin_above: int = 20               # ask for the PIN (if the account has one) above this total
+    retention_days: int = 30          # a device keeps events the office acknowledged this long, to send
+                                      # them again to an office restored from an older backup
 
 
 POLICY_FIELDS = tuple(f.name for f in fields(OfflinePolicy))

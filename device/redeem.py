@@ -47,7 +47,7 @@ REASONS: dict[str, tuple[str, str]] = {
                             "Redemptions over {floor} points need the office online; it cannot be reached."),
     "pin_required": ("超过 {above} 分需要输入储户密码。", "Over {above} points the account's PIN is required."),
     "pin_wrong": ("密码不正确。", "The PIN is wrong."),
-    "not_a_tablet": ("本设备不是商户平板,不能兑换。", "This device is not a merchant tablet."),
+    "not_a_tablet": ("本设备不是商户平板,不能兑换。", "This device is not a merchant tablet; it does not redeem."),
     "void_unknown": ("本机没有这条兑换记录。", "No such redemption on this tablet."),
     "void_too_late": ("超过 {minutes} 分钟的兑换不能在本机撤销,请到社区办公室处理。",
                       "Redemptions older than {minutes} minutes cannot be voided here; ask the office."),
@@ -137,6 +137,8 @@ def _windows(conn) -> list[Window]:
 
 
 def _sync_age_ok(conn, now: dt.datetime, pol: OfflinePolicy) -> None:
+    """Also refuses (:class:`sync.faults.DeviceFault`) on a replica found behind or forked."""
+    replica.check_usable(conn)
     last = replica.state(conn, "last_pull_at")
     if last is None:
         raise Refusal("not_synced")
@@ -368,7 +370,12 @@ def void(h: home_mod.Home, seq: int, reason: str = "商户撤销", *, now: dt.da
 
 
 def status(h: home_mod.Home, *, now: dt.datetime | None = None) -> dict:
-    """Last sync, pending events, and what the policy leaves this tablet today."""
+    """Last sync, pending events, and what the policy leaves this tablet today.
+
+    ``can_redeem`` is False with ``cannot_redeem`` (a stable code) and its sentence when this
+    device may not redeem now: a kiosk (it never redeems), a replica found behind or forked, never
+    synced, or synced too long ago.
+    """
     now = now or clock.now_utc()
     conn = h.replica()
     try:
@@ -379,6 +386,17 @@ def status(h: home_mod.Home, *, now: dt.datetime | None = None) -> dict:
         day = conn.execute("SELECT count(*), coalesce(sum(points), 0) FROM outbox WHERE kind = 'redemption' "
                            "AND local_day = ?", (today,)).fetchone()
         age_h = None if last is None else round((now - clock.from_text(last)).total_seconds() / 3600, 2)
+        fault = replica.fault(conn)
+        if h.config.get("kind") != "tablet":
+            why = Refusal("not_a_tablet")
+        elif fault is not None:
+            why = fault
+        elif last is None:
+            why = Refusal("not_synced")
+        elif age_h > pol.max_sync_age_hours:
+            why = Refusal("sync_too_old", hours=pol.max_sync_age_hours)
+        else:
+            why = None
         return {
             "device_id": h.device_id, "kind": h.config.get("kind"),
             "merchant": (replica.state(conn, "merchant") or {}).get("name"),
@@ -386,14 +404,16 @@ def status(h: home_mod.Home, *, now: dt.datetime | None = None) -> dict:
             "server_time_at_last_sync": replica.state(conn, "server_time"),
             "pending_events": count, "pending_points": points,
             "acked_seq": replica.state(conn, "acked_seq", 0),
-            "last_seq": conn.execute("SELECT coalesce(max(seq), 0) FROM outbox").fetchone()[0],
+            "last_seq": replica.last_seq(conn),
             "today_redemptions": day[0], "today_points": day[1],
             "unsynced_points_left": max(0, pol.unsynced_cap - points),
             "sync_hours_left": None if age_h is None else max(0.0, round(pol.max_sync_age_hours - age_h, 2)),
             "per_card_daily_cap": pol.per_card_daily_cap, "floor_limit": pol.floor_limit,
             "deny_list_version": replica.state(conn, "deny_version"),
             "accounts": conn.execute("SELECT count(*) FROM accounts").fetchone()[0],
-            "can_redeem": last is not None and age_h <= pol.max_sync_age_hours,
+            "can_redeem": why is None,
+            "cannot_redeem": None if why is None else {"code": why.code, "zh": why.zh, "en": why.en},
+            "fault": None if fault is None else {"code": fault.code, "zh": fault.zh, "en": fault.en},
         }
     finally:
         conn.close()
