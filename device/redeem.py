@@ -21,6 +21,8 @@ from bank.policy import OfflinePolicy, Window
 from sync import client, home as home_mod, replica
 
 ONLINE_TIMEOUT = 3.0   # seconds: a shop counter cannot wait longer for the office
+QUIET_LOCK_WAIT = 0.5  # seconds the immediate push waits for another sync of this tablet to finish;
+                       # that sync, or the next, pushes the event instead
 
 REASONS: dict[str, tuple[str, str]] = {
     "not_synced": ("本机还没有从社区办公室同步过数据,暂不能兑换。", "This tablet has never synced with the office."),
@@ -252,7 +254,7 @@ def redeem_basket(h: home_mod.Home, card_text: str, lines, pin: str | None = Non
         if sum(prices.get(o, 0) * q for o, q in basket) > pol.floor_limit:
             # Above the floor limit the office must be reachable: sync now, then decide on fresh data.
             try:
-                client.sync_once(h, transport, now=now)
+                client.sync_once(h, transport, now=now, lock_wait=online_timeout)
             except (client.Unreachable, client.Refused):
                 raise Refusal("floor_limit_offline", floor=pol.floor_limit) from None
         with replica._txn(conn):   # checks and every line's write see the same replica, one commit
@@ -328,7 +330,7 @@ def _push_quietly(h: home_mod.Home, transport, now: dt.datetime) -> bool:
     """Push at once if the office answers quickly; the event stays in the outbox otherwise."""
     conn = h.replica()
     try:
-        client.push(h, conn, transport, now=now)
+        client.push(h, conn, transport, now=now, lock_wait=QUIET_LOCK_WAIT)
         return replica.pending_summary(conn)[0] == 0
     except (client.Unreachable, client.Refused):
         return False

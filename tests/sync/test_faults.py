@@ -179,3 +179,19 @@ def kt(tmp_path):
 @pytest.fixture
 def town(kt):
     return kt.town
+
+
+def test_the_tablet_app_enrols_again_over_a_damaged_home_and_keeps_the_old_one(tab, town, hub):
+    from bank import db, devices
+    (tab.path / "replica.sqlite").write_bytes(b"")
+    flow = TerminalFlow(tab.path, transport=hub)
+    assert flow.step is Step.ENROL and flow.message.code == "replica_empty"
+    conn = db.connect(town.path)
+    with db.transaction(conn):
+        code = devices.new_enrolment_code(conn, merchant_id=town.noodles)
+    conn.close()
+    assert flow.enrol("http://office.test", code)
+    assert flow.step is Step.SCAN and flow.fault is None and flow.home.device_id != tab.device_id
+    (aside,) = [p for p in tab.path.parent.iterdir() if p.name.startswith("tab.replaced-")]
+    assert (aside / "replica.sqlite").read_bytes() == b"" and (aside / "device.key").exists()
+    assert flow.scan(town.rich[2])

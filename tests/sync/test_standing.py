@@ -226,3 +226,48 @@ def kt(tmp_path):
 @pytest.fixture
 def town(kt):
     return kt.town
+
+
+def test_a_kiosk_put_back_from_an_old_copy_stops_recording_and_says_so(kt, hub, tmp_path):
+    from kiosk.flow import KioskFlow
+    from tests.kiosk.conftest import enrol_kiosk
+    home = enrol_kiosk(kt.path, hub, tmp_path / "kiosk")
+    conn = home.replica()
+    zhao = next(m for m in kiosk_engine.members(conn) if m.reviewer_id == kt.staff[2][0].reviewer_id)
+    item = lambda account: next(i for _p, items in kiosk_engine.items_for(conn, account, clock.now_utc())  # noqa: E731
+                                for i in items if 0 < i.points <= 3 and not i.full)
+    kiosk_engine.record_entry(conn, zhao, kt.town.poor[0], item(kt.town.poor[0]).code, now=clock.now_utc())
+    client.sync_once(home, hub)
+    old = tmp_path / "old-replica.sqlite"
+    _copy_sqlite(home.path / "replica.sqlite", old)
+    kiosk_engine.record_entry(conn, zhao, kt.town.rich[0], item(kt.town.rich[0]).code, now=clock.now_utc())
+    client.sync_once(home, hub)
+    conn.close()
+    _put_back(old, home.path / "replica.sqlite")
+    with pytest.raises(DeviceFault):
+        client.sync_once(home, hub)
+    assert [a.device_id for a in _alerts(kt.path, "device_behind")] == [home.device_id]
+    flow = KioskFlow(home.path, transport=hub)
+    flow.scan(kt.town.poor[2])
+    assert flow.message.code == "device_behind" and flow.account is None
+    assert flow.sync_line().code == "device_behind"
+    with pytest.raises(DeviceFault):
+        kiosk_engine.record_entry(flow.conn, zhao, kt.town.poor[0], "XS02", now=clock.now_utc())
+    status = kiosk_engine.status(home)
+    assert not status["can_record"] and status["cannot_record"]["code"] == "device_behind"
+    out = CliRunner().invoke(kiosk_main, ["status", "--home", str(home.path)])
+    assert "device_behind" in out.output and "旧副本" in out.output
+
+
+def test_redeem_on_a_tablet_found_behind_is_one_plain_line(town, hub, tab, tmp_path):
+    _redeem(tab, town, hub)
+    old = tmp_path / "old.sqlite"
+    _copy_sqlite(tab.path / "replica.sqlite", old)
+    _redeem(tab, town, hub)
+    _put_back(old, tab.path / "replica.sqlite")
+    with pytest.raises(DeviceFault):
+        client.sync_once(tab, hub)
+    out = CliRunner().invoke(terminal_main, ["redeem", "--home", str(tab.path), "--card", town.rich[2],
+                                             "--offer", str(town.bowl)])
+    assert out.exit_code == 1 and out.output.strip().count("\n") == 0 and "旧副本" in out.output
+    assert "Traceback" not in out.output
