@@ -89,6 +89,10 @@ class Syncer:
         now = clock.to_text(self.now())
         try:
             result = self.sync_fn(self.home)
+        except client.Busy:
+            # another process of this device (python -m sync, a redemption's push) is syncing
+            # right now: it does this attempt's work; nothing to report
+            return self._set(running=False)
         except DeviceFault as exc:
             # damaged, behind or forked: the apps refuse to redeem or record from now on
             return self._set(running=False, fault=(exc.code, exc.zh, exc.en), last_error=(exc.zh, exc.en))

@@ -96,7 +96,8 @@ def _damaged(town, tmp_path, how: str):
     elif how == "event unlinked":       # the trigger put back afterwards: only the chain is wrong
         trigger = dst.execute("SELECT sql FROM sqlite_master WHERE name = 'device_events_no_update'").fetchone()[0]
         dst.execute("DROP TRIGGER device_events_no_update")
-        dst.execute("UPDATE device_events SET prev_hash = '1' || substr(prev_hash, 2) WHERE seq = 2")
+        dst.execute("UPDATE device_events SET prev_hash = CASE substr(prev_hash, 1, 1) WHEN '1' THEN '2' ELSE '1' END "
+                    "|| substr(prev_hash, 2) WHERE seq = 2")
         dst.execute(trigger)
     dst.commit()
     dst.execute("PRAGMA journal_mode=DELETE")
@@ -104,7 +105,7 @@ def _damaged(town, tmp_path, how: str):
     if how == "pages damaged":
         data = bytearray(copy.read_bytes())
         for at in range(4096, len(data) - 4096, 8192):
-            data[at + 50:at + 900] = b"\x5a" * 850
+            data[at:at + 850] = b"\x5a" * 850
         copy.write_bytes(bytes(data))
     elif how == "truncated":
         copy.write_bytes(copy.read_bytes()[: len(copy.read_bytes()) // 2])

@@ -37,7 +37,7 @@ def _flip_pages(path):
     page = 4096
     assert len(data) > 4 * page, len(data)
     for at in range(page, len(data) - page, 3 * page):
-        data[at + 100:at + 1100] = b"\xa5" * 1000
+        data[at:at + 1000] = b"\xa5" * 1000      # from the page header on: never free space only
     path.write_bytes(bytes(data))
 
 
