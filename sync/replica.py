@@ -206,8 +206,8 @@ def _check_file(path: Path) -> None:
 
 
 def check_integrity(conn: sqlite3.Connection) -> None:
-    """``PRAGMA integrity_check`` (a few hundredths of a second on a big replica): apps run it at
-    start and before every sync, the device commands once per command."""
+    """``PRAGMA integrity_check``: apps run it at start and before every sync, the device commands
+    once per command (0.3 s on a 100,000-account, 15 MB tablet replica here; Longhai's is a tenth)."""
     try:
         rows = [r[0] for r in conn.execute("PRAGMA integrity_check(3)")]
     except sqlite3.DatabaseError as exc:
