@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, replace
 
 from bank import accounts, cardcode, clock
 from bank.errors import ReasonedRefusal
-from bank.policy import OfflinePolicy, Window
+from bank.policy import POLICY_FIELDS, OfflinePolicy, Window
 
 from sync import client, home as home_mod, replica
 
@@ -122,7 +122,8 @@ class Receipt:
 
 
 def _policy(conn) -> OfflinePolicy:
-    return OfflinePolicy(**replica.state(conn, "policy", {}))
+    # fields this program does not know yet (a newer office) are left out, not a crash at the counter
+    return OfflinePolicy(**{k: v for k, v in replica.state(conn, "policy", {}).items() if k in POLICY_FIELDS})
 
 
 def policy(h: home_mod.Home) -> OfflinePolicy:
