@@ -22,6 +22,8 @@ KINDS = {
     "price_mismatch": "兑换积分与办公室标价不符", "attempts_locked": "密码错误次数过多,已锁定",
     "quarantined": "事件违反规则,已暂扣待审核",
     "revoked_card_used": "设备同步后挂失的卡被使用(已入账)",
+    "device_behind": "设备缺少办公室已收到的事件(设备数据是旧副本)",
+    "office_behind": "办公室缺少已确认过的设备事件(办公室数据从旧备份恢复?)",
 }
 HOLD_SETTING = "settlement.hold_on_overdraft"
 
@@ -83,6 +85,18 @@ def raise_alert(conn: sqlite3.Connection, kind: str, *, device_id: str | None = 
     return conn.execute("INSERT INTO alerts (raised_at, kind, device_id, account_id, card_id, detail, last_at, "
                         "agg_key, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (at, kind, device_id, account_id, card_id, detail[:2000], at, key, times)).lastrowid
+
+
+def raise_once(conn: sqlite3.Connection, kind: str, *, device_id: str, detail=None, now=None) -> int | None:
+    """Raise an alert of ``kind`` for a device unless one is still open; the new id, or None.
+
+    For what a device reports at every sync until a person has looked (a missing range of events):
+    one alert to act on, not one per sync.
+    """
+    if conn.execute("SELECT 1 FROM alerts WHERE kind = ? AND device_id = ? AND cleared_at IS NULL",
+                    (kind, device_id)).fetchone():
+        return None
+    return raise_alert(conn, kind, device_id=device_id, detail=detail, now=now)
 
 
 def open_alerts(conn: sqlite3.Connection, kind: str | None = None, *, device_id: str | None = None,

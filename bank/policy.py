@@ -23,6 +23,8 @@ class OfflinePolicy:
     void_minutes: int = 15            # a redemption can be voided on the tablet this long
     pin_above: int = 20               # ask for the PIN (if the account has one) above this total
     breaches_to_hold: int = 3         # events one device may send in an office day that break a rule
+    retention_days: int = 30          # a device keeps events the office acknowledged this long, to send
+                                      # them again to an office restored from an older backup
 
 
 POLICY_FIELDS = tuple(f.name for f in fields(OfflinePolicy))

@@ -649,9 +649,31 @@ V14_REGISTRATION = """
 """
 
 
+V15_NOTHING_LOST = """
+    -- How long devices keep the events the office acknowledged (bank.policy.OfflinePolicy), so an
+    -- office restored from an older backup gets them again.
+    ALTER TABLE offline_policy ADD COLUMN retention_days INTEGER CHECK (retention_days > 0);
+    -- Every restore of this store from a backup (python -m office restore), written into the
+    -- restored store. ``epoch`` (random) goes into the pull cursor: a device's cursor from before
+    -- the restore names entry ids the restored store may hand out again for other entries, so
+    -- it must not be taken for a delta base (snapshots fall back to a full pull).
+    CREATE TABLE store_restores (
+        restore_id       INTEGER PRIMARY KEY,
+        restored_at      TEXT NOT NULL,
+        epoch            TEXT NOT NULL UNIQUE,
+        backup_file      TEXT NOT NULL,
+        backup_summary   TEXT NOT NULL,     -- JSON: counts and last times of the copy
+        replaced_file    TEXT,              -- where the store it replaced was set aside
+        replaced_summary TEXT,              -- JSON, or NULL when the replaced store was unreadable
+        restored_by      TEXT NOT NULL
+    );
+"""
+
+
 MIGRATIONS = [V1_COMMUNITY, V2_CATALOG_MERCHANTS_LEDGER, V3_POLICY, V4_DEVICES_SYNC, V5_COUNCIL_CONSOLE,
               V6_REVIEW_MEMBERS, V7_CONSOLE_REVIEWERS, V8_REQUEST_FRESHNESS, V9_CARRIED_VALIDITY,
-              V10_ATTEMPT_LIMITS, V11_SETTLEMENT_CHECKS, V12_KEY_FILES, V13_IMPORT_UPLOADS, V14_REGISTRATION]
+              V10_ATTEMPT_LIMITS, V11_SETTLEMENT_CHECKS, V12_KEY_FILES, V13_IMPORT_UPLOADS, V14_REGISTRATION,
+              V15_NOTHING_LOST]
 
 
 def statements(script: str):

@@ -41,7 +41,7 @@ def roster_file(rows: int, seed: int = 11) -> tuple[bytes, list[tuple]]:
     ws.append(["序号", "小区", "楼栋", "单元", "房号", "户主", "成员姓名", "与户主关系"])
     houses, n, seen = [], 0, set()
     while n < rows:
-        name_, b, cmp = None, 0, None
+        name_, b, u, room, cmp = None, 0, 0, "", None
         while name_ is None or (cmp, b, u, room, name_) in seen:
             cmp, buildings, _ = rng.choice(demo.COMPOUNDS)
             b, u, room = rng.randint(1, buildings), rng.randint(1, 4), f"{rng.randint(1, 32)}{rng.randint(1, 4):02d}"

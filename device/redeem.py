@@ -19,11 +19,13 @@ from dataclasses import asdict, dataclass, replace
 
 from bank import cardcode, clock, policy as rules, validity
 from bank.errors import ReasonedRefusal
-from bank.policy import OfflinePolicy, Window
+from bank.policy import POLICY_FIELDS, OfflinePolicy, Window
 
 from sync import client, home as home_mod, replica
 
 ONLINE_TIMEOUT = 3.0   # seconds: a shop counter cannot wait longer for the office
+QUIET_LOCK_WAIT = 0.5  # seconds the immediate push waits for another sync of this tablet to finish;
+                       # that sync, or the next, pushes the event instead
 
 REASONS: dict[str, tuple[str, str]] = {
     "not_synced": ("本机还没有从社区办公室同步过数据,暂不能兑换。", "This tablet has never synced with the office."),
@@ -56,7 +58,7 @@ REASONS: dict[str, tuple[str, str]] = {
                    "Too many wrong PINs: try again in {minutes} minutes, or ask the office to reset it."),
     "pin_offline": ("超过 {above} 分需要联网核对储户密码,现在无法连接社区办公室。",
                     "Over {above} points the office must check the PIN online; it cannot be reached."),
-    "not_a_tablet": ("本设备不是商户平板,不能兑换。", "This device is not a merchant tablet."),
+    "not_a_tablet": ("本设备不是商户平板,不能兑换。", "This device is not a merchant tablet; it does not redeem."),
     "void_unknown": ("本机没有这条兑换记录。", "No such redemption on this tablet."),
     "void_too_late": ("超过 {minutes} 分钟的兑换不能在本机撤销,请到社区办公室处理。",
                       "Redemptions older than {minutes} minutes cannot be voided here; ask the office."),
@@ -129,7 +131,8 @@ class Receipt:
 
 
 def _policy(conn) -> OfflinePolicy:
-    return OfflinePolicy(**replica.state(conn, "policy", {}))
+    # fields this program does not know yet (a newer office) are left out, not a crash at the counter
+    return OfflinePolicy(**{k: v for k, v in replica.state(conn, "policy", {}).items() if k in POLICY_FIELDS})
 
 
 def policy(h: home_mod.Home) -> OfflinePolicy:
@@ -146,6 +149,8 @@ def _windows(conn) -> list[Window]:
 
 
 def _sync_age_ok(conn, now: dt.datetime, pol: OfflinePolicy) -> None:
+    """Also refuses (:class:`sync.faults.DeviceFault`) on a replica found behind or forked."""
+    replica.check_usable(conn)
     last = replica.state(conn, "last_pull_at")
     if last is None:
         raise Refusal("not_synced")
@@ -386,7 +391,7 @@ def _push_quietly(h: home_mod.Home, transport, now: dt.datetime) -> bool:
     """Push at once if the office answers quickly; the event stays in the outbox otherwise."""
     conn = h.replica()
     try:
-        client.push(h, conn, transport, now=now)
+        client.push(h, conn, transport, now=now, lock_wait=QUIET_LOCK_WAIT)
         return replica.pending_summary(conn)[0] == 0
     except (client.Unreachable, client.Refused):
         return False
@@ -428,7 +433,12 @@ def void(h: home_mod.Home, seq: int, reason: str = "商户撤销", *, now: dt.da
 
 
 def status(h: home_mod.Home, *, now: dt.datetime | None = None) -> dict:
-    """Last sync, pending events, and what the policy leaves this tablet today."""
+    """Last sync, pending events, and what the policy leaves this tablet today.
+
+    ``can_redeem`` is False with ``cannot_redeem`` (a stable code) and its sentence when this
+    device may not redeem now: a kiosk (it never redeems), a replica found behind or forked, never
+    synced, synced too long ago, or put on hold by the office.
+    """
     now = now or clock.now_utc()
     conn = h.replica()
     try:
@@ -439,6 +449,19 @@ def status(h: home_mod.Home, *, now: dt.datetime | None = None) -> dict:
         day = conn.execute("SELECT count(*), coalesce(sum(points), 0) FROM outbox WHERE kind = 'redemption' "
                            "AND local_day = ?", (today,)).fetchone()
         age_h = None if last is None else round((now - clock.from_text(last)).total_seconds() / 3600, 2)
+        fault = replica.fault(conn)
+        if h.config.get("kind") != "tablet":
+            why = Refusal("not_a_tablet")
+        elif fault is not None:
+            why = fault
+        elif last is None:
+            why = Refusal("not_synced")
+        elif age_h > pol.max_sync_age_hours:
+            why = Refusal("sync_too_old", hours=pol.max_sync_age_hours)
+        elif replica.state(conn, "device_on_hold"):
+            why = Refusal("device_on_hold")
+        else:
+            why = None
         return {
             "device_id": h.device_id, "kind": h.config.get("kind"),
             "merchant": (replica.state(conn, "merchant") or {}).get("name"),
@@ -446,7 +469,7 @@ def status(h: home_mod.Home, *, now: dt.datetime | None = None) -> dict:
             "server_time_at_last_sync": replica.state(conn, "server_time"),
             "pending_events": count, "pending_points": points,
             "acked_seq": replica.state(conn, "acked_seq", 0),
-            "last_seq": conn.execute("SELECT coalesce(max(seq), 0) FROM outbox").fetchone()[0],
+            "last_seq": replica.last_seq(conn),
             "today_redemptions": day[0], "today_points": day[1],
             "unsynced_points_left": max(0, pol.unsynced_cap - points),
             "sync_hours_left": None if age_h is None else max(0.0, round(pol.max_sync_age_hours - age_h, 2)),
@@ -454,8 +477,9 @@ def status(h: home_mod.Home, *, now: dt.datetime | None = None) -> dict:
             "deny_list_version": replica.state(conn, "deny_version"),
             "accounts": conn.execute("SELECT count(*) FROM accounts").fetchone()[0],
             "on_hold": bool(replica.state(conn, "device_on_hold")),
-            "can_redeem": last is not None and age_h <= pol.max_sync_age_hours
-                          and not replica.state(conn, "device_on_hold"),
+            "can_redeem": why is None,
+            "cannot_redeem": None if why is None else {"code": why.code, "zh": why.zh, "en": why.en},
+            "fault": None if fault is None else {"code": fault.code, "zh": fault.zh, "en": fault.en},
         }
     finally:
         conn.close()

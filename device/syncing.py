@@ -15,6 +15,7 @@ from typing import Callable
 
 from bank import clock
 from sync import client, home as home_mod
+from sync.faults import DeviceFault
 
 NIGHTLY_HOUR = 2   # local time: the shops are closed and the office is idle
 
@@ -30,6 +31,7 @@ class SyncState:
     last_error: tuple[str, str] | None = None   # (zh, en)
     rejected: tuple = ()                  # (code, zh, en) of events the office refused
     attempts: int = 0
+    fault: tuple[str, str, str] | None = None   # (code, zh, en): this device must not redeem or record
 
 
 @dataclass
@@ -87,6 +89,13 @@ class Syncer:
         now = clock.to_text(self.now())
         try:
             result = self.sync_fn(self.home)
+        except client.Busy:
+            # another process of this device (python -m sync, a redemption's push) is syncing
+            # right now: it does this attempt's work; nothing to report
+            return self._set(running=False)
+        except DeviceFault as exc:
+            # damaged, behind or forked: the apps refuse to redeem or record from now on
+            return self._set(running=False, fault=(exc.code, exc.zh, exc.en), last_error=(exc.zh, exc.en))
         except client.Unreachable as exc:
             return self._set(running=False, online=False, last_error=(exc.zh, exc.en),
                              offline_since=self.state.offline_since or now)

@@ -1,6 +1,7 @@
 """``python -m kiosk``: the service-point kiosk.
 
     python -m kiosk enroll --home DIR --server URL --code CODE
+    python -m kiosk status --home DIR [--json]
     python -m kiosk --home DIR [--camera INDEX|VIDEO_FILE]
     python -m kiosk screenshots --out DIR
     python -m kiosk demo [--dir DIR]
@@ -8,6 +9,8 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -54,6 +57,41 @@ def enroll_cmd(home_dir, server, code, label):
     click.echo(f"登记成功 (enrolled): 设备 {h.device_id}, 服务点 {h.config['service_point_id']}, 目录 {h.path}")
     if not pulled:
         click.echo("首次同步未完成,请稍后运行 python -m sync --home ... (first pull failed; sync later)")
+
+
+@main.command("status")
+@click.option("--home", "home_dir", required=True, type=click.Path(file_okay=False), help="The kiosk's home directory.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+def status_cmd(home_dir, as_json):
+    """Last sync, events waiting, whether the kiosk may record entries (it never redeems)."""
+    from device import kiosk as engine
+    from sync import home
+    try:
+        s = engine.status(home.open_home(home_dir))
+    except BankError as exc:
+        if as_json:
+            click.echo(json.dumps({"ok": False, "error": exc.code, "zh": exc.zh, "en": exc.en}, ensure_ascii=False))
+        else:
+            click.echo(f"错误:{exc.zh} (Error: {exc.en})", err=True)
+        sys.exit(1)
+    except sqlite3.Error as exc:
+        from sync.faults import DeviceFault
+        fault = DeviceFault("replica_damaged", detail=str(exc))
+        click.echo(f"错误:{fault.zh} (Error: {fault.en})", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(s, ensure_ascii=False))
+        return
+    click.echo(f"设备 {s['device_id']} · 一体机 · {s['compound'] or '—'} · 办公室 {s['server']}")
+    click.echo(f"上次同步 (last sync): {s['last_sync_at'] or '从未 (never)'}"
+               + (f", {s['last_sync_age_hours']} 小时前" if s['last_sync_age_hours'] is not None else ""))
+    click.echo(f"待上传 (pending): {s['pending_events']} 条; 办公室已确认到第 {s['acked_seq']} 条, "
+               f"本机最新第 {s['last_seq']} 条")
+    if s["can_record"]:
+        click.echo("可以记分、提出异议 (can record); 一体机不兑换 (a kiosk does not redeem)")
+    else:
+        why = s["cannot_record"]
+        click.echo(f"不能记分 (cannot record: {why['code']}):{why['zh']} {why['en']}")
 
 
 @main.command("screenshots")

@@ -156,13 +156,14 @@ class KioskApp(BaseApp):
             if scroll in screen.ids:
                 screen.ids[scroll].scroll_y = 1
         self.at_attract = flow.step is Step.ATTRACT
-        self.banner = self.render(flow.message)
-        self.banner_level = flow.message.level if flow.message else "info"
-        self.place = flow.compound_name() if flow.home else self.tr("本机未登记,请联系社区办公室")
+        banner = flow.message or flow.fault_message()
+        self.banner = self.render(banner)
+        self.banner_level = banner.level if banner else "info"
+        self.place = flow.compound_name() if flow.home else "" if flow.fault else self.tr("本机未登记,请联系社区办公室")
         self._update_sync()
 
     def _update_sync(self) -> None:
-        if self.flow.home is None:
+        if self.flow.home is None and self.flow.fault is None:
             self.sync_text, self.sync_level = "", "info"
             return
         line = self.flow.sync_line()

@@ -75,6 +75,7 @@ class Message:
     en: str | None = None
     values: tuple = ()
     level: str = "info"
+    code: str = ""              # stable: what tests decide on
 
     def render(self, translate: Callable[[str], str] = lambda s: s, lang: str = "zh") -> str:
         text = self.zh if lang.startswith("zh") or self.en is None else self.en
@@ -88,12 +89,12 @@ def _chunks(rows: list, n: int) -> list[list]:
     return [rows[i:i + n] for i in range(0, len(rows), n)] or [[]]
 
 
-def msg(zh: str, level: str = "info", **values) -> Message:
-    return Message(zh, None, tuple(values.items()), level)
+def msg(zh: str, level: str = "info", code: str = "", **values) -> Message:
+    return Message(zh, None, tuple(values.items()), level, code)
 
 
 def from_error(exc: BankError) -> Message:
-    return Message(exc.zh, exc.en, (), "error")
+    return Message(exc.zh, exc.en, (), "error", exc.code)
 
 
 class KioskFlow:
@@ -105,8 +106,13 @@ class KioskFlow:
         self.camera = camera
         self.home = None
         self.syncer = None
+        self.fault: Message | None = None    # the home could not be opened: damaged, another device's
         if home_dir is not None and (Path(home_dir) / home_mod.CONFIG).exists():
-            self.home = home_mod.open_home(home_dir)
+            try:
+                self.home = home_mod.open_home(home_dir)
+            except BankError as exc:
+                self.fault = from_error(exc)
+        if self.home is not None:
             fn = (lambda h: client.sync_once(h, transport)) if transport is not None else None
             self.syncer = syncer or Syncer(self.home, sync_fn=fn, now=now)
         self.conn = self.home.replica() if self.home else None
@@ -187,10 +193,27 @@ class KioskFlow:
             self.board_tab = BOARD_TABS[0]
         self.step = step
 
+    def fault_message(self) -> Message | None:
+        """Why this kiosk must not show or record anything, or None: its home could not be opened,
+        the background sync found the replica damaged, or the replica is behind or forked."""
+        if self.fault is not None or self.conn is None:
+            return self.fault
+        state = self.syncer.state if self.syncer else None
+        if state is not None and state.fault:
+            code, zh, en = state.fault
+            return Message(zh, en, (), "error", code)
+        found = engine.replica.fault(self.conn)
+        return None if found is None else from_error(found)
+
     # --- a card in front of the camera ---------------------------------------------------------
 
     def scan(self, text: str) -> None:
         self.touch()
+        fault = self.fault_message()
+        if fault is not None:
+            self.reset()
+            self.message = fault
+            return
         try:
             card = engine.identify(self.conn, text)
         except BankError as exc:
@@ -502,6 +525,10 @@ class KioskFlow:
     def confirm(self) -> None:
         """Record the award or deduction event."""
         self.touch()
+        fault = self.fault_message()
+        if fault is not None:
+            self.message = fault
+            return
         try:
             engine.record_entry(self.conn, self.member, self.target.account_id, self.item.code, note=self.note,
                                 second=self.second, now=self.now())
@@ -545,6 +572,9 @@ class KioskFlow:
             self.syncer.request(reason)
 
     def sync_line(self) -> Message:
+        fault = self.fault_message()
+        if fault is not None:
+            return msg("本机暂停使用", "error", code=fault.code)
         if self.home is None:
             return msg("未登记", "warn")
         pending = engine.replica.pending_summary(self.conn)[0]

@@ -509,6 +509,52 @@ def quarantine_reject_cmd(db_path: Path, case_id: int, by: str, reason: str):
     _decide(db_path, case_id, by, reason, "reject")
 
 
+# --- backups and the restore drill ----------------------------------------------------------------
+
+@main.command("backup")
+@db_option()
+@click.option("--to", "to_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the backups, on a second disk (made if missing).")
+@click.option("--keep", type=click.IntRange(1, 100000), default=None,
+              help="Keep only the newest N backups of this store in that directory.")
+@plain_errors
+def backup_cmd(db_path: Path, to_dir: Path, keep: int | None):
+    """An online copy of the store, checked before it is kept (the server may keep running)."""
+    from bank import backup
+    path, summary, removed = backup.make_backup(db_path, to_dir, keep=keep)
+    click.echo(f"备份完成,检查通过 (backup written and checked): {path}")
+    click.echo(f"  {summary.describe()}")
+    if removed:
+        click.echo(f"  已删除较旧的 {len(removed)} 份备份 (pruned): {', '.join(p.name for p in removed)}")
+
+
+@main.command("restore")
+@click.option("--from", "backup_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The backup file to restore (from python -m office backup).")
+@db_option()
+@click.option("--yes", is_flag=True, help="Really replace the store; without it, only say what would be replaced.")
+@click.option("--by", "by", default=None, help="Who restores (recorded in the store); default: the login name.")
+@plain_errors
+def restore_cmd(backup_file: Path, db_path: Path, yes: bool, by: str | None):
+    """Replace the store by a backup (the server must be stopped); the replaced store is kept."""
+    import getpass
+
+    from bank import backup
+    backup.check_not_in_use(db_path)
+    plan = backup.plan_restore(backup_file, db_path)
+    for line in plan.describe():
+        click.echo(line)
+    if not yes:
+        click.echo("没有恢复任何内容。核对无误后加上 --yes 再运行一次 (nothing restored: add --yes to replace the store)",
+                   err=True)
+        sys.exit(1)
+    aside = backup.restore(plan, by=by or getpass.getuser())
+    click.echo(f"已恢复 (restored) {db_path}"
+               + (f";原来的数据库保留在 (the replaced store is kept as) {aside}" if aside else ""))
+    click.echo("启动办公室服务后,各设备下次同步时会重新上传备份之后的记录 "
+               "(devices re-send what the backup lacks at their next sync)")
+
+
 # --- reports, postings, card sheets and console users (the council's work) ----------------------
 
 def _out_option(*suffixes: str):
@@ -729,7 +775,7 @@ def keys_rotate_cmd(db_path: Path, key_dir: Path | None, ask_passphrase: bool):
 def keys_protect_cmd(db_path: Path, key_dir: Path | None, ask_passphrase: bool):
     """Encrypt the key files with a new passphrase (asked twice), or with an empty answer remove it.
     --ask-passphrase first asks for the current one."""
-    from bank import community, keystore
+    from bank import community
     conn = _open_ro(db_path)
     keys = _keys(db_path, key_dir, ask_passphrase)
     new = click.prompt("新口令,直接回车表示不加密 (new passphrase, empty for none)", hide_input=True,

@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import threading
 import time
 import uuid
+import weakref
 from pathlib import Path
 from typing import Callable
 
@@ -20,7 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from bank import clock, db, keystore
+from bank import backup, clock, db, keystore
 from bank.errors import BankError
 from office import console as console_ui
 from office import sync_api
@@ -47,12 +49,21 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *,
     """
     db_path = Path(db_path)
     keys = keys or keystore.for_store(db_path)
-    first = db.connect(db_path)          # raises DatabaseError: the CLI prints it and exits
+    # Held for as long as the app lives: `python -m office restore` refuses to replace a store
+    # that a server is serving (and a server refuses to start during a restore).
+    if not db_path.is_file():
+        db.connect(db_path)                  # "database file not found", in plain words
+    serving = backup.hold_serving_lock(db_path)
     try:
-        keystore.use(first, keys)
-        sync_api.signing_key(first)      # no usable key file to sign pulls with: refuse to start
-    finally:
-        first.close()
+        first = db.connect(db_path)          # raises DatabaseError: the CLI prints it and exits
+        try:
+            keystore.use(first, keys)
+            sync_api.signing_key(first)      # no usable key file to sign pulls with: refuse to start
+        finally:
+            first.close()
+    except BaseException:
+        os.close(serving)
+        raise
     local = _Connections()
     # SQLite has one writer at a time. Pushes that wait for it inside SQLite's busy handler sleep
     # in steps of up to 100 ms and wake to find it taken again; waiting here hands the store
@@ -68,6 +79,7 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *,
 
     app = FastAPI(title="道德积分银行 · 社区办公室同步接口 (Moral Points Bank office sync API)",
                   version="1", docs_url="/docs", redoc_url=None)
+    weakref.finalize(app, os.close, serving)
 
     @app.middleware("http")
     async def request_log(request: Request, call_next):

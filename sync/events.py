@@ -31,6 +31,8 @@ _DEVICE_ID = re.compile(r"^[TK][0-9]{4,6}$")
 _TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")
 _CARD_ID = re.compile(r"^[0-9]{6}$")
 _FIELDS = {"device", "seq", "prev", "kind", "at", "body"}
+# A push body; ``acked_seq`` (optional): how far the device believes the office has acknowledged.
+_BATCH_FIELDS = {"protocol", "device", "events", "signature"}
 _REDEMPTION_FIELDS = {"card", "card_version", "offer", "qty", "points", "receipt", "proof", "auth"}
 _ITEM_FIELDS = {"account", "item", "points", "staff", "staff_auth", "second", "second_auth", "note"}
 _OBJECTION_FIELDS = {"account", "card", "entry", "posting", "proof", "reason"}
@@ -176,10 +178,12 @@ def parse_batch(obj: Any, body: bytes | None = None) -> tuple[str, list[dict], l
     The chain inside the batch must be consecutive and linked; where it joins the office's copy
     is the hub's business.
     """
-    if not isinstance(obj, dict) or set(obj) != {"protocol", "device", "events", "signature"}:
-        raise malformed("a push body has exactly protocol, device, events, signature")
+    if not isinstance(obj, dict) or not _BATCH_FIELDS <= set(obj) <= _BATCH_FIELDS | {"acked_seq"}:
+        raise malformed("a push body has protocol, device, events, signature and optionally acked_seq")
     if type(obj["protocol"]) is not int or obj["protocol"] != wire.PROTOCOL:
         raise malformed(f"unsupported protocol {obj['protocol']!r}")
+    if "acked_seq" in obj and not (type(obj["acked_seq"]) is int and 0 <= obj["acked_seq"] <= 2**53):
+        raise malformed("acked_seq must be a non-negative integer")
     device_id, events = obj["device"], obj["events"]
     if not isinstance(device_id, str) or not _DEVICE_ID.fullmatch(device_id):
         raise malformed("device id")
@@ -211,9 +215,12 @@ def _event_texts(events: list[dict], device_id: str, body: bytes | None) -> list
     """
     blob = None
     if body is not None:
-        start = len(b'{"device":') + len(wire.canonical(device_id)) + len(b',"events":')
+        # canonical key order: acked_seq (optional), device, events, protocol, signature
+        head = b'"device":' + wire.canonical(device_id) + b',"events":'
+        at = body.find(head, 0, 64)
+        start = at + len(head) if at >= 0 else -1
         end = body.rfind(b',"protocol":')
-        if end > start and body[start:start + 1] == b"[" and body[end - 1:end] == b"]":
+        if 0 < start < end and body[start:start + 1] == b"[" and body[end - 1:end] == b"]":
             blob = body[start:end]
     if blob is None:
         blob = wire.canonical(events)

@@ -5,6 +5,7 @@ Layout::
     HOME/config.json      device id, kind, merchant or service point, office URL, community
     HOME/device.key       the device's Ed25519 private key, raw 32 bytes, readable by its user only
     HOME/replica.sqlite   the local replica and the outbox of events (:mod:`sync.replica`)
+    HOME/sync.lock        held (flock) by whichever process of the device is making a signed request
 
 It lives in ``sync`` (not ``device``) because ``python -m sync --home DIR`` must open it and
 ``sync`` may not import ``device``; ``device`` builds enrolment and redemption on top of it.
@@ -24,14 +25,22 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from bank.errors import BankError
 
 from . import replica
+from .faults import DeviceFault
 
 CONFIG = "config.json"
 KEY = "device.key"
 REPLICA = "replica.sqlite"
+LOCK = "sync.lock"
 
 
 class HomeError(BankError):
     code = "home"
+
+
+# What every enrolled device's config names; a tablet also its merchant, a kiosk its service point.
+CONFIG_FIELDS = ("device_id", "kind", "server", "community")
+KIND_FIELDS = {"tablet": "merchant_id", "kiosk": "service_point_id"}
+KEY_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -48,25 +57,73 @@ class Home:
         return self.config["server"]
 
     def private_key(self) -> Ed25519PrivateKey:
-        return Ed25519PrivateKey.from_private_bytes((self.path / KEY).read_bytes())
+        raw = _read_key(self.path)
+        return Ed25519PrivateKey.from_private_bytes(raw)
 
     def replica(self) -> sqlite3.Connection:
-        return replica.connect(self.path / REPLICA)
+        """The replica, checked cheaply on every open: present, SQLite, not empty, this device's."""
+        conn = replica.connect(self.path / REPLICA)
+        try:
+            replica.check_owner(conn, self.device_id)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
 
-def open_home(path: str | Path) -> Home:
-    """Open an enrolled device's home directory, or refuse with a plain message."""
+def open_home(path: str | Path, *, thorough: bool = True) -> Home:
+    """Open an enrolled device's home directory, or refuse with one plain sentence.
+
+    Not enrolled (no config) is a :class:`HomeError`; a config without a field, a damaged key, a
+    replica that is missing, empty, damaged (``thorough``: ``PRAGMA integrity_check``) or another
+    device's is a :class:`~sync.faults.DeviceFault`: the device must not redeem or record.
+    """
     path = Path(path)
     try:
-        config = json.loads((path / CONFIG).read_text("utf-8"))
+        text = (path / CONFIG).read_text("utf-8")
     except FileNotFoundError:
         raise HomeError(f"{path} 不是已登记设备的目录,请先登记(enroll)。",
-                        f"{path} is not an enrolled device's home: run enroll first") from None
-    except (OSError, ValueError) as exc:
-        raise HomeError(f"无法读取设备配置 {path / CONFIG}。", f"cannot read {path / CONFIG}: {exc}") from None
-    if not (path / KEY).is_file() or not (path / REPLICA).is_file():
-        raise HomeError(f"设备目录 {path} 不完整。", f"device home {path} is incomplete (key or replica missing)")
-    return Home(path, config)
+                        f"{path} is not an enrolled device's home: run enroll first", code="not_enrolled") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DeviceFault("config_damaged", detail=str(exc)) from None
+    try:
+        config = json.loads(text)
+    except ValueError as exc:
+        raise DeviceFault("config_damaged", detail=f"not JSON: {exc}") from None
+    _check_config(config)
+    _read_key(path)
+    h = Home(path, config)
+    conn = h.replica()
+    try:
+        if thorough:
+            replica.check_integrity(conn)
+    finally:
+        conn.close()
+    return h
+
+
+def _check_config(config) -> None:
+    if not isinstance(config, dict):
+        raise DeviceFault("config_damaged", detail="not a JSON object")
+    for name in CONFIG_FIELDS:
+        if not isinstance(config.get(name), str) or not config[name]:
+            raise DeviceFault("config_incomplete", field=name)
+    if config["kind"] not in KIND_FIELDS:
+        raise DeviceFault("config_damaged", detail=f"unknown device kind {config['kind']!r}")
+    if not isinstance(config.get(KIND_FIELDS[config["kind"]]), int):
+        raise DeviceFault("config_incomplete", field=KIND_FIELDS[config["kind"]])
+
+
+def _read_key(path: Path) -> bytes:
+    try:
+        raw = (path / KEY).read_bytes()
+    except FileNotFoundError:
+        raise DeviceFault("key_damaged", detail="missing") from None
+    except OSError as exc:
+        raise DeviceFault("key_damaged", detail=str(exc)) from None
+    if len(raw) != KEY_BYTES:
+        raise DeviceFault("key_damaged", detail=f"{len(raw)} bytes, not {KEY_BYTES}")
+    return raw
 
 
 def new_key() -> Ed25519PrivateKey:

@@ -20,6 +20,7 @@ import click
 from bank.errors import BankError
 from device import enrolment, redeem as engine
 from sync import home
+from sync.faults import DeviceFault
 
 
 def _echo_json(obj) -> None:
@@ -39,7 +40,8 @@ def plain_errors(func):
                 click.echo(f"错误:{exc.zh} (Error: {exc.en})", err=True)
             sys.exit(1)
         except sqlite3.Error as exc:
-            click.echo(f"错误:本机数据库出错 (Error: replica database problem: {exc})", err=True)
+            fault = DeviceFault("replica_damaged", detail=str(exc))
+            click.echo(f"错误:{fault.zh} (Error: {fault.en})", err=True)
             sys.exit(1)
         except OSError as exc:
             click.echo(f"错误:无法读写文件 (Error: {exc})", err=True)
@@ -149,7 +151,11 @@ def status_cmd(home_dir, as_json):
                f"未同步额度剩余 {s['unsynced_points_left']} 分; 距停止兑换 {s['sync_hours_left']} 小时")
     click.echo(f"今日兑换 (today): {s['today_redemptions']} 笔 / {s['today_points']} 分; "
                f"每卡每日上限 {s['per_card_daily_cap']} 分; 单笔联网限额 {s['floor_limit']} 分")
-    click.echo("可以兑换 (can redeem)" if s["can_redeem"] else "暂停兑换:请先同步 (sync needed before redeeming)")
+    if s["can_redeem"]:
+        click.echo("可以兑换 (can redeem)")
+    else:
+        why = s["cannot_redeem"]
+        click.echo(f"不能兑换 (cannot redeem: {why['code']}):{why['zh']} {why['en']}")
 
 
 @main.command("demo")

@@ -26,6 +26,7 @@ from bank.errors import BankError
 from device import enrolment, redeem as engine
 from device.syncing import Syncer
 from sync import client, home as home_mod, replica
+from sync.faults import DeviceFault
 
 SETTINGS_FILE = "terminal.json"
 RECEIPT_SECONDS = 6           # the receipt goes back to scanning by itself after this
@@ -58,6 +59,7 @@ class Message:
     en: str | None = None       # None: translate zh through the catalog
     values: tuple = ()          # (name, value) pairs for str.format
     level: str = "info"         # info, warn, error
+    code: str = ""              # stable: what tests and the screens decide on, never the Chinese text
 
     def render(self, translate: Callable[[str], str] = lambda s: s, lang: str = "zh") -> str:
         """The sentence in ``lang``."""
@@ -67,9 +69,9 @@ class Message:
         return text.format(**dict(self.values))
 
 
-def msg(zh: str, level: str = "info", **values) -> Message:
+def msg(zh: str, level: str = "info", code: str = "", **values) -> Message:
     """A catalog message with format values."""
-    return Message(zh, None, tuple(values.items()), level)
+    return Message(zh, None, tuple(values.items()), level, code)
 
 
 def from_error(exc: BankError, next_step: str | None = None) -> Message:
@@ -77,7 +79,12 @@ def from_error(exc: BankError, next_step: str | None = None) -> Message:
     zh, en = exc.zh, exc.en
     if next_step:
         zh, en = zh + next_step, en
-    return Message(zh, en, (), "error")
+    return Message(zh, en, (), "error", exc.code)
+
+
+# A card whose account has no PIN is spent with no check of who holds it (the PIN is asked only
+# of accounts that have one): the shop owner is the only check, so the card screen says so.
+NO_PIN = "card_no_pin"
 
 
 # What to do next, for refusals whose sentence does not already say it.
@@ -206,10 +213,14 @@ class TerminalFlow:
         self.settings = Settings.load(self.home_dir / SETTINGS_FILE)
         if self.camera is not None:
             self.settings.camera = str(self.camera)
+        self.fault: Message | None = None      # the home could not be opened (damaged): see enrol
         try:
             self.home = home_mod.open_home(self.home_dir)
-        except BankError:
+        except home_mod.HomeError:             # not enrolled yet
             self.home = None
+        except BankError as exc:                # damaged, another device's: say so, offer to re-enrol
+            self.home, self.fault = None, from_error(exc)
+            self.message = self.fault
         self.step = Step.SCAN if self.home else Step.ENROL
         if self.home:
             self._start_syncer()
@@ -238,6 +249,25 @@ class TerminalFlow:
     def status(self) -> dict:
         """The engine's status of this tablet (last sync, pending, limits left)."""
         return engine.status(self.home, now=self.now())
+
+    def fault_message(self) -> Message | None:
+        """Why this tablet must not redeem at all, or None: its home could not be opened, the
+        background sync found the replica damaged, or the replica is behind or forked."""
+        if self.fault is not None or self.home is None:
+            return self.fault
+        state = self.syncer.state if self.syncer else None
+        if state is not None and state.fault:
+            code, zh, en = state.fault
+            return Message(zh, en, (), "error", code)
+        try:
+            conn = self._replica()
+        except BankError as exc:                 # the file went missing or was replaced meanwhile
+            return from_error(exc)
+        try:
+            found = replica.fault(conn)
+        finally:
+            conn.close()
+        return None if found is None else from_error(found)
 
     def merchant_name(self) -> str:
         conn = self._replica()
@@ -272,6 +302,8 @@ class TerminalFlow:
         if staff_pin and not (staff_pin.isdigit() and 4 <= len(staff_pin) <= 8):
             self.message = msg("店员密码须为4到8位数字。", "error")
             return False
+        if self.fault is not None and self.home_dir.exists():
+            self._set_aside()          # the damaged home is kept, never deleted, for the office
         try:
             h, pulled = enrolment.enroll(self.home_dir, server, code, kind="tablet", transport=self.transport)
         except client.Unreachable:
@@ -280,7 +312,7 @@ class TerminalFlow:
         except BankError as exc:
             self.message = from_error(exc, "请向社区办公室重新申请登记码。")
             return False
-        self.home = h
+        self.home, self.fault = h, None
         if staff_pin:
             self.settings.staff_pin_hash = accounts.hash_pin(staff_pin)
         self.settings.save(self.home_dir / SETTINGS_FILE)
@@ -306,12 +338,22 @@ class TerminalFlow:
             return False
         self._forget_customer()
         now = self.now()
+        fault = self.fault_message()
+        if fault is not None:
+            self.message, self.step = fault, Step.SCAN
+            return False
         try:
             view = engine.inspect(self.home, card_text, now=now)
         except engine.Refusal as exc:
             self.message = from_error(exc, {"not_synced": "请联网后点“立即同步”。"}.get(exc.reason)
                                       or NEXT_STEP.get(exc.reason))
             self.step = Step.SCAN
+            return False
+        except DeviceFault as exc:
+            self.message, self.step = from_error(exc), Step.SCAN
+            return False
+        except sqlite3.DatabaseError as exc:
+            self.message, self.step = from_error(DeviceFault("replica_damaged", detail=str(exc))), Step.SCAN
             return False
         pol = view.policy
         conn = self._replica()
@@ -343,6 +385,8 @@ class TerminalFlow:
             out.append(msg("有 {points} 分将于 {day} 到期,请提醒储户尽快使用。", "warn", points=points, day=day))
         if view.available <= 0:
             out.append(msg("这张卡没有可用积分。", "warn"))
+        if not view.has_pin:    # true of this card every time: after what is true only today
+            out.append(msg("此卡未设密码,兑换时不核对身份:\n请确认持卡人是本户成员。", "warn", code=NO_PIN))
         return out
 
     def to_offers(self) -> None:
@@ -463,6 +507,11 @@ class TerminalFlow:
         if self.pin_asked and not self.pin:
             self.message = msg("请储户输入密码。", "warn")
             return False
+        fault = self.fault_message()
+        if fault is not None:
+            self._forget_customer()
+            self.message, self.step = fault, Step.SCAN
+            return False
         lines = list(self.basket.items())
         # Above the floor limit, or above the PIN threshold of an account with a PIN, the engine
         # must reach the office; below them the receipt must not wait for the network, so the
@@ -477,6 +526,10 @@ class TerminalFlow:
                                            now=self.now(), transport=transport)
         except engine.Refusal as exc:
             return self._refused(exc)
+        except DeviceFault as exc:
+            self._forget_customer()
+            self.message, self.step = from_error(exc), Step.SCAN
+            return False
         except (BankError, sqlite3.Error, OSError) as exc:
             self.message = Message("本机保存失败,这笔兑换没有完成。请重试;如果反复出现,请联系社区办公室。",
                                    f"Saving failed; this redemption did not happen. Try again. ({exc})",
@@ -573,6 +626,10 @@ class TerminalFlow:
             self.syncer.request("after_void")
         return True
 
+    def _set_aside(self) -> None:
+        stamp = clock.local(self.now()).strftime("%Y%m%d-%H%M%S")
+        os.replace(self.home_dir, self.home_dir.with_name(f"{self.home_dir.name}.replaced-{stamp}"))
+
     # --- sync -----------------------------------------------------------------------------------
 
     def sync_now(self) -> None:
@@ -582,6 +639,9 @@ class TerminalFlow:
 
     def sync_line(self) -> Message:
         """The always-visible sync badge: online, or offline since when, and events waiting."""
+        fault = self.fault_message()
+        if fault is not None:      # the whole sentence is on the sync screen and on every scan
+            return msg("本机已停止兑换,原因见“同步”页", "error", code=fault.code)
         s = self.syncer.state if self.syncer else None
         pending = self.status()["pending_events"] if self.home else 0
         if s is None or s.online is None:
@@ -637,16 +697,18 @@ class TerminalFlow:
             self.settings.save(self.home_dir / SETTINGS_FILE)
 
     def reenrol(self) -> bool:
-        """Set this home aside (never deleted) and go to enrolment; only when nothing is waiting."""
-        pending = self.status()["pending_events"]
+        """Set this home aside (never deleted) and go to enrolment; only when nothing is waiting,
+        or when this tablet must not redeem any more (behind, forked, damaged): its events can
+        never be acknowledged then, and the set-aside directory keeps them for the office."""
+        fault = self.fault_message()
+        pending = self.status()["pending_events"] if fault is None else 0
         if pending:
             self.message = msg("还有 {n} 条兑换没有上传,请先联网同步,再重新登记。", "error", n=pending)
             return False
         if self.syncer is not None:
             self.syncer.stop(0.5)
-        stamp = clock.local(self.now()).strftime("%Y%m%d-%H%M%S")
-        os.replace(self.home_dir, self.home_dir.with_name(f"{self.home_dir.name}.replaced-{stamp}"))
-        self.home, self.syncer = None, None
+        self._set_aside()
+        self.home, self.syncer, self.fault = None, None, None
         self.settings = Settings(language=self.settings.language, camera=self.settings.camera)
         self.step, self.settings_unlocked = Step.ENROL, False
         self.message = msg("旧的登记资料已另存。请扫描新的登记码。")

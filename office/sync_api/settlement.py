@@ -20,7 +20,7 @@ from sync import events as ev
 from sync import wire
 from sync.wire import ProtocolError
 
-from . import auth, kiosk_settlement, tablet_settlement
+from . import acknowledged, auth, kiosk_settlement, tablet_settlement
 from .batch import Batch
 
 
@@ -77,6 +77,7 @@ def push(conn: sqlite3.Connection, device: devices.Device, body: bytes, now: dt.
             if event["kind"] not in ev.DEVICE_KINDS[device.kind]:
                 raise ProtocolError("kind_not_allowed", "该设备不能提交这类事件。",
                                     f"a {device.kind} cannot post {event['kind']} events", status=403)
+        acknowledged.check_push(conn, device, obj.get("acked_seq"), now)
         with transaction(conn):
             if request_time is not None:
                 auth.claim_request_time(conn, device.device_id, request_time)

@@ -11,7 +11,7 @@ from bank import accounts, alerts, cards, clock, community, convention, devices,
 from bank.db import transaction
 from sync import wire
 
-from . import auth, kiosk_snapshot, quarantine
+from . import acknowledged, auth, kiosk_snapshot, quarantine
 
 
 def signing_key(conn: sqlite3.Connection) -> tuple[str, Ed25519PrivateKey]:
@@ -19,12 +19,31 @@ def signing_key(conn: sqlite3.Connection) -> tuple[str, Ed25519PrivateKey]:
     return cards.signing_key(conn)
 
 
-def _parse_cursor(cursor) -> tuple[int, int] | None:
-    if not isinstance(cursor, str) or len(cursor) > 40:
+def store_epoch(conn: sqlite3.Connection) -> str | None:
+    """Which restore of the store this is (None: never restored); see ``store_restores``."""
+    row = conn.execute("SELECT epoch FROM store_restores ORDER BY restore_id DESC LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
+def _cursor_text(entry: int, change: int, epoch: str | None) -> str:
+    """``E<last ledger entry>.C<last replica change>``, and ``.R<epoch>`` once the store has been
+    restored from a backup: ids after a restore are handed out again for other rows, so a cursor
+    from before it must not pass for a delta base once the restored store has caught up."""
+    return f"E{entry}.C{change}" + (f".R{epoch}" if epoch else "")
+
+
+def _parse_cursor(cursor, epoch: str | None = None) -> tuple[int, int] | None:
+    """The cursor's (entry, change), or None (a full snapshot) when it is unusable or was handed
+    out before the store's latest restore."""
+    if not isinstance(cursor, str) or len(cursor) > 60:
         return None
     try:
-        e, c = cursor.split(".")
-        if e[0] != "E" or c[0] != "C":
+        parts = cursor.split(".")
+        e, c = parts[:2]
+        theirs = parts[2][1:] if len(parts) == 3 and parts[2][:1] == "R" else None
+        if e[0] != "E" or c[0] != "C" or len(parts) > 3 or (len(parts) == 3 and theirs is None):
+            return None
+        if theirs != epoch:
             return None
         return int(e[1:]), int(c[1:])
     except (ValueError, IndexError):
@@ -35,15 +54,17 @@ def pull(conn: sqlite3.Connection, device: devices.Device, body: bytes, now: dt.
          skew: int | None = None) -> dict:
     """A signed snapshot (no or unusable cursor) or delta since the device's cursor."""
     obj = wire.parse_json(body, wire.MAX_SMALL_BYTES)
-    if not isinstance(obj, dict) or set(obj) - {"cursor", "full"}:
-        raise wire.malformed("a pull body has cursor and optionally full")
-    cursor = None if obj.get("full") is True else _parse_cursor(obj.get("cursor"))
+    if not isinstance(obj, dict) or set(obj) - {"cursor", "full", "last_seq", "acked_seq"}:
+        raise wire.malformed("a pull body has cursor and optionally full, last_seq, acked_seq")
+    last, acked = acknowledged.claimed(obj, "last_seq"), acknowledged.claimed(obj, "acked_seq")
+    cursor = None if obj.get("full") is True else _parse_cursor(obj.get("cursor"), store_epoch(conn))
     key_id, private = signing_key(conn)
     with transaction(conn):
         # settlement judges a tablet's events by what it knew at its last pull (the deny list,
         # account states): the time is taken before the snapshot is read, so nothing the
         # snapshot holds can be later than it
         auth.note_contact(conn, device, skew, now, "last_pull_at")
+        acknowledged.compare_pull(conn, device, last, acked, now)
     conn.execute("BEGIN")  # one read snapshot: balances, deny list and applied_seq agree
     try:
         payload = snapshot(conn, device, cursor, now)
@@ -65,6 +86,7 @@ def snapshot(conn: sqlite3.Connection, device: devices.Device, since: tuple[int,
     top_change = conn.execute("SELECT coalesce(max(change_id), 0) FROM replica_changes").fetchone()[0]
     if since is not None and (since[0] > top_entry or since[1] > top_change):
         since = None   # the office store was restored from an older copy: start over
+    epoch = store_epoch(conn)
     applied_seq = conn.execute("SELECT last_seq FROM devices WHERE device_id = ?", (device.device_id,)).fetchone()[0]
     compound_id = (kiosk_snapshot.compound_of(conn, device.service_point_id) if device.kind == "kiosk" else None)
     scope = "" if compound_id is None else f" AND a.compound_id = {int(compound_id)}"
@@ -97,8 +119,8 @@ def snapshot(conn: sqlite3.Connection, device: devices.Device, since: tuple[int,
     deny = alerts.deny_list(conn)
     payload = {
         "protocol": wire.PROTOCOL, "device_id": device.device_id, "kind": "full" if since is None else "delta",
-        "since": None if since is None else f"E{since[0]}.C{since[1]}",
-        "cursor": f"E{top_entry}.C{top_change}", "server_time": clock.to_text(now),
+        "since": None if since is None else _cursor_text(since[0], since[1], epoch),
+        "cursor": _cursor_text(top_entry, top_change, epoch), "server_time": clock.to_text(now),
         "applied_seq": applied_seq, "community": community.code(conn),
         "issuing_keys": {k: wire.b64e(v) for k, v in cards.public_keys(conn).items()},
         "accounts": [{"account": r[0], "balance": r[1], "status": r[2], "name": accounts.mask_name(r[3]),

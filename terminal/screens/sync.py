@@ -30,7 +30,10 @@ class SyncScreen(FlowScreen):
         self.details = "\n".join(lines)
         state = flow.syncer.state if flow.syncer else None
         problems = []
-        if state is not None and state.last_error:
+        fault = flow.fault_message()
+        if fault is not None:
+            problems.append(app.render(fault))
+        if state is not None and state.last_error and fault is None:
             problems.append(state.last_error[0] if app.lang == "zh" else state.last_error[1])
         problems += [(zh if app.lang == "zh" else en) for _code, zh, en in (state.rejected if state else ())]
         self.rejected = "\n".join(problems)

@@ -237,15 +237,6 @@ def test_review_groups_users_households_and_year_end(browser, console_server):
     page.close()
 
 
-def test_import_a_roster_in_the_browser(browser, console_server, tmp_path):
-    """Upload a roster with a bad row, see it in the preview, fix the file, confirm once."""
-    from tests.office.sheets_kit import xlsx
-
-    head = ["序号", "小区", "楼栋", "单元", "房号", "户主", "成员姓名", "与户主关系"]
-    rows = [head, [1, "龙海花园", "9栋", "4单元", "9801室", "网页甲"], [2, "龙海花园", "9栋", "4单元", "9801室", "网页甲", "网页乙", "配偶"],
-            [3, "金色港湾", "12栋", "1单元", "101", "网页丙"]]
-    bad = xlsx(tmp_path / "储户名册.xlsx", {"储户名册": rows})
-    url = console_server.url
 def login(browser, url: str):
     page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
     page.goto(url + "/login")
@@ -253,40 +244,6 @@ def login(browser, url: str):
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(url + "/")
-    page.click("nav >> text=导入")
-    assert page.locator("form[action='/imports/preview']").count() == 3
-    shot(page, "imports")
-    template = page.context.request.get(url + "/imports/templates/roster.xlsx")
-    assert template.ok and template.body()[:2] == b"PK"
-
-    page.set_input_files("#import-roster input[type=file]", str(bad))
-    page.click("#import-roster button:has-text('上传并检查')")
-    assert "没有第 12 栋:金色港湾共 8 栋" in page.inner_text("#problems")
-    assert page.locator("button:has-text('确认导入')").count() == 0
-    shot(page, "import-preview")
-
-    rows[3][2] = "8栋"                      # fixed in Excel, uploaded again from the preview page
-    fixed = xlsx(tmp_path / "储户名册.xlsx", {"储户名册": rows})
-    page.set_input_files("input[type=file]", str(fixed))
-    page.click("button:has-text('上传并检查')")
-    assert "将新开储户 2 户(发卡 2 张),新增家庭成员 1 人" in page.inner_text("#counts")
-    conn = db.connect(console_server.db_path, readonly=True)
-    assert conn.execute("SELECT count(*) FROM accounts WHERE display_name LIKE '网页%'").fetchone()[0] == 0
-    conn.close()
-    page.click("button:has-text('确认导入')")
-    assert "已导入“储户名册.xlsx”" in flash(page)
-    assert "已为 2 户新储户发卡" in page.inner_text("#result")
-    shot(page, "import-done")
-    href = page.locator("#result a").first.get_attribute("href")
-    sheet = page.context.request.get(url + href)
-    assert sheet.ok and sheet.body()[:4] == b"%PDF"
-    conn = db.connect(console_server.db_path, readonly=True)
-    got = [tuple(r) for r in conn.execute(
-        "SELECT a.display_name, a.building, (SELECT count(*) FROM members m WHERE m.account_id = a.account_id), "
-        "(SELECT count(*) FROM cards c WHERE c.account_id = a.account_id) FROM accounts a "
-        "WHERE a.display_name LIKE '网页%' ORDER BY a.account_id")]
-    conn.close()
-    assert got == [("网页甲", 9, 2, 1), ("网页丙", 8, 1, 1)]
     return page
 
 
@@ -459,4 +416,56 @@ def test_registration_pages_for_the_guide(browser, console_server):
 
     page.goto(url + "/audit")
     assert "开户" in page.inner_text("table")
+    page.close()
+
+
+def test_import_a_roster_in_the_browser(browser, console_server, tmp_path):
+    """Upload a roster with a bad row, see it in the preview, fix the file, confirm once."""
+    from tests.office.sheets_kit import xlsx
+
+    head = ["序号", "小区", "楼栋", "单元", "房号", "户主", "成员姓名", "与户主关系"]
+    rows = [head, [1, "龙海花园", "9栋", "4单元", "9801室", "网页甲"], [2, "龙海花园", "9栋", "4单元", "9801室", "网页甲", "网页乙", "配偶"],
+            [3, "金色港湾", "12栋", "1单元", "101", "网页丙"]]
+    bad = xlsx(tmp_path / "储户名册.xlsx", {"储户名册": rows})
+    url = console_server.url
+    page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    page.goto(url + "/login")
+    page.fill("#name", "王主任")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(url + "/")
+    page.click("nav >> text=导入")
+    assert page.locator("form[action='/imports/preview']").count() == 3
+    shot(page, "imports")
+    template = page.context.request.get(url + "/imports/templates/roster.xlsx")
+    assert template.ok and template.body()[:2] == b"PK"
+
+    page.set_input_files("#import-roster input[type=file]", str(bad))
+    page.click("#import-roster button:has-text('上传并检查')")
+    assert "没有第 12 栋:金色港湾共 8 栋" in page.inner_text("#problems")
+    assert page.locator("button:has-text('确认导入')").count() == 0
+    shot(page, "import-preview")
+
+    rows[3][2] = "8栋"                      # fixed in Excel, uploaded again from the preview page
+    fixed = xlsx(tmp_path / "储户名册.xlsx", {"储户名册": rows})
+    page.set_input_files("input[type=file]", str(fixed))
+    page.click("button:has-text('上传并检查')")
+    assert "将新开储户 2 户(发卡 2 张),新增家庭成员 1 人" in page.inner_text("#counts")
+    conn = db.connect(console_server.db_path, readonly=True)
+    assert conn.execute("SELECT count(*) FROM accounts WHERE display_name LIKE '网页%'").fetchone()[0] == 0
+    conn.close()
+    page.click("button:has-text('确认导入')")
+    assert "已导入“储户名册.xlsx”" in flash(page)
+    assert "已为 2 户新储户发卡" in page.inner_text("#result")
+    shot(page, "import-done")
+    href = page.locator("#result a").first.get_attribute("href")
+    sheet = page.context.request.get(url + href)
+    assert sheet.ok and sheet.body()[:4] == b"%PDF"
+    conn = db.connect(console_server.db_path, readonly=True)
+    got = [tuple(r) for r in conn.execute(
+        "SELECT a.display_name, a.building, (SELECT count(*) FROM members m WHERE m.account_id = a.account_id), "
+        "(SELECT count(*) FROM cards c WHERE c.account_id = a.account_id) FROM accounts a "
+        "WHERE a.display_name LIKE '网页%' ORDER BY a.account_id")]
+    conn.close()
+    assert got == [("网页甲", 9, 2, 1), ("网页丙", 8, 1, 1)]
     page.close()

@@ -12,7 +12,7 @@ import pytest
 
 from bank import accounts, cards, clock, db, ledger, policy, reviewers
 from office.sync_api import quarantine
-from sync import client, home as home_mod, replica
+from sync import home as home_mod, replica
 
 from .conftest import cli, enrol_cli
 

@@ -284,3 +284,19 @@ def test_accessibility_of_every_screen_at_both_sizes(kt, hub, kiosk_home):
     assert checked >= {"attract", "home", "passbook", "convention", "redeem", "boards", "object", "pin", "staff_pin",
                        "staff_find", "staff_items", "staff_confirm", "second_pin", "staff_month"}
     assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.slow
+def test_the_window_opens_on_an_emptied_replica_and_says_it_is_out_of_service(kt, hub, kiosk_home):
+    (kiosk_home / "replica.sqlite").write_bytes(b"")
+    flow, app = _app(kiosk_home, hub)
+    seen = {}
+
+    def script(app):
+        yield 0.3
+        seen["screen"], seen["banner"], seen["sync"] = app.root.ids.sm.current, app.banner, app.sync_text
+
+    run_script(app, script)
+    assert seen["screen"] == "attract" and "数据库是空的" in seen["banner"] and "重新登记" in seen["banner"]
+    assert seen["sync"] == "本机暂停使用"
+    assert (kiosk_home / "replica.sqlite").read_bytes() == b""

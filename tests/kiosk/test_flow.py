@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bank import accounts, db, ledger
+from bank import db, ledger
 from device import kiosk as engine
 from kiosk.flow import IDLE_SECONDS, PAGE_SIZE, STAFF_IDLE_SECONDS, Step
 from sync import client, replica

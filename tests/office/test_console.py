@@ -450,8 +450,8 @@ def test_merchants_offers_devices_and_policy(office, store):
     assert office.post(f"/devices/{d.device_id}/revoke").status_code == 400
     assert office.post("/devices/NOPE/revoke").status_code == 404
     policy = {"per_card_daily_cap": "50", "floor_limit": "40", "unsynced_cap": "600", "max_sync_age_hours": "72",
-              "void_minutes": "15", "pin_above": "20", "breaches_to_hold": "3"}
-    for bad in ({"per_card_daily_cap": "0"}, {"floor_limit": "x"}, {"unsynced_cap": ""}):
+              "void_minutes": "15", "pin_above": "20", "breaches_to_hold": "3", "retention_days": "30"}
+    for bad in ({"per_card_daily_cap": "0"}, {"floor_limit": "x"}, {"unsynced_cap": ""}, {"retention_days": "0"}):
         assert office.post("/policy", policy | bad).status_code == 400
     page = office.follow(office.post("/policy", policy))
     assert "最坏情况每天可兑换" in page.text

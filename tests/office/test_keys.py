@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from bank import cards, db, keystore
 from office import cli, server
 from sync import client, replica
-from tests.sync.kit import T0, current_qr, enrol_tablet
+from tests.sync.kit import T0, enrol_tablet
 
 DATA = Path(__file__).resolve().parents[1] / "bank" / "data"
 PASSPHRASE = "lotus-pond-42"

@@ -12,7 +12,7 @@ from bank import accounts, clock, db
 from device import redeem as engine
 from sync import client, replica
 
-from .kit import T0, count, enrol_tablet, office_balance
+from .kit import count, enrol_tablet, office_balance
 
 NOON = dt.datetime(2026, 3, 2, 4, 0, tzinfo=clock.UTC)   # 12:00 in Chongqing
 

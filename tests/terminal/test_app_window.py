@@ -91,3 +91,20 @@ def test_scan_redeem_void_and_sync_through_the_window(town, hub, tablet_home, tm
     run_script(app, script, timeout=90)
     assert seen["badge"] == "在线 · 待上传 0 条"
     assert office_balance(town.path, town.rich[0]) == 100   # redeemed 12, voided: back to 100
+
+
+def test_the_app_opens_on_a_damaged_home_with_the_fault_on_its_banner(town, hub, tablet_home):
+    """The window, not only the flow: a truncated device.key, and the app says what to do."""
+    headless_env(WIDTH, HEIGHT)
+    from terminal.app import TerminalApp
+    (tablet_home / "device.key").write_bytes(b"\x01" * 12)
+    app = TerminalApp(tablet_home, start_camera=False)
+    seen = {}
+
+    def script(app):
+        yield 0.3
+        seen["screen"], seen["banner"], seen["level"] = app.root.ids.sm.current, app.banner, app.banner_level
+
+    run_script(app, script)
+    assert seen["screen"] == "enrol" and seen["level"] == "error"
+    assert "device.key" in seen["banner"] and "重新登记" in seen["banner"]

@@ -8,7 +8,7 @@ import datetime as dt
 from bank import clock, ledger, objections
 from device import redeem as engine
 from sync import client, replica
-from terminal.flow import Step
+from terminal.flow import NO_PIN, Step
 
 from tests.terminal.test_flow import office_do, synced, text
 
@@ -17,12 +17,16 @@ def warnings(flow) -> list[str]:
     return [w.render() for w in flow.card.warnings]
 
 
-def test_card_shows_household_and_no_warnings_for_a_plain_card(flow, town):
+def test_card_shows_household_and_only_the_no_pin_note_for_a_plain_card(flow, town):
     assert flow.scan(town.rich[2])
     card = flow.card
     assert (card.household, card.held, card.expiring) == ("household", 0, ())
     assert card.household_message().render() == "家庭账户"
-    assert card.warnings == ()
+    # the account has no PIN: nothing checks who holds the card, so the shop owner is told to ask
+    assert [w.code for w in card.warnings] == [NO_PIN] and card.needs_pin_above is None
+    assert "未设密码" in warnings(flow)[0] and "本户成员" in warnings(flow)[0]
+    # an account with a PIN has no such note (and none other here)
+    assert flow.scan(town.poor[2]) and flow.card.warnings == () and flow.card.needs_pin_above == 20
 
 
 def test_single_accounts_after_a_full_pull(flow, town):

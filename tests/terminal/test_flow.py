@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bank import accounts, cards, db, devices, policy
-from terminal.flow import ENROL_PREFIX, Step, TerminalFlow
+from terminal.flow import ENROL_PREFIX, NO_PIN, Step, TerminalFlow
 from device import redeem as engine
 from sync import client
 
@@ -61,7 +61,7 @@ def test_scan_pick_confirm_receipt_then_sync(flow, town):
     assert flow.scan(town.rich[2])
     card = flow.card
     assert flow.step is Step.CARD and card.name == "张*明" and card.available == 100
-    assert card.needs_pin_above is None and card.warnings == ()
+    assert card.needs_pin_above is None and [w.code for w in card.warnings] == [NO_PIN]
     flow.to_offers()
     bowl = flow.offer(town.bowl)
     assert (bowl.name, bowl.points, bowl.max_qty) == ("小面", 6, 10)   # the daily cap of 60 binds
