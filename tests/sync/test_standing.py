@@ -5,7 +5,6 @@ is an alert at both ends. Never a silent gap."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
 import sqlite3
@@ -163,30 +162,30 @@ def test_an_office_restored_from_an_older_copy_gets_the_events_again_each_booked
 
 
 def test_events_past_retention_are_forgotten_and_a_range_neither_end_holds_is_an_alert_at_both(
-        town, hub, tab, tmp_path):
+        town, hub, tab, tmp_path, now):
     conn = db.connect(town.path)
     with db.transaction(conn):
         policy.set_policy(conn, None, retention_days=1)
     conn.close()
-    client.sync_once(tab, hub)
+    client.sync_once(tab, hub, now=now())
     assert engine.policy(tab).retention_days == 1
-    long_ago = clock.now_utc() - dt.timedelta(days=2)
-    _redeem(tab, town, _down(), 1, now=long_ago)
+    _redeem(tab, town, _down(), 1, now=now())
     copy = tmp_path / "office-copy.sqlite"
-    client.sync_once(tab, hub)
+    client.sync_once(tab, hub, now=now())
     _copy_sqlite(town.path, copy)                       # the office holds 1
-    _redeem(tab, town, _down(), 2, now=long_ago)
-    assert client.sync_once(tab, hub).pruned == 2       # 1 and 2 are gone, 3 stays: the chain's head
+    _redeem(tab, town, _down(), 2, now=now())
+    now.advance(days=2)                                 # the office and the tablet, two days on
+    assert client.sync_once(tab, hub, now=now()).pruned == 2   # 1 and 2 are gone, 3 stays: the chain's head
     conn = tab.replica()
     assert [r[0] for r in conn.execute("SELECT seq FROM outbox")] == [3]
-    _redeem(tab, town, hub)                             # 4 follows 3: the chain still joins
+    _redeem(tab, town, hub, now=now())                  # 4 follows 3: the chain still joins
     assert _refs(town.path, tab.device_id)[-1] == f"dev:{tab.device_id}:4"
-    result = client.sync_once(tab, hub)
+    result = client.sync_once(tab, hub, now=now())
     assert result.pruned == 1 and [r[0] for r in conn.execute("SELECT seq FROM outbox")] == [4]
 
     _restore_office(copy, town)                          # the office lost 2..4; the device holds only 4
     with pytest.raises(client.Refused) as exc:
-        client.sync_once(tab, hub)
+        client.sync_once(tab, hub, now=now())
     assert exc.value.code == "office_missing_events" and "第 2 至 3 条" in exc.value.zh
     (alert,) = _alerts(town.path, "office_behind")
     assert json.loads(alert.detail)["missing"] == [2, 4]
@@ -233,7 +232,9 @@ def test_a_kiosk_put_back_from_an_old_copy_stops_recording_and_says_so(kt, hub, 
     from tests.kiosk.conftest import enrol_kiosk
     home = enrol_kiosk(kt.path, hub, tmp_path / "kiosk")
     conn = home.replica()
-    zhao = next(m for m in kiosk_engine.members(conn) if m.reviewer_id == kt.staff[2][0].reviewer_id)
+    from tests.kiosk.conftest import STAFF_PIN
+    zhao = kiosk_engine.staff_login(home, conn, hub, kiosk_engine.identify(conn, kt.staff[2][1]), STAFF_PIN,
+                                    clock.now_utc())       # a session the office opened online
     item = lambda account: next(i for _p, items in kiosk_engine.items_for(conn, account, clock.now_utc())  # noqa: E731
                                 for i in items if 0 < i.points <= 3 and not i.full)
     kiosk_engine.record_entry(conn, zhao, kt.town.poor[0], item(kt.town.poor[0]).code, now=clock.now_utc())
