@@ -36,9 +36,14 @@ def _body_schema(description: str) -> dict:
                             "content": {"application/json": {"schema": {"type": "object"}}}}}
 
 
-def create_app(db_path: str | Path) -> FastAPI:
-    """The app serving one community store (opened and migrated now, so a bad path fails early)."""
+def create_app(db_path: str | Path, *, tls_fingerprint: str | None = None) -> FastAPI:
+    """The app serving one community store (opened and migrated now, so a bad path fails early).
+
+    ``tls_fingerprint``: the SHA-256 of the certificate the server presents (None for plain HTTP
+    on this machine, and in-process tests); an enrolling device must have seen exactly that one.
+    """
     db_path = Path(db_path)
+    challenges = sync_api.ChallengeKey()
     first = db.connect(db_path)          # raises DatabaseError: the CLI prints it and exits
     sync_api.signing_key(first)               # no key to sign pulls with: refuse to start
     first.close()
@@ -111,9 +116,13 @@ def create_app(db_path: str | Path) -> FastAPI:
             return func(c, device, body, now, skew)
         return run
 
+    def enrol_challenge(request: Request, body: bytes):
+        """Step 1 of enrolment: a fresh challenge for an outstanding code, {protocol, code_id}."""
+        return sync_api.enrol_challenge(conn(), body, clock.now_utc(), challenges)
+
     def enrol(request: Request, body: bytes):
-        """Enrol a device with a one-time code: {code, public_key (base64), label}."""
-        return sync_api.enrol(conn(), body, clock.now_utc())
+        """Step 2: register a device key, proven by an HMAC keyed from the code and a signature."""
+        return sync_api.enrol(conn(), body, clock.now_utc(), key=challenges, tls_fingerprint=tls_fingerprint)
 
     def push(request: Request, body: bytes):
         """Push a signed batch of chained device events; answers {acked_seq, ...}."""
@@ -129,8 +138,11 @@ def create_app(db_path: str | Path) -> FastAPI:
         """Pull a snapshot or a delta since a cursor, signed with the community key."""
         return authed(sync_api.pull)(request, body)
 
+    app.add_api_route(wire.API + "/enrol/challenge", answer(enrol_challenge), methods=["POST"],
+                      openapi_extra=_body_schema("{protocol, code_id}"), summary="Enrolment challenge")
     app.add_api_route(wire.API + "/enrol", answer(enrol), methods=["POST"],
-                      openapi_extra=_body_schema("{code, public_key, label}"), summary="Enrol a device")
+                      openapi_extra=_body_schema("{protocol, code_id, challenge, public_key, label, tls, signature, mac}"),
+                      summary="Enrol a device")
     app.add_api_route(wire.API + "/push", answer(push), methods=["POST"],
                       openapi_extra=_body_schema("{protocol, device, events, signature}"), summary="Push events")
     app.add_api_route(wire.API + "/pull", answer(pull), methods=["POST"],
@@ -138,7 +150,8 @@ def create_app(db_path: str | Path) -> FastAPI:
 
     @app.get(wire.API + "/health", summary="Liveness and office time")
     def health():
-        return {"ok": True, "server_time": clock.to_text(clock.now_utc()), "protocol": wire.PROTOCOL}
+        return {"ok": True, "server_time": clock.to_text(clock.now_utc()), "protocol": wire.PROTOCOL,
+                "enrol_protocol": wire.ENROL_PROTOCOL}
 
     console = console_ui.mount(app, db_path)   # the console (HTML) at /, login at /login
 
