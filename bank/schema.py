@@ -496,6 +496,11 @@ V11_ENROLMENT_V2 = """
     ALTER TABLE enrolment_codes ADD COLUMN code_id TEXT;
     ALTER TABLE enrolment_codes ADD COLUMN code_key BLOB CHECK (code_key IS NULL OR length(code_key) = 32);
     CREATE UNIQUE INDEX enrolment_codes_by_id ON enrolment_codes (code_id) WHERE code_id IS NOT NULL;
+    -- Request times are now bounded by office time + 1 day. A device whose last accepted request
+    -- time lies beyond that (accepted before the bound, e.g. '9999-99-99T99:99:99.999999Z') would
+    -- be refused for good: its last time becomes now, which every captured request predates.
+    UPDATE devices SET last_request_time = strftime('%Y-%m-%dT%H:%M:%S', 'now') || '.000000Z'
+        WHERE last_request_time > strftime('%Y-%m-%dT%H:%M:%S', 'now', '+1 day') || '.000000Z';
 """
 
 

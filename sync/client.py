@@ -221,16 +221,31 @@ def _next_request_time(conn, now: dt.datetime) -> str:
 
 
 def _signed_call(home: home_mod.Home, private, conn, transport, path: str, body: bytes, now: dt.datetime) -> dict:
-    """Sign and send; if the office has seen a later request time from this device (its replica
-    was restored from an older copy), move past the time it names and try once more."""
+    """Sign and send, and recover once from two refusals about the request time:
+
+    - ``replayed_request``: the office has seen a later request time from this device (its
+      replica was restored from an older copy): move past the time it names.
+    - ``request_time_out_of_range``: the device clock is more than a day off the office's (or
+      was, and the times it used then are still its counter): go back to the office's last
+      accepted time and sign with the office's time, which the refusal names. A clock far in
+      the future therefore costs one refused request, never a device locked out.
+    """
     try:
         return _call(transport, path, body, _signed(home, private, path, body, now, conn))
     except Refused as exc:
-        last = exc.data.get("last_request_time")
-        if exc.code != "replayed_request" or not isinstance(last, str) or not wire.REQUEST_TIME.fullmatch(last):
+        last, office_now = exc.data.get("last_request_time"), exc.data.get("server_time")
+        if exc.code == "replayed_request" and _time_text(last):
+            replica.set_state(conn, last_request_time=max(last, replica.state(conn, "last_request_time") or ""))
+        elif exc.code == "request_time_out_of_range" and _time_text(office_now) and (last is None or _time_text(last)):
+            replica.set_state(conn, last_request_time=last)
+            now = clock.from_text(office_now)
+        else:
             raise
-    replica.set_state(conn, last_request_time=max(last, replica.state(conn, "last_request_time") or ""))
     return _call(transport, path, body, _signed(home, private, path, body, now, conn))
+
+
+def _time_text(value) -> bool:
+    return isinstance(value, str) and bool(wire.REQUEST_TIME.fullmatch(value))
 
 
 # --- enrol ------------------------------------------------------------------------------------

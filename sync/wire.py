@@ -26,6 +26,10 @@ MAX_PUSH_BYTES = 2 * 1024 * 1024     # one push request; a batch of 500 events i
 MAX_SMALL_BYTES = 16 * 1024          # enrol and pull requests
 MAX_BATCH = 1000                     # events per push
 CLOCK_SKEW_LIMIT_S = 600             # a device clock further off than this is flagged
+# A request's signed time must lie within [enrolment - this, office time + this]: wide enough for
+# a tablet clock that is hours off to keep working (flagged above), narrow enough that no request
+# can push the device's replay counter out of reach.
+REQUEST_TIME_ALLOWANCE_S = 24 * 3600
 
 # A request's signed device time: fixed-width UTC text (bank.clock.to_text), so it sorts as time.
 REQUEST_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")
