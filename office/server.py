@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
 import time
 import uuid
@@ -25,6 +26,17 @@ from office import sync_api
 from sync import wire
 
 log = logging.getLogger("office.api")
+# A write waits this long for another writer (a backup, a command line holding the store) before
+# the request is answered 503 with Retry-After, well within the 5 s a device or a person waits.
+BUSY_TIMEOUT_S = 2.0
+RETRY_AFTER_S = 5
+PUSH_QUEUE_S = 10.0
+
+
+def busy_answer() -> JSONResponse:
+    return JSONResponse({"error": "busy", "zh": "社区办公室的数据库正忙,请稍后重试。",
+                         "en": f"the office store is locked by another writer: retry in {RETRY_AFTER_S} s"},
+                        status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
 class _Connections(threading.local):
@@ -56,7 +68,7 @@ def create_app(db_path: str | Path, *, tls_fingerprint: str | None = None) -> Fa
 
     def conn():
         if local.conn is None:
-            local.conn = db.connect(db_path, migrate=False)
+            local.conn = db.connect(db_path, migrate=False, busy_timeout=BUSY_TIMEOUT_S)
         return local.conn
 
     app = FastAPI(title="道德积分银行 · 社区办公室同步接口 (Moral Points Bank office sync API)",
@@ -68,6 +80,13 @@ def create_app(db_path: str | Path, *, tls_fingerprint: str | None = None) -> Fa
         request.state.rid = uuid.uuid4().hex[:12]
         try:
             response = await call_next(request)
+        except sqlite3.OperationalError as exc:
+            if not db.is_busy(exc):
+                log.exception(json.dumps({"rid": request.state.rid, "event": "unhandled"}))
+                response = JSONResponse({"error": "internal", "zh": "办公室服务器内部错误。", "en": "internal error"},
+                                        status_code=500)
+            else:
+                response = busy_answer() if for_devices(request) else console.busy_page(None)
         except Exception:   # noqa: BLE001 - log and answer 500 without leaking internals
             log.exception(json.dumps({"rid": request.state.rid, "event": "unhandled"}))
             response = JSONResponse({"error": "internal", "zh": "办公室服务器内部错误。", "en": "internal error"},
@@ -102,6 +121,10 @@ def create_app(db_path: str | Path, *, tls_fingerprint: str | None = None) -> Fa
                 return JSONResponse(result)
             except wire.ProtocolError as exc:
                 return JSONResponse(exc.body(), status_code=exc.status)
+            except sqlite3.OperationalError as exc:
+                if db.is_busy(exc):
+                    return busy_answer()
+                raise
             except BankError as exc:
                 return JSONResponse({"error": exc.code, "zh": exc.zh, "en": exc.en}, status_code=400)
         route.__name__ = func.__name__
@@ -126,13 +149,19 @@ def create_app(db_path: str | Path, *, tls_fingerprint: str | None = None) -> Fa
 
     def push(request: Request, body: bytes):
         """Push a signed batch of chained device events; answers {acked_seq, ...}."""
-        with push_lock:
+        # pushes queue here for the store (milliseconds each); one that cannot get its turn in
+        # PUSH_QUEUE_S (the store is held by someone else) is told to come back later
+        if not push_lock.acquire(timeout=PUSH_QUEUE_S):
+            raise sqlite3.OperationalError("database is locked (push queue)")
+        try:
             now = clock.now_utc()
             c = conn()
             # the request time is claimed inside the push's own transaction: one commit per batch
             device, skew = sync_api.authenticate(c, request.method, request.url.path, request.headers, body, now,
                                             claim=False)
             return sync_api.push(c, device, body, now, skew, request_time=request.headers[wire.H_TIME])
+        finally:
+            push_lock.release()
 
     def pull(request: Request, body: bytes):
         """Pull a snapshot or a delta since a cursor, signed with the community key."""

@@ -193,6 +193,9 @@ def _call(transport, path: str, body: bytes, headers: dict) -> dict:
         data = json.loads(content.decode("utf-8")) if content else {}
     except (UnicodeDecodeError, ValueError):
         data = {}
+    if status == 503 and isinstance(data, dict) and data.get("error") == "busy":
+        # the store is locked by another writer (a backup): nothing was done, try again later
+        raise Unreachable("社区办公室正忙,稍后会自动重试。", f"office busy (HTTP 503): {data.get('en', '')}")
     if status >= 500 or not isinstance(data, dict):
         raise Unreachable("社区办公室暂时无法处理,稍后会自动重试。", f"office error: HTTP {status}")
     if status != 200:

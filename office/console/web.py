@@ -13,6 +13,7 @@ import functools
 import hmac
 import logging
 import secrets
+import sqlite3
 import threading
 import urllib.parse
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ SESSION_COOKIE = "mpb_session"
 LOGIN_CSRF_COOKIE = "mpb_login_csrf"
 FLASH_COOKIE = "mpb_flash"
 MAX_FORM_FIELD = 4000
+BUSY_TIMEOUT_S = 2.0        # as the sync API: a locked store is a "busy, retry" page within 5 s
+RETRY_AFTER_S = 5
 STAFF = ("office", "council")
 EVERYONE_BUT_MERCHANTS = ("office", "council", "reviewer")
 
@@ -155,7 +158,7 @@ class Console:
 
     def conn(self):
         if self.local.conn is None:
-            self.local.conn = db.connect(self.db_path, migrate=False)
+            self.local.conn = db.connect(self.db_path, migrate=False, busy_timeout=BUSY_TIMEOUT_S)
         return self.local.conn
 
     def community_name(self) -> str:
@@ -179,6 +182,13 @@ class Console:
 
     def error_page(self, ctx: Ctx | None, message: str, status: int, heading: str = "未能办理") -> HTMLResponse:
         return self.render(ctx, "error.html", status_code=status, message=message, heading=heading)
+
+    def busy_page(self, ctx: Ctx | None) -> HTMLResponse:
+        """The store is locked by another writer (a backup, a command line): try again shortly."""
+        response = self.error_page(ctx, f"数据库正被其他程序使用(例如正在备份),请 {RETRY_AFTER_S} 秒后刷新页面重试。"
+                                        "刚才的操作没有办理。", 503, heading="请稍后再试")
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
 
     def http_error_page(self, request: Request, status: int) -> HTMLResponse:
         """An unknown address (404) or a wrong method (405) outside the device API: a page, not JSON.
@@ -221,6 +231,11 @@ class Console:
                     return self.error_page(ctx, exc.zh, 404)
                 except BankError as exc:
                     return self.error_page(ctx, exc.zh, 400)
+                except sqlite3.OperationalError as exc:
+                    if db.is_busy(exc):
+                        return self.busy_page(ctx)
+                    log.exception("console page %s failed", request.url.path)
+                    return self.error_page(ctx, "服务器内部错误,请稍后再试或联系管理员。", 500)
                 except Exception:   # noqa: BLE001 - a page never shows a traceback
                     log.exception("console page %s failed", request.url.path)
                     return self.error_page(ctx, "服务器内部错误,请稍后再试或联系管理员。", 500)
@@ -266,6 +281,11 @@ class Console:
             return self.error_page(ctx, exc.zh, 404)
         except BankError as exc:
             return self.error_page(ctx, exc.zh, 400)
+        except sqlite3.OperationalError as exc:
+            if not db.is_busy(exc):
+                log.exception("console action %s failed", request.url.path)
+                return self.error_page(ctx, "服务器内部错误,操作未完成。", 500)
+            return self.busy_page(ctx)
         except Exception:   # noqa: BLE001
             log.exception("console action %s failed", request.url.path)
             return self.error_page(ctx, "服务器内部错误,操作未完成。", 500)
