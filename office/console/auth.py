@@ -62,6 +62,8 @@ def register(app: FastAPI, console: Console) -> None:
         token = form.get("csrf", "")
         if not cookie or not isinstance(token, str) or not hmac.compare_digest(cookie.encode(), token.encode()):
             return login_page(request, "登录页面已过期,请重新输入。", 403)
+        if web.garbled(form):
+            return login_page(request, web.GARBLED, 400)
         name, password = form.get("name", ""), form.get("password", "")
         conn = console.conn()
         user = users.authenticate(conn, name if isinstance(name, str) else "", password if isinstance(password, str) else "")

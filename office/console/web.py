@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import hmac
 import logging
+import re
 import secrets
 import sqlite3
 import threading
@@ -83,10 +84,24 @@ class Ctx:
 
 # --- form and query parsing: every refusal is a plain Chinese sentence --------------------------
 
+# What undecodable input becomes: the form parser turns bytes that are not UTF-8 (a lone
+# surrogate encoded as %ED%A0%80, say) into U+FFFD; a surrogate itself cannot be stored at all.
+_UNDECODABLE = re.compile("[\ud800-\udfff\ufffd]")
+GARBLED = "填写的内容中有无法识别的文字(乱码),请重新输入。"
+
+
+def garbled(data) -> bool:
+    """Whether any field of a form or query holds undecodable text."""
+    return any(isinstance(k, str) and _UNDECODABLE.search(k) or isinstance(v, str) and _UNDECODABLE.search(v)
+               for k, v in data.multi_items())
+
+
 def text(data, name: str, label: str, *, max_len: int = 200, required: bool = True) -> str:
     value = data.get(name, "")
     if not isinstance(value, str):
         raise InvalidInput(f"“{label}”格式不正确。", f"{name} must be text")
+    if _UNDECODABLE.search(value):
+        raise InvalidInput(f"“{label}”中有无法识别的文字(乱码),请重新输入。", f"{name} is not decodable text")
     value = value.strip()
     if required and not value:
         raise InvalidInput(f"请填写“{label}”。", f"{name} is required")
@@ -110,6 +125,14 @@ def integer(data, name: str, label: str, *, lo: int | None = None, hi: int | Non
         rng = f"{lo}到{hi}" if lo is not None and hi is not None else (f"不小于{lo}" if lo is not None else f"不大于{hi}")
         raise InvalidInput(f"“{label}”须为{rng}的整数。", f"{name} out of range")
     return value
+
+
+def compound(conn, data, *, required: bool = False) -> int | None:
+    """A compound id from a form or query: an integer naming a compound that exists, or 404."""
+    compound_id = integer(data, "compound", "小区", lo=1, required=required)
+    if compound_id is not None and compound_id not in {c.compound_id for c in community.compounds(conn)}:
+        raise NotFound("没有这个小区。", f"no compound {compound_id}")
+    return compound_id
 
 
 def date(data, name: str, label: str, *, required: bool = True) -> dt.date | None:
@@ -271,6 +294,8 @@ class Console:
             return self.error_page(ctx, "页面已过期或来源不明,请刷新页面后重试。", 403)
         if any(isinstance(v, str) and len(v) > MAX_FORM_FIELD for v in form.values()):
             return self.error_page(ctx, f"填写的内容太长(每项不超过{MAX_FORM_FIELD}字)。", 400)
+        if garbled(form):
+            return self.error_page(ctx, GARBLED, 400)
         try:
             ctx.require(*roles)
             with db.transaction(ctx.conn):
