@@ -175,6 +175,7 @@ class Console:
                                       trim_blocks=True, lstrip_blocks=True)
         self.env.filters["local"] = _local_time
         self.env.filters["yuan"] = lambda fen: f"{(fen or 0) // 100}.{(fen or 0) % 100:02d}"
+        self.env.filters["pct"] = _pct
         self.env.globals["roles"] = users.ROLES
         self.env.globals["csrf_field"] = _csrf_field
         self._community = None
@@ -200,7 +201,7 @@ class Console:
             path=request.url.path if request else "", flash=flash, **values)
         response = HTMLResponse(html, status_code=status_code)
         if flash:
-            response.delete_cookie(FLASH_COOKIE, path="/")
+            delete_cookie(response, FLASH_COOKIE)
         return response
 
     def error_page(self, ctx: Ctx | None, message: str, status: int, heading: str = "未能办理") -> HTMLResponse:
@@ -317,15 +318,33 @@ class Console:
         if isinstance(result, Response):
             return result
         url, message = result if isinstance(result, tuple) else (result, "操作已完成。")
-        return redirect(url, message)
+        return redirect(url, message, request)
 
 
-def redirect(url: str, message: str | None = None) -> RedirectResponse:
+def set_cookie(response: Response, request: Request | None, name: str, value: str, *, path: str = "/",
+               max_age: int | None = None) -> None:
+    """Every console cookie: not readable by scripts, never sent with a request another site makes,
+    and only over HTTPS when the console is served so (it is, unless --insecure-http)."""
+    response.set_cookie(name, value, max_age=max_age, path=path, httponly=True, samesite="strict",
+                        secure=request is not None and request.url.scheme == "https")
+
+
+def delete_cookie(response: Response, name: str, *, path: str = "/") -> None:
+    response.delete_cookie(name, path=path, httponly=True, samesite="strict")
+
+
+def redirect(url: str, message: str | None = None, request: Request | None = None) -> RedirectResponse:
     response = RedirectResponse(url, status_code=303)
     if message:
-        response.set_cookie(FLASH_COOKIE, urllib.parse.quote(message), max_age=60, path="/", httponly=True,
-                            samesite="lax")
+        set_cookie(response, request, FLASH_COOKIE, urllib.parse.quote(message), max_age=60)
     return response
+
+
+def _pct(value, peak) -> int:
+    """``value`` as a whole percentage of ``peak`` (0 to 100), for the chart classes in console.css."""
+    if not peak:
+        return 0
+    return max(0, min(100, round(100 * (value or 0) / peak)))
 
 
 def new_login_csrf() -> str:
