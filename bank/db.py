@@ -29,11 +29,13 @@ def schema_version() -> int:
 
 
 def connect(path: str | Path, *, create: bool = False, migrate: bool = True,
-            readonly: bool = False) -> sqlite3.Connection:
+            readonly: bool = False, busy_timeout: float = 30) -> sqlite3.Connection:
     """Open (or with ``create`` make) a community store and bring its schema up to date.
 
     With ``readonly`` nothing is ever written, not even a migration: a store at an older schema
-    version is refused with a message saying how to upgrade it.
+    version is refused with a message saying how to upgrade it. ``busy_timeout``: how long a
+    write waits for another writer before SQLite gives up (:func:`is_busy`); the office server
+    waits only briefly and answers "busy, retry" instead of holding a request for 30 s.
     """
     path = Path(path)
     if create:
@@ -44,9 +46,9 @@ def connect(path: str | Path, *, create: bool = False, migrate: bool = True,
     try:
         if readonly:
             conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
-                                   isolation_level=None, timeout=30, factory=Connection)
+                                   isolation_level=None, timeout=busy_timeout, factory=Connection)
         else:
-            conn = sqlite3.connect(path, isolation_level=None, timeout=30, factory=Connection)
+            conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout, factory=Connection)
         conn.row_factory = sqlite3.Row
         _check_ours(conn, path, create)
         if readonly:
@@ -63,6 +65,11 @@ def connect(path: str | Path, *, create: bool = False, migrate: bool = True,
     except sqlite3.DatabaseError as exc:
         raise DatabaseError(f"无法打开数据库 {path}:{exc}", f"cannot open database {path}: {exc}") from None
     return conn
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether an error is SQLite giving up on a store another connection holds locked."""
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
 
 
 def _check_ours(conn: sqlite3.Connection, path: Path, create: bool) -> None:

@@ -670,10 +670,27 @@ V15_NOTHING_LOST = """
 """
 
 
+V16_ENROLMENT_V2 = """
+    -- Enrolment protocol 2: the device proves it knows the code with an HMAC and never sends it.
+    -- A code is found by its public id (the first group of the printed code); the office keeps
+    -- the HMAC key derived from the code (not the code), and only while the code is outstanding:
+    -- it is wiped when the code is used or has expired. Codes made before this step have no id
+    -- and can no longer be used (make new ones).
+    ALTER TABLE enrolment_codes ADD COLUMN code_id TEXT;
+    ALTER TABLE enrolment_codes ADD COLUMN code_key BLOB CHECK (code_key IS NULL OR length(code_key) = 32);
+    CREATE UNIQUE INDEX enrolment_codes_by_id ON enrolment_codes (code_id) WHERE code_id IS NOT NULL;
+    -- Request times are now bounded by office time + 1 day. A device whose last accepted request
+    -- time lies beyond that (accepted before the bound, e.g. '9999-99-99T99:99:99.999999Z') would
+    -- be refused for good: its last time becomes now, which every captured request predates.
+    UPDATE devices SET last_request_time = strftime('%Y-%m-%dT%H:%M:%S', 'now') || '.000000Z'
+        WHERE last_request_time > strftime('%Y-%m-%dT%H:%M:%S', 'now', '+1 day') || '.000000Z';
+"""
+
+
 MIGRATIONS = [V1_COMMUNITY, V2_CATALOG_MERCHANTS_LEDGER, V3_POLICY, V4_DEVICES_SYNC, V5_COUNCIL_CONSOLE,
               V6_REVIEW_MEMBERS, V7_CONSOLE_REVIEWERS, V8_REQUEST_FRESHNESS, V9_CARRIED_VALIDITY,
               V10_ATTEMPT_LIMITS, V11_SETTLEMENT_CHECKS, V12_KEY_FILES, V13_IMPORT_UPLOADS, V14_REGISTRATION,
-              V15_NOTHING_LOST]
+              V15_NOTHING_LOST, V16_ENROLMENT_V2]
 
 
 def statements(script: str):

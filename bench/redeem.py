@@ -64,7 +64,7 @@ def setup(work: Path, n: int):
     conn.close()
     office = OfficeProcess(office_db)
     try:
-        enrolment.enroll(work / "tablet", office.url, code, kind="tablet")
+        enrolment.enroll(work / "tablet", office.url, code, kind="tablet", fingerprint=office.fingerprint)
     finally:
         office.stop()
     return work / "tablet", offers, qrs

@@ -8,14 +8,15 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import requests
-
 from bank import db, devices
+from bank.errors import BankError
+from sync import client
 
 from . import enrolment
 
@@ -32,23 +33,29 @@ def has_display() -> bool:
 
 class OfficeProcess:
     """``python -m office serve`` in a child process (a process, so that the apps talk to it over
-    real HTTP exactly as in the field)."""
+    real HTTPS exactly as in the field: the office's own certificate, pinned by the devices)."""
 
-    def __init__(self, db_path: Path, port: int | None = None):
+    def __init__(self, db_path: Path, port: int | None = None, *, insecure_http: bool = False):
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'http' if insecure_http else 'https'}://127.0.0.1:{self.port}"
+        self.fingerprint: str | None = None
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "office", "serve", "--db", str(db_path), "--port", str(self.port)],
+            [sys.executable, "-m", "office", "serve", "--db", str(db_path), "--port", str(self.port)]
+            + (["--insecure-http"] if insecure_http else []),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                requests.get(f"{self.url}/api/v1/health", timeout=0.5)
-                return
-            except requests.RequestException:
-                if self.process.poll() is not None:
-                    raise RuntimeError("the office server exited at start")
-                time.sleep(0.2)
+                if not insecure_http and self.fingerprint is None:
+                    self.fingerprint = _recorded_fingerprint(db_path)   # serve records it before it listens
+                transport = client.HttpTransport(self.url, 0.5, pin=self.fingerprint)
+                if transport.get("/api/v1/health")[0] == 200:
+                    return
+            except (BankError, sqlite3.Error):   # not up yet
+                pass
+            if self.process.poll() is not None:
+                raise RuntimeError("the office server exited at start")
+            time.sleep(0.2)
         self.process.kill()
         raise RuntimeError("the office server did not answer within 30 s")
 
@@ -63,10 +70,20 @@ class OfficeProcess:
             self.process.kill()
 
 
+def _recorded_fingerprint(office_db: Path) -> str | None:
+    conn = db.connect(office_db, readonly=True)
+    try:
+        return devices.office_fingerprint(conn)
+    finally:
+        conn.close()
+
+
 def enrol(office_db: Path, home: Path, server: str, *, kind: str, label: str,
           merchant_id: int | None = None, service_point_id: int | None = None) -> None:
-    """Enrol a demo device in ``home`` with a code made directly in the office database; a home
-    enrolled before is only pointed at ``server`` (the demo picks a new port each run)."""
+    """Enrol a demo device in ``home`` with a code made directly in the office database (it
+    carries the check of the certificate the demo office serves, whose whole fingerprint the
+    device is given as from the QR); a home enrolled before is only pointed at ``server`` (the
+    demo picks a new port each run; the office, and so its certificate, stays the same)."""
     config_path = home / "config.json"
     if config_path.exists():
         config = json.loads(config_path.read_text("utf-8"))
@@ -77,9 +94,11 @@ def enrol(office_db: Path, home: Path, server: str, *, kind: str, label: str,
     try:
         with db.transaction(conn):
             code = devices.new_enrolment_code(conn, merchant_id=merchant_id, service_point_id=service_point_id)
+        fingerprint = devices.office_fingerprint(conn)
     finally:
         conn.close()
-    enrolment.enroll(home, server, code, kind=kind, label=label)
+    enrolment.enroll(home, server, code, kind=kind, label=label,
+                     fingerprint=fingerprint if server.startswith("https://") else None)
 
 
 def write_card_video(path: Path, texts: list[str], *, hold_frames: int = 45, gap_frames: int = 40,

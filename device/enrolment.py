@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bank import clock
+from bank import clock, devices
 from bank.errors import BankError
 
 from sync import client, home
@@ -15,17 +15,21 @@ class WrongDeviceKind(BankError):
 
 
 def enroll(home_dir: str | Path, server: str, code: str, *, kind: str = "tablet", label: str = "",
-           transport=None, timeout: float = 15.0) -> tuple[home.Home, bool]:
+           transport=None, timeout: float = 15.0, fingerprint: str | None = None) -> tuple[home.Home, bool]:
     """Enrol this machine as a ``kind`` device; return its home and whether the first pull worked.
 
-    The private key never leaves the home directory (file mode 0600). If the office answers but the
+    ``fingerprint`` is the office certificate's SHA-256 from the enrolment QR; a typed code
+    carries a check of it instead (:func:`sync.client.enrolment_transport`). The pin is kept in
+    ``config.json`` (``tls_pin``) and every later push and pull holds the office to it. The
+    private key never leaves the home directory (file mode 0600). If the office answers but the
     first pull fails, the device is enrolled and ``python -m sync`` fetches the data later; a
     device that has never pulled refuses to redeem.
     """
     path = home.prepare(home_dir)
-    transport = transport or client.HttpTransport(server, timeout)
+    devices.parse_code(code)        # a mistyped code is refused before anything is sent
+    transport = transport or client.enrolment_transport(server, code, fingerprint, timeout)
     private = home.new_key()
-    answer = client.enrol(transport, code, home.public_bytes(private), label)
+    answer = client.enrol(transport, code, private, label)
     if answer["kind"] != kind:
         raise WrongDeviceKind("这个登记码是给另一类设备的(商户平板/服务点一体机)。",
                               f"this code enrols a {answer['kind']}, not a {kind}; the office has registered "
@@ -33,7 +37,8 @@ def enroll(home_dir: str | Path, server: str, code: str, *, kind: str = "tablet"
     config = {"device_id": answer["device_id"], "kind": answer["kind"], "merchant_id": answer["merchant_id"],
               "service_point_id": answer["service_point_id"], "server": server.rstrip("/"),
               "community": answer["community"], "community_name": answer["community_name"],
-              "issuing_keys": answer["issuing_keys"], "enrolled_at": clock.to_text(clock.now_utc())}
+              "issuing_keys": answer["issuing_keys"], "tls_pin": getattr(transport, "pin", None),
+              "enrolled_at": clock.to_text(clock.now_utc())}
     h = home.create(path, config, private)
     conn = h.replica()
     try:
@@ -45,4 +50,16 @@ def enroll(home_dir: str | Path, server: str, code: str, *, kind: str = "tablet"
         conn.close()
 
 
-__all__ = ["enroll", "WrongDeviceKind"]
+def fingerprint_text(text: str | None) -> str | None:
+    """A fingerprint as people copy it (``AB:CD:…`` or plain hex) in the form the QR carries, or a
+    plain refusal."""
+    if text is None:
+        return None
+    fp = text.strip().replace(":", "").replace(" ", "").lower()
+    if not devices.FINGERPRINT.fullmatch(fp):
+        raise devices.BadCode("证书指纹格式不正确(应为 64 位十六进制数字)。",
+                              "a certificate fingerprint is 64 hex digits (colons allowed)")
+    return fp
+
+
+__all__ = ["enroll", "fingerprint_text", "WrongDeviceKind"]

@@ -259,7 +259,7 @@ def redeem_basket(h: home_mod.Home, card_text: str, lines, pin: str | None = Non
     if h.config.get("kind") != "tablet":
         raise Refusal("not_a_tablet")
     basket = _basket(lines)
-    transport = transport or client.HttpTransport(h.server, online_timeout)
+    transport = transport or client.transport_for(h, online_timeout)
     conn = h.replica()
     try:
         # every offline check first, so the counter hears the plain reason (too few points, a
@@ -427,7 +427,7 @@ def void(h: home_mod.Home, seq: int, reason: str = "商户撤销", *, now: dt.da
                          for r in rows if r[0] not in done]
     finally:
         conn.close()
-    pushed = _push_quietly(h, transport or client.HttpTransport(h.server, ONLINE_TIMEOUT), now)
+    pushed = _push_quietly(h, transport or client.transport_for(h, ONLINE_TIMEOUT), now)
     return {"seq": reversals[0], "reverses_seq": seqs[0], "reversals": reversals, "voided": seqs,
             "points": sum(r[5] for r in rows if r[0] not in done), "pushed": pushed}
 

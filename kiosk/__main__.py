@@ -41,13 +41,17 @@ def main(ctx, app_home, camera):
 
 @main.command("enroll")
 @click.option("--home", "home_dir", required=True, type=click.Path(file_okay=False), help="The kiosk's home directory.")
-@click.option("--server", required=True, help="The office URL, e.g. http://192.168.1.10:8080")
+@click.option("--server", required=True, help="The office URL, e.g. https://192.168.1.10:8080")
 @click.option("--code", required=True, help="The one-time enrolment code from the office (office enroll --kiosk N).")
 @click.option("--label", default="", help="A name for this kiosk (shown in the office's device list).")
-def enroll_cmd(home_dir, server, code, label):
+@click.option("--fingerprint", default=None,
+              help="The office certificate's SHA-256 (from office enroll or the console), if you have it; "
+                   "the code's last two groups check it anyway.")
+def enroll_cmd(home_dir, server, code, label, fingerprint):
     """Enrol this kiosk with a one-time code from the office."""
     try:
-        h, pulled = enrolment.enroll(home_dir, server, code, kind="kiosk", label=label)
+        h, pulled = enrolment.enroll(home_dir, server, code, kind="kiosk", label=label,
+                                     fingerprint=enrolment.fingerprint_text(fingerprint))
     except BankError as exc:
         click.echo(f"错误:{exc.zh} (Error: {exc.en})", err=True)
         sys.exit(1)

@@ -263,7 +263,7 @@ class KioskFlow:
 
     def _office(self):
         """The transport to the office for an online PIN check (the test's, or the home's server)."""
-        return self.transport or client.HttpTransport(self.home.server, engine.ONLINE_TIMEOUT)
+        return self.transport or client.transport_for(self.home, engine.ONLINE_TIMEOUT)
 
     def pin_submit(self) -> None:
         """Have the office check the PIN being entered, for whoever is asking (a kiosk holds no

@@ -281,23 +281,83 @@ def tour_cmd(db_path: Path):
 
 # --- devices and the sync service ---------------------------------------------------------------
 
+def _certificate_for_codes(db_path: Path, conn) -> str:
+    """The fingerprint enrolment codes carry: the one ``serve`` recorded, else the office's own
+    certificate's (made now if need be; ``serve`` without --tls-cert will present it)."""
+    from bank import community, devices
+
+    from . import tls
+
+    fp = devices.office_fingerprint(conn)
+    if fp is None:
+        cert, _ = tls.own_certificate(db_path, community.name(conn))
+        fp = tls.fingerprint(cert)
+        with db.transaction(conn):
+            devices.record_office_fingerprint(conn, fp)
+    return fp
+
+
 @main.command("serve")
 @db_option()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for the LAN).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The operator's certificate (PEM) instead of the office's own one beside the store.")
+@click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The private key (PEM) of --tls-cert.")
+@click.option("--insecure-http", is_flag=True,
+              help="Plain HTTP, for development on 127.0.0.1 only (devices refuse it anywhere else).")
 @key_options
 @plain_errors
-def serve_cmd(db_path: Path, host: str, port: int, key_dir: Path | None, ask_passphrase: bool):
-    """Serve the sync API for devices under /api/v1 (OpenAPI docs at /docs) and the console."""
+def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_key: Path | None, insecure_http: bool,
+              key_dir: Path | None, ask_passphrase: bool):
+    """Serve the sync API for devices under /api/v1 and the console at / over HTTPS."""
     import uvicorn
 
-    from . import server
+    from bank import community, devices
 
+    from . import server, tls
+
+    if insecure_http and host != "127.0.0.1":
+        click.echo(f"错误:--insecure-http 只能和 --host 127.0.0.1 一起用(本机开发),不能用于 {host}。"
+                   f" (Error: --insecure-http is for 127.0.0.1 only, not {host}.)", err=True)
+        sys.exit(2)
+    if insecure_http and (tls_cert or tls_key):
+        raise click.UsageError("--insecure-http cannot be combined with --tls-cert/--tls-key.")
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together.")
+    app_fp = None
+    if not insecure_http:
+        conn = db.connect(db_path)       # a bad database fails here, before a certificate is made
+        try:
+            if tls_cert is None:
+                tls_cert, tls_key = tls.own_certificate(db_path, community.name(conn))
+            tls.check_pair(tls_cert, tls_key)
+            app_fp = tls.fingerprint(tls_cert)
+            with db.transaction(conn):       # enrolment codes carry the certificate actually served
+                devices.record_office_fingerprint(conn, app_fp)
+        finally:
+            conn.close()
     keys = _keys(db_path, key_dir, ask_passphrase)
-    app = server.create_app(db_path, keys)   # opens, migrates, loads the key: a bad database or key fails here
+    # opens, migrates, loads the key: a bad database or key fails here
+    app = server.create_app(db_path, keys, tls_fingerprint=app_fp)
     server.configure_logging()
-    click.echo(f"办公室同步服务已启动 (serving {db_path}) at http://{host}:{port}/api/v1  docs: /docs", err=True)
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
+    scheme = "http" if insecure_http else "https"
+    click.echo(f"办公室服务已启动 (serving {db_path}) at {scheme}://{host}:{port}/  sync API: /api/v1  docs: /docs",
+               err=True)
+    if app_fp:
+        click.echo(f"证书指纹 (certificate SHA-256): {tls.spaced(app_fp)}", err=True)
+    else:
+        click.echo("注意:明文 HTTP,仅供本机开发 (plain HTTP, development on this machine only)", err=True)
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning",
+                ssl_certfile=str(tls_cert) if app_fp else None, ssl_keyfile=str(tls_key) if app_fp else None)
+
+
+def _server_option_ok(server: str) -> bool:
+    import urllib.parse
+    url = urllib.parse.urlsplit(server)
+    return bool(url.hostname) and (url.scheme == "https" or (
+        url.scheme == "http" and url.hostname in ("127.0.0.1", "localhost")))
 
 
 @main.command("enroll")
@@ -308,18 +368,25 @@ def serve_cmd(db_path: Path, host: str, port: int, key_dir: Path | None, ask_pas
 @click.option("--qr", "qr_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the code as a QR image (PNG) for the tablet to scan; needs --server.")
 @click.option("--server", default=None,
-              help="The office address the device should use (e.g. http://192.168.1.10:8080), put in the QR.")
+              help="The office address the device should use (e.g. https://192.168.1.10:8080), put in the QR.")
 @plain_errors
 def enroll_cmd(db_path: Path, merchant_id: int | None, service_point_id: int | None, hours: int,
                qr_path: Path | None, server: str | None):
-    """Make a one-time enrolment code for a device (printed alone on the last line)."""
+    """Make a one-time enrolment code for a device (printed alone on the last line).
+
+    The code carries a check of the office certificate's fingerprint, the QR the whole
+    fingerprint: the device pins it and talks to no other server."""
     from bank import devices
+
+    from . import tls
 
     # The QR carries the office address too, so the device needs nothing typed; check it before
     # a code is spent.
-    if qr_path is not None and not (server or "").startswith(("http://", "https://")):
-        raise click.UsageError("--qr needs --server http://HOST:PORT (the office address the device will use).")
+    if qr_path is not None and not _server_option_ok(server or ""):
+        raise click.UsageError("--qr needs --server https://HOST:PORT (the office address the device will use; "
+                               "plain http:// only for 127.0.0.1).")
     conn = db.connect(db_path)
+    fp = _certificate_for_codes(db_path, conn)
     with db.transaction(conn):
         code = devices.new_enrolment_code(conn, merchant_id=merchant_id, service_point_id=service_point_id,
                                           hours=hours)
@@ -327,8 +394,9 @@ def enroll_cmd(db_path: Path, merchant_id: int | None, service_point_id: int | N
     if qr_path is not None:
         import segno
         # make_qr, never make: a short text would otherwise become a Micro QR few scanners read
-        segno.make_qr(devices.enrol_qr_text(server, code), error="m").save(str(qr_path), scale=8, border=4)
+        segno.make_qr(devices.enrol_qr_text(server, code, fp), error="m").save(str(qr_path), scale=8, border=4)
         click.echo(f"二维码已保存 (QR written): {qr_path}")
+    click.echo(f"办公室证书指纹 (office certificate SHA-256): {tls.spaced(fp)}")
     click.echo(f"{what}登记码,{hours} 小时内有效,只能使用一次 (one-time enrolment code, valid {hours} h):")
     click.echo(code)
 

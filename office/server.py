@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import os
+import sqlite3
 import threading
 import time
 import uuid
@@ -29,6 +30,17 @@ from office import sync_api
 from sync import wire
 
 log = logging.getLogger("office.api")
+# A write waits this long for another writer (a backup, a command line holding the store) before
+# the request is answered 503 with Retry-After, well within the 5 s a device or a person waits.
+BUSY_TIMEOUT_S = 2.0
+RETRY_AFTER_S = 5
+PUSH_QUEUE_S = 10.0
+
+
+def busy_answer() -> JSONResponse:
+    return JSONResponse({"error": "busy", "zh": "社区办公室的数据库正忙,请稍后重试。",
+                         "en": f"the office store is locked by another writer: retry in {RETRY_AFTER_S} s"},
+                        status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
 class _Connections(threading.local):
@@ -40,15 +52,18 @@ def _body_schema(description: str) -> dict:
                             "content": {"application/json": {"schema": {"type": "object"}}}}}
 
 
-def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *,
+def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tls_fingerprint: str | None = None,
                now: Callable[[], dt.datetime] = clock.now_utc) -> FastAPI:
     """The app serving one community store (opened and migrated now, so a bad path fails early).
 
     ``keys``: where the issuing private key is (default: :func:`bank.keystore.for_store`);
+    ``tls_fingerprint``: the SHA-256 of the certificate the server presents (None for plain HTTP
+    on this machine, and in-process tests); an enrolling device must have seen exactly that one;
     ``now``: the office's clock for the sync API (tests move it; a server uses the real one).
     """
     db_path = Path(db_path)
     keys = keys or keystore.for_store(db_path)
+    challenges = sync_api.ChallengeKey()
     # Held for as long as the app lives: `python -m office restore` refuses to replace a store
     # that a server is serving (and a server refuses to start during a restore).
     if not db_path.is_file():
@@ -73,7 +88,7 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *,
 
     def conn():
         if local.conn is None:
-            local.conn = db.connect(db_path, migrate=False)
+            local.conn = db.connect(db_path, migrate=False, busy_timeout=BUSY_TIMEOUT_S)
             keystore.use(local.conn, keys)
         return local.conn
 
@@ -87,6 +102,13 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *,
         request.state.rid = uuid.uuid4().hex[:12]
         try:
             response = await call_next(request)
+        except sqlite3.OperationalError as exc:
+            if not db.is_busy(exc):
+                log.exception(json.dumps({"rid": request.state.rid, "event": "unhandled"}))
+                response = JSONResponse({"error": "internal", "zh": "办公室服务器内部错误。", "en": "internal error"},
+                                        status_code=500)
+            else:
+                response = busy_answer() if for_devices(request) else console.busy_page(None)
         except Exception:   # noqa: BLE001 - log and answer 500 without leaking internals
             log.exception(json.dumps({"rid": request.state.rid, "event": "unhandled"}))
             response = JSONResponse({"error": "internal", "zh": "办公室服务器内部错误。", "en": "internal error"},
@@ -123,6 +145,10 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *,
                 wait = exc.extra.get("retry_after")
                 return JSONResponse(exc.body(), status_code=exc.status,
                                     headers={"Retry-After": str(wait)} if wait else None)
+            except sqlite3.OperationalError as exc:
+                if db.is_busy(exc):
+                    return busy_answer()
+                raise
             except BankError as exc:
                 return JSONResponse({"error": exc.code, "zh": exc.zh, "en": exc.en}, status_code=400)
         route.__name__ = func.__name__
@@ -137,19 +163,29 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *,
             return func(c, device, body, at, skew)
         return run
 
+    def enrol_challenge(request: Request, body: bytes):
+        """Step 1 of enrolment: a fresh challenge for an outstanding code, {protocol, code_id}."""
+        return sync_api.enrol_challenge(conn(), body, now(), challenges)
+
     def enrol(request: Request, body: bytes):
-        """Enrol a device with a one-time code: {code, public_key (base64), label}."""
-        return sync_api.enrol(conn(), body, now())
+        """Step 2: register a device key, proven by an HMAC keyed from the code and a signature."""
+        return sync_api.enrol(conn(), body, now(), key=challenges, tls_fingerprint=tls_fingerprint)
 
     def push(request: Request, body: bytes):
         """Push a signed batch of chained device events; answers {acked_seq, ...}."""
-        with push_lock:
+        # pushes queue here for the store (milliseconds each); one that cannot get its turn in
+        # PUSH_QUEUE_S (the store is held by someone else) is told to come back later
+        if not push_lock.acquire(timeout=PUSH_QUEUE_S):
+            raise sqlite3.OperationalError("database is locked (push queue)")
+        try:
             at = now()
             c = conn()
             # the request time is claimed inside the push's own transaction: one commit per batch
             device, skew = sync_api.authenticate(c, request.method, request.url.path, request.headers, body, at,
                                                  claim=False)
             return sync_api.push(c, device, body, at, skew, request_time=request.headers[wire.H_TIME])
+        finally:
+            push_lock.release()
 
     def pull(request: Request, body: bytes):
         """Pull a snapshot or a delta since a cursor, signed with the community key."""
@@ -162,8 +198,11 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *,
         device, _skew = sync_api.authenticate(c, request.method, request.url.path, request.headers, body, at)
         return sync_api.authorise(c, device, body, at, request.headers[wire.H_TIME])
 
+    app.add_api_route(wire.API + "/enrol/challenge", answer(enrol_challenge), methods=["POST"],
+                      openapi_extra=_body_schema("{protocol, code_id}"), summary="Enrolment challenge")
     app.add_api_route(wire.API + "/enrol", answer(enrol), methods=["POST"],
-                      openapi_extra=_body_schema("{code, public_key, label}"), summary="Enrol a device")
+                      openapi_extra=_body_schema("{protocol, code_id, challenge, public_key, label, tls, signature, mac}"),
+                      summary="Enrol a device")
     app.add_api_route(wire.API + "/push", answer(push), methods=["POST"],
                       openapi_extra=_body_schema("{protocol, device, events, signature}"), summary="Push events")
     app.add_api_route(wire.API + "/pull", answer(pull), methods=["POST"],
@@ -174,7 +213,8 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *,
 
     @app.get(wire.API + "/health", summary="Liveness and office time")
     def health():
-        return {"ok": True, "server_time": clock.to_text(now()), "protocol": wire.PROTOCOL}
+        return {"ok": True, "server_time": clock.to_text(now()), "protocol": wire.PROTOCOL,
+                "enrol_protocol": wire.ENROL_PROTOCOL}
 
     console = console_ui.mount(app, db_path, keys)   # the console (HTML) at /, login at /login
 

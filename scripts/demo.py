@@ -63,6 +63,9 @@ def main() -> None:
         print(f"""
 == 道德积分银行 · 全系统演示 (the whole system) ==
 社区办公室 (office):        {office.url}/  控制台账号 {CONSOLE_USER} / 密码 {CONSOLE_PASSWORD}
+                            HTTPS,办公室自己的证书:浏览器首次会提示“不安全”,核对指纹后继续
+                            (the office's own certificate: the browser warns once)
+证书指纹 (SHA-256):         {office.fingerprint}
 同步接口 (sync API docs):   {office.url}/docs
 商户平板 (tablet):          {tablet.home}  ({tablet_demo.MERCHANT})
 服务点一体机 (kiosk):       {kiosk.home}  (小区 {kiosk_demo.COMPOUND}; 工作卡密码 staff PIN {demo.REVIEWER_PIN})

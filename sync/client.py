@@ -1,7 +1,11 @@
-"""The device end of the protocol: enrol, push the outbox, pull and apply, over HTTP (requests).
+"""The device end of the protocol: enrol, push the outbox, pull and apply, over HTTPS (requests).
 
-The transport is a small object with ``post(path, body, headers) -> (status, body)`` so that tests
-can put the office's in-process app behind it; :class:`HttpTransport` is the real one.
+The transport is a small object with ``post(path, body, headers) -> (status, body)`` and ``pin``
+(the office certificate's SHA-256 it holds the connection to, or None) so that tests can put the
+office's in-process app behind it; :class:`HttpTransport` is the real one. Its connection is
+pinned: the office's certificate must have exactly the fingerprint the device learned at
+enrolment, and nothing else decides (not the trust store, not REQUESTS_CA_BUNDLE, no proxy from
+the environment). Plain HTTP is only for an office on this machine (development, tests).
 """
 
 from __future__ import annotations
@@ -9,15 +13,20 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import hashlib
 import hmac
+import ipaddress
 import json
 import os
+import ssl
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 
 import requests
+from requests.adapters import HTTPAdapter
 
-from bank import clock
+from bank import clock, devices
 from bank.errors import BankError
 from bank.policy import OfflinePolicy
 
@@ -46,20 +55,142 @@ class Refused(BankError):
         self.data = data or {}
 
 
+class InsecureServer(Refused):
+    """An office address this device will not talk to: plain HTTP to another machine, or HTTPS
+    without a pinned certificate. Refused without a word sent."""
+
+    def __init__(self, zh: str, en: str):
+        super().__init__("insecure_server", zh, en, 0)
+
+
+PIN_MISMATCH = ("办公室服务器的证书与登记时记下的不符,已拒绝连接(可能有人冒充办公室)。请联系社区办公室。",
+                "the server's TLS certificate does not match the one pinned at enrolment: refusing to talk to it")
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _split(base_url: str) -> urllib.parse.SplitResult:
+    url = urllib.parse.urlsplit(base_url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise InsecureServer(f"办公室地址不正确:{base_url}(应如 https://192.168.1.10:8080)。",
+                             f"not an office address: {base_url!r} (expected https://HOST:PORT)")
+    return url
+
+
+def check_server_address(base_url: str) -> None:
+    """Refuse an office address a device will not use: not http(s), or plain HTTP off this machine.
+    (The same office at a new address keeps its pinned certificate.)"""
+    url = _split(base_url)
+    if url.scheme == "http" and not _is_loopback(url.hostname):
+        raise InsecureServer("只能通过 HTTPS 连接社区办公室(明文 HTTP 只用于本机开发)。",
+                             f"plain HTTP is only for an office on this machine, not {url.hostname}: use https://")
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """Every HTTPS connection checks the certificate's SHA-256 against the pin (urllib3's
+    ``assert_fingerprint``) and nothing else: the trust store is never consulted."""
+
+    def __init__(self, pin: str):
+        self.pin = pin
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["assert_fingerprint"] = self.pin
+        super().init_poolmanager(*args, **kwargs)
+
+    def cert_verify(self, conn, url, verify, cert):
+        super().cert_verify(conn, url, False, cert)
+
+
 class HttpTransport:
-    def __init__(self, base_url: str, timeout: float = 10.0):
+    """The device's connection to the office. An address it must not use (plain HTTP off this
+    machine, HTTPS with no pin) is refused at every request, never at construction, so a tablet
+    keeps redeeming offline and says why it cannot sync."""
+
+    def __init__(self, base_url: str, timeout: float = 10.0, *, pin: str | None = None):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.session = requests.Session()
-
-    def post(self, path: str, body: bytes, headers: dict) -> tuple[int, bytes]:
+        self.pin, self.refusal = None, None
         try:
-            r = self.session.post(self.base_url + path, data=body, timeout=self.timeout,
-                                  headers={"content-type": "application/json", **headers})
+            check_server_address(base_url)
+            if _split(base_url).scheme == "https":
+                if pin is None or not devices.FINGERPRINT.fullmatch(pin):
+                    raise InsecureServer("没有记下办公室证书指纹,不能连接。请重新登记本设备。",
+                                         "no pinned certificate fingerprint for this office: enrol the device again")
+                self.pin = pin
+        except InsecureServer as exc:
+            self.refusal = exc
+        self.session = requests.Session()
+        self.session.trust_env = False      # no REQUESTS_CA_BUNDLE, no proxy from the environment
+        if self.pin:
+            self.session.mount("https://", _PinnedAdapter(self.pin))
+
+    def _send(self, method: str, path: str, **kwargs) -> tuple[int, bytes]:
+        if self.refusal is not None:
+            raise self.refusal
+        try:
+            r = self.session.request(method, self.base_url + path, timeout=self.timeout, verify=False, **kwargs)
+        except requests.exceptions.SSLError as exc:
+            if "Fingerprints did not match" in str(exc):
+                raise Refused("tls_pin_mismatch", *PIN_MISMATCH, 0) from None
+            raise Unreachable("无法与社区办公室建立安全连接,稍后会自动重试。",
+                              f"office unreachable: TLS failed ({type(exc).__name__})") from None
         except requests.RequestException as exc:
             raise Unreachable("无法连接社区办公室,稍后会自动重试。",
                               f"office unreachable: {type(exc).__name__}") from None
         return r.status_code, r.content
+
+    def post(self, path: str, body: bytes, headers: dict) -> tuple[int, bytes]:
+        return self._send("POST", path, data=body, headers={"content-type": "application/json", **headers})
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        return self._send("GET", path)
+
+
+def transport_for(home: home_mod.Home, timeout: float = 10.0) -> HttpTransport:
+    """The pinned transport to the office this device is enrolled with."""
+    return HttpTransport(home.server, timeout, pin=home.config.get("tls_pin"))
+
+
+def server_fingerprint(base_url: str, timeout: float = 10.0) -> str:
+    """The SHA-256 of the certificate the server at ``base_url`` presents, read without trusting
+    it (the caller compares it with what the enrolment code says)."""
+    url = _split(base_url)
+    try:
+        pem = ssl.get_server_certificate((url.hostname, url.port or 443), timeout=timeout)
+    except (OSError, ValueError) as exc:
+        raise Unreachable("无法连接社区办公室,请检查网络和办公室地址。",
+                          f"office unreachable: {type(exc).__name__}") from None
+    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
+
+
+def enrolment_transport(server: str, code: str, fingerprint: str | None = None,
+                        timeout: float = 10.0) -> HttpTransport:
+    """The pinned transport a new device enrols over. The pin is the full fingerprint from the
+    enrolment QR, or, for a typed code, the certificate the server presents once its fingerprint
+    agrees with the code's check; either way the code's check must agree. Plain HTTP (an office
+    on this machine) has no pin."""
+    parsed = devices.parse_code(code)
+    url = _split(server)
+    if url.scheme == "http":
+        check_server_address(server)
+        return HttpTransport(server, timeout)
+    if fingerprint is not None and not devices.FINGERPRINT.fullmatch(fingerprint):
+        raise InsecureServer("登记二维码中的证书指纹格式不正确。", "the QR's certificate fingerprint is malformed")
+    if fingerprint is None and parsed.fingerprint_check is None:
+        raise InsecureServer("登记码缺少办公室证书指纹(应为 7 组),无法确认连接的是本社区办公室。",
+                             "the enrolment code carries no certificate check (7 groups expected) for an https office")
+    pin = fingerprint or server_fingerprint(server, timeout)
+    if parsed.fingerprint_check is not None and devices.fingerprint_check(pin) != parsed.fingerprint_check:
+        raise Refused("tls_pin_mismatch", *PIN_MISMATCH, 0)
+    return HttpTransport(server, timeout, pin=pin)
 
 
 def _call(transport, path: str, body: bytes, headers: dict) -> dict:
@@ -68,6 +199,9 @@ def _call(transport, path: str, body: bytes, headers: dict) -> dict:
         data = json.loads(content.decode("utf-8")) if content else {}
     except (UnicodeDecodeError, ValueError):
         data = {}
+    if status == 503 and isinstance(data, dict) and data.get("error") == "busy":
+        # the store is locked by another writer (a backup): nothing was done, try again later
+        raise Unreachable("社区办公室正忙,稍后会自动重试。", f"office busy (HTTP 503): {data.get('en', '')}")
     if status >= 500 or not isinstance(data, dict):
         raise Unreachable("社区办公室暂时无法处理,稍后会自动重试。", f"office error: HTTP {status}")
     if status != 200:
@@ -131,24 +265,39 @@ def _next_request_time(conn, now: dt.datetime) -> str:
 def _signed_call(home: home_mod.Home, private, conn, transport, path: str, body, now: dt.datetime,
                  lock_wait: float = LOCK_WAIT) -> dict:
     """Sign and send ``body`` (bytes, or a function of the request time that makes them) under the
-    device's request lock; if the office has seen a later request time from this device (its
-    replica was restored from an older copy), move past the time it names and try once more."""
+    device's request lock, and recover once from two refusals about the request time:
+
+    - ``replayed_request``: the office has seen a later request time from this device (its
+      replica was restored from an older copy): move past the time it names.
+    - ``request_time_out_of_range``: the device clock is more than a day off the office's (or
+      was, and the times it used then are still its counter): go back to the office's last
+      accepted time and sign with the office's time, which the refusal names. A clock far in
+      the future therefore costs one refused request, never a device locked out.
+    """
     build = body if callable(body) else (lambda _time: body)
 
-    def send() -> dict:
-        time_text = _next_request_time(conn, now)
+    def send(at: dt.datetime) -> dict:
+        time_text = _next_request_time(conn, at)
         data = build(time_text)
         return _call(transport, path, data, wire.sign_request(private, "POST", path, home.device_id, time_text, data))
 
     with request_lock(home, lock_wait):
         try:
-            return send()
+            return send(now)
         except Refused as exc:
-            last = exc.data.get("last_request_time")
-            if exc.code != "replayed_request" or not isinstance(last, str) or not wire.REQUEST_TIME.fullmatch(last):
+            last, office_now = exc.data.get("last_request_time"), exc.data.get("server_time")
+            if exc.code == "replayed_request" and _time_text(last):
+                replica.set_state(conn, last_request_time=max(last, replica.state(conn, "last_request_time") or ""))
+            elif exc.code == "request_time_out_of_range" and _time_text(office_now) and (last is None or _time_text(last)):
+                replica.set_state(conn, last_request_time=last)
+                now = clock.from_text(office_now)
+            else:
                 raise
-        replica.set_state(conn, last_request_time=max(last, replica.state(conn, "last_request_time") or ""))
-        return send()
+        return send(now)
+
+
+def _time_text(value) -> bool:
+    return isinstance(value, str) and bool(wire.REQUEST_TIME.fullmatch(value))
 
 
 # --- online checks ------------------------------------------------------------------------------
@@ -173,14 +322,38 @@ def authorise(home: home_mod.Home, conn, transport, *, purpose: str, card_text: 
 
 # --- enrol ------------------------------------------------------------------------------------
 
-def enrol(transport, code: str, public_key: bytes, label: str = "") -> dict:
-    """Register this device's public key; verify the office's answer with the code (MAC)."""
-    body = wire.canonical({"code": code, "public_key": wire.b64e(public_key), "label": label})
-    answer = _call(transport, wire.API + "/enrol", body, {})
-    mac = answer.pop("mac", "")
-    if not isinstance(mac, str) or not hmac.compare_digest(mac, wire.enrolment_mac(code, answer)):
+def enrol(transport, code: str, private, label: str = "") -> dict:
+    """Register this device's key with the one-time ``code`` (protocol 2, docs/sync-protocol.md):
+    the code never leaves the device; the office's answer must carry a valid MAC from the code,
+    name our key, our challenge and the certificate we see. Returns the answer without its MAC."""
+    parsed = devices.parse_code(code)
+    pin = getattr(transport, "pin", None)
+    if pin is not None and parsed.fingerprint_check is not None and devices.fingerprint_check(pin) != parsed.fingerprint_check:
+        raise Refused("tls_pin_mismatch", *PIN_MISMATCH, 0)
+    public_key = wire.b64e(home_mod.public_bytes(private))
+    for attempt in (1, 2):      # a challenge gone stale (office restarted) is asked for once more
+        challenge = _call(transport, wire.API + "/enrol/challenge",
+                          wire.canonical({"protocol": wire.ENROL_PROTOCOL, "code_id": parsed.code_id}), {})
+        request = {"protocol": wire.ENROL_PROTOCOL, "code_id": parsed.code_id,
+                   "challenge": str(challenge.get("challenge", "")), "public_key": public_key,
+                   "label": label, "tls": pin}
+        request["signature"] = wire.b64e(private.sign(wire.enrolment_pop_message(request)))
+        request["mac"] = wire.enrolment_request_mac(parsed.key, request)
+        try:
+            answer = _call(transport, wire.API + "/enrol", wire.canonical(request), {})
+            break
+        except Refused as exc:
+            if exc.code != "enrolment_challenge" or attempt == 2:
+                raise
+    mac = answer.get("mac", "")
+    if not isinstance(mac, str) or not hmac.compare_digest(mac, wire.enrolment_answer_mac(parsed.key, answer)):
         raise Refused("enrolment_mac", "登记回复无法验证,可能不是本社区的办公室。",
                       "the enrolment answer does not carry a valid MAC for this code", 0)
+    if (answer.get("public_key"), answer.get("challenge"), answer.get("tls")) != (
+            public_key, request["challenge"], pin):
+        raise Refused("enrolment_mac", "登记回复与本设备的请求不符,可能不是本社区的办公室。",
+                      "the enrolment answer is for another key, challenge or certificate", 0)
+    answer.pop("mac")
     return answer
 
 
@@ -305,7 +478,7 @@ def sync_once(home: home_mod.Home, transport=None, *, timeout: float = 10.0, now
     :class:`~sync.faults.DeviceFault` when the replica is damaged, behind or forked: such a
     device still pulls (the office learns where it stands) but pushes nothing.
     """
-    transport = transport or HttpTransport(home.server, timeout)
+    transport = transport or transport_for(home, timeout)
     now_fixed = now
     conn = home.replica()
     try:

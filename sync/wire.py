@@ -27,6 +27,10 @@ MAX_PUSH_BYTES = 2 * 1024 * 1024     # one push request; a batch of 500 events i
 MAX_SMALL_BYTES = 16 * 1024          # enrol and pull requests
 MAX_BATCH = 1000                     # events per push
 CLOCK_SKEW_LIMIT_S = 600             # a device clock further off than this is flagged
+# A request's signed time must lie within [enrolment - this, office time + this]: wide enough for
+# a tablet clock that is hours off to keep working (flagged above), narrow enough that no request
+# can push the device's replay counter out of reach.
+REQUEST_TIME_ALLOWANCE_S = 24 * 3600
 
 # A request's signed device time: fixed-width UTC text (bank.clock.to_text), so it sorts as time.
 REQUEST_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")
@@ -97,9 +101,24 @@ def parse_json(body: bytes, limit: int) -> Any:
     def no_constants(name):
         raise ValueError(f"{name} is not JSON")
     try:
-        return json.loads(body.decode("utf-8"), object_pairs_hook=no_dupes, parse_constant=no_constants)
+        obj = json.loads(body.decode("utf-8"), object_pairs_hook=no_dupes, parse_constant=no_constants)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise malformed(f"not valid JSON ({type(exc).__name__})") from None
+    check_text(obj)
+    return obj
+
+
+def check_text(obj: Any) -> None:
+    """Refuse a JSON value with a string that is not Unicode text: JSON may escape a lone UTF-16
+    surrogate (``"\\ud800"``), which Python decodes into a str that cannot be encoded again, so
+    it could be neither hashed nor stored. Encoding the whole value once finds any of them."""
+    try:
+        canonical(obj)
+    except UnicodeEncodeError:
+        raise malformed("a text field holds a lone surrogate (\\ud800-\\udfff), which is not Unicode text",
+                        "请求中有无法识别的文字。") from None
+    except (ValueError, RecursionError):
+        raise malformed("not valid JSON") from None
 
 
 def parse_canonical(body: bytes, limit: int) -> tuple[Any, bool]:
@@ -171,13 +190,39 @@ def request_headers(headers: Mapping[str, str]) -> tuple[str, str, bytes]:
     return device_id, time_text, raw
 
 
-# --- enrolment ----------------------------------------------------------------------------------
+# --- enrolment (protocol 2) -------------------------------------------------------------------
+#
+# The device never sends the code. It asks for a challenge naming the code's public id, signs the
+# request with its new key (proof of possession, over the office's challenge) and MACs the whole
+# request with the key derived from the code (bank.devices.code_key). The office answers with
+# everything it says MACed with the same key. Both sides put the fingerprint of the TLS
+# certificate the device sees ("tls") under the MACs: a proxy with its own certificate is
+# caught by the office (it is not the office's certificate) and by the device (the office's
+# MACed answer names another one).
 
-def enrolment_mac(code: str, response: dict) -> str:
-    """HMAC of the enrolment answer keyed by the one-time code: the device knows the code, so it
+ENROL_PROTOCOL = 2
+ENROL_POP_DOMAIN = b"MPB-ENROL-POP-2\n"
+ENROL_REQUEST_DOMAIN = b"MPB-ENROL-REQ-2\n"
+ENROL_ANSWER_DOMAIN = b"MPB-ENROL-ANS-2\n"
+
+
+def _without(obj: dict, *keys: str) -> dict:
+    return {k: v for k, v in obj.items() if k not in keys}
+
+
+def enrolment_pop_message(request: dict) -> bytes:
+    """What the new device key signs: the request (with the office's challenge) but its proofs."""
+    return ENROL_POP_DOMAIN + canonical(_without(request, "signature", "mac"))
+
+
+def enrolment_request_mac(key: bytes, request: dict) -> str:
+    return hmac.new(key, ENROL_REQUEST_DOMAIN + canonical(_without(request, "mac")), hashlib.sha256).hexdigest()
+
+
+def enrolment_answer_mac(key: bytes, answer: dict) -> str:
+    """HMAC of the office's answer keyed from the one-time code: the device knows the code, so it
     can tell the real office's answer (and the issuing keys in it) from a stranger's."""
-    key = "".join(ch for ch in code.upper() if ch not in " -").encode("utf-8")
-    return hmac.new(key, canonical(response), hashlib.sha256).hexdigest()
+    return hmac.new(key, ENROL_ANSWER_DOMAIN + canonical(_without(answer, "mac")), hashlib.sha256).hexdigest()
 
 
 # --- pull signatures (office -> device) --------------------------------------------------------

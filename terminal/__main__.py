@@ -73,13 +73,17 @@ def main(ctx, app_home, camera):
 
 @main.command("enroll")
 @home_option
-@click.option("--server", required=True, help="The office URL, e.g. http://192.168.1.10:8080")
+@click.option("--server", required=True, help="The office URL, e.g. https://192.168.1.10:8080")
 @click.option("--code", required=True, help="The one-time enrolment code from the office.")
 @click.option("--label", default="", help="A name for this tablet (shown in the office's device list).")
+@click.option("--fingerprint", default=None,
+              help="The office certificate's SHA-256 (from office enroll or the console), if you have it; "
+                   "the code's last two groups check it anyway.")
 @plain_errors
-def enroll_cmd(home_dir, server, code, label):
+def enroll_cmd(home_dir, server, code, label, fingerprint):
     """Enrol this tablet with a one-time code from the office."""
-    h, pulled = enrolment.enroll(home_dir, server, code, kind="tablet", label=label)
+    h, pulled = enrolment.enroll(home_dir, server, code, kind="tablet", label=label,
+                                     fingerprint=enrolment.fingerprint_text(fingerprint))
     click.echo(f"登记成功 (enrolled): 设备 {h.device_id}, 商户 {h.config['merchant_id']}, 目录 {h.path}")
     if not pulled:
         click.echo("首次同步未完成,请稍后运行 python -m sync --home ... (first pull failed; sync later)")

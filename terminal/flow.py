@@ -30,7 +30,7 @@ from sync.faults import DeviceFault
 
 SETTINGS_FILE = "terminal.json"
 RECEIPT_SECONDS = 6           # the receipt goes back to scanning by itself after this
-ENROL_PREFIX = devices.ENROL_QR_PREFIX   # enrolment QR text: MPB-ENROL:<office URL>#<code>
+ENROL_PREFIX = devices.ENROL_QR_PREFIX   # enrolment QR text: MPB-ENROL:<office URL>#<code>#<fingerprint>
 NEAR_CAP_SHARE = 0.8          # warn when a card used this share of its daily cap here
 
 
@@ -291,21 +291,23 @@ class TerminalFlow:
 
     # --- enrolment ------------------------------------------------------------------------------
 
-    def enrol(self, server: str, code: str, staff_pin: str = "") -> bool:
-        """Enrol with the office; True and the scan screen, or False and a message."""
+    def enrol(self, server: str, code: str, staff_pin: str = "", fingerprint: str | None = None) -> bool:
+        """Enrol with the office; True and the scan screen, or False and a message. A typed code
+        carries a check of the office certificate, a scanned QR (``fingerprint``) all of it."""
         server, code = server.strip(), code.strip()
         if not server or not code:
             self.message = msg("请填写办公室地址和登记码(或扫描登记二维码)。", "error")
             return False
         if not server.startswith(("http://", "https://")):
-            server = "http://" + server
+            server = "https://" + server
         if staff_pin and not (staff_pin.isdigit() and 4 <= len(staff_pin) <= 8):
             self.message = msg("店员密码须为4到8位数字。", "error")
             return False
         if self.fault is not None and self.home_dir.exists():
             self._set_aside()          # the damaged home is kept, never deleted, for the office
         try:
-            h, pulled = enrolment.enroll(self.home_dir, server, code, kind="tablet", transport=self.transport)
+            h, pulled = enrolment.enroll(self.home_dir, server, code, kind="tablet", transport=self.transport,
+                                         fingerprint=fingerprint)
         except client.Unreachable:
             self.message = msg("无法连接社区办公室。请检查网络和办公室地址后重试。", "error")
             return False
@@ -323,12 +325,13 @@ class TerminalFlow:
         return True
 
     def enrol_qr(self, text: str, staff_pin: str = "") -> bool:
-        """Enrol from the office's enrolment QR text (``MPB-ENROL:<url>#<code>``)."""
-        if not text.startswith(ENROL_PREFIX) or "#" not in text:
+        """Enrol from the office's enrolment QR text (``MPB-ENROL:<url>#<code>#<fingerprint>``)."""
+        try:
+            server, code, fingerprint = devices.parse_enrol_qr(text)
+        except BankError:
             self.message = msg("这不是登记二维码。请扫描社区办公室打印的登记码,或手工输入。", "error")
             return False
-        server, _, code = text[len(ENROL_PREFIX):].rpartition("#")
-        return self.enrol(server, code, staff_pin)
+        return self.enrol(server, code, staff_pin, fingerprint)
 
     # --- a card is shown ------------------------------------------------------------------------
 
@@ -517,7 +520,7 @@ class TerminalFlow:
         # must reach the office; below them the receipt must not wait for the network, so the
         # background syncer pushes right after.
         if policy.needs_authorisation(self._policy(), self.total, self.card.needs_pin_above is not None):
-            transport = self.transport or client.HttpTransport(self.home.server, engine.ONLINE_TIMEOUT)
+            transport = self.transport or client.transport_for(self.home, engine.ONLINE_TIMEOUT)
         else:
             transport = _NoNetwork()
         self.busy = True
@@ -678,8 +681,10 @@ class TerminalFlow:
     def set_server(self, server: str) -> bool:
         """Change the office address (e.g. the office moved); saved in the device config."""
         server = server.strip().rstrip("/")
-        if not server.startswith(("http://", "https://")):
-            self.message = msg("办公室地址须以 http:// 或 https:// 开头。", "error")
+        try:
+            client.check_server_address(server)
+        except BankError:
+            self.message = msg("办公室地址须以 https:// 开头(如 https://192.168.1.10:8080)。", "error")
             return False
         config = {**self.home.config, "server": server}
         path = self.home.path / home_mod.CONFIG

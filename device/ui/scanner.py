@@ -113,7 +113,7 @@ class ScannerView(FloatLayout):
                 event = self.tracker.feed(frame.image, frame.index, frame.time)
                 self.frames_seen += 1
                 if event is not None:
-                    Clock.schedule_once(lambda dt, e=event: self.dispatch("on_card", e))
+                    Clock.schedule_once(lambda dt, e=event: self._deliver(e))
         except Exception:  # a broken camera must not kill the app silently
             log.exception("scanner worker stopped")
             Clock.schedule_once(lambda dt: setattr(self, "status", "摄像头出错 (camera error)"))
@@ -121,6 +121,12 @@ class ScannerView(FloatLayout):
             Clock.schedule_once(lambda dt: setattr(self, "running", False))
 
     # --- UI thread ---
+
+    def _deliver(self, event) -> None:
+        # an event the worker queued just before stop() must not reach whoever listens now (the
+        # card screen after the enrolment reader, or the next app in the same process)
+        if not self._stop.is_set():
+            self.dispatch("on_card", event)
 
     def _show_latest(self, dt) -> None:
         with self._lock:

@@ -29,7 +29,7 @@ def register(app: FastAPI, console: Console) -> None:
     def residents(ctx: web.Ctx):
         q = ctx.request.query_params
         term = web.text(q, "q", "查找", max_len=20, required=False)
-        compound_id = web.integer(q, "compound", "小区", lo=1, required=False)
+        compound_id = web.compound(ctx.conn, q)
         if ctx.user.role == "reviewer":
             compound_id = ctx.user.compound_id
         building = web.integer(q, "building", "楼栋", lo=1, hi=999, required=False)

@@ -19,6 +19,7 @@ from .web import Console
 
 FONTS = Path(__file__).resolve().parents[2] / "assets" / "fonts"
 STATIC = {"console.css": (web.HERE / "static" / "console.css", "text/css; charset=utf-8"),
+          "console.js": (web.HERE / "static" / "console.js", "text/javascript; charset=utf-8"),
           "font.otf": (FONTS / "NotoSansSC-Subset.otf", "font/otf"),
           "font-bold.otf": (FONTS / "NotoSansSC-Subset-Bold.otf", "font/otf")}
 
@@ -44,7 +45,7 @@ def register(app: FastAPI, console: Console) -> None:
         token = web.new_login_csrf()
         response = console.render(None, "login.html", status_code=status, login_csrf=token, message=message,
                                   next=_safe_next(request.query_params.get("next", "/")))
-        response.set_cookie(web.LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login")
+        web.set_cookie(response, request, web.LOGIN_CSRF_COOKIE, token, path="/login")
         return response
 
     def login_get(request: Request):
@@ -64,6 +65,8 @@ def register(app: FastAPI, console: Console) -> None:
         token = form.get("csrf", "")
         if not cookie or not isinstance(token, str) or not hmac.compare_digest(cookie.encode(), token.encode()):
             return login_page(request, "登录页面已过期,请重新输入。", 403)
+        if web.garbled(form):
+            return login_page(request, web.GARBLED, 400)
         name, password = form.get("name", ""), form.get("password", "")
         name = name.strip()[:20] if isinstance(name, str) else ""
         password = password if isinstance(password, str) else ""
@@ -98,8 +101,8 @@ def register(app: FastAPI, console: Console) -> None:
         home = {"reviewer": "/monthly", "merchant": f"/merchants/{user.merchant_id}"}.get(user.role, "/")
         nxt = _safe_next(form.get("next", "/"))
         response = RedirectResponse(nxt if nxt != "/" else home, status_code=303)
-        response.set_cookie(web.SESSION_COOKIE, session_token, httponly=True, samesite="lax", path="/")
-        response.delete_cookie(web.LOGIN_CSRF_COOKIE, path="/login")
+        web.set_cookie(response, request, web.SESSION_COOKIE, session_token)
+        web.delete_cookie(response, web.LOGIN_CSRF_COOKIE, path="/login")
         return response
 
     app.add_api_route("/login", login_get, methods=["GET"], include_in_schema=False)
@@ -110,7 +113,7 @@ def register(app: FastAPI, console: Console) -> None:
         users.end_session(ctx.conn, ctx.request.cookies.get(web.SESSION_COOKIE))
         ctx.audit("logout")
         response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(web.SESSION_COOKIE, path="/")
+        web.delete_cookie(response, web.SESSION_COOKIE)
         return response
 
     app.add_api_route("/logout", logout, methods=["POST"], include_in_schema=False)

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from bank import alerts, clock, community, devices, merchants, periods, policy, redemptions
 from bank.errors import InvalidInput
 
-from .. import statistics
+from .. import statistics, tls
 from ..sync_api import quarantine
 from . import web
 from .merchants_admin import WEEKDAYS, below_promise_page, offer_price
@@ -111,9 +111,12 @@ def register(app: FastAPI, console: Console) -> None:
 
     def _enrol_page(ctx, code: str, what: str, hours: int):
         # The QR names this office as the browser reached it, so a tablet enrols with one scan.
+        # It carries the whole fingerprint of the certificate this office serves, which the device pins.
         server = str(ctx.request.base_url)
-        svg = segno.make_qr(devices.enrol_qr_text(server, code), error="m").svg_inline(scale=8, border=4)
-        return console.render(ctx, "enrol.html", code=code, what=what, hours=hours, qr=markupsafe.Markup(svg))
+        fp = devices.office_fingerprint(ctx.conn)
+        svg = segno.make_qr(devices.enrol_qr_text(server, code, fp), error="m").svg_inline(scale=8, border=4)
+        return console.render(ctx, "enrol.html", code=code, what=what, hours=hours, qr=markupsafe.Markup(svg),
+                              fingerprint=tls.spaced(fp) if fp else "")
 
     @console.action("office")
     def enrol_tablet(ctx: web.Ctx, form, merchant_id: str):

@@ -21,7 +21,7 @@ def register(app: FastAPI, console: Console) -> None:
         if ctx.user.role == "reviewer":
             compound_id = ctx.user.compound_id
         else:
-            compound_id = web.integer(q, "compound", "小区", lo=1, required=False) or compounds[0].compound_id
+            compound_id = web.compound(ctx.conn, q) or compounds[0].compound_id
         ctx.scope_compound(compound_id)
         rows = reviews.compound_entries(ctx.conn, compound_id, month.start, month.end)
         totals = ctx.conn.execute(

@@ -25,7 +25,7 @@ def register(app: FastAPI, console: Console) -> None:
         q = ctx.request.query_params
         quarter = quarter_of(q)
         compounds = community.compounds(ctx.conn)
-        board_compound = web.integer(q, "compound", "小区", lo=1, required=False) or compounds[0].compound_id
+        board_compound = web.compound(ctx.conn, q) or compounds[0].compound_id
         run = verification.latest_run(ctx.conn, quarter.key)
         found = verification.anomalies(ctx.conn, run.run_id) if run else []
         found.sort(key=lambda a: (a.cleared_at is not None, a.anomaly_id))
@@ -91,7 +91,7 @@ def register(app: FastAPI, console: Console) -> None:
         q = ctx.request.query_params
         kind = web.choice(q, "kind", "公示类型", postings.KINDS) if q.get("kind") else "quarterly"
         period = quarter_of(q) if kind == "quarterly" else periods.year(web.text(q, "year", "年份", max_len=4))
-        compound_id = web.integer(q, "compound", "小区", lo=1)
+        compound_id = web.compound(ctx.conn, q, required=True)
         p = postings.find(ctx.conn, kind, period.key, compound_id)
         data = reports.posting_pdf(ctx.conn, period, compound_id, kind=kind, posting=p)
         return web.pdf_response(data, f"公示-{period.key}-{compound_id}.pdf")

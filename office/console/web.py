@@ -12,7 +12,9 @@ import datetime as dt
 import functools
 import hmac
 import logging
+import re
 import secrets
+import sqlite3
 import threading
 import typing
 import urllib.parse
@@ -34,6 +36,8 @@ SESSION_COOKIE = "mpb_session"
 LOGIN_CSRF_COOKIE = "mpb_login_csrf"
 FLASH_COOKIE = "mpb_flash"
 MAX_FORM_FIELD = 4000
+BUSY_TIMEOUT_S = 2.0        # as the sync API: a locked store is a "busy, retry" page within 5 s
+RETRY_AFTER_S = 5
 STAFF = ("office", "council")
 EVERYONE_BUT_MERCHANTS = ("office", "council", "reviewer")
 
@@ -86,10 +90,24 @@ class Ctx:
 
 # --- form and query parsing: every refusal is a plain Chinese sentence --------------------------
 
+# What undecodable input becomes: the form parser turns bytes that are not UTF-8 (a lone
+# surrogate encoded as %ED%A0%80, say) into U+FFFD; a surrogate itself cannot be stored at all.
+_UNDECODABLE = re.compile("[\ud800-\udfff\ufffd]")
+GARBLED = "填写的内容中有无法识别的文字(乱码),请重新输入。"
+
+
+def garbled(data) -> bool:
+    """Whether any field of a form or query holds undecodable text."""
+    return any(isinstance(k, str) and _UNDECODABLE.search(k) or isinstance(v, str) and _UNDECODABLE.search(v)
+               for k, v in data.multi_items())
+
+
 def text(data, name: str, label: str, *, max_len: int = 200, required: bool = True) -> str:
     value = data.get(name, "")
     if not isinstance(value, str):
         raise InvalidInput(f"“{label}”格式不正确。", f"{name} must be text")
+    if _UNDECODABLE.search(value):
+        raise InvalidInput(f"“{label}”中有无法识别的文字(乱码),请重新输入。", f"{name} is not decodable text")
     value = value.strip()
     if required and not value:
         raise InvalidInput(f"请填写“{label}”。", f"{name} is required")
@@ -113,6 +131,14 @@ def integer(data, name: str, label: str, *, lo: int | None = None, hi: int | Non
         rng = f"{lo}到{hi}" if lo is not None and hi is not None else (f"不小于{lo}" if lo is not None else f"不大于{hi}")
         raise InvalidInput(f"“{label}”须为{rng}的整数。", f"{name} out of range")
     return value
+
+
+def compound(conn, data, *, required: bool = False) -> int | None:
+    """A compound id from a form or query: an integer naming a compound that exists, or 404."""
+    compound_id = integer(data, "compound", "小区", lo=1, required=required)
+    if compound_id is not None and compound_id not in {c.compound_id for c in community.compounds(conn)}:
+        raise NotFound("没有这个小区。", f"no compound {compound_id}")
+    return compound_id
 
 
 def date(data, name: str, label: str, *, required: bool = True) -> dt.date | None:
@@ -168,6 +194,7 @@ class Console:
                                       trim_blocks=True, lstrip_blocks=True)
         self.env.filters["local"] = _local_time
         self.env.filters["yuan"] = lambda fen: f"{(fen or 0) // 100}.{(fen or 0) % 100:02d}"
+        self.env.filters["pct"] = _pct
         self.env.globals["roles"] = users.ROLES
         self.env.globals["csrf_field"] = _csrf_field
         self.env.globals["action_name"] = audit.action_name
@@ -175,7 +202,7 @@ class Console:
 
     def conn(self):
         if self.local.conn is None:
-            self.local.conn = db.connect(self.db_path, migrate=False)
+            self.local.conn = db.connect(self.db_path, migrate=False, busy_timeout=BUSY_TIMEOUT_S)
             if self.keys is not None:
                 keystore.use(self.local.conn, self.keys)
         return self.local.conn
@@ -196,7 +223,7 @@ class Console:
             path=request.url.path if request else "", flash=flash, **values)
         response = HTMLResponse(html, status_code=status_code)
         if flash:
-            response.delete_cookie(FLASH_COOKIE, path="/")
+            delete_cookie(response, FLASH_COOKIE)
         return response
 
     def confirm_page(self, ctx: Ctx, form, *, heading: str, button: str, back: str, lines=(), warning: str | None = None,
@@ -210,6 +237,13 @@ class Console:
 
     def error_page(self, ctx: Ctx | None, message: str, status: int, heading: str = "未能办理") -> HTMLResponse:
         return self.render(ctx, "error.html", status_code=status, message=message, heading=heading)
+
+    def busy_page(self, ctx: Ctx | None) -> HTMLResponse:
+        """The store is locked by another writer (a backup, a command line): try again shortly."""
+        response = self.error_page(ctx, f"数据库正被其他程序使用(例如正在备份),请 {RETRY_AFTER_S} 秒后刷新页面重试。"
+                                        "刚才的操作没有办理。", 503, heading="请稍后再试")
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
 
     def http_error_page(self, request: Request, status: int) -> HTMLResponse:
         """An unknown address (404) or a wrong method (405) outside the device API: a page, not JSON.
@@ -252,6 +286,11 @@ class Console:
                     return self.error_page(ctx, exc.zh, 404)
                 except BankError as exc:
                     return self.error_page(ctx, exc.zh, 400)
+                except sqlite3.OperationalError as exc:
+                    if db.is_busy(exc):
+                        return self.busy_page(ctx)
+                    log.exception("console page %s failed", request.url.path)
+                    return self.error_page(ctx, "服务器内部错误,请稍后再试或联系管理员。", 500)
                 except Exception:   # noqa: BLE001 - a page never shows a traceback
                     log.exception("console page %s failed", request.url.path)
                     return self.error_page(ctx, "服务器内部错误,请稍后再试或联系管理员。", 500)
@@ -301,6 +340,8 @@ class Console:
             return self.error_page(ctx, "页面已过期或来源不明,请刷新页面后重试。", 403)
         if any(isinstance(v, str) and len(v) > MAX_FORM_FIELD for v in form.values()):
             return self.error_page(ctx, f"填写的内容太长(每项不超过{MAX_FORM_FIELD}字)。", 400)
+        if garbled(form):
+            return self.error_page(ctx, GARBLED, 400)
         try:
             ctx.require(*roles)
             if atomic:
@@ -321,21 +362,44 @@ class Console:
             return self.error_page(ctx, exc.zh, 404)
         except BankError as exc:
             return self.error_page(ctx, exc.zh, 400)
+        except sqlite3.OperationalError as exc:
+            if not db.is_busy(exc):
+                log.exception("console action %s failed", request.url.path)
+                return self.error_page(ctx, "服务器内部错误,操作未完成。", 500)
+            return self.busy_page(ctx)
         except Exception:   # noqa: BLE001
             log.exception("console action %s failed", request.url.path)
             return self.error_page(ctx, "服务器内部错误,操作未完成。", 500)
         if isinstance(result, Response):
             return result
         url, message = result if isinstance(result, tuple) else (result, "操作已完成。")
-        return redirect(url, message)
+        return redirect(url, message, request)
 
 
-def redirect(url: str, message: str | None = None) -> RedirectResponse:
+def set_cookie(response: Response, request: Request | None, name: str, value: str, *, path: str = "/",
+               max_age: int | None = None) -> None:
+    """Every console cookie: not readable by scripts, never sent with a request another site makes,
+    and only over HTTPS when the console is served so (it is, unless --insecure-http)."""
+    response.set_cookie(name, value, max_age=max_age, path=path, httponly=True, samesite="strict",
+                        secure=request is not None and request.url.scheme == "https")
+
+
+def delete_cookie(response: Response, name: str, *, path: str = "/") -> None:
+    response.delete_cookie(name, path=path, httponly=True, samesite="strict")
+
+
+def redirect(url: str, message: str | None = None, request: Request | None = None) -> RedirectResponse:
     response = RedirectResponse(url, status_code=303)
     if message:
-        response.set_cookie(FLASH_COOKIE, urllib.parse.quote(message), max_age=60, path="/", httponly=True,
-                            samesite="lax")
+        set_cookie(response, request, FLASH_COOKIE, urllib.parse.quote(message), max_age=60)
     return response
+
+
+def _pct(value, peak) -> int:
+    """``value`` as a whole percentage of ``peak`` (0 to 100), for the chart classes in console.css."""
+    if not peak:
+        return 0
+    return max(0, min(100, round(100 * (value or 0) / peak)))
 
 
 def new_login_csrf() -> str:

@@ -8,8 +8,10 @@ carries the HTTP status.
 
 from .auth import authenticate
 from .authorisations import authorise
-from .enrolment import enrol
+from .enrolment import ChallengeKey, enrol
+from .enrolment import challenge as enrol_challenge
 from .settlement import push
 from .snapshots import pull, signing_key, snapshot
 
-__all__ = ["authenticate", "authorise", "enrol", "push", "pull", "signing_key", "snapshot"]
+__all__ = ["authenticate", "authorise", "ChallengeKey", "enrol", "enrol_challenge", "push", "pull", "signing_key",
+           "snapshot"]

@@ -16,7 +16,8 @@ def authenticate(conn: sqlite3.Connection, method: str, path: str, headers: Mapp
                  body: bytes, now: dt.datetime, *, claim: bool = True) -> tuple[devices.Device, int | None]:
     """The device that signed this request, and its clock skew in seconds (None if unreadable).
 
-    401 when unsigned, unknown or wrongly signed, or a replay (see :func:`_claim_request_time`);
+    401 when unsigned, unknown or wrongly signed, its time out of range (:func:`check_request_time`)
+    or a replay (:func:`claim_request_time`);
     403 when the device is revoked. With ``claim=False`` the caller must claim the request time
     itself before it does anything (``push(..., request_time=...)`` does, inside its own
     transaction, which saves a commit per batch).
@@ -31,13 +32,45 @@ def authenticate(conn: sqlite3.Connection, method: str, path: str, headers: Mapp
     if device.status != "active":
         raise ProtocolError("device_revoked", "该设备已被注销,不能同步。请联系社区办公室。",
                             f"device {device_id} is revoked", status=403)
+    skew = check_request_time(conn, device, time_text, now)
     if claim:
         claim_request_time(conn, device_id, time_text)
-    try:
-        skew = round((clock.from_text(time_text) - now).total_seconds())
-    except ValueError:
-        skew = None
     return device, skew
+
+
+def check_request_time(conn: sqlite3.Connection, device: devices.Device, time_text: str,
+                       now: dt.datetime) -> int:
+    """The request's signed time must be a real time within [the device's enrolment − allowance,
+    office time + allowance]; return the device's clock skew in seconds.
+
+    Without the bound one request signed with a time far ahead (a clock set to 2099, or the text
+    ``9999-99-99T99:99:99.999999Z``) would become the device's last request time for good, and
+    every later request would be refused as a replay. A refusal names the office's time and the
+    last time it accepted, so the device can move its request times back into range
+    (``sync.client``); it also flags the clock (once while the alert is open), because the retry
+    will carry the office's time instead of the device's.
+    """
+    allowance = dt.timedelta(seconds=wire.REQUEST_TIME_ALLOWANCE_S)
+    try:
+        at = clock.from_text(time_text)
+    except ValueError:
+        at = None
+    low = clock.from_text(device.enrolled_at) - allowance
+    if at is not None and low <= at <= now + allowance:
+        return round((at - now).total_seconds())
+    with transaction(conn):
+        last = conn.execute("SELECT last_request_time FROM devices WHERE device_id = ?",
+                            (device.device_id,)).fetchone()[0]
+        if at is not None and conn.execute("SELECT 1 FROM alerts WHERE kind = 'clock_skew' AND device_id = ? "
+                                           "AND cleared_at IS NULL", (device.device_id,)).fetchone() is None:
+            skew = round((at - now).total_seconds())
+            conn.execute("UPDATE devices SET clock_skew_s = ? WHERE device_id = ?", (skew, device.device_id))
+            alerts.raise_alert(conn, "clock_skew", device_id=device.device_id, now=now,
+                               detail={"skew_s": skew, "note": "request refused: device clock out of range"})
+    raise ProtocolError("request_time_out_of_range", "设备时钟与办公室相差太多,请求已拒收;设备会按办公室时间重试。请校准设备时钟。",
+                        f"request time {time_text} is not a real time within [enrolment - {allowance}, "
+                        f"office time + {allowance}]", status=401,
+                        extra={"server_time": clock.to_text(now), "last_request_time": last})
 
 
 def claim_request_time(conn: sqlite3.Connection, device_id: str, time_text: str) -> None:

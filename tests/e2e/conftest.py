@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 
+from bank import db, devices
+from sync import client
 from tests.sync.kit import build
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,26 +36,42 @@ def cli(*args, timeout: float = 60, check: int | None = 0) -> subprocess.Complet
 
 
 class Server:
-    """``python -m office serve`` as a subprocess that can be stopped, killed and restarted."""
+    """``python -m office serve`` as a subprocess that can be stopped, killed and restarted: over
+    HTTPS with the office's own certificate (``fingerprint``), or ``insecure_http`` on 127.0.0.1."""
 
-    def __init__(self, db_path: Path, log_path: Path):
+    def __init__(self, db_path: Path, log_path: Path, *, insecure_http: bool = False, extra=()):
         self.db_path, self.log_path = db_path, log_path
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.insecure_http = insecure_http
+        self.extra = [str(a) for a in extra]
+        self.url = f"{'http' if insecure_http else 'https'}://127.0.0.1:{self.port}"
+        self.fingerprint: str | None = None
         self.proc: subprocess.Popen | None = None
+
+    def transport(self, timeout: float = 10.0) -> client.HttpTransport:
+        """A device's pinned transport to this server."""
+        return client.HttpTransport(self.url, timeout, pin=self.fingerprint)
 
     def start(self) -> "Server":
         with open(self.log_path, "ab") as log:   # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen([sys.executable, "-m", "office", "serve", "--db", str(self.db_path),
-                                          "--port", str(self.port)], cwd=ROOT, stdout=log, stderr=log)
+                                          "--port", str(self.port), *self.extra]
+                                         + (["--insecure-http"] if self.insecure_http else []),
+                                         cwd=ROOT, stdout=log, stderr=log)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()[-2000:]}")
             try:
-                if requests.get(self.url + "/api/v1/health", timeout=0.5).ok:
+                if not self.insecure_http:
+                    conn = db.connect(self.db_path, readonly=True)
+                    try:    # serve records the certificate it serves before it listens
+                        self.fingerprint = devices.office_fingerprint(conn)
+                    finally:
+                        conn.close()
+                if self.transport(0.5).get("/api/v1/health")[0] == 200:
                     return self
-            except requests.RequestException:
+            except Exception:   # noqa: BLE001 - not up yet
                 time.sleep(0.05)
         raise RuntimeError("server did not start")
 

@@ -48,6 +48,17 @@ def browser():
         b.close()
 
 
+def new_page(browser):
+    """A page in its own context: the office serves HTTPS with its own certificate (the browser
+    warns once, as it will for the staff), and every Content-Security-Policy violation the page
+    reports is kept in ``page.csp_violations`` (an inline style or script the policy blocks)."""
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN", ignore_https_errors=True)
+    page = context.new_page()
+    page.csp_violations = []
+    page.on("console", lambda m: "Content Security Policy" in m.text and page.csp_violations.append(m.text))
+    return page
+
+
 def shot(page, name: str) -> None:
     page.evaluate("document.fonts.ready")
     page.screenshot(path=str(SHOTS / f"console-{name}.png"), full_page=True)
@@ -59,9 +70,11 @@ def flash(page) -> str:
 
 def test_office_day_in_the_browser(browser, console_server):
     url = console_server.url
-    page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-    page.goto(url + "/")
+    page = new_page(browser)
+    assert url.startswith("https://")
+    first = page.goto(url + "/")
     assert page.url.startswith(url + "/login")
+    assert "frame-ancestors 'none'" in first.headers["content-security-policy"]
     shot(page, "login")
     page.fill("#name", "王主任")
     page.fill("#password", "wrong-password")
@@ -74,6 +87,10 @@ def test_office_day_in_the_browser(browser, console_server):
     assert page.evaluate("document.fonts.check('16px \"Noto Sans SC Subset\"', '龙海社区')")
     assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith('"Noto Sans SC Subset"')
     shot(page, "dashboard")
+    # the charts are drawn by classes now (no inline style): the bars have their heights
+    tallest = page.evaluate("Math.max(...[...document.querySelectorAll('.bars .bar i')]"
+                            ".map(e => e.getBoundingClientRect().height))")
+    assert tallest > 50
 
     # Residents: search, the account page, record an award.
     page.click("nav >> text=储户与卡")
@@ -156,13 +173,15 @@ def test_office_day_in_the_browser(browser, console_server):
     page.goto(url + "/merchants/5")
     page.click("button:has-text('登记新平板')")
     assert page.locator(".qr svg").count() == 1
+    assert console_server.fingerprint[:2].upper() + ":" in page.inner_text("code.fp")
     shot(page, "enrol")
-    page.close()
+    assert page.csp_violations == []
+    page.context.close()
 
 
 def test_review_groups_users_households_and_year_end(browser, console_server):
     url = console_server.url
-    page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    page = new_page(browser)
     page.goto(url + "/login")
     page.fill("#name", "王主任")
     page.fill("#password", PASSWORD)
@@ -234,11 +253,16 @@ def test_review_groups_users_households_and_year_end(browser, console_server):
     page.goto(url + "/no-such-page")
     assert "找不到页面" in page.inner_text("h1")
     shot(page, "not-found")
-    page.close()
+    page.go_back()          # the error page's 返回上一页 is script now: it still goes back
+    page.goto(url + "/no-such-page")
+    page.click("text=返回上一页")
+    page.wait_for_url(lambda u: u.startswith(url + "/yearly?year=2025"), wait_until="commit")
+    assert page.csp_violations == []
+    page.context.close()
 
 
 def login(browser, url: str):
-    page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    page = new_page(browser)
     page.goto(url + "/login")
     page.fill("#name", "王主任")
     page.fill("#password", PASSWORD)
@@ -344,7 +368,8 @@ def test_registration_open_print_and_redeem_at_a_tablet(browser, console_server,
     windows.locator("button").click()
     assert "周一至周五 09:00-21:00" in flash(page)
     shot(page, "merchant-registration")
-    page.close()
+    assert page.csp_violations == []
+    page.context.close()
 
 
 def test_registration_pages_for_the_guide(browser, console_server):
@@ -416,7 +441,8 @@ def test_registration_pages_for_the_guide(browser, console_server):
 
     page.goto(url + "/audit")
     assert "开户" in page.inner_text("table")
-    page.close()
+    assert page.csp_violations == []
+    page.context.close()
 
 
 def test_import_a_roster_in_the_browser(browser, console_server, tmp_path):
@@ -428,7 +454,7 @@ def test_import_a_roster_in_the_browser(browser, console_server, tmp_path):
             [3, "金色港湾", "12栋", "1单元", "101", "网页丙"]]
     bad = xlsx(tmp_path / "储户名册.xlsx", {"储户名册": rows})
     url = console_server.url
-    page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    page = new_page(browser)
     page.goto(url + "/login")
     page.fill("#name", "王主任")
     page.fill("#password", PASSWORD)
@@ -468,4 +494,5 @@ def test_import_a_roster_in_the_browser(browser, console_server, tmp_path):
         "WHERE a.display_name LIKE '网页%' ORDER BY a.account_id")]
     conn.close()
     assert got == [("网页甲", 9, 2, 1), ("网页丙", 8, 1, 1)]
-    page.close()
+    assert page.csp_violations == []
+    page.context.close()

@@ -60,10 +60,9 @@ def test_cli_refusals_are_plain(town, server, tmp_path):
 
 
 def test_push_fuzz_against_the_real_server(town, server):
-    import requests
-    for body in (b"", b"{", b"[]", b'{"protocol":1}', b"\xff" * 100, b"{" * 100000):
-        r = requests.post(server.url + "/api/v1/push", data=body, timeout=5)
-        assert 400 <= r.status_code < 500
-    r = requests.post(server.url + "/api/v1/push", data=b"x" * (3 * 1024 * 1024), timeout=10)
-    assert r.status_code == 413
-    assert requests.get(server.url + "/api/v1/health", timeout=5).ok
+    transport = server.transport(10)
+    for body in (b"", b"{", b"[]", b'{"protocol":1}', b"\xff" * 100, b"{" * 100000, b'{"a":"\\ud800"}'):
+        status, _ = transport.post("/api/v1/push", body, {})
+        assert 400 <= status < 500
+    assert transport.post("/api/v1/push", b"x" * (3 * 1024 * 1024), {})[0] == 413
+    assert transport.get("/api/v1/health")[0] == 200

@@ -100,3 +100,74 @@ def test_unknown_paths_and_methods_are_plain_json(town, hub):
     assert hub.tc.get("/api/v1/push").status_code == 405
     assert hub.tc.get("/api/v1/health").json()["ok"] is True
     assert hub.tc.get("/openapi.json").status_code == 200
+
+
+# --- text that is not Unicode: lone surrogates (JSON escapes) and bytes that are not UTF-8 -------
+
+BAD_TEXT = ["\ud800", "a\udfffb", "\udbff\udbff"]
+
+
+def _text_variants(obj):
+    """The body with each string (and each object key), one at a time, made into a lone
+    surrogate, as JSON escapes (json.dumps' ASCII form) and as raw bytes that are not UTF-8."""
+    def walk(node, path):
+        if isinstance(node, str):
+            yield path, "value"
+        elif isinstance(node, dict):
+            for k, v in node.items():
+                yield path + (k,), "key"
+                yield from walk(v, path + (k,))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                yield from walk(v, path + (i,))
+
+    def replaced(node, path, what, bad):
+        if not path:
+            return bad
+        head, rest = path[0], path[1:]
+        if isinstance(node, dict):
+            if what == "key" and not rest:
+                return {(bad if k == head else k): v for k, v in node.items()}
+            return {k: (replaced(v, rest, what, bad) if k == head else v) for k, v in node.items()}
+        return [replaced(v, rest, what, bad) if i == head else v for i, v in enumerate(node)]
+
+    for path, what in walk(obj, ()):
+        for bad in BAD_TEXT:
+            yield json.dumps(replaced(obj, path, what, bad)).encode("ascii")
+        raw = json.dumps(replaced(obj, path, what, "\x00MARK\x00"), ensure_ascii=False).encode("utf-8")
+        yield raw.replace(b"\\u0000MARK\\u0000", b"\xed\xa0\x80").replace(b"\\u0000MARK\\u0000", b"\xff")
+
+
+def _refused_as_text(r):
+    assert r.status_code == 400, (r.status_code, r.text[:300])
+    body = r.json()
+    assert body["error"] == "malformed" and body["zh"] and body["en"]
+
+
+def test_text_that_is_not_unicode_in_every_field_of_every_request_is_400_and_writes_nothing(town, hub, tmp_path):
+    tab = enrol_tablet(town.path, hub, tmp_path / "tab", town.noodles)
+    before = _snapshot(town.path)
+    key = tab.private_key()
+
+    def signed(path, body):
+        return wire.sign_request(key, "POST", path, tab.device_id, clock.to_text(clock.now_utc()), body)
+
+    ev = events.make(tab.device_id, 1, events.GENESIS, "redemption", clock.to_text(clock.now_utc()),
+                     {"card": town.rich[1], "card_version": 1, "offer": town.bowl, "qty": 1, "points": 6})
+    push = events.sign_batch(key, tab.device_id, [ev])
+    pull = {"cursor": "E3.C6", "full": False}
+    challenge = {"protocol": 2, "code_id": "2345"}
+    enrol = {"protocol": 2, "code_id": "2345", "challenge": "c", "public_key": "AAAA", "label": "收银台",
+             "tls": "ab" * 32, "signature": "AAAA", "mac": "00" * 32}
+    n = 0
+    for path, valid, sign in (("/api/v1/push", push, True), ("/api/v1/pull", pull, True),
+                              ("/api/v1/enrol/challenge", challenge, False), ("/api/v1/enrol", enrol, False)):
+        for body in _text_variants(valid):
+            headers = signed(path, body) if sign else {}
+            _refused_as_text(hub.tc.post(path, content=body, headers=headers))
+            n += 1
+    assert n > 100
+    assert _snapshot(town.path) == before
+    # the valid push still goes through
+    body = wire.canonical(push)
+    assert hub.tc.post("/api/v1/push", content=body, headers=signed("/api/v1/push", body)).json()["acked_seq"] == 1

@@ -6,6 +6,8 @@ import json
 
 from click.testing import CliRunner
 
+from bank import devices
+from office import tls
 from office.cli import main
 from tests.sync.kit import enrol_tablet
 
@@ -17,15 +19,24 @@ def run(*args):
 def test_enroll_prints_code_on_last_line_and_writes_qr(town, tmp_path):
     png = tmp_path / "code.png"
     assert run("enroll", "--db", town.path, "--merchant", town.noodles, "--qr", png).exit_code != 0  # no --server
+    # plain HTTP to another machine would be refused by the device: refused here first
     r = run("enroll", "--db", town.path, "--merchant", town.noodles, "--qr", png, "--server", "http://10.0.0.5:8080/")
+    assert r.exit_code == 2 and "https://" in r.output and not png.exists()
+    r = run("enroll", "--db", town.path, "--merchant", town.noodles, "--qr", png, "--server", "https://10.0.0.5:8080/")
     assert r.exit_code == 0, r.output
     code = r.output.strip().splitlines()[-1]
-    assert len(code) == 19 and code.count("-") == 3
+    assert len(code) == 34 and code.count("-") == 6
+    # the office made its own certificate beside the store, the key for its user only
+    cert, key = tls.own_paths(town.path)
+    assert cert.exists() and key.stat().st_mode & 0o777 == 0o600
+    fp = tls.fingerprint(cert)
+    assert tls.spaced(fp) in r.output
+    assert devices.parse_code(code).fingerprint_check == devices.fingerprint_check(fp)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     from PIL import Image
     from pyzbar import pyzbar
     (read,) = pyzbar.decode(Image.open(png))
-    assert read.type == "QRCODE" and read.data.decode() == f"MPB-ENROL:http://10.0.0.5:8080#{code}"
+    assert read.type == "QRCODE" and read.data.decode() == f"MPB-ENROL:https://10.0.0.5:8080#{code}#{fp}"
 
 
 def test_enroll_refuses_bad_targets(town):
@@ -59,3 +70,16 @@ def test_serve_refuses_a_database_it_cannot_open(tmp_path):
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(b"not a database at all" * 100)
     assert run("serve", "--db", junk).exit_code == 1
+
+
+def test_serve_refuses_plain_http_off_this_machine_and_bad_certificates(town, tmp_path):
+    r = run("serve", "--db", town.path, "--host", "0.0.0.0", "--insecure-http")
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1
+    assert "127.0.0.1" in r.output and "Traceback" not in r.output
+    r = run("serve", "--db", town.path, "--tls-cert", tmp_path / "a.pem")
+    assert r.exit_code == 2 and "--tls-key" in r.output
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate")
+    r = run("serve", "--db", town.path, "--tls-cert", junk, "--tls-key", junk)
+    assert r.exit_code == 1 and r.output.startswith("错误:") and "Traceback" not in r.output
+    assert not tls.own_paths(town.path)[0].exists()      # the operator's files were asked for: none made

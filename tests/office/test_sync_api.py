@@ -179,8 +179,11 @@ def test_enrolment_codes_expire_and_work_once(town, hub, tmp_path):
         enrolment.enroll(tmp_path / "c", "http://x", fresh, transport=hub)
     assert info.value.code == "enrolment_code_used"
     with pytest.raises(client.Refused) as info:
-        enrolment.enroll(tmp_path / "d", "http://x", "NOPE-NOPE", transport=hub)
+        enrolment.enroll(tmp_path / "d", "http://x", "2222-XXXX-XXXX-XXXX-XXXX", transport=hub)
     assert info.value.code == "enrolment_code_unknown"
+    with pytest.raises(devices.BadCode):        # refused on the device, nothing sent
+        enrolment.enroll(tmp_path / "e", "http://x", "NOPE-NOPE", transport=hub)
+    assert not (tmp_path / "e").exists()
     assert count(town.path, "devices") == 1
 
 

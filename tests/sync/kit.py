@@ -96,7 +96,9 @@ def current_qr(path: Path, card_id: str) -> str:
 
 
 class AppTransport:
-    """The office app in-process, behind the device client's transport interface."""
+    """The office app in-process, behind the device client's transport interface (no TLS: no pin)."""
+
+    pin = None
 
     def __init__(self, test_client: TestClient):
         self.tc = test_client

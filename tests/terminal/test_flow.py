@@ -49,8 +49,10 @@ def test_enrolment_refusals_are_plain(town, hub, tmp_path, now):
     assert "不是登记二维码" in text(flow)
     assert not flow.enrol("http://office.test", "WRONG-CODE")
     assert flow.step is Step.ENROL and flow.message.level == "error"
+    assert not flow.enrol("http://office.test", "2222-XXXX-XXXX-XXXX-XXXX")
+    assert "登记码不正确" in text(flow)
     hub.up = False
-    assert not flow.enrol("office.test", "ANY")
+    assert not flow.enrol("office.test", "2222-XXXX-XXXX-XXXX-XXXX")
     assert "无法连接社区办公室" in text(flow)
 
 
@@ -405,8 +407,10 @@ def test_settings_behind_staff_pin_and_reenrol(flow, town, hub, now, tablet_home
     assert flow.unlock_settings("2468") and flow.step is Step.SETTINGS
     flow.set_language("en")
     assert TerminalFlow(tablet_home, now=now, transport=hub).language == "en"
-    assert not flow.set_server("office") and flow.set_server("http://10.0.0.9:8080/")
-    assert flow.home.server == "http://10.0.0.9:8080"
+    assert not flow.set_server("office") and not flow.set_server("http://10.0.0.9:8080/")
+    assert "https://" in text(flow)
+    assert flow.set_server("https://10.0.0.9:8080/")
+    assert flow.home.server == "https://10.0.0.9:8080"
     flow.set_server("http://office.test")
     flow.go(Step.SCAN)
     assert flow.scan(town.rich[2]), text(flow)
