@@ -152,8 +152,7 @@ def test_text_that_is_not_unicode_in_every_field_of_every_request_is_400_and_wri
     def signed(path, body):
         return wire.sign_request(key, "POST", path, tab.device_id, clock.to_text(clock.now_utc()), body)
 
-    ev = events.make(tab.device_id, 1, events.GENESIS, "redemption", clock.to_text(clock.now_utc()),
-                     {"card": town.rich[1], "card_version": 1, "offer": town.bowl, "qty": 1, "points": 6})
+    [ev] = redemptions(town.path, tab.device_id, [{"card": town.rich[1], "offer": town.bowl, "points": 6}])
     push = events.sign_batch(key, tab.device_id, [ev])
     pull = {"cursor": "E3.C6", "full": False}
     challenge = {"protocol": 2, "code_id": "2345"}

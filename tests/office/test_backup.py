@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from bank import backup, clock, db, ledger
 from office.cli import main as office_main
+from sync import home
 from sync import client, replica
 
 from tests.sync.kit import enrol_tablet
@@ -140,7 +141,7 @@ def _store_with_a_device(town):
     conn = db.connect(town.path)
     with db.transaction(conn):
         code = devices.new_enrolment_code(conn, merchant_id=town.noodles)
-        device = devices.enrol(conn, code, os.urandom(32))
+        device = devices.enrol(conn, code, home.public_bytes(home.new_key()))
         conn.execute("UPDATE devices SET last_request_time = ?", (clock.to_text(clock.now_utc()),))
     conn.close()
     return device.device_id

@@ -195,7 +195,7 @@ def test_events_past_retention_are_forgotten_and_a_range_neither_end_holds_is_an
 def test_sync_json_reports_the_real_acknowledged_sequence(town, hub, tab, monkeypatch):
     _redeem(tab, town, hub, 2)                     # pushed at once: nothing left for the next sync
     import sync.__main__ as sync_cli
-    monkeypatch.setattr(sync_cli.client, "HttpTransport", lambda server, timeout: hub)
+    monkeypatch.setattr(sync_cli.client, "transport_for", lambda home, timeout: hub)
     out = CliRunner().invoke(sync_main, ["--home", str(tab.path), "--json"])
     result = json.loads(out.output)
     assert result["ok"] and result["pushed"] == 0 and (result["acked_seq"], result["last_seq"]) == (2, 2)
