@@ -33,6 +33,7 @@ bench: setup
 	$(PY) -m bench.kiosk
 	$(PY) -m bench.scan
 	$(PY) -m bench.console
+	$(PY) -m bench.pulls
 	$(PY) -m bench.imports
 
 # Regenerate docs/screenshots/*.png from the real apps with demo data.

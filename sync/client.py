@@ -466,7 +466,7 @@ def pull(home: home_mod.Home, conn, transport, *, private=None, now=None, full: 
         if cursor is None:
             raise
         return pull(home, conn, transport, private=private, now=now, full=True, result=result, lock_wait=lock_wait)
-    result.pulled, result.accounts, result.cursor = payload["kind"], len(payload["accounts"]), payload["cursor"]
+    result.pulled, result.accounts, result.cursor = payload["kind"], len(payload["accounts"]["rows"]), payload["cursor"]
     return payload
 
 

@@ -485,19 +485,24 @@ def apply_pull(conn: sqlite3.Connection, message: dict, *, now: dt.datetime) -> 
             for table in ("accounts", "cards", "deny", "offers"):
                 conn.execute(f"DELETE FROM {table}")
         else:
-            conn.executemany("DELETE FROM cards WHERE account_id = ?", [(a["account"],) for a in payload["accounts"]])
+            conn.executemany("DELETE FROM cards WHERE account_id = ?", [(a,) for (a,) in
+                                                                        wire.columns(payload["accounts"], ("account",))])
         conn.executemany("INSERT OR REPLACE INTO accounts (account_id, balance, status, masked_name, has_pin, kind) "
-                         "VALUES (:account, :balance, :status, :name, :has_pin, :kind)", payload["accounts"])
-        conn.executemany("INSERT OR REPLACE INTO cards VALUES (:card, :version, :account)", payload["cards"])
+                         "VALUES (?, ?, ?, ?, ?, ?)",
+                         wire.columns(payload["accounts"], ("account", "balance", "status", "name", "has_pin", "kind")))
+        conn.executemany("INSERT OR REPLACE INTO cards VALUES (?, ?, ?)",
+                         wire.columns(payload["cards"], ("card", "version", "account")))
         conn.execute("DELETE FROM deny")
-        conn.executemany("INSERT INTO deny VALUES (:card, :version, :reason)", payload["deny_list"]["cards"])
+        conn.executemany("INSERT INTO deny VALUES (?, ?, ?)",
+                         wire.columns(payload["deny_list"]["cards"], ("card", "version", "reason")))
         conn.execute("DELETE FROM offers")
         conn.executemany("INSERT INTO offers VALUES (:offer, :name, :points, :value_fen)", payload["offers"])
         conn.execute("DELETE FROM decisions")
         conn.executemany("INSERT INTO decisions VALUES (:seq, :status, :rule, :rule_text, :reason)",
                          payload["decisions"])
         if "tablet" in payload:
-            _apply_tablet(conn, payload["tablet"], [a["account"] for a in payload["accounts"]], full=full)
+            _apply_tablet(conn, payload["tablet"], [a for (a,) in wire.columns(payload["accounts"], ("account",))],
+                          full=full)
         if "kiosk" in payload:
             _apply_kiosk(conn, payload["kiosk"], full=full)
         conn.execute("UPDATE outbox SET acked = 1 WHERE acked = 0 AND seq <= ?", (payload["applied_seq"],))
@@ -519,9 +524,10 @@ def _apply_tablet(conn: sqlite3.Connection, data: dict, account_ids: list[int], 
         conn.execute("DELETE FROM tablet_lots")
     else:
         conn.executemany("DELETE FROM tablet_lots WHERE account_id = ?", [(a,) for a in account_ids])
-    conn.executemany("INSERT OR REPLACE INTO tablet_lots VALUES (:account, :day, :points)", data["expiring"])
+    conn.executemany("INSERT OR REPLACE INTO tablet_lots VALUES (?, ?, ?)",
+                     wire.columns(data["expiring"], ("account", "day", "points")))
     conn.execute("DELETE FROM tablet_held")
-    conn.executemany("INSERT INTO tablet_held VALUES (:account, :points)", data["held"])
+    conn.executemany("INSERT INTO tablet_held VALUES (?, ?)", wire.columns(data["held"], ("account", "points")))
 
 
 def _apply_kiosk(conn: sqlite3.Connection, data: dict, *, full: bool) -> None:
@@ -533,13 +539,14 @@ def _apply_kiosk(conn: sqlite3.Connection, data: dict, *, full: bool) -> None:
     if full:
         for table in ("kiosk_households", "kiosk_entries", "kiosk_lots"):
             conn.execute(f"DELETE FROM {table}")
-    conn.executemany("INSERT OR REPLACE INTO kiosk_households VALUES (:account, :kind, :building, :unit, :room)",
-                     data["households"])
-    conn.executemany("INSERT OR REPLACE INTO kiosk_entries VALUES (:entry, :account, :kind, :points, :item, :title, "
-                     ":recorded_at, :reverses, :period, :device, :recorded_by, :ref)", data["entries"])
-    conn.executemany("DELETE FROM kiosk_lots WHERE account_id = ?", [(a["account"],) for a in data["lots"]])
-    conn.executemany("INSERT INTO kiosk_lots VALUES (?, ?, ?)",
-                     [(a["account"], lot["day"], lot["points"]) for a in data["lots"] for lot in a["lots"]])
+    conn.executemany("INSERT OR REPLACE INTO kiosk_households VALUES (?, ?, ?, ?, ?)",
+                     wire.columns(data["households"], ("account", "kind", "building", "unit", "room")))
+    conn.executemany("INSERT OR REPLACE INTO kiosk_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     wire.columns(data["entries"], ("entry", "account", "kind", "points", "item", "title",
+                                                    "recorded_at", "reverses", "period", "device", "recorded_by",
+                                                    "ref")))
+    conn.executemany("DELETE FROM kiosk_lots WHERE account_id = ?", [(a,) for a in data["lots_of"]])
+    conn.executemany("INSERT INTO kiosk_lots VALUES (?, ?, ?)", wire.columns(data["lots"], ("account", "day", "points")))
     cat = data["catalog"]
     boards = data["boards"]
     set_state(conn, kiosk_compound=data["compound"], kiosk_second_confirm_above=data["second_confirm_above"],
@@ -555,8 +562,8 @@ def _apply_kiosk(conn: sqlite3.Connection, data: dict, *, full: bool) -> None:
                             "red": [[r["name"], r["building"], r["unit"], r["points"]] for r in boards["red"]],
                             "black": [[r["name"], r["building"], r["unit"], r["points"]] for r in boards["black"]]},
               kiosk_postings=[{**{k: v for k, v in p.items() if k != "rows"},
-                               "rows": [[r["account"], r["name"], r["building"], r["unit"], r["awarded"],
-                                         r["deducted"], r["redeemed"], r["balance"]] for r in p["rows"]]}
+                               "rows": [list(r) for r in wire.columns(p["rows"], (
+                                   "account", "name", "building", "unit", "awarded", "deducted", "redeemed", "balance"))]}
                               for p in data["postings"]],
               kiosk_reviewers=[[r["reviewer"], r["name"], r["account"], r["card"]] for r in data["reviewers"]])
 

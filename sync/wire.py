@@ -68,6 +68,26 @@ def canonical(obj: Any) -> bytes:
                       allow_nan=False).encode("utf-8")
 
 
+def table(fields: tuple[str, ...], rows) -> dict:
+    """A list of records with named fields, the names given once: ``{"fields": [...], "rows": [[...]]}``.
+
+    A pull carries thousands of accounts, cards and passbook lines; naming each field in every
+    record doubled a pull's size. The receiver takes the columns it needs by name
+    (:func:`columns`), so the order an office query happens to produce decides nothing.
+    """
+    return {"fields": list(fields), "rows": [list(r) for r in rows]}
+
+
+def columns(data, fields: tuple[str, ...]) -> list[tuple]:
+    """The rows of a :func:`table` as tuples of ``fields``, in that order (PullRejected if one is missing)."""
+    try:
+        index = [data["fields"].index(f) for f in fields]
+        return [tuple(r[i] for i in index) for r in data["rows"]]
+    except (KeyError, TypeError, ValueError, IndexError):
+        raise PullRejected("收到的数据格式不正确,未作任何更改。",
+                           f"pull refused: a table lacks the fields {fields}") from None
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

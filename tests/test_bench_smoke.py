@@ -15,6 +15,7 @@ CASES = {
     "bench.scan": ["--n", "2", "--jobs", "1"],
     "bench.console": ["--rounds", "1"],
     "bench.imports": ["--rows", "60"],
+    "bench.pulls": [],
 }
 
 

@@ -230,7 +230,7 @@ def pull_full(store: Path, n_accounts: int, work: Path) -> dict:
         started = time.perf_counter()
         payload = client.pull(h, rconn, transport, full=True)
         total = time.perf_counter() - started
-        assert len(payload["accounts"]) == n_accounts
+        assert len(payload["accounts"]["rows"]) == n_accounts
         oconn = db.connect(store)
         device = devices.get(oconn, h.device_id)
         body = wire.canonical({"cursor": None, "full": True})

@@ -14,12 +14,15 @@ import sqlite3
 
 from bank import accounts, boards, clock, convention, merchants, periods, policy, postings, reviewers, validity
 
+from sync import wire
+
 from .kiosk_settlement import compound_of
 
 BOARD_SIZE = 10
+POSTING_FIELDS = ("account", "name", "building", "unit", "awarded", "deducted", "redeemed", "balance")
 
 
-def _entries(conn, compound_id: int, since_entry: int | None) -> list[dict]:
+def _entries(conn, compound_id: int, since_entry: int | None) -> dict:
     rows = conn.execute(
         "SELECT e.entry_id, e.account_id, e.kind, e.points, e.item_code, "
         "coalesce(ri.name, m.name || ' · ' || o.name, ''), e.recorded_at, e.reverses_entry_id, "
@@ -28,9 +31,9 @@ def _entries(conn, compound_id: int, since_entry: int | None) -> list[dict]:
         "LEFT JOIN rule_items ri ON ri.catalog_version = e.catalog_version AND ri.code = e.item_code "
         "LEFT JOIN offers o ON o.offer_id = e.offer_id LEFT JOIN merchants m ON m.merchant_id = e.merchant_id "
         "WHERE a.compound_id = ? AND e.entry_id > ? ORDER BY e.entry_id", (compound_id, since_entry or 0))
-    return [{"entry": r[0], "account": r[1], "kind": r[2], "points": r[3], "item": r[4], "title": r[5],
-             "recorded_at": r[6], "reverses": r[7], "period": r[8], "device": r[9],
-             "recorded_by": reviewers.mask_label(r[10]), "ref": r[11]} for r in rows]
+    return wire.table(("entry", "account", "kind", "points", "item", "title", "recorded_at", "reverses", "period",
+                       "device", "recorded_by", "ref"),
+                      (r[:10] + (reviewers.mask_label(r[10]), r[11]) for r in rows))
 
 
 def _catalog(conn, now: dt.datetime) -> dict:
@@ -74,9 +77,9 @@ def _postings(conn, compound_id: int, today: dt.date) -> list[dict]:
         out.append({"posting_id": p.posting_id, "kind": p.kind, "period": p.period, "label": period.label,
                     "first_day": period.first_day.isoformat(), "last_day": period.last_day.isoformat(),
                     "opens_on": p.opens_on, "closes_on": p.closes_on,
-                    "rows": [{"account": r.account_id, "name": r.masked_name, "building": r.building, "unit": r.unit,
-                              "awarded": r.awarded, "deducted": r.deducted, "redeemed": r.redeemed,
-                              "balance": r.balance} for r in postings.summary(conn, compound_id, period)]})
+                    "rows": wire.table(POSTING_FIELDS, ((r.account_id, r.masked_name, r.building, r.unit, r.awarded,
+                                                         r.deducted, r.redeemed, r.balance)
+                                                        for r in postings.summary(conn, compound_id, period)))})
     return out
 
 
@@ -99,13 +102,15 @@ def kiosk_data(conn: sqlite3.Connection, device, since_entry: int | None, change
         totals: dict[str, int] = {}
         for lot in replayed[h[0]][0]:
             totals[lot.last_valid_day.isoformat()] = totals.get(lot.last_valid_day.isoformat(), 0) + lot.remaining
-        lots.append({"account": h[0], "lots": [{"day": d, "points": p} for d, p in sorted(totals.items())]})
+        lots += [(h[0], d, p) for d, p in sorted(totals.items())]
     return {
         "compound": {"compound_id": compound_id, "name": name, "service_point": sp_name},
-        "households": [{"account": h[0], "kind": h[1], "building": h[2], "unit": h[3], "room": h[4]}
-                       for h in households],
+        "households": wire.table(("account", "kind", "building", "unit", "room"), households),
         "entries": _entries(conn, compound_id, since_entry),
-        "lots": lots,
+        # points per last valid day, for the households of the pull (every one of them, so a
+        # household whose points are all spent has its old lots removed)
+        "lots": wire.table(("account", "day", "points"), lots),
+        "lots_of": [h[0] for h in households],
         "catalog": _catalog(conn, now),
         **_merchants(conn),
         "boards": _boards(conn, compound_id, now),

@@ -14,6 +14,9 @@ from sync import wire
 from . import acknowledged, auth, kiosk_snapshot, quarantine
 
 
+ACCOUNT_FIELDS = ("account", "balance", "status", "name", "has_pin", "kind")
+
+
 def signing_key(conn: sqlite3.Connection) -> tuple[str, Ed25519PrivateKey]:
     """The community's current issuing key (from its key file): it signs cards and, domain-separated, pulls."""
     return cards.signing_key(conn)
@@ -123,11 +126,11 @@ def snapshot(conn: sqlite3.Connection, device: devices.Device, since: tuple[int,
         "cursor": _cursor_text(top_entry, top_change, epoch), "server_time": clock.to_text(now),
         "applied_seq": applied_seq, "community": community.code(conn),
         "issuing_keys": {k: wire.b64e(v) for k, v in cards.public_keys(conn).items()},
-        "accounts": [{"account": r[0], "balance": r[1], "status": r[2], "name": accounts.mask_name(r[3]),
-                      "has_pin": bool(r[4]), "kind": r[5]} for r in acct_rows],
-        "cards": [{"card": r[0], "version": r[1], "account": r[2]} for r in card_rows],
+        "accounts": wire.table(ACCOUNT_FIELDS, ((r[0], r[1], r[2], accounts.mask_name(r[3]), bool(r[4]), r[5])
+                                                for r in acct_rows)),
+        "cards": wire.table(("card", "version", "account"), card_rows),
         "deny_list": {"version": wire.sha256_hex(wire.canonical(deny))[:16],
-                      "cards": [{"card": c, "version": v, "reason": why} for c, v, why in deny]},
+                      "cards": wire.table(("card", "version", "reason"), deny)},
         "decisions": quarantine.decisions(conn, device.device_id, now=now),
         # a device the office put on hold: what it would record is not charged, so it stops
         "device_on_hold": conn.execute("SELECT held_at IS NOT NULL FROM devices WHERE device_id = ?",
@@ -182,11 +185,12 @@ def _tablet_accounts(conn: sqlite3.Connection, acct_rows: list, now: dt.datetime
             if lot.last_valid_day <= horizon:
                 day = lot.last_valid_day.isoformat()
                 totals[day] = totals.get(day, 0) + lot.remaining
-        expiring += [{"account": account_id, "day": day, "points": pts} for day, pts in sorted(totals.items())]
+        expiring += [(account_id, day, pts) for day, pts in sorted(totals.items())]
     held = conn.execute(
         f"SELECT account_id, sum(points_held) FROM objections WHERE status IN ({','.join('?' * len(objections.OPEN))}) "
         "GROUP BY account_id HAVING sum(points_held) > 0 ORDER BY account_id", objections.OPEN).fetchall()
-    return {"expiring": expiring, "held": [{"account": a, "points": p} for a, p in held]}
+    return {"expiring": wire.table(("account", "day", "points"), expiring),
+            "held": wire.table(("account", "points"), held)}
 
 
 def _device_config(conn: sqlite3.Connection, device: devices.Device, now: dt.datetime) -> dict:

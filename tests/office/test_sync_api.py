@@ -195,7 +195,7 @@ def test_tampered_pull_is_refused_and_replica_unchanged(town, hub, tab):
                                 clock.to_text(clock.now_utc()), body)
     message = hub.tc.post("/api/v1/pull", content=body, headers=headers).json()
     payload = json.loads(message["payload"])
-    payload["accounts"][0]["balance"] = 99999
+    payload["accounts"]["rows"][0][1] = 99999
     forged = {**message, "payload": wire.canonical(payload).decode()}
     with pytest.raises(wire.PullRejected):
         replica.apply_pull(conn, forged, now=clock.now_utc())

@@ -121,10 +121,10 @@ def test_tablet_pull_carries_only_what_redemption_needs_signed(flow, town, hub, 
         payload = client.pull(h, conn, hub, now=now())
         assert payload["kind"] == "delta"
         # per account only what redemption needs: no address, no members, no PIN verifier, no lots
-        assert payload["accounts"] == [{"account": town.poor[0], "balance": 25, "status": "active", "name": "李*",
-                                        "has_pin": True, "kind": "household"}]
-        assert payload["tablet"]["expiring"] == []
-        assert payload["tablet"]["held"] == [{"account": town.poor[0], "points": 5}]
+        assert payload["accounts"] == {"fields": ["account", "balance", "status", "name", "has_pin", "kind"],
+                                       "rows": [[town.poor[0], 25, "active", "李*", True, "household"]]}
+        assert payload["tablet"]["expiring"]["rows"] == []
+        assert payload["tablet"]["held"] == {"fields": ["account", "points"], "rows": [[town.poor[0], 5]]}
         assert replica.held(conn, town.poor[0]) == 5
         assert replica.available(conn, town.poor[0]) == 20
         assert not conn.execute("SELECT count(*) FROM pragma_table_info('accounts') WHERE name LIKE '%pin_hash%'"
@@ -145,8 +145,9 @@ def test_tampered_tablet_part_is_refused(flow, town, hub, now):
                                     body)
         status, raw = hub.post(path, body, headers)
         message = json.loads(raw)
-        message["payload"] = message["payload"].replace('"held":[]', '"held":[{"account":1,"points":999}]')
-        assert '"held":[{"account":1,"points":999}]' in message["payload"]
+        message["payload"] = message["payload"].replace('"held":{"fields":["account","points"],"rows":[]}',
+                                                        '"held":{"fields":["account","points"],"rows":[[1,999]]}')
+        assert '"rows":[[1,999]]' in message["payload"]
         try:
             replica.apply_pull(conn, message, now=now())
         except wire.PullRejected:
