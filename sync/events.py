@@ -38,7 +38,7 @@ _ITEM_FIELDS = {"account", "item", "points", "staff", "staff_auth", "second", "s
 _OBJECTION_FIELDS = {"account", "card", "entry", "posting", "proof", "reason"}
 _REVERSAL_SHAPES = ({"reverses_seq", "reason"}, {"reverses_seq", "reason", "staff", "staff_auth"})
 _PROOF = re.compile(r"^[0-9a-f]{32}$")
-_AUTH = re.compile(r"^[A-Za-z0-9_-]{16,40}$")
+_AUTH = wire.AUTH_TOKEN
 # In canonical JSON an event's first key is "at" and no string holds an unescaped quote, so in
 # the canonical text of a list of events this occurs exactly where one event ends and the next
 # begins.

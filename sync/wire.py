@@ -245,6 +245,23 @@ def enrolment_answer_mac(key: bytes, answer: dict) -> str:
     return hmac.new(key, ENROL_ANSWER_DOMAIN + canonical(_without(answer, "mac")), hashlib.sha256).hexdigest()
 
 
+# --- authorisations (office -> device, cited back in events) ------------------------------------
+
+# An authorisation the office issues online (a redemption above the limits, a review-group
+# member's session or second confirmation): ``<key id>.<nonce>.<issued>.<expires>.<signature>``,
+# times in seconds since 1970 (base 36), the signature by the community issuing key over
+# :func:`authorisation_message`. Settlement verifies it with the public key alone, so an office
+# restored from an older backup still accepts the events a device re-sends that cite one.
+AUTH_TOKEN = re.compile(r"K[0-9]{1,4}\.[0-9a-f]{16}\.[0-9a-z]{1,8}\.[0-9a-z]{1,8}\.[A-Za-z0-9_-]{86}")
+AUTH_DOMAIN = "MPB-AUTH-1"
+
+
+def authorisation_message(device_id: str, purpose: str, nonce: str, issued: int, expires: int, *,
+                          card_id: str | None = None, reviewer_id: int | None = None, points: int | None = None) -> bytes:
+    return "\n".join([AUTH_DOMAIN, device_id, purpose, card_id or "", str(reviewer_id or ""), str(points or ""),
+                      nonce, str(issued), str(expires)]).encode("utf-8")
+
+
 # --- pull signatures (office -> device) --------------------------------------------------------
 
 PULL_DOMAIN = b"MPB-PULL-1\n"

@@ -15,11 +15,13 @@ authorisations on cards it never saw.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import secrets
 import sqlite3
+from dataclasses import dataclass
 
-from bank import accounts, attempts, clock, ledger, objections, policy, reviewers
+from bank import accounts, attempts, cards, clock, ledger, objections, policy, reviewers
 from bank.db import transaction
 from sync import events as ev
 from sync import wire
@@ -85,15 +87,34 @@ def _check_pin(conn, device, scope: str, subject: int, pin_hash: str, pin: str |
         raise _refuse("pin_wrong", exc.zh, exc.en, left=exc.left) from None
 
 
+def _b36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+        if not n:
+            return out
+
+
 def _issue(conn, device, purpose: str, now: dt.datetime, **cols) -> dict:
-    auth_id = secrets.token_urlsafe(18)
-    expires = now + dt.timedelta(minutes=MINUTES[purpose])
+    """Sign an authorisation with the community issuing key and keep a record of it."""
+    key_id, private = cards.signing_key(conn)
+    nonce = secrets.token_hex(8)
+    issued = int(now.timestamp())
+    expires = issued + MINUTES[purpose] * 60
+    message = wire.authorisation_message(device.device_id, purpose, nonce, issued, expires,
+                                         card_id=cols.get("card_id"), reviewer_id=cols.get("reviewer_id"),
+                                         points=cols.get("points"))
+    signature = base64.urlsafe_b64encode(private.sign(message)).decode("ascii").rstrip("=")
+    token = f"{key_id}.{nonce}.{_b36(issued)}.{_b36(expires)}.{signature}"
+    expires_at = clock.to_text(dt.datetime.fromtimestamp(expires, clock.UTC))
     with transaction(conn):
         conn.execute("INSERT INTO authorisations (auth_id, device_id, purpose, card_id, account_id, reviewer_id, "
                      "points, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     (auth_id, device.device_id, purpose, cols.get("card_id"), cols.get("account_id"),
-                      cols.get("reviewer_id"), cols.get("points"), clock.to_text(now), clock.to_text(expires)))
-    return {"auth": auth_id, "expires_at": clock.to_text(expires), **cols}
+                     (nonce, device.device_id, purpose, cols.get("card_id"), cols.get("account_id"),
+                      cols.get("reviewer_id"), cols.get("points"), clock.to_text(now), expires_at))
+    return {"auth": token, "expires_at": expires_at, **cols}
 
 
 def authorise(conn: sqlite3.Connection, device, body: bytes, now: dt.datetime, request_time: str) -> dict:
@@ -143,34 +164,75 @@ def _staff(conn, device, obj: dict, card, now: dt.datetime) -> dict:
 
 # --- what settlement asks ------------------------------------------------------------------
 
-def load(conn: sqlite3.Connection, auth_ids) -> dict[str, sqlite3.Row]:
-    """The authorisations cited by a batch, by id."""
-    import json
-    ids = sorted({a for a in auth_ids if a})
-    if not ids:
-        return {}
-    return {r["auth_id"]: r for r in conn.execute(
-        "SELECT * FROM authorisations WHERE auth_id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))}
+@dataclass(frozen=True)
+class Token:
+    """An authorisation as an event cites it: verified against the community's public keys."""
+
+    text: str
+    nonce: str
+    issued: int
+    expires: int
+    signature: bytes
+    key_id: str
 
 
-def covers(row: sqlite3.Row | None, device_id: str, purpose: str, at: str, skew: dt.timedelta, *,
-           use: int | None = None, **match) -> bool:
-    """Whether an authorisation lets this event stand: this device's, for this purpose and these
-    fields (``points`` at least), valid at the event's time, and unused or used by ``use``."""
-    if row is None or row["device_id"] != device_id or row["purpose"] != purpose:
+def load(conn: sqlite3.Connection, tokens) -> dict[str, Token]:
+    """The well-formed tokens a batch cites, parsed (their signatures are checked by :func:`covers`)."""
+    out = {}
+    for text in {t for t in tokens if t}:
+        key_id, nonce, issued, expires, sig = text.split(".")
+        try:
+            raw = base64.urlsafe_b64decode(sig + "==")
+        except (ValueError, TypeError):
+            continue
+        out[text] = Token(text, nonce, int(issued, 36), int(expires, 36), raw, key_id)
+    return out
+
+
+def covers(token: Token | None, conn: sqlite3.Connection, device_id: str, purpose: str, at: dt.datetime,
+           skew: dt.timedelta, *, use: int | None = None, card_id: str | None = None,
+           reviewer_id: int | None = None, points: int | None = None) -> bool:
+    """Whether ``token`` lets this event stand: signed by the community for this device, purpose,
+    card or member and at least these points; valid at the event's time; and unused or used by
+    ``use``. A signature, not a table lookup: an office restored from an older backup accepts
+    what a device re-sends."""
+    if token is None:
         return False
-    for name, value in match.items():
-        if name == "points":
-            if row["points"] is None or row["points"] < value:
-                return False
-        elif row[name] != value:
+    public = cards.public_keys(conn).get(token.key_id)
+    if public is None:
+        return False
+    issued_points = None
+    if points is not None:      # the office authorised a receipt of at least the event's total
+        row = conn.execute("SELECT points FROM authorisations WHERE auth_id = ?", (token.nonce,)).fetchone()
+        issued_points = row[0] if row else _signed_points(token, public, device_id, purpose, card_id, points)
+        if issued_points is None or issued_points < points:
             return False
-    if use is not None and row["used_seq"] is not None and row["used_seq"] != use:
+    message = wire.authorisation_message(device_id, purpose, token.nonce, token.issued, token.expires,
+                                         card_id=card_id, reviewer_id=reviewer_id, points=issued_points)
+    if not wire.verify(public, token.signature, message):
         return False
-    instant = clock.from_text(at)
-    return clock.from_text(row["issued_at"]) - skew <= instant <= clock.from_text(row["expires_at"]) + skew
+    if not (token.issued - skew.total_seconds() <= at.timestamp() <= token.expires + skew.total_seconds()):
+        return False
+    if use is not None:
+        row = conn.execute("SELECT used_seq FROM authorisations WHERE auth_id = ?", (token.nonce,)).fetchone()
+        if row is not None and row[0] is not None and row[0] != use:
+            return False
+    return True
 
 
-def mark_used(conn: sqlite3.Connection, auth_id: str, seq: int) -> None:
-    """An authorisation for one receipt or one confirmation is used once."""
-    conn.execute("UPDATE authorisations SET used_seq = ? WHERE auth_id = ? AND used_seq IS NULL", (seq, auth_id))
+def _signed_points(token: Token, public: bytes, device_id: str, purpose: str, card_id, at_least: int) -> int | None:
+    """The points an authorisation was signed for when the office no longer has its record (a
+    restore): the receipt's own total is the one a device asks for."""
+    message = wire.authorisation_message(device_id, purpose, token.nonce, token.issued, token.expires,
+                                         card_id=card_id, points=at_least)
+    return at_least if wire.verify(public, token.signature, message) else None
+
+
+def mark_used(conn: sqlite3.Connection, token: Token, seq: int, device_id: str, purpose: str) -> None:
+    """An authorisation for one receipt or one confirmation is used once (recorded again if the
+    store was restored from a copy older than the authorisation)."""
+    conn.execute("INSERT OR IGNORE INTO authorisations (auth_id, device_id, purpose, issued_at, expires_at) "
+                 "VALUES (?, ?, ?, ?, ?)",
+                 (token.nonce, device_id, purpose, clock.to_text(dt.datetime.fromtimestamp(token.issued, clock.UTC)),
+                  clock.to_text(dt.datetime.fromtimestamp(token.expires, clock.UTC))))
+    conn.execute("UPDATE authorisations SET used_seq = ? WHERE auth_id = ? AND used_seq IS NULL", (seq, token.nonce))

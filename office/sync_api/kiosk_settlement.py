@@ -59,11 +59,11 @@ class _Kiosk:
         return member if member.active and member.compound_id == self.compound_id else None
 
     def _verified(self, event: dict, purpose: str, reviewer_id: int, auth_id: str, *, once: bool) -> bool:
-        row = self.auths.get(auth_id)
-        ok = authorisations.covers(row, self.device.device_id, purpose, event["at"], SKEW,
+        token = self.auths.get(auth_id)
+        ok = authorisations.covers(token, self.conn, self.device.device_id, purpose, self.b.at(event["at"]), SKEW,
                                    use=event["seq"] if once else None, reviewer_id=reviewer_id)
         if ok and once:
-            authorisations.mark_used(self.conn, auth_id, event["seq"])
+            authorisations.mark_used(self.conn, token, event["seq"], self.device.device_id, purpose)
         return ok
 
     def _staff(self, event: dict) -> tuple[str | None, reviewers.Reviewer | None]:

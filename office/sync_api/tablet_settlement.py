@@ -224,8 +224,8 @@ class _Tablet:
     def _receipt_rule(self, first: dict, card: dict, total: int, receipt: int) -> tuple[str | None, dict]:
         body, pol = first["body"], self.b.pol
         cited = self.auths.get(body["auth"]) if body["auth"] else None
-        authorised = authorisations.covers(cited, self.device.device_id, "redeem", first["at"], SKEW, use=receipt,
-                                           card_id=body["card"], points=total)
+        authorised = authorisations.covers(cited, self.conn, self.device.device_id, "redeem", self.b.at(first["at"]),
+                                           SKEW, use=receipt, card_id=body["card"], points=total)
         if body["auth"] and not authorised and policy.needs_authorisation(pol, total, bool(card.has_pin)):
             return "auth_invalid", {"auth": body["auth"], "receipt_points": total}
         rule = policy.redemption_breach(pol, points=total, used_today=self.tally.get((body["card"], self.b.day(first["at"])), 0),
@@ -233,7 +233,7 @@ class _Tablet:
         if rule:
             return rule, {"receipt_points": total}
         if authorised:
-            authorisations.mark_used(self.conn, body["auth"], receipt)
+            authorisations.mark_used(self.conn, cited, receipt, self.device.device_id, "redeem")
         return None, {}
 
     def flush(self) -> None:

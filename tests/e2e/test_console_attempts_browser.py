@@ -9,7 +9,7 @@ import pytest
 
 from bank import db, reviewers
 from tests.e2e.conftest import Server
-from tests.e2e.test_console_browser import browser, shot  # noqa: F401  (the shared browser fixture)
+from tests.e2e.test_console_browser import browser, new_page, shot  # noqa: F401  (the shared browser fixture)
 from tests.office.console_kit import PASSWORD, make_store
 
 pytestmark = pytest.mark.slow
@@ -34,7 +34,7 @@ def _login(page, url, name, password):
 def test_the_pages_say_how_long_to_wait_and_how_many_tries_are_left(browser, console_server):  # noqa: F811
     url = console_server.url
     # The second member's PIN at the monthly form (a reviewer records a -10 entry).
-    page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    page = new_page(browser)
     _login(page, url, "钱组员", PASSWORD)
     page.wait_for_url(url + "/monthly")
     conn = db.connect(console_server.db_path, readonly=True)
@@ -53,10 +53,10 @@ def test_the_pages_say_how_long_to_wait_and_how_many_tries_are_left(browser, con
     assert "15 分钟后再试" in messages[4] and "以后可以再试" in messages[4]
     assert "15 分钟后再试" in messages[5]            # the right PIN, but locked
     shot(page, "pin-locked")
-    page.close()
+    page.context.close()
 
     # Wrong log-ins: a plain sentence with the time to wait.
-    page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    page = new_page(browser)
     for n in range(5):
         _login(page, url, "李委员", f"wrong-guess-{n}")
         assert "用户名或密码不正确" in page.inner_text(".error")
@@ -68,16 +68,16 @@ def test_the_pages_say_how_long_to_wait_and_how_many_tries_are_left(browser, con
     page.wait_for_timeout(1500)                    # the wait it named is over: the right password works
     _login(page, url, "李委员", PASSWORD)
     page.wait_for_url(url + "/")
-    page.close()
+    page.context.close()
 
 
 def test_a_reset_throws_the_old_session_out(browser, console_server):  # noqa: F811
     url = console_server.url
-    lost_laptop = browser.new_context(locale="zh-CN")
+    lost_laptop = browser.new_context(locale="zh-CN", ignore_https_errors=True)
     old = lost_laptop.new_page()
     _login(old, url, "小面店", PASSWORD)
     old.wait_for_url(url + "/merchants/5")
-    office = browser.new_context(locale="zh-CN").new_page()
+    office = browser.new_context(locale="zh-CN", ignore_https_errors=True).new_page()
     _login(office, url, "王主任", PASSWORD)
     office.wait_for_url(url + "/")
     office.goto(url + "/users")

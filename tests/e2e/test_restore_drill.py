@@ -31,12 +31,16 @@ def _redeem(home, card, offer, n=1):
         cli("terminal", "redeem", "--home", home, "--card", card, "--offer", offer)
 
 
-def _award(home, account_id, staff_id):
-    """A review-group member records a small award at the kiosk (the kiosk engine, as its screen does)."""
+def _award(home, account_id, staff_qr):
+    """A review-group member opens a session (their card and PIN, checked by the office online) and
+    records a small award at the kiosk (the kiosk engine, as its screen does)."""
+    from sync import client
+    from tests.kiosk.conftest import STAFF_PIN
     h = home_mod.open_home(home)
     conn = h.replica()
     try:
-        member = next(m for m in kiosk_engine.members(conn) if m.reviewer_id == staff_id)
+        member = kiosk_engine.staff_login(h, conn, client.transport_for(h), kiosk_engine.identify(conn, staff_qr),
+                                          STAFF_PIN, clock.now_utc())
         item = next(i for _p, items in kiosk_engine.items_for(conn, account_id, clock.now_utc()) for i in items
                     if 0 < i.points <= 3 and not i.full)
         kiosk_engine.record_entry(conn, member, account_id, item.code, note="演练", now=clock.now_utc())
@@ -65,7 +69,7 @@ def test_restore_drill_loses_nothing_and_doubles_nothing(tmp_path):
         enrol_cli(town, server, noodles, town.noodles)
         enrol_cli(town, server, pharmacy, town.pharmacy)
         _enrol_kiosk(kt, server, kiosk)
-        zhao = kt.staff[2][0].reviewer_id
+        zhao = kt.staff[2][1]              # the member's staff card
         _redeem(noodles, town.rich[2], town.bowl, 2)
         _redeem(pharmacy, town.rich[2], town.masks)
         _award(kiosk, town.poor[0], zhao)

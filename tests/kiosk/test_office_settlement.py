@@ -14,6 +14,10 @@ from sync import client, events as ev, replica, wire
 from .conftest import STAFF_PIN
 
 
+# An authorisation in the right shape that the office never signed (what a stolen kiosk key can make).
+FORGED = "K1.0123456789abcdef.1.2." + "A" * 86
+
+
 def _push(flow, hub, kind, body, account_id, points=0, card_text=None):
     replica.record(flow.conn, kind, body, now=flow.now(), account_id=account_id, points=points, card_text=card_text)
     client.sync_once(flow.home, hub)
@@ -64,7 +68,7 @@ def test_recusal_caps_second_member_and_unverified_staff_enforced_at_the_office(
     second = _session(flow, hub, zhao_qr, "second")
     _push(flow, hub, "deduction", item(rich, "XS06", -10, li, ls, zhao, second), rich, 10)   # fine
     # a stolen kiosk key: entries in a member's name without their session, or with another's
-    _push(flow, hub, "award", item(rich, "RJ03", 1, li, "x" * 24), rich, -1)
+    _push(flow, hub, "award", item(rich, "RJ03", 1, li, FORGED), rich, -1)
     _push(flow, hub, "award", item(rich, "RJ03", 1, li, ks), rich, -1)
     # a second member's confirmation is for one entry only
     lost = kt.town.lost[0]
@@ -104,7 +108,7 @@ def test_a_tablet_cannot_post_kiosk_events(kt, hub, tmp_path):
     from tests.sync.kit import enrol_tablet
     h = enrol_tablet(kt.path, hub, tmp_path / "tab", kt.town.noodles)
     conn = h.replica()
-    replica.record(conn, "award", item(kt.town.rich[0], "XS01", 1, 2, "x" * 24), now=now_utc(),
+    replica.record(conn, "award", item(kt.town.rich[0], "XS01", 1, 2, FORGED), now=now_utc(),
                    account_id=kt.town.rich[0])
     with pytest.raises(client.Refused) as exc:
         client.sync_once(h, hub)
@@ -112,7 +116,7 @@ def test_a_tablet_cannot_post_kiosk_events(kt, hub, tmp_path):
     conn.close()
 
 
-AUTH = "a" * 24
+AUTH = FORGED
 
 
 @pytest.mark.parametrize("body", [
