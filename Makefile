@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 DEB_PACKAGES := libzbar0 libgl1 libegl1 libmtdev1 xvfb fonts-noto-cjk poppler-utils espeak-ng chromium
 DEMO_DIR ?= demo-data
 
-.PHONY: demo test test-fast bench setup deps venv clean screenshots
+.PHONY: demo test test-fast lint bench setup deps venv clean screenshots
 
 # A new demo community every time (its devices are enrolled afresh), a short tour of it, then the
 # whole system: the office server, a merchant tablet and a kiosk; with no display the office keeps
@@ -19,11 +19,16 @@ demo: setup
 	$(PY) -m office tour --db $(DEMO_DIR)/community.sqlite
 	$(PY) scripts/demo.py --dir $(DEMO_DIR)
 
-test: setup
+test: setup lint
 	$(PY) -m pytest -q
 
+# The guard rails: ruff, and the import contracts of docs/architecture.md (import-linter).
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
 # For developers: skip the slow end-to-end tests (CI runs everything through `make test`).
-test-fast: setup
+test-fast: setup lint
 	$(PY) -m pytest -q -m "not slow"
 
 bench: setup

@@ -77,7 +77,7 @@ def main(argv=None) -> None:
                     r = session.get(office.url + page)  # warm: templates compiled
                     if r.status_code != 200:
                         raise SystemExit(f"{page}: HTTP {r.status_code}")
-                ms = timed(lambda: session.get(office.url + page), args.rounds)
+                ms = timed(lambda page=page: session.get(office.url + page), args.rounds)
                 worst = max(worst, pct(ms, .95))
                 print(f"{page:<28}{statistics.median(ms):>10.1f}{pct(ms, .95):>9.1f}")
             print(f"slowest page p95: {worst:.1f} ms")

@@ -554,7 +554,7 @@ class KioskFlow:
 
     def undo(self, key: str) -> None:
         self.touch()
-        line = next((l for l in self.month() if l.key == key), None)
+        line = next((m for m in self.month() if m.key == key), None)
         try:
             if line is None:
                 raise engine.Refusal("undo_not_allowed")

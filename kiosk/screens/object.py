@@ -18,7 +18,7 @@ class ObjectScreen(KioskScreen):
         box.clear_widgets()
         self.choosing_reason = flow.object_entry is not None
         if self.choosing_reason:
-            line = next((l for l in flow.passbook() if l.entry_id == flow.object_entry), None)
+            line = next((p for p in flow.passbook() if p.entry_id == flow.object_entry), None)
             self.ids.prompt.text = self.tr("对“{title}”的异议理由是:").format(title=line.title if line else "")
             self.ids.pager.show(flow, 0, self.tr)     # one page: the pager hides
             for reason in engine.OBJECTION_REASONS:

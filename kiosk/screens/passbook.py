@@ -2,11 +2,11 @@
 
 from kivy.properties import BooleanProperty
 
+from kiosk.flow import N_
+
 from .base import KioskScreen, load_kv
 
 load_kv(__file__)
-
-from kiosk.flow import N_
 
 KIND = {"award": N_("加分"), "deduction": N_("扣分"), "redemption": N_("兑换"), "reversal": N_("冲正"),
         "expiry": N_("到期"), "adjustment": N_("调整")}

@@ -5,11 +5,11 @@ One class, three screens (``pin``, ``staff_pin``, ``second_pin``): only the titl
 
 from kivy.properties import StringProperty
 
+from kiosk.flow import N_
+
 from .base import KioskScreen, load_kv
 
 load_kv(__file__)
-
-from kiosk.flow import N_
 
 TITLES = {"pin": N_("请输入储户密码"), "staff_pin": N_("{name},请输入工作密码"),
           "second_pin": N_("请{name}输入密码,确认这一条")}
