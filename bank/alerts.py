@@ -12,7 +12,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
-from . import clock, community
+from . import clock, settings
 from .errors import InvalidInput, NotFound
 
 KINDS = {
@@ -25,7 +25,6 @@ KINDS = {
     "device_behind": "设备缺少办公室已收到的事件(设备数据是旧副本)",
     "office_behind": "办公室缺少已确认过的设备事件(办公室数据从旧备份恢复?)",
 }
-HOLD_SETTING = "settlement.hold_on_overdraft"
 
 
 @dataclass(frozen=True)
@@ -143,7 +142,7 @@ def clear_many(conn: sqlite3.Connection, alert_ids: list[int], *, by: str, now=N
 # --- card holds (deny list entries placed by settlement) -------------------------------------
 
 def hold_on_overdraft(conn: sqlite3.Connection) -> bool:
-    return community.setting(conn, HOLD_SETTING, "1") == "1"
+    return settings.get(conn, "settlement.hold_on_overdraft")
 
 
 def place_hold(conn: sqlite3.Connection, card_id: str, account_id: int, *, reason: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from . import settings
 from .errors import NotFound
 
 
@@ -15,31 +16,21 @@ class Compound:
     buildings: int
 
 
-def set_setting(conn: sqlite3.Connection, key: str, value: str) -> None:
-    conn.execute("INSERT INTO settings (key, value) VALUES (?, ?) "
-                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
-
-
-def setting(conn: sqlite3.Connection, key: str, default: str | None = None) -> str | None:
-    row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-    return row[0] if row else default
-
-
 def found(conn: sqlite3.Connection, *, code: str, name: str) -> None:
     """Name a new store's community (``code`` goes into every card, e.g. 'LH')."""
-    set_setting(conn, "community.code", code)
-    set_setting(conn, "community.name", name)
+    settings.put(conn, "community.code", code)
+    settings.put(conn, "community.name", name)
 
 
 def code(conn: sqlite3.Connection) -> str:
-    value = setting(conn, "community.code")
+    value = settings.get(conn, "community.code")
     if value is None:
         raise NotFound("数据库中尚未建立社区。", "this database has no community yet")
     return value
 
 
 def name(conn: sqlite3.Connection) -> str:
-    return setting(conn, "community.name", "") or ""
+    return settings.get(conn, "community.name") or ""
 
 
 def add_compound(conn: sqlite3.Connection, name: str, buildings: int, *,

@@ -20,7 +20,7 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 
-from . import clock, community, merchants
+from . import clock, merchants, settings
 from .errors import BankError, InvalidInput, NotFound
 
 KINDS = ("tablet", "kiosk")
@@ -28,7 +28,6 @@ GENESIS = "0" * 64          # the "previous hash" of a device's first event
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud and typed by hand
 ID_LEN, SECRET_LEN, CHECK_LEN = 4, 16, 8
 FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")     # SHA-256 of the office certificate (DER), hex
-FINGERPRINT_SETTING = "office.tls_fingerprint"   # the certificate the office serves (office serve)
 
 
 class EnrolmentRefused(BankError):
@@ -126,14 +125,14 @@ def fingerprint_check(fingerprint: str) -> str:
 
 def office_fingerprint(conn: sqlite3.Connection) -> str | None:
     """The fingerprint of the certificate the office serves (recorded by ``office serve``)."""
-    value = community.setting(conn, FINGERPRINT_SETTING)
+    value = settings.get(conn, "office.tls_fingerprint")
     return value if value and FINGERPRINT.fullmatch(value) else None
 
 
 def record_office_fingerprint(conn: sqlite3.Connection, fingerprint: str) -> None:
     if not FINGERPRINT.fullmatch(fingerprint):
         raise InvalidInput("证书指纹格式不正确。", "a certificate fingerprint is 64 lower-case hex digits")
-    community.set_setting(conn, FINGERPRINT_SETTING, fingerprint)
+    settings.put(conn, "office.tls_fingerprint", fingerprint)
 
 
 def _group(text: str) -> str:

@@ -17,11 +17,9 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
-from . import accounts, cards, clock, community
+from . import accounts, cards, clock, settings
 from .errors import InvalidInput, NotFound
 
-SECOND_CONFIRM_SETTING = "review.second_confirm_above"
-DEFAULT_SECOND_CONFIRM_ABOVE = 5
 
 
 @dataclass(frozen=True)
@@ -100,7 +98,7 @@ def all_members(conn: sqlite3.Connection) -> list[Reviewer]:
 
 
 def second_confirm_above(conn: sqlite3.Connection) -> int:
-    return int(community.setting(conn, SECOND_CONFIRM_SETTING, str(DEFAULT_SECOND_CONFIRM_ABOVE)))
+    return settings.get(conn, "review.second_confirm_above")
 
 
 def needs_second(points: int, threshold: int) -> bool:

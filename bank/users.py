@@ -14,7 +14,7 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 
-from . import clock, community, merchants, reviewers
+from . import clock, merchants, reviewers, settings
 from .errors import InvalidInput, NotFound
 
 ROLES = {"office": "社区办公室", "council": "道德评议会成员", "reviewer": "评议小组成员", "merchant": "商户"}
@@ -91,7 +91,7 @@ def check_new_password(password: str, *, name: str = "", context: tuple[str, ...
 
 
 def password_context(conn: sqlite3.Connection) -> tuple[str, ...]:
-    return tuple(v for v in (community.setting(conn, "community.code"), community.setting(conn, "community.name")) if v)
+    return tuple(v for v in (settings.get(conn, "community.code"), settings.get(conn, "community.name")) if v)
 
 
 def check_reviewer_link(conn: sqlite3.Connection, reviewer_id: int, *, user_id: int | None = None) -> reviewers.Reviewer:

@@ -16,7 +16,7 @@ import datetime as dt
 import sqlite3
 from dataclasses import dataclass
 
-from . import clock, community, ledger
+from . import clock, ledger, settings
 from .db import transaction
 
 SYSTEM = "system:expiry"
@@ -34,7 +34,7 @@ EXPIRY_WARN_DAYS = 60     # residents are told of points that expire within this
 
 
 def years_after(conn: sqlite3.Connection) -> int:
-    return int(community.setting(conn, "validity.years_after", "1"))
+    return settings.get(conn, "validity.years_after")
 
 
 def last_valid_day(earned_on: dt.date, years: int) -> dt.date:

@@ -15,18 +15,16 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
-from . import clock, community, convention, ledger, teams
+from . import clock, convention, ledger, settings, teams
 from .db import transaction
 from .errors import BankError, InvalidInput
 
-GENERAL_ITEM_SETTING = "volunteering.general_item"
-DEFAULT_GENERAL_ITEM = "ML02"
 
 
 def general_item(conn: sqlite3.Connection, catalog: convention.Catalog) -> str | None:
     """The code of the general volunteering item in ``catalog`` (the service form's default), or
     None if that catalog has no such award item (then the form starts on no item at all)."""
-    code = community.setting(conn, GENERAL_ITEM_SETTING, DEFAULT_GENERAL_ITEM)
+    code = settings.get(conn, "volunteering.general_item")
     return next((i.code for i in catalog.items if i.code == code and i.points > 0), None)
 
 

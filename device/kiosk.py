@@ -21,7 +21,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, replace
 
-from bank import cardcode, clock, reviewers, validity
+from bank import cardcode, clock, reviewers, settings, validity
 from bank.errors import ReasonedRefusal
 from bank.policy import Window
 
@@ -427,8 +427,13 @@ def items_for(conn, account_id: int, now: dt.datetime) -> list[tuple[list, list[
     return out
 
 
+def second_above(conn) -> int:
+    """The office's threshold from the last pull (its default before the first)."""
+    return replica.state(conn, "kiosk_second_confirm_above", settings.default("review.second_confirm_above"))
+
+
 def needs_second(conn, points: int) -> bool:
-    return reviewers.needs_second(points, replica.state(conn, "kiosk_second_confirm_above", 5))
+    return reviewers.needs_second(points, second_above(conn))
 
 
 def check_entry(conn, member: Member, account_id: int, item_code: str, now: dt.datetime) -> Item:
@@ -457,7 +462,7 @@ def record_entry(conn, member: Member, account_id: int, item_code: str, *, note:
         raise Refusal("bad_note")
     if needs_second(conn, item.points):
         if second is None:
-            raise Refusal("needs_second", above=replica.state(conn, "kiosk_second_confirm_above", 5))
+            raise Refusal("needs_second", above=second_above(conn))
         if second.reviewer_id == member.reviewer_id or second.account_id == account_id or second.auth is None:
             raise Refusal("second_invalid")
     confirm = second if second and needs_second(conn, item.points) else None

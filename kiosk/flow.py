@@ -513,7 +513,7 @@ class KioskFlow:
         self.step = Step.STAFF_CONFIRM
         if self.needs_second():
             self.message = msg("这一条超过{above}分,需要另一位成员刷工作卡并输入密码确认。", "warn",
-                               above=engine.replica.state(self.conn, "kiosk_second_confirm_above", 5))
+                               above=engine.second_above(self.conn))
 
     def needs_second(self) -> bool:
         return self.item is not None and engine.needs_second(self.conn, self.item.points)

@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from bank import community, ledger, merchants, validity
+from bank import ledger, merchants, settings, validity
 
 from .test_ledger import local
 
@@ -71,7 +71,7 @@ def test_expiring_within_sixty_days(store, account):
 
 
 def test_validity_is_configurable(store, account):
-    community.set_setting(store, "validity.years_after", "2")
+    settings.put(store, "validity.years_after", 2)
     earn(store, account, "YC01", local(2025, 6, 1, 10, 0))
     assert validity.run_expiry(store, dt.date(2027, 1, 1)) == []
     assert len(validity.run_expiry(store, dt.date(2028, 1, 1))) == 1
