@@ -373,9 +373,3 @@ def set_pin(conn: sqlite3.Connection, account_id: int, pin: str | None) -> None:
     conn.execute("UPDATE accounts SET pin_hash = ? WHERE account_id = ?",
                  (hash_pin(pin) if pin else None, account_id))
 
-
-def verify_pin(conn: sqlite3.Connection, account_id: int, pin: str) -> bool:
-    row = conn.execute("SELECT pin_hash FROM accounts WHERE account_id = ?", (account_id,)).fetchone()
-    if row is None or row[0] is None:
-        return False
-    return check_pin(row[0], pin)

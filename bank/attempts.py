@@ -133,15 +133,6 @@ def _left(scope: str, failures: int, locked: bool) -> int:
     return 0 if locked else max(0, LIMITS[scope].lock_after - failures)
 
 
-def failed(conn: sqlite3.Connection, scope: str, subject, *, actor: str, now: dt.datetime,
-           detail: dict | None = None) -> int:
-    """Count a wrong answer (audited; a lock also raises an alert). Returns tries left before the lock."""
-    subject = str(subject)
-    failures, locked = _count(conn, scope, subject, now)
-    _report(conn, scope, subject, failures, locked, actor=actor, now=now, detail=detail)
-    return _left(scope, failures, locked)
-
-
 def succeeded(conn: sqlite3.Connection, scope: str, subject) -> None:
     """A right answer: the count starts again."""
     conn.execute("DELETE FROM attempt_limits WHERE scope = ? AND subject = ?", (scope, str(subject)))

@@ -118,13 +118,6 @@ def period_count(conn: sqlite3.Connection, account_id: int, item_code: str, peri
         (account_id, item_code, period_key)).fetchone()[0]
 
 
-def item_usage(conn: sqlite3.Connection, account_id: int, item: convention.RuleItem,
-               now: dt.datetime | None = None) -> tuple[int, int | None]:
-    """(entries this period, cap) for an item, for screens that show what is left."""
-    key = clock.period_key(item.product.cadence, now or clock.now_utc())
-    return period_count(conn, account_id, item.code, key), item.cap
-
-
 def record_item(conn: sqlite3.Connection, account_id: int, item_code: str, *, recorded_by: str,
                 device_id: str = "office", device_time: str | None = None, note: str = "",
                 now: dt.datetime | None = None, ref: str | None = None) -> Entry:
@@ -200,18 +193,14 @@ def settle_redemptions(conn: sqlite3.Connection,
     if not items:
         return {}
     refs = [it[5] for it in items]
-    out: dict[str, int | None] = {}
-    for chunk in range(0, len(refs), 900):
-        part = refs[chunk:chunk + 900]
-        out.update(conn.execute(f"SELECT ref, entry_id FROM ledger_entries WHERE ref IN ({','.join('?' * len(part))})",
-                                part).fetchall())
+    # json_each binds one parameter however many refs a push carries (SQLite caps bound ones).
+    out: dict[str, int | None] = dict(conn.execute(
+        "SELECT ref, entry_id FROM ledger_entries WHERE ref IN (SELECT value FROM json_each(?))",
+        (json.dumps(refs),)).fetchall())
     ids = sorted({it[0] for it in items})
-    closed = set()
-    for chunk in range(0, len(ids), 900):
-        part = ids[chunk:chunk + 900]
-        closed.update(r[0] for r in conn.execute(
-            f"SELECT account_id FROM accounts WHERE status = 'closed' AND account_id IN ({','.join('?' * len(part))})",
-            part))
+    closed = {r[0] for r in conn.execute(
+        "SELECT account_id FROM accounts WHERE status = 'closed' AND account_id IN (SELECT value FROM json_each(?))",
+        (json.dumps(ids),))}
     at = clock.to_text(now)
     # entry ids are assigned here (the caller holds the write transaction) so they are known
     # without reading every row back; the ledger is append-only, so max + 1 is always free.
@@ -306,11 +295,10 @@ def entries(conn: sqlite3.Connection, account_id: int) -> list[Entry]:
 
 
 def entries_of_many(conn: sqlite3.Connection, account_ids: list[int]) -> list[Entry]:
-    """The entries of several accounts (at most 900 ids: SQLite's bound-parameter limit)."""
-    marks = ",".join("?" * len(account_ids))
+    """The entries of several accounts, by account then entry."""
     return [Entry(*row) for row in conn.execute(
-        f"SELECT {_COLUMNS} FROM ledger_entries WHERE account_id IN ({marks}) ORDER BY account_id, entry_id",
-        account_ids)]
+        f"SELECT {_COLUMNS} FROM ledger_entries WHERE account_id IN (SELECT value FROM json_each(?)) "
+        "ORDER BY account_id, entry_id", (json.dumps(list(account_ids)),))]
 
 
 _PASSBOOK = f"""

@@ -6,6 +6,7 @@ Each is a range of local days (Asia/Shanghai) turned into UTC text bounds, so a 
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -40,8 +41,7 @@ class Period:
 
 
 def _last_of_month(year: int, month: int) -> dt.date:
-    nxt = dt.date(year + (month == 12), month % 12 + 1, 1)
-    return nxt - dt.timedelta(days=1)
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
 def month(text: str) -> Period:

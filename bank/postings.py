@@ -113,9 +113,3 @@ def find(conn: sqlite3.Connection, kind: str, period: str, compound_id: int) -> 
 
 def all_postings(conn: sqlite3.Connection) -> list[Posting]:
     return [Posting(*r) for r in conn.execute("SELECT * FROM postings ORDER BY posting_id DESC")]
-
-
-def open_on(conn: sqlite3.Connection, day: dt.date) -> list[Posting]:
-    """Postings whose posting period includes ``day`` (what kiosks show)."""
-    return [Posting(*r) for r in conn.execute("SELECT * FROM postings WHERE opens_on <= ? AND closes_on >= ? "
-                                              "ORDER BY compound_id", (day.isoformat(), day.isoformat()))]

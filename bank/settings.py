@@ -47,10 +47,6 @@ SETTINGS = (
 BY_NAME = {s.name: s for s in SETTINGS}
 
 
-def setting(name: str) -> Setting:
-    return BY_NAME[name]
-
-
 def default(name: str):
     """A setting's default (what a device assumes before its first pull says otherwise)."""
     return BY_NAME[name].default

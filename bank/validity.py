@@ -47,15 +47,12 @@ def lots(conn: sqlite3.Connection, account_id: int) -> tuple[list[Lot], int]:
 
 
 def lots_of_many(conn: sqlite3.Connection, account_ids: list[int]) -> dict[int, tuple[list[Lot], int]]:
-    """:func:`lots` for many accounts with one query per 900 of them (a full pull of 100,000)."""
-    years, out = years_after(conn), {}
-    for chunk in range(0, len(account_ids), 900):
-        part = account_ids[chunk:chunk + 900]
-        by_account: dict[int, list] = {a: [] for a in part}
-        for e in ledger.entries_of_many(conn, part):
-            by_account[e.account_id].append(e)
-        out.update({a: _replay(entries, years) for a, entries in by_account.items()})
-    return out
+    """:func:`lots` for many accounts with one query (a full pull of 100,000)."""
+    by_account: dict[int, list] = {a: [] for a in account_ids}
+    for e in ledger.entries_of_many(conn, account_ids):
+        by_account[e.account_id].append(e)
+    years = years_after(conn)
+    return {a: _replay(entries, years) for a, entries in by_account.items()}
 
 
 def _replay(entries, years: int) -> tuple[list[Lot], int]:

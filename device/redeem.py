@@ -106,21 +106,9 @@ class Receipt:
     def seqs(self) -> tuple[int, ...]:
         return tuple(i.seq for i in self.items)
 
-    def _only(self) -> ReceiptLine:
-        if len(self.items) != 1:
-            raise AttributeError("a receipt of several lines has no single offer; see items")
-        return self.items[0]
-
-    # a one-line receipt reads as before
-    offer_id = property(lambda self: self._only().offer_id)
-    offer = property(lambda self: self._only().offer)
-    qty = property(lambda self: self._only().qty)
-
     def as_dict(self) -> dict:
         out = asdict(self)
         out["seqs"] = list(self.seqs)
-        if len(self.items) == 1:
-            out.update(offer_id=self.offer_id, offer=self.offer, qty=self.qty)
         return out
 
     def lines(self) -> list[str]:

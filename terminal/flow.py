@@ -426,9 +426,6 @@ class TerminalFlow:
     def remove(self, offer_id: int) -> None:
         self.set_qty(offer_id, 0)
 
-    def clear_basket(self) -> None:
-        self.basket, self.message = {}, None
-
     def set_qty(self, offer_id: int, qty: int) -> None:
         """Set a line's quantity, kept within what is still available today with the other lines."""
         o = self.offer(offer_id)

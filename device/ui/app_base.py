@@ -82,10 +82,3 @@ def screenshot(path: str | os.PathLike) -> Path:
     made = Path(Window.screenshot(name=str(path.with_name(path.stem + "-tmp.png"))))
     os.replace(made, path)
     return path
-
-
-def pump(frames: int = 3) -> None:
-    """Run the Kivy loop for a few frames (tests and screenshots drive the app this way)."""
-    from kivy.base import EventLoop
-    for _ in range(frames):
-        EventLoop.idle()

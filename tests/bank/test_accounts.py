@@ -17,8 +17,8 @@ def test_pin_is_hashed_with_scrypt_and_salt(store, account):
     accounts.set_pin(store, account, "2468")
     stored = store.execute("SELECT pin_hash FROM accounts WHERE account_id = ?", (account,)).fetchone()[0]
     assert stored.startswith("scrypt$") and "2468" not in stored
-    assert accounts.verify_pin(store, account, "2468")
-    assert not accounts.verify_pin(store, account, "2469")
+    assert accounts.check_pin(stored, "2468")
+    assert not accounts.check_pin(stored, "2469")
     assert accounts.hash_pin("2468") != accounts.hash_pin("2468")  # salted
     accounts.set_pin(store, account, None)
     assert not accounts.get(store, account).has_pin

@@ -4,6 +4,7 @@ postings, boards, tips, honours, volunteer service, office entries."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 
 import pytest
 
@@ -60,7 +61,7 @@ def test_audit_is_append_only_and_searchable(store):
     assert [r.actor for r in audit.search(store, action="card")] == ["王主任"]
     assert [r.action for r in audit.search(store, text="upheld")] == ["objection.rule"]
     assert len(audit.search(store, text="%")) == 0
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         store.execute("DELETE FROM audit_log")
 
 

@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from bank import accounts, clock, ledger, merchants
-from bank.errors import AccountInactive, AlreadyReversed, CapExceeded, InsufficientPoints, InvalidInput
+from bank.errors import AccountInactive, AlreadyReversed, CapExceeded, InsufficientPoints, InvalidInput, NotFound
 
 from ..conftest import T0
 
@@ -96,7 +96,7 @@ def test_reversal_points_at_the_original_once_only_and_frees_the_cap(store, acco
 
 
 def test_unknown_item_and_closed_account_are_refused_and_write_nothing(store, account):
-    with pytest.raises(Exception, match="ZZ99"):
+    with pytest.raises(NotFound, match="ZZ99"):
         ledger.record_item(store, account, "ZZ99", recorded_by="t", now=T0)
     accounts.set_status(store, account, "closed")
     with pytest.raises(AccountInactive):

@@ -12,7 +12,7 @@ import pytest
 
 from bank import (accounts, cards, clock, convention, households, ledger, merchants, periods, policy,
                   redemptions, reviewers, teams, validity, volunteering)
-from bank.errors import InvalidInput, NotFound
+from bank.errors import AccountInactive, InvalidInput, NotFound
 
 from tests.conftest import T0
 
@@ -120,7 +120,7 @@ def test_suspend_and_reinstate(store, household):
     bowl = merchants.add_offer(store, noodles, "小面", 6, 700)
     assert accounts.suspend(store, aid).status == "suspended"
     refused(store, accounts.suspend, aid, match="已经暂停")
-    with pytest.raises(Exception, match="暂停"):
+    with pytest.raises(AccountInactive, match="暂停"):
         redemptions.redeem_at_office(store, aid, bowl, recorded_by="测试")
     ledger.record_item(store, aid, "XS01", recorded_by="测试")          # awards are still recorded
     assert accounts.reinstate(store, aid).status == "active"

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from bank import cards, db, keystore
 from office import cli, server
-from sync import client, replica
+from sync import client, replica, wire
 from tests.sync.kit import T0, enrol_tablet
 
 DATA = Path(__file__).resolve().parents[1] / "bank" / "data"
@@ -86,7 +86,7 @@ def test_a_forged_endorsement_is_refused(town, hub, tmp_path):
         keystore.of(conn).save("LH", "K2", rogue)
     conn.close()
     before = _trusted(tab)
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(wire.PullRejected) as refused:
         client.sync_once(tab, hub)
     assert "签名不正确" in str(refused.value)
     assert _trusted(tab) == before

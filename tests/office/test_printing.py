@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from bank import accounts, cards, db, periods
+from bank import accounts, cards, db, errors, periods
 from office import cardsheet, cli, reports
 from tests.conftest import copy_store
 
@@ -64,9 +64,9 @@ def test_card_sheet_refuses_an_account_without_an_active_card(conn):
     revoked = conn.execute("SELECT account_id FROM cards GROUP BY account_id "
                            "HAVING sum(status = 'active') = 0").fetchone()
     if revoked:
-        with pytest.raises(Exception, match="没有有效的卡"):
+        with pytest.raises(errors.InvalidInput, match="没有有效的卡"):
             cardsheet.build(conn, [revoked[0]])
-    with pytest.raises(Exception, match="没有编号为 999999"):
+    with pytest.raises(errors.BankError, match="没有编号为 999999"):
         cardsheet.build(conn, [999999])
 
 
