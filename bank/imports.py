@@ -582,7 +582,6 @@ def _where(comp_name: str, building: int, unit: int, room: str) -> str:
 
 
 _NO_EDIT = "导入只添加,不修改已有内容;如需修改请在管理台办理"
-KIND_NAMES = {"household": "家庭", "single": "个人"}
 
 
 def _kind_of(value) -> str:
@@ -662,7 +661,7 @@ def _roster(c: _Check) -> None:
             aid, stored_kind, _ = live[0]
             c.counts["households_existing"] += 1
             if house.kind is not None and house.kind != stored_kind:
-                house.first.problem("kind", f"{where}已是{KIND_NAMES[stored_kind]}储户(储户 {aid}),与本行不同;{_NO_EDIT}")
+                house.first.problem("kind", f"{where}已是{accounts.KIND_NAMES[stored_kind]}储户(储户 {aid}),与本行不同;{_NO_EDIT}")
                 continue
             have = member_rows.get(aid, {})
             for member, (row, relation) in house.members.items():

@@ -22,7 +22,7 @@ from .errors import AccountInactive, AlreadyReversed, CapExceeded, InsufficientP
 
 KINDS = ("award", "deduction", "redemption", "reversal", "expiry", "adjustment")
 KIND_NAMES = {"award": "加分", "deduction": "扣分", "redemption": "兑换", "reversal": "冲正",
-              "expiry": "过期", "adjustment": "调整"}
+              "expiry": "积分到期", "adjustment": "调整"}
 REVERSIBLE = ("award", "deduction", "redemption", "adjustment")
 MAX_NOTE = 200
 
@@ -340,6 +340,4 @@ def _describe(e: Entry, item_name: str, merchant_name: str) -> str:
     if e.kind == "reversal":
         target = f"{merchant_name} · {item_name}" if e.merchant_id else item_name
         return f"冲正第{e.reverses_entry_id}号:{target}".rstrip(":")
-    if e.kind == "expiry":
-        return e.note or "积分到期"
     return e.note or KIND_NAMES[e.kind]

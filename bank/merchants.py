@@ -12,11 +12,10 @@ estimated value is below that is allowed, but the office is warned first.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from dataclasses import dataclass
 
-from . import accounts, clock
+from . import accounts, clock, money
 from .errors import InvalidInput, NotFound
 
 STATUSES = {"active": "正常", "suspended": "暂停", "left": "已退出"}
@@ -42,7 +41,7 @@ class Offer:
 
     @property
     def value_yuan(self) -> str:
-        return f"{self.value_fen // 100}.{self.value_fen % 100:02d}"
+        return money.yuan(self.value_fen)
 
 
 @dataclass(frozen=True)
@@ -158,14 +157,6 @@ def reinstate(conn: sqlite3.Connection, merchant_id: int) -> Merchant:
 
 # --- offers --------------------------------------------------------------------------------------
 
-def parse_yuan(raw) -> int:
-    """'12', '12.5', '12.50' yuan -> fen (integer, no floats)."""
-    m = re.fullmatch(r"(\d{1,6})(?:\.(\d{1,2}))?", raw.strip() if isinstance(raw, str) else "")
-    if not m:
-        raise InvalidInput("价值须为金额,如 12 或 12.50(元)。", "value must be an amount in yuan like 12.50")
-    return int(m[1]) * 100 + int((m[2] or "0").ljust(2, "0"))
-
-
 def below_promise(points: int, value_fen: int) -> bool:
     """True if a point of this offer is worth less than ¥1 (the scheme's promise)."""
     return value_fen < points * PROMISE_FEN_PER_POINT
@@ -175,8 +166,8 @@ def promise_warning(points: int, value_fen: int) -> str | None:
     """The office's warning for an offer below the promise, or None."""
     if not below_promise(points, value_fen):
         return None
-    return (f"按此定价每分只值 {value_fen / points / 100:.2f} 元,低于积分银行“1分至少值1元”的承诺"
-            f"({points} 分应至少值 {points * PROMISE_FEN_PER_POINT // 100} 元)。")
+    return (f"按此定价每分只值 {money.yuan(value_fen // points)} 元,低于积分银行“1分至少值1元”的承诺"
+            f"({points} 分应至少值 {money.yuan(points * PROMISE_FEN_PER_POINT)} 元)。")
 
 
 def _offer_name(name) -> str:

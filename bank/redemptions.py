@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from . import ledger, merchants, objections, periods
+from . import ledger, merchants, money, objections, periods
 from .db import transaction
 from .errors import InsufficientPoints
 
@@ -50,7 +50,7 @@ class TableRow:
 
     @property
     def value_yuan(self) -> str:
-        return f"{self.value_fen // 100}.{self.value_fen % 100:02d}"
+        return money.yuan(self.value_fen)
 
 
 def monthly_table(conn: sqlite3.Connection, month: periods.Period,

@@ -5,7 +5,6 @@ recorded video of cards being shown.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import sqlite3
@@ -17,6 +16,7 @@ from pathlib import Path
 from bank import db, devices
 from bank.errors import BankError
 from sync import client
+from sync import home as home_mod
 
 from . import enrolment
 
@@ -84,11 +84,8 @@ def enrol(office_db: Path, home: Path, server: str, *, kind: str, label: str,
     carries the check of the certificate the demo office serves, whose whole fingerprint the
     device is given as from the QR); a home enrolled before is only pointed at ``server`` (the
     demo picks a new port each run; the office, and so its certificate, stays the same)."""
-    config_path = home / "config.json"
-    if config_path.exists():
-        config = json.loads(config_path.read_text("utf-8"))
-        config["server"] = server
-        config_path.write_text(json.dumps(config, ensure_ascii=False, indent=2), "utf-8")
+    if (home / home_mod.CONFIG).exists():
+        home_mod.open_home(home).with_config(server=server)
         return
     conn = db.connect(office_db)
     try:

@@ -21,7 +21,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, replace
 
-from bank import cardcode, clock, reviewers, settings, validity
+from bank import cardcode, clock, ledger, reviewers, settings, validity
 from bank.errors import ReasonedRefusal
 from bank.policy import Window
 
@@ -247,7 +247,7 @@ def passbook(conn: sqlite3.Connection, account_id: int) -> list[PassLine]:
 
 
 def _kind_title(kind: str) -> str:
-    return {"reversal": "冲正", "expiry": "积分到期", "adjustment": "调整", "redemption": "兑换"}.get(kind, kind)
+    return ledger.KIND_NAMES.get(kind, kind)
 
 
 # --- the convention, merchants, boards, postings -----------------------------------------------

@@ -113,7 +113,7 @@ def demo_cmd(db_path: Path, seed: int, until: dt.date | None, key_dir: Path | No
     click.echo(f"已建立演示社区 {db_path} (demo community built in {time.monotonic() - started:.1f} s): "
                f"{summary.accounts} 户储户, {summary.cards} 张卡, {summary.merchants} 家商户, "
                f"{summary.entries} 条台账; 加分 {summary.awarded}, 扣分 {summary.deducted}, "
-               f"兑换 {summary.redeemed}, 过期 {summary.expired}.")
+               f"兑换 {summary.redeemed}, 到期 {summary.expired}.")
 
 
 @main.command("migrate")
@@ -262,7 +262,7 @@ def tour_cmd(db_path: Path):
     reversals = one("SELECT count(*) FROM ledger_entries WHERE kind = 'reversal'")
     click.echo(f"台账 {one('SELECT count(*) FROM ledger_entries')} 条: 加分 {totals.get('award', 0)}, "
                f"扣分 {-totals.get('deduction', 0)}, 兑换 {-totals.get('redemption', 0)}, "
-               f"过期 {-totals.get('expiry', 0)}, 冲正 {reversals} 笔")
+               f"到期 {-totals.get('expiry', 0)}, 冲正 {reversals} 笔")
     click.echo("\n-- 几张卡 (cards) --")
     for status in ("active", "superseded", "revoked"):
         row = conn.execute("SELECT card_id, version, account_id, qr FROM cards WHERE status = ? "

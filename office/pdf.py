@@ -74,10 +74,6 @@ def para(pdf: FPDF, height: float, text: str, align: str = "L") -> None:
     pdf.multi_cell(0, height, text, align=align, new_x="LMARGIN", new_y="NEXT")
 
 
-def yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
-
-
 def table(pdf: FPDF, headers: list[str], widths: list[float], rows: list[list], *,
           aligns: str | None = None, size: float = 9, line: float = 6.0) -> None:
     """A simple ruled table that repeats its header on each new page."""

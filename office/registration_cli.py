@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from bank import accounts, audit, cards, db, households, merchants, teams
+from bank import accounts, audit, cards, db, households, merchants, money, teams
 from bank.errors import InvalidInput
 
 from .cli import (DateType, _check_out, _echo_json, _open_ro, _resolve_account, _write_out, db_option, main,
@@ -328,7 +328,7 @@ def offer_group():
 @plain_errors
 def offer_add_cmd(db_path, merchant_id, name, points, value, as_json):
     """Add an offer (a withdrawn one of the same name is listed again); warns below ¥1 a point."""
-    value_fen = merchants.parse_yuan(value)
+    value_fen = money.parse_yuan(value)
     conn = db.connect(db_path)
     with db.transaction(conn):
         oid = merchants.add_offer(conn, merchant_id, name, points, value_fen)
@@ -352,7 +352,7 @@ def offer_add_cmd(db_path, merchant_id, name, points, value, as_json):
 @plain_errors
 def offer_edit_cmd(db_path, offer_id, name, points, value):
     """Change an offer's name, points or estimated value; redemptions already made keep their value."""
-    value_fen = merchants.parse_yuan(value) if value is not None else None
+    value_fen = money.parse_yuan(value) if value is not None else None
     if name is None and points is None and value_fen is None:
         raise InvalidInput("没有要修改的内容。", "nothing to change")
     conn = db.connect(db_path)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 
 from bank import boards as boards_mod
-from bank import clock, community, periods, postings, redemptions
+from bank import clock, community, money, periods, postings, redemptions
 
 from . import excel
 from . import pdf as pdfkit
@@ -39,10 +39,10 @@ def monthly_pdf(conn: sqlite3.Connection, month: periods.Period) -> bytes:
     pdf.set_font(pdfkit.FONT, "", 10)
     merchants_n = len({r.merchant_id for r in table})
     pdfkit.para(pdf, 7, f"本月共有 {merchants_n} 家商户参与兑换,兑换 {count} 笔,计 {points} 分,"
-                         f"商户捐赠商品和服务价值合计 {pdfkit.yuan(fen)} 元。", align="C")
+                         f"商户捐赠商品和服务价值合计 {money.yuan(fen)} 元。", align="C")
     pdf.ln(2)
     rows = [[r.merchant, r.offer, r.count, r.quantity, r.points, r.value_yuan] for r in table]
-    rows.append(["合计", "", count, qty, points, pdfkit.yuan(fen)])
+    rows.append(["合计", "", count, qty, points, money.yuan(fen)])
     pdfkit.table(pdf, MONTHLY_HEADERS, [52, 44, 20, 18, 22, 30], rows, aligns="LLRRRR")
     _signature(pdf, conn)
     return bytes(pdf.output())

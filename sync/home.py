@@ -60,6 +60,13 @@ class Home:
         raw = _read_key(self.path)
         return Ed25519PrivateKey.from_private_bytes(raw)
 
+    def with_config(self, **changes) -> "Home":
+        """Save a changed config (durably, in one step) and return the home as it now is."""
+        config = {**self.config, **changes}
+        _check_config(config)
+        write_json(self.path / CONFIG, config)
+        return Home(self.path, config)
+
     def replica(self) -> sqlite3.Connection:
         """The replica, checked cheaply on every open: present, SQLite, not empty, this device's."""
         conn = replica.connect(self.path / REPLICA)
@@ -158,9 +165,20 @@ def create(path: str | Path, config: dict, private: Ed25519PrivateKey) -> Home:
     replica.set_state(conn, device_id=config["device_id"], community=config["community"],
                       issuing_keys=config["issuing_keys"], kind=config["kind"])
     conn.close()
-    tmp = path / (CONFIG + ".tmp")
-    tmp.write_text(json.dumps(config, ensure_ascii=False, indent=2), "utf-8")
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path / CONFIG)
+    write_json(path / CONFIG, config)
     return Home(path, config)
+
+
+def write_json(path: Path, data) -> None:
+    """Replace a small JSON file so that a power cut leaves the old one or the new one, never half."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False, indent=2)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)        # the rename itself reaches the disk
+    finally:
+        os.close(dir_fd)

@@ -172,9 +172,7 @@ class Settings:
             return cls()
 
     def save(self, path: Path) -> None:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(vars(self), ensure_ascii=False, indent=2), "utf-8")
-        os.replace(tmp, path)
+        home_mod.write_json(path, vars(self))
 
 
 class _NoNetwork:
@@ -683,12 +681,7 @@ class TerminalFlow:
         except BankError:
             self.message = msg("办公室地址须以 https:// 开头(如 https://192.168.1.10:8080)。", "error")
             return False
-        config = {**self.home.config, "server": server}
-        path = self.home.path / home_mod.CONFIG
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(config, ensure_ascii=False, indent=2), "utf-8")
-        os.replace(tmp, path)
-        self.home = home_mod.open_home(self.home.path)
+        self.home = self.home.with_config(server=server)
         if self.syncer is not None:
             self.syncer.home = self.home
         self.message = msg("办公室地址已保存。")

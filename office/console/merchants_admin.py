@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bank import community, devices, merchants, policy
+from bank import community, devices, merchants, money, policy
 
 from . import web
 from .web import Console
@@ -28,14 +28,14 @@ def merchant_fields(form) -> dict:
 
 def offer_price(form) -> tuple[int, int]:
     return (web.integer(form, "points", "所需积分", lo=1, hi=merchants.MAX_OFFER_POINTS),
-            merchants.parse_yuan(web.text(form, "value", "价值(元)", max_len=10)))
+            money.parse_yuan(web.text(form, "value", "价值(元)", max_len=10)))
 
 
 def below_promise_page(console: Console, ctx: web.Ctx, form, *, what: str, points: int, value_fen: int, back: str):
     """The office is warned before an offer is priced below the scheme's ¥1 a point."""
     return console.confirm_page(ctx, form, heading=f"{what}:每分价值不足1元", button="仍然保存", back=back,
                                 warning=merchants.promise_warning(points, value_fen),
-                                lines=[f"{points} 分兑换价值 {value_fen // 100}.{value_fen % 100:02d} 元的商品或服务。",
+                                lines=[f"{points} 分兑换价值 {money.yuan(value_fen)} 元的商品或服务。",
                                        "如属商户让利不足,请与商户商量提高价值或减少所需积分。"])
 
 

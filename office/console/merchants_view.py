@@ -30,7 +30,6 @@ POLICY_LABELS = {
 }
 
 
-parse_yuan = merchants.parse_yuan   # the console's and the command line's amounts, one parser
 
 
 def register(app: FastAPI, console: Console) -> None:

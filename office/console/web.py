@@ -27,7 +27,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from bank import attempts, audit, clock, community, db, keystore, reviewers, reviews, users
+from bank import attempts, audit, clock, community, db, keystore, money, reviewers, reviews, users
 from bank.errors import BankError, InvalidInput, NotFound
 
 log = logging.getLogger("office.console")
@@ -193,7 +193,7 @@ class Console:
                                       autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
                                       trim_blocks=True, lstrip_blocks=True)
         self.env.filters["local"] = _local_time
-        self.env.filters["yuan"] = lambda fen: f"{(fen or 0) // 100}.{(fen or 0) % 100:02d}"
+        self.env.filters["yuan"] = money.yuan
         self.env.filters["pct"] = _pct
         self.env.globals["roles"] = users.ROLES
         self.env.globals["csrf_field"] = _csrf_field
