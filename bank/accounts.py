@@ -347,10 +347,19 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
+PIN_LENGTHS = range(4, 7)    # a PIN (a card's, a reviewer's, a tablet's staff PIN) is 4 to 6 digits
+
+
+def check_pin_rule(pin) -> str:
+    """The PIN if it is 4 to 6 ASCII digits; otherwise :class:`InvalidInput` in plain words."""
+    if not (isinstance(pin, str) and pin.isascii() and pin.isdigit() and len(pin) in PIN_LENGTHS):
+        raise InvalidInput("密码须为4到6位数字。", "a PIN is 4 to 6 digits")
+    return pin
+
+
 def hash_pin(pin: str, *, salt: bytes | None = None) -> str:
     """A slow salted hash of a PIN, as 'scrypt$n$r$p$salt$hash' (hex)."""
-    if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 6):
-        raise InvalidInput("密码须为4到6位数字。", "a PIN is 4 to 6 digits")
+    check_pin_rule(pin)
     salt = salt or secrets.token_bytes(16)
     digest = hashlib.scrypt(pin.encode(), salt=salt, maxmem=64 * 2**20, **_SCRYPT)
     return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${salt.hex()}${digest.hex()}"

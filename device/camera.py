@@ -8,13 +8,14 @@ a live camera never ends on its own.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+
+from .android import is_android
 
 try:
     import cv2
@@ -182,11 +183,6 @@ def open_source(spec: str | int, **kwargs) -> FrameSource:
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return FolderSource([path], **kwargs)
     return VideoFileSource(path, **kwargs)
-
-
-def is_android() -> bool:
-    """Whether we run inside the Android (python-for-android) build."""
-    return hasattr(sys, "getandroidapilevel") or "ANDROID_ARGUMENT" in os.environ
 
 
 def android_camera_source(index: int = 0, width: int = 1280, height: int = 720) -> FrameSource:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
-import sys
 import threading
+
+from .android import is_android
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class Speaker:
 
     @property
     def available(self) -> bool:
-        return bool(self.engine) or sys.platform == "android"
+        return bool(self.engine) or is_android()
 
     def say(self, text: str, lang: str = "zh") -> threading.Thread:
         """Speak ``text`` in the background; returns the thread (tests may join it)."""
@@ -46,7 +47,7 @@ class Speaker:
             self._proc = None
 
     def _speak(self, text: str, lang: str) -> None:
-        if sys.platform == "android":
+        if is_android():
             _android(text, lang)
             return
         if not self.engine:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from bank import clock
+from bank import accounts, clock
 from bank.errors import BankError
 from device import kiosk as engine
 from device.syncing import Syncer
@@ -258,7 +258,7 @@ class KioskFlow:
             self.pin = ""
         elif key == "back":
             self.pin = self.pin[:-1]
-        elif key.isdigit() and len(self.pin) < 6:
+        elif key.isdigit() and len(self.pin) < accounts.PIN_LENGTHS[-1]:
             self.pin += key
 
     def _office(self):

@@ -298,9 +298,12 @@ class TerminalFlow:
             return False
         if not server.startswith(("http://", "https://")):
             server = "https://" + server
-        if staff_pin and not (staff_pin.isdigit() and 4 <= len(staff_pin) <= 8):
-            self.message = msg("店员密码须为4到8位数字。", "error")
-            return False
+        if staff_pin:
+            try:       # before the code is spent: a PIN refused afterwards would burn it
+                accounts.check_pin_rule(staff_pin)
+            except BankError as exc:
+                self.message = from_error(exc)
+                return False
         if self.fault is not None and self.home_dir.exists():
             self._set_aside()          # the damaged home is kept, never deleted, for the office
         try:
@@ -493,7 +496,7 @@ class TerminalFlow:
             self.pin = self.pin[:-1]
         elif key == "clear":
             self.pin = ""
-        elif key.isdigit() and len(self.pin) < 8:
+        elif key.isdigit() and len(self.pin) < accounts.PIN_LENGTHS[-1]:
             self.pin += key
 
     # --- the redemption -------------------------------------------------------------------------

@@ -43,6 +43,17 @@ def test_unenrolled_home_starts_on_enrolment_and_enrols_with_a_code(town, hub, t
     assert again.step is Step.SCAN and again.settings.staff_pin_hash
 
 
+def test_a_staff_pin_against_the_pin_rule_is_refused_before_the_code_is_spent(town, hub, tmp_path, now):
+    flow = TerminalFlow(tmp_path / "new", now=now, transport=hub)
+    code = office_do(town, lambda c: devices.new_enrolment_code(c, merchant_id=town.noodles))
+    qr = f"{ENROL_PREFIX}http://office.test#{code}"
+    assert not flow.enrol_qr(qr, staff_pin="1234567")
+    assert "密码须为4到6位数字" in text(flow) and flow.step is Step.ENROL
+    assert not (tmp_path / "new").exists()          # nothing written, so the retry is not "directory not empty"
+    assert flow.enrol_qr(qr, staff_pin="246813")     # the same code still works
+    assert flow.step is Step.SCAN and flow.settings.staff_pin_hash
+
+
 def test_enrolment_refusals_are_plain(town, hub, tmp_path, now):
     flow = TerminalFlow(tmp_path / "new", now=now, transport=hub)
     assert not flow.enrol_qr("hello")
