@@ -5,13 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bank import clock, devices
-from bank.errors import BankError
 
 from sync import client, home
-
-
-class WrongDeviceKind(BankError):
-    code = "wrong_device_kind"
 
 
 def enroll(home_dir: str | Path, server: str, code: str, *, kind: str = "tablet", label: str = "",
@@ -29,11 +24,7 @@ def enroll(home_dir: str | Path, server: str, code: str, *, kind: str = "tablet"
     devices.parse_code(code)        # a mistyped code is refused before anything is sent
     transport = transport or client.enrolment_transport(server, code, fingerprint, timeout)
     private = home.new_key()
-    answer = client.enrol(transport, code, private, label)
-    if answer["kind"] != kind:
-        raise WrongDeviceKind("这个登记码是给另一类设备的(商户平板/服务点一体机)。",
-                              f"this code enrols a {answer['kind']}, not a {kind}; the office has registered "
-                              f"device {answer['device_id']}: revoke it and make a {kind} code")
+    answer = client.enrol(transport, code, private, label, kind=kind)   # the office refuses another kind's code
     config = {"device_id": answer["device_id"], "kind": answer["kind"], "merchant_id": answer["merchant_id"],
               "service_point_id": answer["service_point_id"], "server": server.rstrip("/"),
               "community": answer["community"], "community_name": answer["community_name"],
@@ -62,4 +53,3 @@ def fingerprint_text(text: str | None) -> str | None:
     return fp
 
 
-__all__ = ["enroll", "fingerprint_text", "WrongDeviceKind"]

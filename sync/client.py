@@ -322,7 +322,7 @@ def authorise(home: home_mod.Home, conn, transport, *, purpose: str, card_text: 
 
 # --- enrol ------------------------------------------------------------------------------------
 
-def enrol(transport, code: str, private, label: str = "") -> dict:
+def enrol(transport, code: str, private, label: str = "", *, kind: str) -> dict:
     """Register this device's key with the one-time ``code`` (protocol 2, docs/sync-protocol.md):
     the code never leaves the device; the office's answer must carry a valid MAC from the code,
     name our key, our challenge and the certificate we see. Returns the answer without its MAC."""
@@ -334,7 +334,7 @@ def enrol(transport, code: str, private, label: str = "") -> dict:
     for attempt in (1, 2):      # a challenge gone stale (office restarted) is asked for once more
         challenge = _call(transport, wire.API + "/enrol/challenge",
                           wire.canonical({"protocol": wire.ENROL_PROTOCOL, "code_id": parsed.code_id}), {})
-        request = {"protocol": wire.ENROL_PROTOCOL, "code_id": parsed.code_id,
+        request = {"protocol": wire.ENROL_PROTOCOL, "code_id": parsed.code_id, "kind": kind,
                    "challenge": str(challenge.get("challenge", "")), "public_key": public_key,
                    "label": label, "tls": pin}
         request["signature"] = wire.b64e(private.sign(wire.enrolment_pop_message(request)))

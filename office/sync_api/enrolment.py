@@ -95,7 +95,7 @@ def challenge(conn: sqlite3.Connection, body: bytes, now: dt.datetime, key: Chal
     return {"protocol": wire.ENROL_PROTOCOL, "code_id": code_id, "challenge": key.make(code_id, now)}
 
 
-REQUEST_FIELDS = {"protocol", "code_id", "challenge", "public_key", "label", "tls", "signature", "mac"}
+REQUEST_FIELDS = {"protocol", "code_id", "kind", "challenge", "public_key", "label", "tls", "signature", "mac"}
 
 
 def enrol(conn: sqlite3.Connection, body: bytes, now: dt.datetime, *, key: ChallengeKey,
@@ -113,6 +113,8 @@ def enrol(conn: sqlite3.Connection, body: bytes, now: dt.datetime, *, key: Chall
     _protocol(obj)
     code_id = _code_id(obj)
     label, tls, mac, challenge_text = obj["label"], obj["tls"], obj["mac"], obj["challenge"]
+    if obj["kind"] not in devices.KINDS:
+        raise wire.malformed(f"kind must be one of {sorted(devices.KINDS)}")
     if not isinstance(label, str) or len(label) > 60:
         raise wire.malformed("label must be text of at most 60 characters")
     if not isinstance(challenge_text, str) or len(challenge_text) > 200:
@@ -133,6 +135,9 @@ def enrol(conn: sqlite3.Connection, body: bytes, now: dt.datetime, *, key: Chall
         raise ProtocolError("enrolment_code_wrong", "登记码不正确(或登记请求在途中被改动),未作任何更改。",
                             "the request's MAC does not match this enrolment code", status=403)
     key.check(code_id, challenge_text, now)
+    if obj["kind"] != code.kind:
+        raise ProtocolError("enrolment_wrong_kind", "这个登记码是给另一类设备的(商户平板/服务点一体机),未作任何更改。",
+                            f"this code enrols a {code.kind}, not a {obj['kind']}: nothing was changed", status=403)
     if tls != tls_fingerprint:
         raise ProtocolError("enrolment_channel", "设备连接到的不是本办公室的服务器(中间可能有代理),未登记。",
                             "the device saw another TLS certificate than this office's: a proxy in between?",

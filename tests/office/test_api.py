@@ -156,7 +156,7 @@ def test_text_that_is_not_unicode_in_every_field_of_every_request_is_400_and_wri
     push = events.sign_batch(key, tab.device_id, [ev])
     pull = {"cursor": "E3.C6", "full": False}
     challenge = {"protocol": 2, "code_id": "2345"}
-    enrol = {"protocol": 2, "code_id": "2345", "challenge": "c", "public_key": "AAAA", "label": "收银台",
+    enrol = {"protocol": 2, "code_id": "2345", "kind": "tablet", "challenge": "c", "public_key": "AAAA", "label": "收银台",
              "tls": "ab" * 32, "signature": "AAAA", "mac": "00" * 32}
     n = 0
     for path, valid, sign in (("/api/v1/push", push, True), ("/api/v1/pull", pull, True),

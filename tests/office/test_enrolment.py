@@ -98,7 +98,7 @@ def _code_row(path, code_id):
 
 
 def _request(hub, code: str, *, public_key: bytes | None = None, signer=None, tls=None, label="收银台",
-             challenge: str | None = None, mac_code: str | None = None) -> dict:
+             challenge: str | None = None, mac_code: str | None = None, kind: str = "tablet") -> dict:
     parsed = devices.parse_code(code)
     signer = signer or Ed25519PrivateKey.generate()
     if public_key is None:
@@ -107,7 +107,7 @@ def _request(hub, code: str, *, public_key: bytes | None = None, signer=None, tl
         r = hub.tc.post("/api/v1/enrol/challenge", content=wire.canonical({"protocol": 2, "code_id": parsed.code_id}))
         assert r.status_code == 200, r.text
         challenge = r.json()["challenge"]
-    req = {"protocol": 2, "code_id": parsed.code_id, "challenge": challenge, "public_key": wire.b64e(public_key),
+    req = {"protocol": 2, "code_id": parsed.code_id, "kind": kind, "challenge": challenge, "public_key": wire.b64e(public_key),
            "label": label, "tls": tls}
     req["signature"] = wire.b64e(signer.sign(wire.enrolment_pop_message(req)))
     req["mac"] = wire.enrolment_request_mac(devices.parse_code(mac_code or code).key, req)
@@ -204,6 +204,17 @@ def test_wrong_code_stale_challenge_and_another_certificate_are_refused_and_burn
     assert count(town.path, "devices") == 0 and _code_row(town.path, parsed.code_id).used_at is None
     enrolment.enroll(tmp_path / "tab", "http://office.test", code, transport=hub)
     assert count(town.path, "devices") == 1
+
+
+def test_a_code_for_the_other_kind_of_device_is_refused_before_the_office_registers_anything(town, hub, tmp_path):
+    code = _new_code(town.path, merchant_id=None, service_point_id=1)
+    with pytest.raises(client.Refused) as refused:
+        enrolment.enroll(tmp_path / "tab", "http://office.test", code, kind="tablet", transport=hub)
+    assert refused.value.code == "enrolment_wrong_kind" and "另一类设备" in refused.value.zh
+    assert count(town.path, "devices") == 0 and not (tmp_path / "tab").exists()
+    assert _code_row(town.path, devices.parse_code(code).code_id).used_at is None
+    h, pulled = enrolment.enroll(tmp_path / "kiosk", "http://office.test", code, kind="kiosk", transport=hub)
+    assert h.config["kind"] == "kiosk" and count(town.path, "devices") == 1
 
 
 def test_a_protocol_1_enrolment_is_refused_with_a_reason(town, hub):
