@@ -77,4 +77,4 @@ def candidates(conn: sqlite3.Connection, year: int, limit: int = 20) -> list[tup
         "GROUP BY e.account_id ORDER BY 3 DESC, 1 LIMIT ?", (p.start, p.end, limit))]
 
 
-__all__ = ["HONOURS", "SOURCES", "nominate", "decide", "nominations", "candidates", "NotFound"]
+__all__ = ["HONOURS", "SOURCES", "nominate", "decide", "nominations", "candidates"]

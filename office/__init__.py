@@ -1,1 +1,1 @@
-"""The community office: the central store's command line (and later its server and console)."""
+"""The community office: the store of record, its sync API, the council's console and the command line."""

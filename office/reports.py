@@ -21,7 +21,7 @@ def _community(conn) -> str:
 
 
 def monthly_rows(conn: sqlite3.Connection, month: periods.Period, merchant_id: int | None = None):
-    """(rows for a table, totals) of the monthly redemption table."""
+    """(the table's lines, their cells for a PDF or a sheet, totals: count, quantity, points, fen)."""
     table = redemptions.monthly_table(conn, month, merchant_id)
     rows = [[r.merchant, r.offer, r.count, r.quantity, r.points, r.value_fen / 100] for r in table]
     totals = (sum(r.count for r in table), sum(r.quantity for r in table), sum(r.points for r in table),

@@ -5,7 +5,7 @@
     python -m terminal void   --home DIR --seq N [--json]
     python -m terminal status --home DIR [--json]
 
-Without a command (``python -m terminal --home DIR``) it will open the tablet app (later issue).
+Without a command (``python -m terminal --home DIR``) it opens the tablet app.
 """
 
 from __future__ import annotations

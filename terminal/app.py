@@ -20,10 +20,8 @@ from kivy.factory import Factory
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, StringProperty
 
-from bank import clock
 from device import camera as camera_mod
 from device.scan.verify import Refused, verify_on_replica
-from device.ui import theme
 from device.ui.app_base import BaseApp
 
 from . import screens
@@ -267,4 +265,4 @@ def run(home_dir: str, camera: str | None = None) -> None:
     TerminalApp(home_dir, camera=camera).run()
 
 
-__all__ = ["TerminalApp", "run", "clock", "theme"]
+__all__ = ["TerminalApp", "run"]
