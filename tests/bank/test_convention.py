@@ -9,7 +9,7 @@ import pytest
 from bank import convention, ledger
 from bank.errors import InvalidInput
 
-from .test_ledger import local
+from .kit import local
 
 
 def test_catalog_has_four_products_with_cadences_and_25_items_under_five_headings():

@@ -5,14 +5,11 @@ import sqlite3
 
 import pytest
 
-from bank import accounts, clock, ledger, merchants
+from bank import accounts, ledger, merchants
 from bank.errors import AccountInactive, AlreadyReversed, CapExceeded, InsufficientPoints, InvalidInput, NotFound
 
 from ..conftest import T0
-
-
-def local(y, m, d, hh, mm):
-    return dt.datetime(y, m, d, hh, mm, tzinfo=clock.LOCAL_TZ).astimezone(clock.UTC)
+from .kit import local
 
 
 def test_award_and_deduction_take_points_and_kind_from_the_rule_item(store, account):

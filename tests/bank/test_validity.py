@@ -4,7 +4,7 @@ import datetime as dt
 
 from bank import ledger, merchants, settings, validity
 
-from .test_ledger import local
+from .kit import local
 
 
 def earn(store, account, code, when):

@@ -15,6 +15,7 @@ import pytest
 
 from bank import db, devices
 from sync import client
+from tests.e2e import browser_kit
 from tests.sync.kit import build
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,3 +105,8 @@ def server(town, tmp_path):
 def enrol_cli(town, server: Server, home: Path, merchant_id: int) -> None:
     code = cli("office", "enroll", "--db", town.path, "--merchant", merchant_id).stdout.strip().splitlines()[-1]
     cli("terminal", "enroll", "--home", home, "--server", server.url, "--code", code)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    yield from browser_kit.launch()

@@ -9,7 +9,7 @@ import pytest
 
 from bank import db, reviewers
 from tests.e2e.conftest import Server
-from tests.e2e.test_console_browser import browser, new_page, shot  # noqa: F401  (the shared browser fixture)
+from tests.e2e.browser_kit import new_page, shot
 from tests.office.console_kit import PASSWORD, make_store
 
 pytestmark = pytest.mark.slow

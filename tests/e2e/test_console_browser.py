@@ -6,26 +6,17 @@ which the office guide shows."""
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
-from pathlib import Path
 
 import pytest
 
 from bank import db, ledger
 
+from tests.e2e.browser_kit import SHOTS, new_page, shot
 from tests.e2e.conftest import Server
 from tests.office.console_kit import PASSWORD, make_store
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
-# Tests must not rewrite tracked files: docs/ only on request.
-SHOTS = Path(os.environ.get("MPB_SCREENSHOT_DIR") or tempfile.mkdtemp(prefix="console-shots-"))
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-
-
 @pytest.fixture(scope="module")
 def console_server(demo_db, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser")
@@ -33,35 +24,6 @@ def console_server(demo_db, tmp_path_factory):
     s = Server(store, tmp / "server.log").start()
     yield s
     s.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("Debian's chromium is missing: `make test` installs it (apt install chromium)")
-        pytest.skip("Debian's chromium is not installed (apt install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def new_page(browser):
-    """A page in its own context: the office serves HTTPS with its own certificate (the browser
-    warns once, as it will for the staff), and every Content-Security-Policy violation the page
-    reports is kept in ``page.csp_violations`` (an inline style or script the policy blocks)."""
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN", ignore_https_errors=True)
-    page = context.new_page()
-    page.csp_violations = []
-    page.on("console", lambda m: "Content Security Policy" in m.text and page.csp_violations.append(m.text))
-    return page
-
-
-def shot(page, name: str) -> None:
-    page.evaluate("document.fonts.ready")
-    page.screenshot(path=str(SHOTS / f"console-{name}.png"), full_page=True)
 
 
 def flash(page) -> str:
@@ -281,7 +243,7 @@ def test_registration_open_print_and_redeem_at_a_tablet(browser, console_server,
     from device import redeem
     from sync import home as home_mod
     from tests.e2e.conftest import cli
-    from tests.office.test_printing import render
+    from tests.office.pdf_kit import render
 
     url = console_server.url
     page = login(browser, url)

@@ -144,7 +144,7 @@ def test_accessibility_of_every_screen_at_both_sizes(kt, hub, kiosk_home):
     from device.ui.theme import contrast
     from kiosk import style
     from kiosk.widgets import KText
-    from tests.kiosk.test_flow import login
+    from tests.kiosk.kit import login
 
     flow, app = _app(kiosk_home, hub)
     problems: list[str] = []

@@ -10,13 +10,7 @@ from kiosk.flow import IDLE_SECONDS, PAGE_SIZE, STAFF_IDLE_SECONDS, Step
 from sync import client, replica
 
 from .conftest import STAFF_PIN
-
-
-def login(flow, qr, pin=STAFF_PIN):
-    flow.scan(qr)
-    for key in pin:
-        flow.pin_key(key)
-    flow.pin_submit()
+from .kit import login
 
 
 def test_resident_sees_points_passbook_convention_shops_boards(flow, kt):

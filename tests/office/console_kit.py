@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from tests.conftest import copy_store
 import warnings
+from pathlib import Path
 
 from bank import db, users
+from tests.conftest import copy_store
 
 with warnings.catch_warnings():
     # Starlette prefers httpx2; httpx (pinned in pyproject's test extra) works the same here.
@@ -22,15 +23,22 @@ USERS = {  # name: (role, compound, merchant)
 REVIEWER_ID = 1
 
 
+_WITH_USERS: dict[Path, Path] = {}     # demo store -> its copy with the users (hashing them is slow)
+
+
 def make_store(demo_db, path):
-    copy_store(demo_db, path)
-    conn = db.connect(path)
-    with db.transaction(conn):
-        for name, (role, compound, merchant) in USERS.items():
-            users.add_user(conn, name=name, role=role, password=PASSWORD, compound_id=compound, merchant_id=merchant,
-                           reviewer_id=REVIEWER_ID if role == "reviewer" else None)
-    conn.close()
-    return path
+    """A fresh copy of the demo store with one user per role (each test gets its own)."""
+    demo_db = Path(demo_db)
+    if demo_db not in _WITH_USERS:
+        template = copy_store(demo_db, demo_db.with_name("with-users.sqlite"))
+        conn = db.connect(template)
+        with db.transaction(conn):
+            for name, (role, compound, merchant) in USERS.items():
+                users.add_user(conn, name=name, role=role, password=PASSWORD, compound_id=compound,
+                               merchant_id=merchant, reviewer_id=REVIEWER_ID if role == "reviewer" else None)
+        conn.close()
+        _WITH_USERS[demo_db] = template
+    return copy_store(_WITH_USERS[demo_db], path)
 
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')

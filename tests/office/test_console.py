@@ -10,7 +10,7 @@ import subprocess
 import openpyxl
 import pytest
 
-from bank import cards, clock, db, ledger, objections, users
+from bank import audit, cards, clock, db, ledger, objections, users
 from office import server
 
 from .console_kit import PASSWORD, Browser, count, error_text, make_store
@@ -21,32 +21,32 @@ PAGES = ["/", "/residents", "/residents?q=张", "/residents/7", "/merchants", "/
          "/audit?actor=王主任&action=login&q=x", "/password"]
 
 
-@pytest.fixture(scope="module")
-def store(demo_db, tmp_path_factory):
-    return make_store(demo_db, tmp_path_factory.mktemp("console") / "store.sqlite")
+@pytest.fixture
+def store(demo_db, tmp_path):
+    return make_store(demo_db, tmp_path / "store.sqlite")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def app(store):
     return server.create_app(store)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def office(app):
     return Browser(app, "王主任")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def council(app):
     return Browser(app, "李委员")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def reviewer(app):
     return Browser(app, "钱组员")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def merchant(app):
     return Browser(app, "小面店")
 
@@ -504,7 +504,10 @@ def test_monthly_table_downloads(office):
     assert office.get("/reports/monthly.pdf?month=abc").status_code == 400
 
 
-def test_audit_view_filters(office):
+def test_audit_view_filters(office, store):
+    conn = db.connect(store)
+    audit.record(conn, "王主任", "card.issue", "account 1", {"card": "000001"})
+    conn.close()
     page = office.get("/audit?action=card")
     assert "card.issue" in page.text and "login" not in page.text.split("<table>")[1].replace("login.failed", "")
     assert "王主任" in office.get("/audit?actor=王主任").text

@@ -19,12 +19,12 @@ QUERY_NAME = re.compile(r'(?:web\.\w+\((?:q|ctx\.request\.query_params), "(\w+)"
                         r'|web\.(compound)\(ctx\.conn, q')
 
 
-@pytest.fixture(scope="module")
-def store(demo_db, tmp_path_factory):
-    return make_store(demo_db, tmp_path_factory.mktemp("params") / "store.sqlite")
+@pytest.fixture
+def store(demo_db, tmp_path):
+    return make_store(demo_db, tmp_path / "store.sqlite")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def app(store):
     return server.create_app(store)
 

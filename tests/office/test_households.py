@@ -13,12 +13,12 @@ from office import server
 from .console_kit import Browser, count, error_text, make_store
 
 
-@pytest.fixture(scope="module")
-def store(demo_db, tmp_path_factory):
-    return make_store(demo_db, tmp_path_factory.mktemp("households") / "store.sqlite")
+@pytest.fixture
+def store(demo_db, tmp_path):
+    return make_store(demo_db, tmp_path / "store.sqlite")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def office(store):
     return Browser(server.create_app(store), "王主任")
 

@@ -5,7 +5,6 @@ QR codes are decoded from the rendered page; Excel is read back with openpyxl.""
 from __future__ import annotations
 
 import io
-import subprocess
 
 import openpyxl
 import pytest
@@ -15,22 +14,7 @@ from bank import accounts, cards, db, errors, periods
 from office import cardsheet, cli, reports
 from tests.conftest import copy_store
 
-
-def pdf_text(data: bytes, tmp_path) -> str:
-    path = tmp_path / "doc.pdf"
-    path.write_bytes(data)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
-
-
-def render(data: bytes, tmp_path, dpi: int = 150):
-    from PIL import Image
-    path = tmp_path / "page.pdf"
-    path.write_bytes(data)
-    subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-f", "1", "-l", "1", str(path), str(tmp_path / "page")],
-                   check=True)
-    with Image.open(next(tmp_path.glob("page-*.png"))) as image:
-        image.load()
-        return image.copy()
+from .pdf_kit import pdf_text, render
 
 
 @pytest.fixture(scope="module")

@@ -68,7 +68,7 @@ def test_every_command_has_help(group, command):
 
 def test_account_add_json_has_account_and_card_and_the_pdf_decodes(store, tmp_path):
     import zxingcpp
-    from tests.office.test_printing import render
+    from tests.office.pdf_kit import render
     pdf = tmp_path / "card.pdf"
     out = run("account", "add", "--db", store, "--holder", "周新", "--member", "李玥:配偶", "--member", "周小雨:女儿",
               "--compound", 2, "--building", 3, "--unit", 1, "--room", "301", "--phone", "13800001111",

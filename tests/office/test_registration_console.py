@@ -13,7 +13,7 @@ import openpyxl
 
 import pytest
 
-from bank import accounts, cards, clock, convention, db, ledger, merchants, policy, teams
+from bank import accounts, audit, cards, clock, convention, db, ledger, merchants, policy, teams
 from office import server
 
 from .console_kit import Browser, error_text, make_store
@@ -22,17 +22,17 @@ TABLES = ("accounts", "members", "cards", "ledger_entries", "merchants", "offers
           "redemption_windows", "volunteer_teams", "catalog_versions", "household_changes", "audit_log")
 
 
-@pytest.fixture(scope="module")
-def store(demo_db, tmp_path_factory):
-    return make_store(demo_db, tmp_path_factory.mktemp("registration") / "store.sqlite")
+@pytest.fixture
+def store(demo_db, tmp_path):
+    return make_store(demo_db, tmp_path / "store.sqlite")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def app(store):
     return server.create_app(store)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def office(app):
     return Browser(app, "王主任")
 
@@ -425,7 +425,14 @@ def test_only_the_office_registers(app, store, name):
 
 
 def test_the_audit_page_names_actions_in_chinese(office, store):
-    """Runs after the tests above (module order): their changes are in the log."""
+    codes = ("account.close", "merchant.add", "offer.edit", "offer.withdraw", "team.add", "convention.withdraw",
+             "household.merge_undo")
+    conn = db.connect(store)
+    for code in codes:
+        audit.record(conn, "王主任", code, "test", {})
+    conn.close()
+    r = office.post("/residents/new", NEW)        # one real action of the console, the rest recorded above
+    assert r.status_code == 303, error_text(r)
     page = office.get("/audit").text
     for label in ("开户", "销户", "新增商户", "修改兑换项目", "撤下兑换项目", "新增志愿服务队", "撤回积分细则版本", "撤销并户"):
         assert f">{label}</td>" in page, label

@@ -12,15 +12,15 @@ from bank import accounts, cards, db, reviewers
 from office import cli, server
 
 from .console_kit import Browser, count, error_text, make_store
-from .test_printing import pdf_text
+from .pdf_kit import pdf_text
 
 
-@pytest.fixture(scope="module")
-def store(demo_db, tmp_path_factory):
-    return make_store(demo_db, tmp_path_factory.mktemp("reviewers") / "store.sqlite")
+@pytest.fixture
+def store(demo_db, tmp_path):
+    return make_store(demo_db, tmp_path / "store.sqlite")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def office(store):
     return Browser(server.create_app(store), "王主任")
 

@@ -11,12 +11,12 @@ from office import server
 from .console_kit import Browser, count, error_text, make_store
 
 
-@pytest.fixture(scope="module")
-def store(demo_db, tmp_path_factory):
-    return make_store(demo_db, tmp_path_factory.mktemp("yearly") / "store.sqlite")
+@pytest.fixture
+def store(demo_db, tmp_path):
+    return make_store(demo_db, tmp_path / "store.sqlite")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def app(store):
     return server.create_app(store)
 
@@ -38,8 +38,10 @@ def test_publish_the_year_end_posting(app, store):
 
 def test_bad_input_writes_nothing(app, store):
     office = Browser(app, "王主任")
+    good = {"year": "2025", "compound": "2", "opens_on": "2026-01-05", "days": "7"}
+    assert office.post("/yearly/postings", good).status_code == 303       # so that a second one is refused
     before = count(store, "postings"), count(store, "audit_log")
-    good = {"year": "2025", "compound": "1", "opens_on": "2026-01-05", "days": "7"}
+    good["compound"] = "1"
     for change, words in (({"opens_on": "2025-12-30"}, "结束后"), ({"days": "0"}, "公示天数"),
                           ({"days": "61"}, "公示天数"), ({"opens_on": "next week"}, "日期"),
                           ({"compound": "99"}, "没有编号"), ({"compound": ""}, "请填写"),

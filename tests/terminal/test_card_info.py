@@ -10,7 +10,7 @@ from device import redeem as engine
 from sync import client, replica
 from terminal.flow import NO_PIN, Step
 
-from tests.terminal.test_flow import office_do, synced, text
+from tests.terminal.kit import office_do, synced, text
 
 
 def warnings(flow) -> list[str]:
@@ -179,5 +179,5 @@ def test_old_replica_is_migrated_and_pulls_full(tmp_path):
 
 
 def client_down():
-    from tests.terminal.test_flow import client_down as down
+    from tests.terminal.kit import client_down as down
     return down()

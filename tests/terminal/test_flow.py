@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-from bank import accounts, cards, db, devices, policy
+from bank import accounts, cards, devices, policy
 from terminal.flow import ENROL_PREFIX, NO_PIN, Step, TerminalFlow
 from device import redeem as engine
-from sync import client
 
 from tests.sync.kit import office_balance
-
-
-def text(flow) -> str:
-    return flow.message.render() if flow.message else ""
-
-
-def office_do(town, fn):
-    conn = db.connect(town.path)
-    with db.transaction(conn):
-        out = fn(conn)
-    conn.close()
-    return out
-
-
-def synced(flow):
-    state = flow.syncer.run_once()
-    assert state.online, state
-    return state
+from tests.terminal.kit import client_down, office_do, synced, text
 
 
 # --- enrolment ---------------------------------------------------------------------------------
@@ -436,10 +418,3 @@ def test_settings_behind_staff_pin_and_reenrol(flow, town, hub, now, tablet_home
     assert flow.step is Step.ENROL and flow.home is None
     assert any(p.name.startswith("tab.replaced-") for p in tablet_home.parent.iterdir())
 
-
-def client_down():
-    """A transport that is always offline."""
-    class Down:
-        def post(self, *a):
-            raise client.Unreachable("down", "down")
-    return Down()
