@@ -279,3 +279,51 @@ def test_the_account_page_prints_the_passbook(app, console_store, tmp_path):
     assert f"储户编号:{aid}" in pdf_text(r.content, tmp_path)
     conn = db.connect(console_store, readonly=True)
     assert audit.search(conn, action="passbook.print")[0].target == f"account {aid}"
+
+
+# --- Excel exports --------------------------------------------------------------------------------
+
+def sheet_rows(content: bytes):
+    import io
+
+    import openpyxl
+    ws = openpyxl.load_workbook(io.BytesIO(content)).active
+    rows = list(ws.iter_rows(values_only=True))
+    return rows[0][0], rows[2], rows[3:]
+
+
+def test_the_entries_export_names_the_items_and_covers_a_range_of_months(app, console_store):
+    office = Browser(app, "王主任")
+    form = office.get("/exports").text
+    assert 'name="from_month"' in form and 'name="to_month"' in form
+    r = office.get("/exports/entries.xlsx?from_month=2026-08&to_month=2026-10")
+    assert r.status_code == 200
+    title, headers, rows = sheet_rows(r.content)
+    assert title == "台账记录 2026年8月至2026年10月"
+    months = {row[1][:7] for row in rows}
+    assert months == {"2026-08", "2026-09", "2026-10"}
+    conn = db.connect(console_store, readonly=True)
+    n = conn.execute("SELECT count(*) FROM ledger_entries WHERE recorded_at >= ? AND recorded_at < ?",
+                     ("2026-07-31T16:00:00", "2026-10-31T16:00:00")).fetchone()[0]
+    assert len(rows) == n
+    col = {h: i for i, h in enumerate(headers)}
+    award = next(row for row in rows if row[col["类别"]] == "加分")
+    item = conn.execute("SELECT name FROM rule_items WHERE code = ? ORDER BY catalog_version DESC",
+                        (award[col["项目"]],)).fetchone()[0]
+    assert award[col["项目名称"]] == item
+    redemption = next(row for row in rows if row[col["类别"]] == "兑换")
+    assert redemption[col["商户名称"]] and redemption[col["兑换项目名称"]]
+    one = sheet_rows(office.get("/exports/entries.xlsx?month=2026-10").content)
+    assert one[0] == "台账记录 2026年10月" and {row[1][:7] for row in one[2]} == {"2026-10"}
+
+
+@pytest.mark.parametrize("query, message", [("from_month=2026-10&to_month=2026-08", "早于起始月份"),
+                                            ("from_month=2023-01&to_month=2026-10", "最多导出 36 个月"),
+                                            ("from_month=2026-13&to_month=2026-10", "不是月份")])
+def test_a_bad_month_range_is_a_form_error_in_chinese(app, console_store, query, message):
+    office = Browser(app, "王主任")
+    exports = count(console_store, "audit_log")
+    r = office.get(f"/exports/entries.xlsx?{query}")
+    assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
+    assert message in error_text(r) and 'name="from_month"' in r.text
+    assert count(console_store, "audit_log") == exports
