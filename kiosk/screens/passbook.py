@@ -34,7 +34,7 @@ class PassbookScreen(KioskScreen):
         if total == 0:
             rows.add_widget(self.text(self.tr("还没有记录。")))
         a = flow.account
-        self.expiring = "  ".join(self.tr("有 {points} 分将在 {day} 到期,请及时兑换。").format(points=p, day=d)
+        self.expiring = "\n".join(self.tr("有 {points} 分将在 {day} 到期,请及时兑换。").format(points=p, day=d)
                                   for d, p in (a.expiring if a else ()))
         self.ids.pager.show(flow, total, self.tr)
         self.can_unlock = any(flow.hides_details(line) for line in flow.passbook())
