@@ -59,7 +59,7 @@ bench: setup
 screenshots: setup
 	$(PY) -m terminal screenshots --out docs/screenshots
 	$(PY) -m kiosk screenshots --out docs/screenshots
-	MPB_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_console_browser.py
+	MPB_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_console_browser.py tests/e2e/test_routine_browser.py
 
 setup: deps $(VENV)/.installed
 

@@ -275,7 +275,7 @@ class Console:
                 s = self.session(request)
                 if s is None:
                     return self._login_redirect(request)
-                ctx = Ctx(request, self.conn(), s.user, s.csrf)
+                ctx = Ctx(request, self.conn(), s.user, s.csrf, self.clock)
                 try:
                     ctx.require(*roles)
                     return func(ctx, **request.path_params)
