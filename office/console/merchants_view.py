@@ -113,7 +113,9 @@ def register(app: FastAPI, console: Console) -> None:
         # It carries the whole fingerprint of the certificate this office serves, which the device pins.
         server = str(ctx.request.base_url)
         fp = devices.office_fingerprint(ctx.conn)
-        svg = segno.make_qr(devices.enrol_qr_text(server, code, fp), error="m").svg_inline(scale=8, border=4)
+        # No width/height but a viewBox: the stylesheet scales the whole code (with its quiet zone)
+        # instead of cropping a fixed-size drawing to the box.
+        svg = segno.make_qr(devices.enrol_qr_text(server, code, fp), error="m").svg_inline(border=4, omitsize=True)
         return console.render(ctx, "enrol.html", code=code, what=what, hours=hours, qr=markupsafe.Markup(svg),
                               fingerprint=tls.spaced(fp) if fp else "")
 
