@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bank import clock, community, convention, db, ledger, periods, reviews, teams, tips, volunteering
+from bank import clock, community, convention, db, ledger, periods, reviews, teams, tips, totals, volunteering
 
 from .. import reports
 from . import web
@@ -24,15 +24,11 @@ def register(app: FastAPI, console: Console) -> None:
             compound_id = web.compound(ctx.conn, q) or compounds[0].compound_id
         ctx.scope_compound(compound_id)
         rows = reviews.compound_entries(ctx.conn, compound_id, month.start, month.end)
-        totals = ctx.conn.execute(
-            "SELECT a.compound_id, sum(CASE WHEN e.kind = 'award' THEN e.points END), "
-            "-sum(CASE WHEN e.kind = 'deduction' THEN e.points END), count(*) FROM ledger_entries e "
-            "JOIN accounts a USING (account_id) WHERE e.kind IN ('award', 'deduction') AND e.recorded_at >= ? "
-            "AND e.recorded_at < ? GROUP BY a.compound_id", (month.start, month.end)).fetchall()
+        by_compound = totals.totals(ctx.conn, month.start, month.end, by="compound")
         catalog = convention.in_force(ctx.conn)
         return console.render(
             ctx, "monthly.html", month=month, compounds=compounds, compound_id=compound_id, rows=rows,
-            totals={r[0]: r for r in totals}, catalog=catalog, kind_names=ledger.KIND_NAMES,
+            totals={c.compound_id: by_compound.get(c.compound_id, totals.Totals()) for c in compounds}, catalog=catalog, kind_names=ledger.KIND_NAMES,
             service_items=volunteering.service_items(catalog),
             general_item=volunteering.general_item(ctx.conn, catalog),
             tips=tips.search(ctx.conn, compound_id=compound_id if ctx.user.role == "reviewer" else None, limit=50),

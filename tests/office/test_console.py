@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import subprocess
 
 import openpyxl
@@ -516,3 +517,32 @@ def test_audit_view_filters(office, store):
 
 def test_api_is_untouched(office):
     assert office.get("/api/v1/health").json()["ok"] is True
+
+
+def _row_numbers(html: str, label: str) -> list[int]:
+    row = re.search(rf"<tr><td>{label}</td>(.*?)</tr>", html, re.S)[1]
+    return [int(n) for n in re.findall(r'<td class="n">(-?\d+)</td>', row)]
+
+
+def test_monthly_page_and_dashboard_agree_on_a_month_with_a_reversal(office, store):
+    """One month, one number: the monthly page's per-compound totals add up to the dashboard's
+    figure for the month, and an award reversed this month counts in neither."""
+    month = clock.local_date(clock.now_utc()).strftime("%Y-%m")
+
+    def figures():
+        monthly = office.get(f"/monthly?month={month}").text
+        dash = office.get("/").text
+        return ((sum(_row_numbers(monthly, "加分")), sum(_row_numbers(monthly, "扣分"))),
+                (_row_numbers(dash, "加分")[-1], _row_numbers(dash, "扣分")[-1]))
+
+    before_monthly, before_dash = figures()
+    assert before_monthly == before_dash
+    page = office.follow(office.post("/monthly/entries", {"account": "19", "item": "ML04", "month": month}))
+    entry_id = int(re.search(r"台账第 (\d+) 号", page.text)[1])
+    awarded_monthly, awarded_dash = figures()
+    assert awarded_monthly == awarded_dash and awarded_monthly[0] > before_monthly[0]
+    c = db.connect(store)
+    with db.transaction(c):
+        ledger.reverse(c, entry_id, recorded_by="社区办公室:王主任", note="记错了户")
+    c.close()
+    assert figures() == (before_monthly, before_dash)
