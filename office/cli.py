@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from bank import accounts, cardcode, cards, clock, convention, db, demo, ledger, validity
+from bank import accounts, cardcode, cards, clock, convention, db, demo, ledger, recorders, validity
 from bank.errors import BankError
 
 
@@ -204,7 +204,8 @@ def balance_cmd(db_path: Path, ident: str, as_json: bool, limit: int):
             "entries": [{"entry_id": ln.entry.entry_id, "date": ln.local_date.isoformat(), "kind": ln.entry.kind,
                          "points": ln.entry.points, "description": ln.description,
                          "balance_after": ln.balance_after, "reversed": ln.reversed,
-                         "recorded_by": ln.entry.recorded_by, "device_id": ln.entry.device_id,
+                         "recorded_by": ln.entry.recorded_by, "recorder": recorders.label(ln.entry.recorded_by),
+                         "device_id": ln.entry.device_id,
                          "note": ln.entry.note} for ln in lines]})
         return
     _print_passbook(conn, account_id, bal, lines, expiring)
@@ -220,7 +221,7 @@ def _print_passbook(conn, account_id, bal, lines, expiring) -> None:
     for ln in lines:
         mark = "(已冲正)" if ln.reversed else ""
         click.echo(f"  {ln.local_date.isoformat():<12} {ledger.KIND_NAMES[ln.entry.kind]:<4} "
-                   f"{ln.entry.points:>+6} {ln.balance_after:>6}  {ln.description}{mark}")
+                   f"{ln.entry.points:>+6} {ln.balance_after:>6}  {ln.description}{mark} · {recorders.label(ln.entry.recorded_by)}")
 
 
 @main.command("rules")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bank import accounts, audit, clock, devices, honours, ledger, merchants, objections, periods, redemptions, tips
+from bank import accounts, audit, clock, devices, honours, ledger, merchants, objections, periods, recorders, redemptions, tips
 
 from .. import excel
 from . import web
@@ -34,7 +34,7 @@ def _rows(ctx: web.Ctx, name: str):
                             "WHERE recorded_at >= ? AND recorded_at < ? ORDER BY entry_id", (month.start, month.end))
         return (["编号", "时间", "储户", "类别", "积分", "项目", "商户", "兑换项目", "数量", "冲正", "记录人", "设备", "备注"],
                 [[r[0], clock.local(clock.from_text(r[1])).strftime("%Y-%m-%d %H:%M"), r[2], ledger.KIND_NAMES[r[3]],
-                  *r[4:]] for r in rows])
+                  *r[4:10], recorders.label(r[10]), *r[11:]] for r in rows])
     if name == "merchants":
         rows = []
         for m in merchants.all_merchants(conn):

@@ -55,7 +55,7 @@ def register(app: FastAPI, console: Console) -> None:
         served_on = web.date(form, "served_on", "服务日期")
         description = web.text(form, "description", "服务内容", max_len=100)
         posted = volunteering.record_service(ctx.conn, team_id, item_code=item, description=description,
-                                             served_on=served_on, recorded_by=f"社区办公室:{ctx.actor}")
+                                             served_on=served_on, recorded_by=ctx.recorder)
         ctx.audit("team.service", f"team {team_id}", {"item": item, "entries": [e.entry_id for e in posted]})
         return "/monthly", f"已为 {len(posted)} 户队员记录志愿服务积分。"
 

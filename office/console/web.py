@@ -27,7 +27,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from bank import attempts, audit, clock, community, db, keystore, money, reviewers, reviews, users
+from bank import attempts, audit, clock, community, db, keystore, money, recorders, reviewers, reviews, users
 from bank.errors import BankError, InvalidInput, NotFound
 
 log = logging.getLogger("office.console")
@@ -79,6 +79,11 @@ class Ctx:
     @property
     def actor(self) -> str:
         return self.user.name
+
+    @property
+    def recorder(self) -> str:
+        """What the ledger keeps as the recorder of an entry this user makes (``bank.recorders``)."""
+        return recorders.of_user(self.user.role, self.user.name)
 
     def now(self) -> dt.datetime:
         """The time attempt limits count by (the console's clock)."""
@@ -194,6 +199,7 @@ class Console:
                                       trim_blocks=True, lstrip_blocks=True)
         self.env.filters["local"] = _local_time
         self.env.filters["yuan"] = money.yuan
+        self.env.filters["recorder"] = recorders.label
         self.env.filters["pct"] = _pct
         self.env.globals["roles"] = users.ROLES
         self.env.globals["csrf_field"] = _csrf_field

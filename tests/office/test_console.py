@@ -546,3 +546,22 @@ def test_monthly_page_and_dashboard_agree_on_a_month_with_a_reversal(office, sto
         ledger.reverse(c, entry_id, recorded_by="社区办公室:王主任", note="记错了户")
     c.close()
     assert figures() == (before_monthly, before_dash)
+
+
+def test_team_service_by_a_council_member_is_labelled_with_the_council(council, store):
+    """Recorded by 李委员 of the council, the team's entries say so on the monthly page, never 社区办公室."""
+    c = conn_of(store)
+    team = c.execute("SELECT team_id FROM members WHERE team_id IS NOT NULL GROUP BY team_id "
+                     "ORDER BY count(*) LIMIT 1").fetchone()[0]
+    compound = c.execute("SELECT a.compound_id FROM members m JOIN accounts a USING (account_id) WHERE m.team_id = ? "
+                         "LIMIT 1", (team,)).fetchone()[0]
+    c.close()
+    today = clock.local_date(clock.now_utc())
+    council.follow(council.post("/monthly/team-service", {"team": str(team), "item": "ML02", "served_on": today.isoformat(),
+                                                          "description": "义务巡逻"}))
+    page = council.get(f"/monthly?month={today:%Y-%m}&compound={compound}").text
+    rows = [r for r in page.split("<tr>")[1:] if "李委员" in r]
+    assert rows and all("道德评议会 李委员" in r and "社区办公室" not in r for r in rows)
+    c = conn_of(store)
+    assert c.execute("SELECT recorded_by FROM ledger_entries ORDER BY entry_id DESC LIMIT 1").fetchone()[0] == "道德评议会:李委员"
+    c.close()
