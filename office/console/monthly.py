@@ -45,8 +45,7 @@ def register(app: FastAPI, console: Console) -> None:
             e = reviews.record(ctx.conn, ctx.user, account_id, code, note=note, confirmation=confirmation)
             ctx.audit("entry.record", f"account {account_id}",
                       {"entry_id": e.entry_id, "item": code, "points": e.points})
-        month = web.text(form, "month", "月份", max_len=7, required=False)
-        return f"/monthly?month={month}", f"已为储户 {account_id} 记录 {e.points:+d} 分(台账第 {e.entry_id} 号)。"
+        return web.back(form, "/monthly"), f"已为储户 {account_id} 记录 {e.points:+d} 分(台账第 {e.entry_id} 号)。"
 
     @console.action(*web.STAFF)
     def team_service(ctx: web.Ctx, form):
@@ -57,7 +56,7 @@ def register(app: FastAPI, console: Console) -> None:
         posted = volunteering.record_service(ctx.conn, team_id, item_code=item, description=description,
                                              served_on=served_on, recorded_by=ctx.recorder)
         ctx.audit("team.service", f"team {team_id}", {"item": item, "entries": [e.entry_id for e in posted]})
-        return "/monthly", f"已为 {len(posted)} 户队员记录志愿服务积分。"
+        return web.back(form, "/monthly"), f"已为 {len(posted)} 户队员记录志愿服务积分。"
 
     @console.action(*web.EVERYONE_BUT_MERCHANTS)
     def add_tip(ctx: web.Ctx, form):
@@ -72,7 +71,7 @@ def register(app: FastAPI, console: Console) -> None:
         tid = tips.record(ctx.conn, channel=channel, content=content, recorded_by=ctx.actor, account_id=account_id,
                           compound_id=compound_id)
         ctx.audit("tip.record", f"tip {tid}", {"channel": channel})
-        return "/monthly#tips", f"已登记举报(第 {tid} 号)。"
+        return web.back(form, "/monthly", "tips"), f"已登记举报(第 {tid} 号)。"
 
     @console.action(*web.STAFF)
     def follow_tip(ctx: web.Ctx, form, tip_id: str):
@@ -81,7 +80,7 @@ def register(app: FastAPI, console: Console) -> None:
         note = web.text(form, "note", "跟进情况", max_len=200)
         tips.follow_up(ctx.conn, tid, status=status, note=note, by=ctx.actor)
         ctx.audit("tip.follow_up", f"tip {tid}", {"status": status})
-        return "/monthly#tips", f"举报 {tid} 已更新为“{tips.STATUSES[status]}”。"
+        return web.back(form, "/monthly", "tips"), f"举报 {tid} 已更新为“{tips.STATUSES[status]}”。"
 
     @console.page(*web.STAFF)
     def table_pdf(ctx: web.Ctx):

@@ -226,7 +226,8 @@ class Console:
             flash = urllib.parse.unquote(request.cookies[FLASH_COOKIE])[:300]
         html = self.env.get_template(template).render(
             user=ctx.user if ctx else None, csrf=ctx.csrf if ctx else "", community=self.community_name(),
-            path=request.url.path if request else "", flash=flash, **values)
+            path=request.url.path if request else "", flash=flash,
+            here=(request.url.path + (f"?{request.url.query}" if request.url.query else "")) if request else "", **values)
         response = HTMLResponse(html, status_code=status_code)
         if flash:
             delete_cookie(response, FLASH_COOKIE)
@@ -414,8 +415,23 @@ def new_login_csrf() -> str:
 
 @jinja2.pass_context
 def _csrf_field(context) -> markupsafe.Markup:
-    """The hidden CSRF input every console form carries."""
-    return markupsafe.Markup('<input type="hidden" name="csrf" value="{}">').format(context.get("csrf", ""))
+    """The hidden inputs every console form carries: the CSRF token, and the page the form is on
+    (``back``) so the action returns the user to the same place (:func:`back`)."""
+    return markupsafe.Markup('<input type="hidden" name="csrf" value="{}"><input type="hidden" name="back" value="{}">'
+                             ).format(context.get("csrf", ""), context.get("here", ""))
+
+
+def back(form, path: str, anchor: str = "") -> str:
+    """Where an action on ``path``'s page redirects: that page with the query the user had on it
+    (compound, month, page, search) from the form's ``back`` field, else the page itself. Only the
+    query is taken from the form, so it can never send the browser elsewhere."""
+    here = form.get("back")
+    query = ""
+    if isinstance(here, str) and len(here) <= 500:
+        parts = urllib.parse.urlsplit(here)
+        if parts.path == path and not parts.scheme and not parts.netloc:
+            query = urllib.parse.urlencode(urllib.parse.parse_qsl(parts.query)[:10])
+    return path + (f"?{query}" if query else "") + (f"#{anchor}" if anchor else "")
 
 
 def _local_time(text: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -4,6 +4,7 @@ CSRF and sessions, bad input (a clear message and nothing written), PDFs and Exc
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 import re
 import subprocess
@@ -432,10 +433,15 @@ def test_merchants_offers_devices_and_policy(office, store):
         assert office.post("/merchants/5/offers", data).status_code == 400, data
     assert "已添加" in office.follow(office.post("/merchants/5/offers", {"name": "豆浆", "points": "2", "value": "2.50"})).text
     assert count(store, "offers") == before + 1
-    page = office.post("/merchants/5/enrol", {"hours": "24"})
-    assert page.status_code == 200 and "<svg" in page.text and "只能使用一次" in page.text
+    codes = count(store, "enrolment_codes")
+    r = office.post("/merchants/5/enrol", {"hours": "24"})
+    page = office.follow(r)     # a redirect: a refresh shows the same code, it never makes another
+    assert "<svg" in page.text and "只能使用一次" in page.text
+    again = office.get(r.headers["location"])
+    assert re.search(r'class="code">([^<]+)<', again.text)[1] == re.search(r'class="code">([^<]+)<', page.text)[1]
+    assert count(store, "enrolment_codes") == codes + 1
     assert office.post("/merchants/5/enrol", {"hours": "999"}).status_code == 400
-    assert "<svg" in office.post("/devices/enrol-kiosk", {"service_point": "1", "hours": "2"}).text
+    assert "<svg" in office.follow(office.post("/devices/enrol-kiosk", {"service_point": "1", "hours": "2"})).text
     assert office.post("/devices/enrol-kiosk", {"service_point": "99", "hours": "2"}).status_code == 404
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -565,3 +571,25 @@ def test_team_service_by_a_council_member_is_labelled_with_the_council(council, 
     c = conn_of(store)
     assert c.execute("SELECT recorded_by FROM ledger_entries ORDER BY entry_id DESC LIMIT 1").fetchone()[0] == "道德评议会:李委员"
     c.close()
+
+
+def test_an_entry_on_the_monthly_page_returns_to_the_same_compound_and_month(office, store):
+    """Recording on compound 3's page of October leaves the user there (it once went back to
+    compound 1 of this month), by a redirect, so a refresh never records twice."""
+    c = conn_of(store)
+    account, other = [r[0] for r in c.execute("SELECT account_id FROM accounts WHERE compound_id = 3 AND "
+                                              "status = 'active' ORDER BY account_id LIMIT 2")]
+    c.close()
+    page = office.get("/monthly?month=2026-10&compound=3").text
+    form = page[page.index('action="/monthly/entries"'):]
+    back = html.unescape(re.search(r'name="back" value="([^"]*)"', form)[1])
+    before = count(store, "ledger_entries")
+    r = office.post("/monthly/entries", {"account": str(account), "item": "ML04", "back": back})
+    assert r.status_code == 303 and r.headers["location"] == "/monthly?month=2026-10&compound=3"
+    shown = office.client.get(r.headers["location"]).text
+    assert "已为储户" in shown and '<option value="3" selected' in shown
+    office.get(r.headers["location"])       # a refresh of the page it landed on records nothing
+    assert count(store, "ledger_entries") == before + 1
+    # a back field naming another page is not followed
+    r = office.post("/monthly/entries", {"account": str(other), "item": "ML04", "back": "https://evil.example/x"})
+    assert r.headers["location"] == "/monthly"
