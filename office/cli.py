@@ -696,10 +696,26 @@ def print_cards_cmd(db_path: Path, out: Path, idents: tuple[str, ...]):
     from . import cardsheet
     _check_out(out, ".pdf")
     conn = _open_ro(db_path)
-    account_ids = [_resolve_account(conn, i) for i in idents] if idents else None
-    data = cardsheet.build(conn, account_ids)
-    _write_out(out, data)
-    click.echo(f"已生成储户卡打印文件 (card sheet written): {out}")
+    if not idents:
+        _write_out(out, cardsheet.build(conn, None))
+        click.echo(f"已生成储户卡打印文件 (card sheet written): {out}")
+        return
+    # One account without a card (or a mistyped number) is left out and named, not the whole sheet.
+    account_ids, unknown = [], []
+    for ident in idents:
+        try:
+            account_ids.append(_resolve_account(conn, ident))
+        except BankError as exc:
+            unknown.append(exc.zh)
+    sheet = cardsheet.build_many(conn, account_ids) if account_ids else None
+    skipped = unknown + [why for _, why in sheet.skipped] if sheet else unknown
+    if sheet is None:
+        raise BankError("没有可打印的卡:" + ";".join(skipped), "no cards to print", code="invalid_input")
+    _write_out(out, sheet.data)
+    for why in skipped:
+        click.echo(f"未打印:{why}", err=True)
+    click.echo(f"已生成 {len(sheet.printed)} 户的储户卡打印文件 (card sheet written): {out}"
+               + (f";{len(skipped)} 户未打印,见上。" if skipped else ""))
 
 
 @main.group("user")

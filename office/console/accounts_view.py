@@ -225,9 +225,13 @@ def register(app: FastAPI, console: Console) -> None:
         ids = [web.integer({"v": p}, "v", "储户编号", lo=1) for p in parts]
         if not ids:
             raise InvalidInput("请填写储户编号。", "no account ids")
-        data = cardsheet.build(ctx.conn, ids)
-        ctx.audit("card.print", ",".join(map(str, ids))[:200])
-        return web.pdf_response(data, "储户卡.pdf")
+        sheet = cardsheet.build_many(ctx.conn, ids)
+        if sheet.skipped:
+            # Said before anything is printed; the page's link prints the others.
+            return console.render(ctx, "cards_skipped.html", sheet=sheet, again="/cards/sheet.pdf?" + urllib.parse.urlencode(
+                {"accounts": ",".join(map(str, sheet.printed))}))
+        ctx.audit("card.print", ",".join(map(str, sheet.printed))[:200])
+        return web.pdf_response(sheet.data, "储户卡.pdf")
 
     add = app.add_api_route
     add("/residents", residents, methods=["GET"], include_in_schema=False)
