@@ -187,3 +187,21 @@ def test_console_card_sheet_skips_an_account_without_a_card_and_says_so(writable
     sheet = office.get(link)
     assert sheet.status_code == 200 and sheet.content[:4] == b"%PDF"
     assert office.get(f"/cards/sheet.pdf?accounts={missing}").status_code == 400
+
+
+def test_posting_header_keeps_its_dates_on_one_line(writable, tmp_path):
+    """The posting period reads as one line on the printed notice (its dates were once broken
+    across two lines in the middle of a date)."""
+    import datetime as dt
+
+    from bank import postings
+    quarter = periods.quarter("2026Q3")
+    c = db.connect(writable)
+    with db.transaction(c):
+        p = postings.publish(c, kind="quarterly", period=quarter, compound_id=1, opens_on=dt.date(2026, 10, 12),
+                             days=10, by="王主任")
+    data = reports.posting_pdf(c, quarter, 1, posting=p)
+    c.close()
+    (tmp_path / "posting.pdf").write_bytes(data)
+    lines = [ln for ln in pdf_text(data, tmp_path).splitlines() if str(p.opens_on) in ln or str(p.closes_on) in ln]
+    assert len(lines) == 1 and f"{p.opens_on} 至 {p.closes_on}" in lines[0], lines
