@@ -19,6 +19,8 @@ import click
 from bank import accounts, cardcode, cards, clock, convention, db, demo, ledger, recorders, validity
 from bank.errors import BankError
 
+from .usage import PlainGroup
+
 
 class DateType(click.ParamType):
     name = "DATE"
@@ -94,7 +96,7 @@ def _echo_json(obj) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=PlainGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main():
     """龙海社区道德积分银行 · 社区办公室 (Moral Points Bank: the community office)."""
 
@@ -343,6 +345,11 @@ def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_ke
     # opens, migrates, loads the key: a bad database or key fails here
     app = server.create_app(db_path, keys, tls_fingerprint=app_fp)
     server.configure_logging()
+    # Listen before saying it started: a busy port is one line and exit 1, not "已启动" followed
+    # by uvicorn's error. uvicorn serves on this very socket, so nothing can take the port between.
+    sock = _listen(host, port)
+    config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning",
+                            ssl_certfile=str(tls_cert) if app_fp else None, ssl_keyfile=str(tls_key) if app_fp else None)
     scheme = "http" if insecure_http else "https"
     click.echo(f"办公室服务已启动 (serving {db_path}) at {scheme}://{host}:{port}/  sync API: /api/v1  docs: /docs",
                err=True)
@@ -350,8 +357,21 @@ def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_ke
         click.echo(f"证书指纹 (certificate SHA-256): {tls.spaced(app_fp)}", err=True)
     else:
         click.echo("注意:明文 HTTP,仅供本机开发 (plain HTTP, development on this machine only)", err=True)
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning",
-                ssl_certfile=str(tls_cert) if app_fp else None, ssl_keyfile=str(tls_key) if app_fp else None)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _listen(host: str, port: int):
+    import errno
+    import socket
+    try:
+        return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+                                    backlog=2048)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise BankError(f"端口 {port} 已被占用(办公室服务可能已在运行),请先停止占用它的程序,或用 --port 换一个端口。",
+                            f"port {port} is in use", code="port_in_use") from None
+        raise BankError(f"无法在 {host}:{port} 上提供服务:{exc.strerror}。", f"cannot listen on {host}:{port}: {exc}",
+                        code="cannot_listen") from None
 
 
 def _server_option_ok(server: str) -> bool:
