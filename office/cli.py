@@ -434,7 +434,7 @@ def _device_rows(conn):
                      "revoked_at": d.revoked_at, "last_seq": d.last_seq, "events": pending.get(d.device_id, 0),
                      "last_push_at": d.last_push_at, "last_pull_at": d.last_pull_at,
                      "last_sync_at": max(filter(None, (d.last_push_at, d.last_pull_at)), default=None),
-                     "clock_skew_s": d.clock_skew_s})
+                     "clock_skew_s": d.clock_skew_s, "held_at": d.held_at, "status_name": devices.status_name(d)})
     return rows
 
 
@@ -450,12 +450,12 @@ def devices_cmd(db_path: Path, as_json: bool):
     if as_json:
         _echo_json(rows)
         return
-    click.echo("设备\t类型\t商户/服务点\t状态\t事件\t上次同步\t时钟偏差(秒)")
+    click.echo("设备\t类型\t商户/服务点\t状态\t事件\t上次同步(北京时间)\t时钟偏差(秒)")
     for r in rows:
         where = r["merchant"] if r["kind"] == "tablet" else f"服务点{r['service_point_id']}"
-        click.echo(f"{r['device_id']}\t{'平板' if r['kind'] == 'tablet' else '一体机'}\t{where}\t"
-                   f"{'有效' if r['status'] == 'active' else '已注销'}\t{r['last_seq']}\t"
-                   f"{r['last_sync_at'] or '从未'}\t{r['clock_skew_s'] if r['clock_skew_s'] is not None else '-'}")
+        synced = _local_text(r["last_sync_at"]) if r["last_sync_at"] else "从未"
+        click.echo(f"{r['device_id']}\t{devices.KIND_NAMES[r['kind']]}\t{where}\t{r['status_name']}\t{r['last_seq']}\t"
+                   f"{synced}\t{r['clock_skew_s'] if r['clock_skew_s'] is not None else '-'}")
     exposure = policy.worst_case_exposure(conn, devices.tablets_by_merchant(conn))
     click.echo(f"一张被复制的卡在所有平板离线时一天最多可兑换 {exposure} 分 "
                f"(worst case for one copied card: {exposure} points a day)")
@@ -471,7 +471,7 @@ def revoke_device_cmd(db_path: Path, device_id: str):
     conn = db.connect(db_path)
     with db.transaction(conn):
         d = devices.revoke(conn, device_id)
-    click.echo(f"设备 {d.device_id} 已注销 (revoked at {d.revoked_at}).")
+    click.echo(f"设备 {d.device_id} 已于 {_local_text(d.revoked_at)} 注销,此后它发来的任何数据都将被拒收 (revoked).")
 
 
 @main.command("merchants")

@@ -217,6 +217,7 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tl
                 "enrol_protocol": wire.ENROL_PROTOCOL}
 
     console = console_ui.mount(app, db_path, keys)   # the console (HTML) at /, login at /login
+    console.clock = now                               # one clock for the API and the console
 
     # Devices get JSON under the API; a person in a browser anywhere else gets a page in Chinese.
     def for_devices(request: Request) -> bool:

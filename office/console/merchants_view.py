@@ -67,7 +67,8 @@ def register(app: FastAPI, console: Console) -> None:
         points = {r[0]: r[1] for r in ctx.conn.execute("SELECT service_point_id, name FROM service_points")}
         page = web.integer({"page": ctx.request.query_params.get("alerts_page", "1")}, "page", "页码", lo=1, hi=100_000)
         shown = alerts.open_alerts(ctx.conn, limit=ALERTS_PER_PAGE + 1, offset=(page - 1) * ALERTS_PER_PAGE)
-        return console.render(ctx, "devices.html", devices=devices.all_devices(ctx.conn), silent=silent, names=names,
+        return console.render(ctx, "devices.html", devices=devices.all_devices(ctx.conn), kind_names=devices.KIND_NAMES,
+                              silent=silent, names=names,
                               points=points, alerts=shown[:ALERTS_PER_PAGE], more_alerts=len(shown) > ALERTS_PER_PAGE,
                               alerts_page=page, open_alerts=alerts.open_count(ctx.conn), alert_kinds=alerts.KINDS,
                               service_points=sorted(points.items()))

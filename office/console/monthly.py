@@ -69,8 +69,8 @@ def register(app: FastAPI, console: Console) -> None:
             from bank import accounts
             ctx.scope_compound(accounts.get(ctx.conn, account_id).compound_id)
         tid = tips.record(ctx.conn, channel=channel, content=content, recorded_by=ctx.actor, account_id=account_id,
-                          compound_id=compound_id)
-        ctx.audit("tip.record", f"tip {tid}", {"channel": channel})
+                          compound_id=compound_id, now=ctx.now())
+        ctx.audit("tip.record", f"tip {tid}", {"channel": tips.CHANNELS[channel]})
         return web.back(form, "/monthly", "tips"), f"已登记举报(第 {tid} 号)。"
 
     @console.action(*web.STAFF)
@@ -78,8 +78,8 @@ def register(app: FastAPI, console: Console) -> None:
         tid = web.path_int(tip_id, "举报")
         status = web.choice(form, "status", "处理状态", tips.STATUSES)
         note = web.text(form, "note", "跟进情况", max_len=200)
-        tips.follow_up(ctx.conn, tid, status=status, note=note, by=ctx.actor)
-        ctx.audit("tip.follow_up", f"tip {tid}", {"status": status})
+        tips.follow_up(ctx.conn, tid, status=status, note=note, by=ctx.actor, now=ctx.now())
+        ctx.audit("tip.follow_up", f"tip {tid}", {"status": tips.STATUSES[status]})
         return web.back(form, "/monthly", "tips"), f"举报 {tid} 已更新为“{tips.STATUSES[status]}”。"
 
     @console.page(*web.STAFF)

@@ -90,7 +90,7 @@ class Ctx:
         return self.clock()
 
     def audit(self, action: str, target="", detail=None) -> None:
-        audit.record(self.conn, self.user.name, action, target, detail)
+        audit.record(self.conn, self.user.name, action, target, detail, now=self.now())
 
 
 # --- form and query parsing: every refusal is a plain Chinese sentence --------------------------

@@ -593,3 +593,32 @@ def test_an_entry_on_the_monthly_page_returns_to_the_same_compound_and_month(off
     # a back field naming another page is not followed
     r = office.post("/monthly/entries", {"account": str(other), "item": "ML04", "back": "https://evil.example/x"})
     assert r.headers["location"] == "/monthly"
+
+
+def test_tip_notes_and_the_audit_log_read_in_local_time_and_chinese(store):
+    """At 01:30 on 1 December in Chongqing (17:30 UTC the day before) a follow-up note, the audit
+    page and its Excel say 2026-12-01 01:30, name the action in Chinese and spell its details out
+    (they once gave the UTC time, the action's code and the raw JSON)."""
+    at = dt.datetime(2026, 11, 30, 17, 30, tzinfo=dt.timezone.utc)
+    office = Browser(server.create_app(store, now=lambda: at), "王主任")
+    office.follow(office.post("/tips", {"channel": "visit", "content": "楼道堆放杂物", "account": "7"}))
+    c = conn_of(store)
+    tid = c.execute("SELECT max(tip_id) FROM tips").fetchone()[0]
+    c.close()
+    office.follow(office.post(f"/tips/{tid}/follow-up", {"status": "following", "note": "已转交物业"}))
+    monthly = office.get("/monthly?month=2026-12").text
+    assert "2026-12-01 01:30 王主任:已转交物业" in monthly and "2026-11-30" not in monthly
+    page = office.get("/audit?action=tip").text
+    rows = [r for r in page.split("<tr>")[2:] if "举报" in r]
+    assert rows and all("2026-12-01 01:30:00" in r for r in rows), rows
+    assert "<td>跟进举报</td>" in page and "<td>登记举报</td>" in page and ">tip.follow_up<" not in page
+    assert f"<td>举报 {tid}</td>" in page and '{"' not in page and "{&#34;" not in page
+    assert "渠道 来访" in page and "状态 跟进中" in page
+    book = openpyxl.load_workbook(io.BytesIO(office.get("/exports/audit.xlsx?action=tip").content))
+    ws = book.active
+    cells = [[c.value for c in row] for row in ws.iter_rows()]
+    header = next(i for i, r in enumerate(cells) if "时间" in r)
+    body = [r for r in cells[header + 1:] if r[0] is not None]
+    assert body and all(r[cells[header].index("时间")] == "2026-12-01 01:30:00" for r in body), body
+    assert {r[cells[header].index("操作")] for r in body} == {"登记举报", "跟进举报"}
+    assert not any(isinstance(v, str) and ("{" in v or "tip." in v) for r in body for v in r)
