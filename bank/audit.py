@@ -45,6 +45,56 @@ def action_name(code: str) -> str:
     return ACTION_NAMES.get(code, code)
 
 
+#: What the audit page and its export call the fields of a record's detail.
+DETAIL_NAMES = {
+    "account": "储户", "account_id": "储户", "alerts": "提醒", "anomalies": "异常", "card_id": "卡号", "category": "类别",
+    "channel": "渠道", "checked": "检查记录数", "cleared": "处理数", "closes_on": "公示结束", "compound": "小区",
+    "decision": "决定", "entries": "台账记录", "entry_id": "台账记录", "from": "原为", "holder": "户主", "hours": "有效小时",
+    "item": "项目", "kind": "类型", "member_id": "成员编号", "merchant": "商户", "merchant_id": "商户", "name": "名称",
+    "note": "说明", "offer": "兑换项目", "offer_id": "兑换项目", "offers_withdrawn": "撤下项目数", "old_relation": "原关系",
+    "opens_on": "公示开始", "place": "地点", "points": "积分", "posting_id": "公示", "quantity": "数量", "quarter": "季度",
+    "relation": "关系", "relisted": "重新上架", "role": "角色", "rows": "行数", "ruling": "裁定", "run_id": "核查批次",
+    "status": "状态", "to": "改为", "value_fen": "价值(分)", "version": "版本", "window": "兑换时间",
+    "window_id": "兑换时间编号", "year": "年份",
+}
+#: The first words of a record's target (``account 13``) as a person reads them.
+TARGET_NAMES = {
+    "account": "储户", "alert": "提醒", "anomaly": "异常", "card": "卡", "device": "设备", "entry": "台账记录",
+    "merchant": "商户", "nomination": "推荐", "objection": "异议", "offer name": "兑换项目", "offer": "兑换项目",
+    "posting": "公示", "reviewer": "评议员", "run": "核查批次", "service point": "服务点", "team": "志愿服务队",
+    "tip": "举报", "user name": "用户", "user": "用户", "version": "细则版本", "client": "来源地址",
+}
+
+
+def _value(v) -> str:
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    if isinstance(v, list):
+        return "、".join(_value(x) for x in v)
+    if isinstance(v, dict):
+        return ",".join(f"{DETAIL_NAMES.get(k, k)} {_value(x)}" for k, x in v.items())
+    return "" if v is None else str(v)
+
+
+def detail_text(detail: str) -> str:
+    """A record's detail as a person reads it: ``积分 +5;项目 YC02`` rather than its JSON."""
+    try:
+        data = json.loads(detail)
+    except (TypeError, ValueError):
+        return detail
+    if isinstance(data, dict):
+        return ";".join(f"{DETAIL_NAMES.get(k, k)} {_value(v)}" for k, v in data.items())
+    return _value(data)
+
+
+def target_text(target: str) -> str:
+    """``account 13`` as ``储户 13`` (a target without a known first word as it is)."""
+    for word in sorted(TARGET_NAMES, key=len, reverse=True):
+        if target.startswith(word + " "):
+            return TARGET_NAMES[word] + target[len(word):]
+    return target
+
+
 @dataclass(frozen=True)
 class AuditRecord:
     audit_id: int
@@ -53,6 +103,23 @@ class AuditRecord:
     action: str
     target: str
     detail: str
+
+    @property
+    def action_name(self) -> str:
+        return action_name(self.action)
+
+    @property
+    def target_text(self) -> str:
+        return target_text(self.target)
+
+    @property
+    def detail_text(self) -> str:
+        return detail_text(self.detail)
+
+    @property
+    def local_time(self) -> str:
+        """When, in the community's time (Asia/Shanghai), to the second."""
+        return clock.local(clock.from_text(self.at)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def record(conn: sqlite3.Connection, actor: str, action: str, target: str = "", detail=None, *, now=None) -> int:

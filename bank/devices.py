@@ -54,6 +54,14 @@ class Device:
     hold_reason: str | None = None
 
 
+KIND_NAMES = {"tablet": "商户平板", "kiosk": "一体机"}
+
+
+def status_name(d: Device) -> str:
+    """A device's state as the console and the command line say it."""
+    return "已注销" if d.status != "active" else "已暂停" if d.held_at else "有效"
+
+
 _COLUMNS = ("device_id, kind, merchant_id, service_point_id, public_key, label, status, enrolled_at, "
             "revoked_at, last_seq, last_hash, last_push_at, last_pull_at, clock_skew_s, held_at, hold_reason")
 

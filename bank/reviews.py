@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from . import accounts, attempts, cards, clock, convention, ledger, reviewers, users
+from . import accounts, attempts, cards, clock, convention, ledger, recorders, reviewers, users
 from .errors import InvalidInput
 
 
@@ -118,8 +118,7 @@ def record(conn: sqlite3.Connection, user: users.User, account_id: int, item_cod
             raise NotAllowed(f"这一条超过 {reviewers.second_confirm_above(conn)} 分,需要另一位评议小组成员确认"
                              "(选择成员并输入其密码)。", "needs a second member's confirmation")
         second = confirmation.second
-    label = {"reviewer": "评议小组成员", "council": "道德评议会", "office": "社区办公室"}[user.role]
-    by = f"{label}:{user.name}" + (f";复核:{second.name}" if second else "")
+    by = recorders.of_user(user.role, user.name, second.name if second else None)
     return ledger.record_item(conn, account_id, item_code, recorded_by=by, note=note, now=now)
 
 

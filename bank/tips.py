@@ -59,8 +59,10 @@ def follow_up(conn: sqlite3.Connection, tip_id: int, *, status: str, note: str, 
     tip = get(conn, tip_id)
     if tip.status == "closed":
         raise InvalidInput("该举报已办结。", f"tip {tip_id} is closed")
-    at = clock.to_text(now or clock.now_utc())
-    text = (tip.follow_up + "\n" if tip.follow_up else "") + f"{at[:10]} {by}:{note}"
+    now = now or clock.now_utc()
+    at = clock.to_text(now)
+    # The note is read as it is stored: dated in the community's time, not UTC.
+    text = (tip.follow_up + "\n" if tip.follow_up else "") + f"{clock.local(now):%Y-%m-%d %H:%M} {by}:{note}"
     conn.execute("UPDATE tips SET status = ?, follow_up = ?, updated_at = ? WHERE tip_id = ?",
                  (status, text[-4000:], at, tip_id))
 

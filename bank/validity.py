@@ -16,10 +16,10 @@ import datetime as dt
 import sqlite3
 from dataclasses import dataclass
 
-from . import clock, ledger, settings
+from . import clock, ledger, recorders, settings
 from .db import transaction
 
-SYSTEM = "system:expiry"
+SYSTEM = recorders.EXPIRY
 
 
 @dataclass

@@ -21,7 +21,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, replace
 
-from bank import cardcode, clock, ledger, reviewers, settings, validity
+from bank import cardcode, clock, ledger, recorders, reviewers, settings, validity
 from bank.errors import ReasonedRefusal
 from bank.policy import Window
 
@@ -492,7 +492,7 @@ def month_entries(conn, now: dt.datetime) -> list[MonthLine]:
             "WHERE kind IN ('award', 'deduction') AND recorded_at >= ? ORDER BY entry_id", (start,)):
         seq = int(ref.rsplit(":", 1)[1]) if ref and ref.startswith(f"dev:{device_id}:") else None
         lines.append(MonthLine(f"e{entry_id}", _local_day(at), _address(homes.get(account_id)), names.get(account_id, ""),
-                               title, points, by, entry_id in reversed_ids or (seq in undone), False, seq,
+                               title, points, recorders.label(by), entry_id in reversed_ids or (seq in undone), False, seq,
                                staff_of_seq.get(seq)))
     items = _items(conn)
     by_id = {m.reviewer_id: m.name for m in members(conn)}
@@ -503,7 +503,7 @@ def month_entries(conn, now: dt.datetime) -> list[MonthLine]:
         item = items.get(b["item"])
         lines.append(MonthLine(f"s{seq}", _local_day(e["at"]), _address(homes.get(b["account"])),
                                names.get(b["account"], ""), item[3] if item else b["item"], b["points"],
-                               f"评议小组成员:{by_id.get(b['staff'], b['staff'])}", seq in undone, True, seq, b["staff"]))
+                               recorders.label(recorders.of_member(by_id.get(b['staff'], str(b['staff'])))), seq in undone, True, seq, b["staff"]))
     return lines[::-1]
 
 

@@ -4,11 +4,12 @@ number and version, and the signed QR code."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from pathlib import Path
 
 from bank import accounts, cards, community, reviewers
-from bank.errors import InvalidInput
+from bank.errors import BankError, InvalidInput
 
 from . import pdf as pdfkit
 
@@ -30,12 +31,42 @@ def build(conn: sqlite3.Connection, account_ids: list[int] | None = None) -> byt
         chosen = []
         for aid in account_ids:
             # Staff cards of the household's review-group members are printed on their own sheet.
-            active = [c for c in cards.cards_of(conn, aid) if c.status == "active" and c.role == "resident"]
-            if not active:
-                accounts.get(conn, aid)   # a missing account says so; otherwise it has no active card
-                raise InvalidInput(f"储户 {aid} 没有有效的卡,请先发卡。", f"account {aid} has no active card")
-            chosen.extend(active)
+            build_check(conn, aid)
+            chosen.extend(c for c in cards.cards_of(conn, aid) if c.status == "active" and c.role == "resident")
     return _sheet(conn, [(c, None) for c in chosen], "储户卡")
+
+
+@dataclasses.dataclass(frozen=True)
+class Sheet:
+    """A sheet for many accounts: the PDF of those that have a card, the accounts printed, and
+    each account left out with the reason (in Chinese)."""
+    data: bytes
+    printed: list[int]
+    skipped: list[tuple[int, str]]
+
+
+def build_many(conn: sqlite3.Connection, account_ids: list[int]) -> Sheet:
+    """The sheet for the accounts that have an active card; an account without one (or unknown)
+    is left out and named in ``skipped``, so one missing card does not stop the whole sheet.
+    Refused only when none is left to print."""
+    printable, skipped = [], []
+    for aid in dict.fromkeys(account_ids):
+        try:
+            build_check(conn, aid)
+        except BankError as exc:
+            skipped.append((aid, exc.zh))
+            continue
+        printable.append(aid)
+    if not printable:
+        raise InvalidInput("没有可打印的卡:" + ";".join(why for _, why in skipped), "no cards to print")
+    return Sheet(build(conn, printable), printable, skipped)
+
+
+def build_check(conn: sqlite3.Connection, account_id: int) -> None:
+    """Refuse (NotFound, InvalidInput) an account whose card cannot be printed."""
+    if not [c for c in cards.cards_of(conn, account_id) if c.status == "active" and c.role == "resident"]:
+        accounts.get(conn, account_id)   # a missing account says so; otherwise it has no active card
+        raise InvalidInput(f"储户 {account_id} 没有有效的卡,请先发卡。", f"account {account_id} has no active card")
 
 
 def build_staff(conn: sqlite3.Connection, reviewer_ids: list[int] | None = None) -> bytes:

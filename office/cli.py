@@ -16,8 +16,10 @@ from pathlib import Path
 
 import click
 
-from bank import accounts, cardcode, cards, clock, convention, db, demo, ledger, validity
+from bank import accounts, cardcode, cards, clock, convention, db, demo, ledger, recorders, validity
 from bank.errors import BankError
+
+from .usage import PlainGroup
 
 
 class DateType(click.ParamType):
@@ -94,7 +96,7 @@ def _echo_json(obj) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=PlainGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main():
     """龙海社区道德积分银行 · 社区办公室 (Moral Points Bank: the community office)."""
 
@@ -204,7 +206,8 @@ def balance_cmd(db_path: Path, ident: str, as_json: bool, limit: int):
             "entries": [{"entry_id": ln.entry.entry_id, "date": ln.local_date.isoformat(), "kind": ln.entry.kind,
                          "points": ln.entry.points, "description": ln.description,
                          "balance_after": ln.balance_after, "reversed": ln.reversed,
-                         "recorded_by": ln.entry.recorded_by, "device_id": ln.entry.device_id,
+                         "recorded_by": ln.entry.recorded_by, "recorder": recorders.label(ln.entry.recorded_by),
+                         "device_id": ln.entry.device_id,
                          "note": ln.entry.note} for ln in lines]})
         return
     _print_passbook(conn, account_id, bal, lines, expiring)
@@ -220,7 +223,7 @@ def _print_passbook(conn, account_id, bal, lines, expiring) -> None:
     for ln in lines:
         mark = "(已冲正)" if ln.reversed else ""
         click.echo(f"  {ln.local_date.isoformat():<12} {ledger.KIND_NAMES[ln.entry.kind]:<4} "
-                   f"{ln.entry.points:>+6} {ln.balance_after:>6}  {ln.description}{mark}")
+                   f"{ln.entry.points:>+6} {ln.balance_after:>6}  {ln.description}{mark} · {recorders.label(ln.entry.recorded_by)}")
 
 
 @main.command("rules")
@@ -344,6 +347,11 @@ def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_ke
     # opens, migrates, loads the key: a bad database or key fails here
     app = server.create_app(db_path, keys, tls_fingerprint=app_fp, daily_expiry=not no_daily_expiry)
     server.configure_logging()
+    # Listen before saying it started: a busy port is one line and exit 1, not "已启动" followed
+    # by uvicorn's error. uvicorn serves on this very socket, so nothing can take the port between.
+    sock = _listen(host, port)
+    config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning",
+                            ssl_certfile=str(tls_cert) if app_fp else None, ssl_keyfile=str(tls_key) if app_fp else None)
     scheme = "http" if insecure_http else "https"
     click.echo(f"办公室服务已启动 (serving {db_path}) at {scheme}://{host}:{port}/  sync API: /api/v1  docs: /docs",
                err=True)
@@ -351,8 +359,21 @@ def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_ke
         click.echo(f"证书指纹 (certificate SHA-256): {tls.spaced(app_fp)}", err=True)
     else:
         click.echo("注意:明文 HTTP,仅供本机开发 (plain HTTP, development on this machine only)", err=True)
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning",
-                ssl_certfile=str(tls_cert) if app_fp else None, ssl_keyfile=str(tls_key) if app_fp else None)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _listen(host: str, port: int):
+    import errno
+    import socket
+    try:
+        return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+                                    backlog=2048)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise BankError(f"端口 {port} 已被占用(办公室服务可能已在运行),请先停止占用它的程序,或用 --port 换一个端口。",
+                            f"port {port} is in use", code="port_in_use") from None
+        raise BankError(f"无法在 {host}:{port} 上提供服务:{exc.strerror}。", f"cannot listen on {host}:{port}: {exc}",
+                        code="cannot_listen") from None
 
 
 def _server_option_ok(server: str) -> bool:
@@ -415,7 +436,7 @@ def _device_rows(conn):
                      "revoked_at": d.revoked_at, "last_seq": d.last_seq, "events": pending.get(d.device_id, 0),
                      "last_push_at": d.last_push_at, "last_pull_at": d.last_pull_at,
                      "last_sync_at": max(filter(None, (d.last_push_at, d.last_pull_at)), default=None),
-                     "clock_skew_s": d.clock_skew_s})
+                     "clock_skew_s": d.clock_skew_s, "held_at": d.held_at, "status_name": devices.status_name(d)})
     return rows
 
 
@@ -431,12 +452,12 @@ def devices_cmd(db_path: Path, as_json: bool):
     if as_json:
         _echo_json(rows)
         return
-    click.echo("设备\t类型\t商户/服务点\t状态\t事件\t上次同步\t时钟偏差(秒)")
+    click.echo("设备\t类型\t商户/服务点\t状态\t事件\t上次同步(北京时间)\t时钟偏差(秒)")
     for r in rows:
         where = r["merchant"] if r["kind"] == "tablet" else f"服务点{r['service_point_id']}"
-        click.echo(f"{r['device_id']}\t{'平板' if r['kind'] == 'tablet' else '一体机'}\t{where}\t"
-                   f"{'有效' if r['status'] == 'active' else '已注销'}\t{r['last_seq']}\t"
-                   f"{r['last_sync_at'] or '从未'}\t{r['clock_skew_s'] if r['clock_skew_s'] is not None else '-'}")
+        synced = _local_text(r["last_sync_at"]) if r["last_sync_at"] else "从未"
+        click.echo(f"{r['device_id']}\t{devices.KIND_NAMES[r['kind']]}\t{where}\t{r['status_name']}\t{r['last_seq']}\t"
+                   f"{synced}\t{r['clock_skew_s'] if r['clock_skew_s'] is not None else '-'}")
     exposure = policy.worst_case_exposure(conn, devices.tablets_by_merchant(conn))
     click.echo(f"一张被复制的卡在所有平板离线时一天最多可兑换 {exposure} 分 "
                f"(worst case for one copied card: {exposure} points a day)")
@@ -452,7 +473,7 @@ def revoke_device_cmd(db_path: Path, device_id: str):
     conn = db.connect(db_path)
     with db.transaction(conn):
         d = devices.revoke(conn, device_id)
-    click.echo(f"设备 {d.device_id} 已注销 (revoked at {d.revoked_at}).")
+    click.echo(f"设备 {d.device_id} 已于 {_local_text(d.revoked_at)} 注销,此后它发来的任何数据都将被拒收 (revoked).")
 
 
 @main.command("merchants")
@@ -697,10 +718,26 @@ def print_cards_cmd(db_path: Path, out: Path, idents: tuple[str, ...]):
     from . import cardsheet
     _check_out(out, ".pdf")
     conn = _open_ro(db_path)
-    account_ids = [_resolve_account(conn, i) for i in idents] if idents else None
-    data = cardsheet.build(conn, account_ids)
-    _write_out(out, data)
-    click.echo(f"已生成储户卡打印文件 (card sheet written): {out}")
+    if not idents:
+        _write_out(out, cardsheet.build(conn, None))
+        click.echo(f"已生成储户卡打印文件 (card sheet written): {out}")
+        return
+    # One account without a card (or a mistyped number) is left out and named, not the whole sheet.
+    account_ids, unknown = [], []
+    for ident in idents:
+        try:
+            account_ids.append(_resolve_account(conn, ident))
+        except BankError as exc:
+            unknown.append(exc.zh)
+    sheet = cardsheet.build_many(conn, account_ids) if account_ids else None
+    skipped = unknown + [why for _, why in sheet.skipped] if sheet else unknown
+    if sheet is None:
+        raise BankError("没有可打印的卡:" + ";".join(skipped), "no cards to print", code="invalid_input")
+    _write_out(out, sheet.data)
+    for why in skipped:
+        click.echo(f"未打印:{why}", err=True)
+    click.echo(f"已生成 {len(sheet.printed)} 户的储户卡打印文件 (card sheet written): {out}"
+               + (f";{len(skipped)} 户未打印,见上。" if skipped else ""))
 
 
 @main.group("user")

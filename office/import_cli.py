@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from bank import audit, db, imports
+from bank import audit, db, imports, recorders
 
 from . import spreadsheets
 from .cli import _check_out, _echo_json, _out_option, _write_out, db_option, plain_errors
@@ -76,7 +76,7 @@ def _run(kind: str, db_path: Path, file: Path, dry_run: bool, as_json: bool) -> 
     bars = _Bars()
     try:
         with contextlib.nullcontext() if dry_run else db.transaction(conn):
-            result = imports.run(conn, book, recorded_by=f"社区办公室:{CLI_ACTOR}", dry_run=dry_run, progress=bars)
+            result = imports.run(conn, book, recorded_by=recorders.COMMAND_LINE, dry_run=dry_run, progress=bars)
             if result.written:
                 audit.record(conn, CLI_ACTOR, f"import.{kind}", file.name,
                              {"sha256": digest, "rows": book.rows, **result.plan.counts})

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from bank import accounts, audit, cards, db, households, merchants, money, teams
+from bank import accounts, audit, cards, db, households, merchants, money, recorders, teams
 from bank.errors import InvalidInput
 
 from .cli import (DateType, _check_out, _echo_json, _open_ro, _resolve_account, _write_out, db_option, main,
@@ -179,7 +179,7 @@ def account_close_cmd(db_path, ident, note, yes):
         click.echo("未办理,没有保存任何更改。(nothing changed)", err=True)
         raise SystemExit(1)
     with db.transaction(conn):
-        done = households.close(conn, aid, note=note, by=ACTOR)
+        done = households.close(conn, aid, note=note, by=recorders.COMMAND_LINE)
         audit.record(conn, ACTOR, "account.close", f"account {aid}",
                      {"points": done.points, "cards": [c.card_id for c in done.side.cards], "note": note.strip()})
     click.echo(f"储户 {aid} 已销户。(account {aid} closed)")

@@ -73,13 +73,14 @@ def posting_pdf(conn: sqlite3.Connection, period: periods.Period, compound_id: i
     pdf.add_page()
     pdf.set_font(pdfkit.FONT, "B", 16)
     pdfkit.para(pdf, 9, title, align="C")
+    # The posting period on a line of its own: wrapped inside the paragraph, CJK line breaking
+    # split its dates anywhere (2026-10- | 12).
+    pdf.set_font(pdfkit.FONT, "B", 11)
+    when = f"公示期:{posting.opens_on} 至 {posting.closes_on}" if posting is not None else "公示期:自张贴之日起7天"
+    pdfkit.para(pdf, 7, when, align="C")
     pdf.set_font(pdfkit.FONT, "", 10)
-    if posting is not None:
-        when = f"公示期:{posting.opens_on} 至 {posting.closes_on}。"
-    else:
-        when = "公示期:自张贴之日起7天。"
     pdfkit.para(pdf, 6, f"经{name}道德评议小组评议、社区道德评议会核查,现将本小区储户{period.label}积分情况予以公示。"
-                         f"{when}如有异议,请在公示期内到{name}党群服务点或社区办公室提出,也可在服务点一体机上提出。"
+                         f"如有异议,请在公示期内到{name}党群服务点或社区办公室提出,也可在服务点一体机上提出。"
                          "为保护隐私,姓名中间字以*代替。")
     pdf.ln(2)
     data = [[i, r.masked_name, f"{r.building}栋", f"{r.unit}单元", r.awarded or "", r.deducted or "",

@@ -218,6 +218,7 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tl
                 "enrol_protocol": wire.ENROL_PROTOCOL}
 
     console = console_ui.mount(app, db_path, keys)   # the console (HTML) at /, login at /login
+    console.clock = now                               # one clock for the API and the console
     if daily_expiry:
         from office import expiry
         app.state.daily_expiry = expiry.DailyExpiry(db_path, now=now).start()

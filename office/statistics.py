@@ -1,7 +1,8 @@
 """Figures for the console's dashboard: points by month, compound and product; merchants'
 donated value against the monthly target; card holders and participation; silent devices.
 
-Local months are computed in SQL with a fixed +8 hours: Asia/Shanghai has no daylight saving.
+The points totals are those of :mod:`bank.totals` (one definition for every page). Local months
+are computed in SQL with a fixed +8 hours: Asia/Shanghai has no daylight saving.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
-from bank import clock, merchants
+from bank import clock, community, merchants, periods, totals
 
 MONTHLY_DONATION_TARGET_FEN = 30_000 * 100
 _LOCAL_MONTH = "strftime('%Y-%m', recorded_at, '+8 hours')"
@@ -24,37 +25,25 @@ def last_months(today: dt.date, count: int = 12) -> list[str]:
 
 
 def points_by_month(conn: sqlite3.Connection, months: list[str]) -> list[dict]:
-    """Per local month: awarded, deducted, redeemed, expired (positive numbers, net of reversals
-    counted where the reversal was posted)."""
-    rows = {m: dict(month=m, award=0, deduction=0, redemption=0, expiry=0) for m in months}
+    """Per local month: awarded, deducted, redeemed, expired (positive numbers, as
+    :func:`bank.totals.totals` defines them)."""
     start = clock.to_text(clock.local_midnight(dt.date.fromisoformat(months[0] + "-01")))
-    for month, kind, total in conn.execute(
-            f"SELECT {_LOCAL_MONTH}, CASE WHEN kind = 'reversal' THEN "
-            "CASE WHEN offer_id IS NOT NULL THEN 'redemption' WHEN points < 0 THEN 'award' ELSE 'deduction' END "
-            "ELSE kind END AS k, sum(points) FROM ledger_entries WHERE recorded_at >= ? "
-            "AND (kind <> 'reversal' OR item_code IS NOT NULL OR offer_id IS NOT NULL) GROUP BY 1, 2", (start,)):
-        if month in rows and kind in rows[month]:
-            rows[month][kind] += abs(total) if kind != "award" else total
-    return list(rows.values())
+    end = periods.month(months[-1]).end
+    got = totals.totals(conn, start, end, by="month")
+    return [dict(month=m, **{k: getattr(got.get(m, totals.Totals()), k) for k in totals.KINDS}) for m in months]
 
 
 def awarded_by_compound(conn: sqlite3.Connection, start: str, end: str) -> list[tuple[str, int, int]]:
     """(compound, awarded, deducted) in a time range."""
-    return [tuple(r) for r in conn.execute(
-        "SELECT c.name, coalesce(sum(CASE WHEN e.kind = 'award' THEN e.points END), 0), "
-        "coalesce(-sum(CASE WHEN e.kind = 'deduction' THEN e.points END), 0) "
-        "FROM compounds c LEFT JOIN accounts a ON a.compound_id = c.compound_id "
-        "LEFT JOIN ledger_entries e ON e.account_id = a.account_id AND e.recorded_at >= ? AND e.recorded_at < ? "
-        "AND e.kind IN ('award', 'deduction') GROUP BY c.compound_id ORDER BY c.compound_id", (start, end))]
+    got = totals.totals(conn, start, end, by="compound")
+    return [(c.name, got.get(c.compound_id, totals.Totals()).award, got.get(c.compound_id, totals.Totals()).deduction)
+            for c in community.compounds(conn)]
 
 
 def awarded_by_product(conn: sqlite3.Connection, start: str, end: str) -> list[tuple[str, int]]:
-    return [tuple(r) for r in conn.execute(
-        "SELECT p.name, sum(e.points) FROM ledger_entries e JOIN rule_items ri "
-        "ON ri.catalog_version = e.catalog_version AND ri.code = e.item_code "
-        "JOIN products p ON p.catalog_version = ri.catalog_version AND p.code = ri.product_code "
-        "WHERE e.kind = 'award' AND e.recorded_at >= ? AND e.recorded_at < ? GROUP BY p.code ORDER BY p.code",
-        (start, end))]
+    names = dict(conn.execute("SELECT code, name FROM products ORDER BY catalog_version").fetchall())
+    got = totals.totals(conn, start, end, by="product")
+    return [(names.get(code, code), t.award) for code, t in sorted(got.items()) if t.award]
 
 
 def donated_by_month(conn: sqlite3.Connection, months: list[str]) -> list[tuple[str, int]]:

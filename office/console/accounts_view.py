@@ -134,7 +134,7 @@ def register(app: FastAPI, console: Console) -> None:
                        f"{plan.points + plan.target.balance} 分。",
                        f"储户 {acct.account_id} 销户,卡 {cards_out} 立即作废(各设备下次同步后拒收)。",
                        "当天可以在储户页撤销这次并户。", f"原因:{note}"])
-        moved = households.merge(ctx.conn, acct.account_id, target, note=note, by=f"社区办公室:{ctx.actor}")
+        moved = households.merge(ctx.conn, acct.account_id, target, note=note, by=ctx.recorder)
         ctx.audit("household.merge", f"account {acct.account_id}",
                   {"into": target, "points": moved.points, "members": moved.members, "note": note,
                    "change_id": moved.change_id})
@@ -154,7 +154,7 @@ def register(app: FastAPI, console: Console) -> None:
                 lines=[f"{'、'.join(plan.member_names)}回到储户 {source.account_id},原户主不变。",
                        f"并入的 {plan.change['points']} 分转回储户 {source.account_id},沿用原有效期。",
                        f"储户 {source.account_id} 恢复,补发新版卡(原卡已作废,需重新打印)。"])
-        moved = households.undo_merge(ctx.conn, cid, by=f"社区办公室:{ctx.actor}")
+        moved = households.undo_merge(ctx.conn, cid, by=ctx.recorder)
         ctx.audit("household.merge_undo", f"account {source.account_id}",
                   {"change_id": cid, "from": target.account_id, "points": moved.points, "card_id": moved.card_id})
         return f"/residents/{source.account_id}", (f"已撤销并户:储户 {source.account_id} 已恢复,"
@@ -185,7 +185,7 @@ def register(app: FastAPI, console: Console) -> None:
                        f"分出 {points} 分给新储户,原储户余 {plan.source.balance - points} 分;新储户发新卡,请打印。",
                        f"原因:{note}"])
         moved = households.split(ctx.conn, acct.account_id, member_ids, points=points, note=note,
-                                 by=f"社区办公室:{ctx.actor}", building=building, unit=unit, room=room or None)
+                                 by=ctx.recorder, building=building, unit=unit, room=room or None)
         ctx.audit("household.split", f"account {acct.account_id}",
                   {"new_account": moved.target_id, "points": points, "members": moved.members,
                    "card_id": moved.card_id, "note": note})
@@ -211,7 +211,7 @@ def register(app: FastAPI, console: Console) -> None:
         acct = account_of(ctx, account_id)
         offer_id = web.integer(form, "offer", "兑换项目", lo=1)
         qty = web.integer(form, "quantity", "数量", lo=1, hi=99)
-        e = redemptions.redeem_at_office(ctx.conn, acct.account_id, offer_id, qty, recorded_by=f"社区办公室:{ctx.actor}")
+        e = redemptions.redeem_at_office(ctx.conn, acct.account_id, offer_id, qty, recorded_by=ctx.recorder)
         ctx.audit("redemption.office", f"account {acct.account_id}", {"entry_id": e.entry_id, "offer": offer_id,
                                                                       "quantity": qty})
         return f"/residents/{acct.account_id}", f"已兑换,扣 {-e.points} 分。"
@@ -230,9 +230,13 @@ def register(app: FastAPI, console: Console) -> None:
         ids = [web.integer({"v": p}, "v", "储户编号", lo=1) for p in parts]
         if not ids:
             raise InvalidInput("请填写储户编号。", "no account ids")
-        data = cardsheet.build(ctx.conn, ids)
-        ctx.audit("card.print", ",".join(map(str, ids))[:200])
-        return web.pdf_response(data, "储户卡.pdf")
+        sheet = cardsheet.build_many(ctx.conn, ids)
+        if sheet.skipped:
+            # Said before anything is printed; the page's link prints the others.
+            return console.render(ctx, "cards_skipped.html", sheet=sheet, again="/cards/sheet.pdf?" + urllib.parse.urlencode(
+                {"accounts": ",".join(map(str, sheet.printed))}))
+        ctx.audit("card.print", ",".join(map(str, sheet.printed))[:200])
+        return web.pdf_response(sheet.data, "储户卡.pdf")
 
     add = app.add_api_route
     add("/residents", residents, methods=["GET"], include_in_schema=False)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bank import accounts, audit, clock, devices, honours, ledger, merchants, objections, periods, redemptions, tips
-
+from bank import (accounts, audit, clock, devices, honours, ledger, merchants, objections, periods, recorders,
+                  redemptions, tips)
 from bank.errors import InvalidInput
 
 from .. import excel
@@ -35,6 +35,11 @@ def month_range(q) -> tuple[periods.Period, periods.Period]:
     return first, last
 
 
+def _local(utc_text: str | None) -> str:
+    """A stored UTC time as the community reads it (Asia/Shanghai), to the minute."""
+    return clock.local(clock.from_text(utc_text)).strftime("%Y-%m-%d %H:%M") if utc_text else ""
+
+
 def _rows(ctx: web.Ctx, name: str):
     conn, q = ctx.conn, ctx.request.query_params
     if name == "accounts":
@@ -57,8 +62,8 @@ def _rows(ctx: web.Ctx, name: str):
             "WHERE e.recorded_at >= ? AND e.recorded_at < ? ORDER BY e.entry_id", (first.start, last.end))
         return (["编号", "时间", "储户", "类别", "积分", "项目", "项目名称", "商户", "商户名称", "兑换项目", "兑换项目名称",
                  "数量", "冲正", "记录人", "设备", "备注"],
-                [[r[0], clock.local(clock.from_text(r[1])).strftime("%Y-%m-%d %H:%M"), r[2], ledger.KIND_NAMES[r[3]],
-                  *r[4:]] for r in rows])
+                [[r[0], _local(r[1]), r[2], ledger.KIND_NAMES[r[3]],
+                  *r[4:13], recorders.label(r[13]), *r[14:]] for r in rows])
     if name == "merchants":
         rows = []
         for m in merchants.all_merchants(conn):
@@ -69,16 +74,18 @@ def _rows(ctx: web.Ctx, name: str):
         return ["商户编号", "商户", "类别", "商户状态", "联系人", "电话", "项目编号", "兑换项目", "积分", "价值(元)", "状态"], rows
     if name == "devices":
         return (["设备", "类型", "商户", "服务点", "名称", "状态", "登记时间", "事件", "上次推送", "上次拉取", "时钟偏差(秒)"],
-                [[d.device_id, d.kind, d.merchant_id, d.service_point_id, d.label, d.status, d.enrolled_at, d.last_seq,
-                  d.last_push_at, d.last_pull_at, d.clock_skew_s] for d in devices.all_devices(conn)])
+                [[d.device_id, devices.KIND_NAMES[d.kind], d.merchant_id, d.service_point_id, d.label, devices.status_name(d),
+                  _local(d.enrolled_at), d.last_seq, _local(d.last_push_at), _local(d.last_pull_at), d.clock_skew_s]
+                 for d in devices.all_devices(conn)])
     if name == "objections":
         return (["编号", "储户", "台账", "来源", "理由", "提出人", "提出时间", "状态", "承办人", "调查", "裁定", "裁定意见", "答复"],
-                [[o.objection_id, o.account_id, o.entry_id, o.source, o.reason, o.raised_by, o.raised_at, o.status_name,
+                [[o.objection_id, o.account_id, o.entry_id, objections.SOURCES.get(o.source, o.source), o.reason, o.raised_by,
+                  _local(o.raised_at), o.status_name,
                   o.assigned_to, o.findings, objections.RULINGS.get(o.ruling or "", ""), o.ruling_note, o.answer]
                  for o in objections.search(conn, limit=100_000)])
     if name == "tips":
         return (["编号", "时间", "渠道", "小区", "储户", "内容", "状态", "跟进"],
-                [[t.tip_id, t.received_at, tips.CHANNELS[t.channel], t.compound_id, t.account_id, t.content,
+                [[t.tip_id, _local(t.received_at), tips.CHANNELS[t.channel], t.compound_id, t.account_id, t.content,
                   tips.STATUSES[t.status], t.follow_up] for t in tips.search(conn, limit=100_000)])
     if name == "nominations":
         year = periods.year(web.text(q, "year", "年份", max_len=4, required=False) or clock.local_date(clock.now_utc()).year)
@@ -89,8 +96,8 @@ def _rows(ctx: web.Ctx, name: str):
         rows = audit.search(conn, actor=web.text(q, "actor", "操作人", max_len=20, required=False),
                             action=web.text(q, "action", "操作类别", max_len=40, required=False),
                             text=web.text(q, "q", "关键词", max_len=40, required=False), limit=100_000)
-        return ["编号", "时间", "操作人", "操作", "操作代码", "对象", "详情"], [
-            [r.audit_id, r.at, r.actor, audit.action_name(r.action), r.action, r.target, r.detail] for r in rows]
+        return ["编号", "时间", "操作人", "操作", "对象", "详情"], [
+            [r.audit_id, r.local_time, r.actor, r.action_name, r.target_text, r.detail_text] for r in rows]
     raise web.NotFound("没有这个导出表。", f"no export {name!r}")
 
 

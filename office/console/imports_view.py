@@ -77,7 +77,7 @@ def register(app: FastAPI, console: Console) -> None:
         book = spreadsheets.read(staged.content, staged.kind)
         with db.transaction(ctx.conn):      # checked again and written, with its audit record, or nothing
             imports.confirmable(ctx.conn, token, user_id=ctx.user.user_id, sha256=sha256)   # a second click waited
-            result = imports.run(ctx.conn, book, recorded_by=f"社区办公室:{ctx.actor}", expect=staged.preview)
+            result = imports.run(ctx.conn, book, recorded_by=ctx.recorder, expect=staged.preview)
             if result.written:
                 imports.finish(ctx.conn, token, result.as_dict())
                 ctx.audit(f"import.{staged.kind}", staged.filename, {"sha256": staged.sha256, "rows": result.plan.rows,

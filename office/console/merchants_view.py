@@ -4,12 +4,15 @@ exposure of one copied card it implies. Merchant users see their own page only, 
 
 from __future__ import annotations
 
+import datetime as dt
+import secrets
+
 import markupsafe
 import segno
 from fastapi import FastAPI
 
 from bank import alerts, clock, community, devices, merchants, periods, policy, redemptions
-from bank.errors import InvalidInput
+from bank.errors import InvalidInput, NotFound
 
 from .. import statistics, tls
 from ..sync_api import quarantine
@@ -18,6 +21,7 @@ from .merchants_admin import WEEKDAYS, below_promise_page, offer_price
 from .web import Console
 
 ALERTS_PER_PAGE = 50
+SHOWN_MINUTES = 30
 POLICY_LABELS = {
     "per_card_daily_cap": ("每卡每台平板每日兑换上限(分)", 1, 10_000),
     "floor_limit": ("单笔超过此分数须联网(分)", 1, 10_000),
@@ -63,7 +67,8 @@ def register(app: FastAPI, console: Console) -> None:
         points = {r[0]: r[1] for r in ctx.conn.execute("SELECT service_point_id, name FROM service_points")}
         page = web.integer({"page": ctx.request.query_params.get("alerts_page", "1")}, "page", "页码", lo=1, hi=100_000)
         shown = alerts.open_alerts(ctx.conn, limit=ALERTS_PER_PAGE + 1, offset=(page - 1) * ALERTS_PER_PAGE)
-        return console.render(ctx, "devices.html", devices=devices.all_devices(ctx.conn), silent=silent, names=names,
+        return console.render(ctx, "devices.html", devices=devices.all_devices(ctx.conn), kind_names=devices.KIND_NAMES,
+                              silent=silent, names=names,
                               points=points, alerts=shown[:ALERTS_PER_PAGE], more_alerts=len(shown) > ALERTS_PER_PAGE,
                               alerts_page=page, open_alerts=alerts.open_count(ctx.conn), alert_kinds=alerts.KINDS,
                               service_points=sorted(points.items()))
@@ -108,12 +113,35 @@ def register(app: FastAPI, console: Console) -> None:
                                                              "value_fen": value_fen, "relisted": relist is not None})
         return back, f"已{'重新上架' if relist else '添加'}兑换项目“{name}”。"
 
+    # A new code is shown on a page the browser reaches by a redirect, so a refresh shows the same
+    # code again instead of posting the form twice (and making a second code). The store keeps no
+    # code (only a key derived from it), so the page's values are held here, in memory, for the
+    # user who made them and for SHOWN_MINUTES.
+    shown: dict[str, tuple[str, dt.datetime, tuple[str, str, int]]] = {}
+
+    def _show_once(ctx, code: str, what: str, hours: int) -> str:
+        now = ctx.now()
+        for token in [t for t, (_, until, _) in shown.items() if until <= now]:
+            del shown[token]
+        token = secrets.token_urlsafe(16)
+        shown[token] = (ctx.user.name, now + dt.timedelta(minutes=SHOWN_MINUTES), (code, what, hours))
+        return f"/devices/enrolment/{token}"
+
+    @console.page("office")
+    def enrol_code_page(ctx: web.Ctx, token: str):
+        held = shown.get(token)
+        if held is None or held[0] != ctx.user.name or held[1] <= ctx.now():
+            raise NotFound("这个登记码页面已关闭或已过期。如登记码未用上,请重新生成。", "enrolment code page gone")
+        return _enrol_page(ctx, *held[2])
+
     def _enrol_page(ctx, code: str, what: str, hours: int):
         # The QR names this office as the browser reached it, so a tablet enrols with one scan.
         # It carries the whole fingerprint of the certificate this office serves, which the device pins.
         server = str(ctx.request.base_url)
         fp = devices.office_fingerprint(ctx.conn)
-        svg = segno.make_qr(devices.enrol_qr_text(server, code, fp), error="m").svg_inline(scale=8, border=4)
+        # No width/height but a viewBox: the stylesheet scales the whole code (with its quiet zone)
+        # instead of cropping a fixed-size drawing to the box.
+        svg = segno.make_qr(devices.enrol_qr_text(server, code, fp), error="m").svg_inline(border=4, omitsize=True)
         return console.render(ctx, "enrol.html", code=code, what=what, hours=hours, qr=markupsafe.Markup(svg),
                               fingerprint=tls.spaced(fp) if fp else "")
 
@@ -123,7 +151,7 @@ def register(app: FastAPI, console: Console) -> None:
         hours = web.integer(form, "hours", "有效小时", lo=1, hi=72)
         code = devices.new_enrolment_code(ctx.conn, merchant_id=m.merchant_id, hours=hours)
         ctx.audit("device.enrolment_code", f"merchant {m.merchant_id}", {"hours": hours})
-        return _enrol_page(ctx, code, f"{m.name}的兑换平板", hours)
+        return _show_once(ctx, code, f"{m.name}的兑换平板", hours)
 
     @console.action("office")
     def enrol_kiosk(ctx: web.Ctx, form):
@@ -132,7 +160,7 @@ def register(app: FastAPI, console: Console) -> None:
         code = devices.new_enrolment_code(ctx.conn, service_point_id=sp, hours=hours)
         name = ctx.conn.execute("SELECT name FROM service_points WHERE service_point_id = ?", (sp,)).fetchone()[0]
         ctx.audit("device.enrolment_code", f"service point {sp}", {"hours": hours})
-        return _enrol_page(ctx, code, f"{name}的一体机", hours)
+        return _show_once(ctx, code, f"{name}的一体机", hours)
 
     @console.action("office")
     def revoke_device(ctx: web.Ctx, form, device_id: str):
@@ -172,6 +200,7 @@ def register(app: FastAPI, console: Console) -> None:
     add("/merchants/{merchant_id}/offers", add_offer, methods=["POST"], include_in_schema=False)
     add("/merchants/{merchant_id}/enrol", enrol_tablet, methods=["POST"], include_in_schema=False)
     add("/devices/enrol-kiosk", enrol_kiosk, methods=["POST"], include_in_schema=False)
+    add("/devices/enrolment/{token}", enrol_code_page, methods=["GET"], include_in_schema=False)
     add("/devices/{device_id}/revoke", revoke_device, methods=["POST"], include_in_schema=False)
     add("/alerts/clear", clear_alerts, methods=["POST"], include_in_schema=False)
     add("/alerts/{alert_id}/clear", clear_alert, methods=["POST"], include_in_schema=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bank import clock, community, convention, db, ledger, periods, reviews, teams, tips, volunteering
+from bank import clock, community, convention, db, ledger, periods, reviews, teams, tips, totals, volunteering
 
 from .. import reports
 from . import web
@@ -24,15 +24,11 @@ def register(app: FastAPI, console: Console) -> None:
             compound_id = web.compound(ctx.conn, q) or compounds[0].compound_id
         ctx.scope_compound(compound_id)
         rows = reviews.compound_entries(ctx.conn, compound_id, month.start, month.end)
-        totals = ctx.conn.execute(
-            "SELECT a.compound_id, sum(CASE WHEN e.kind = 'award' THEN e.points END), "
-            "-sum(CASE WHEN e.kind = 'deduction' THEN e.points END), count(*) FROM ledger_entries e "
-            "JOIN accounts a USING (account_id) WHERE e.kind IN ('award', 'deduction') AND e.recorded_at >= ? "
-            "AND e.recorded_at < ? GROUP BY a.compound_id", (month.start, month.end)).fetchall()
+        by_compound = totals.totals(ctx.conn, month.start, month.end, by="compound")
         catalog = convention.in_force(ctx.conn)
         return console.render(
             ctx, "monthly.html", month=month, compounds=compounds, compound_id=compound_id, rows=rows,
-            totals={r[0]: r for r in totals}, catalog=catalog, kind_names=ledger.KIND_NAMES,
+            totals={c.compound_id: by_compound.get(c.compound_id, totals.Totals()) for c in compounds}, catalog=catalog, kind_names=ledger.KIND_NAMES,
             service_items=volunteering.service_items(catalog),
             general_item=volunteering.general_item(ctx.conn, catalog),
             tips=tips.search(ctx.conn, compound_id=compound_id if ctx.user.role == "reviewer" else None, limit=50),
@@ -49,8 +45,7 @@ def register(app: FastAPI, console: Console) -> None:
             e = reviews.record(ctx.conn, ctx.user, account_id, code, note=note, confirmation=confirmation)
             ctx.audit("entry.record", f"account {account_id}",
                       {"entry_id": e.entry_id, "item": code, "points": e.points})
-        month = web.text(form, "month", "月份", max_len=7, required=False)
-        return f"/monthly?month={month}", f"已为储户 {account_id} 记录 {e.points:+d} 分(台账第 {e.entry_id} 号)。"
+        return web.back(form, "/monthly"), f"已为储户 {account_id} 记录 {e.points:+d} 分(台账第 {e.entry_id} 号)。"
 
     @console.action(*web.STAFF)
     def team_service(ctx: web.Ctx, form):
@@ -59,9 +54,9 @@ def register(app: FastAPI, console: Console) -> None:
         served_on = web.date(form, "served_on", "服务日期")
         description = web.text(form, "description", "服务内容", max_len=100)
         posted = volunteering.record_service(ctx.conn, team_id, item_code=item, description=description,
-                                             served_on=served_on, recorded_by=f"社区办公室:{ctx.actor}")
+                                             served_on=served_on, recorded_by=ctx.recorder)
         ctx.audit("team.service", f"team {team_id}", {"item": item, "entries": [e.entry_id for e in posted]})
-        return "/monthly", f"已为 {len(posted)} 户队员记录志愿服务积分。"
+        return web.back(form, "/monthly"), f"已为 {len(posted)} 户队员记录志愿服务积分。"
 
     @console.action(*web.EVERYONE_BUT_MERCHANTS)
     def add_tip(ctx: web.Ctx, form):
@@ -74,18 +69,18 @@ def register(app: FastAPI, console: Console) -> None:
             from bank import accounts
             ctx.scope_compound(accounts.get(ctx.conn, account_id).compound_id)
         tid = tips.record(ctx.conn, channel=channel, content=content, recorded_by=ctx.actor, account_id=account_id,
-                          compound_id=compound_id)
-        ctx.audit("tip.record", f"tip {tid}", {"channel": channel})
-        return "/monthly#tips", f"已登记举报(第 {tid} 号)。"
+                          compound_id=compound_id, now=ctx.now())
+        ctx.audit("tip.record", f"tip {tid}", {"channel": tips.CHANNELS[channel]})
+        return web.back(form, "/monthly", "tips"), f"已登记举报(第 {tid} 号)。"
 
     @console.action(*web.STAFF)
     def follow_tip(ctx: web.Ctx, form, tip_id: str):
         tid = web.path_int(tip_id, "举报")
         status = web.choice(form, "status", "处理状态", tips.STATUSES)
         note = web.text(form, "note", "跟进情况", max_len=200)
-        tips.follow_up(ctx.conn, tid, status=status, note=note, by=ctx.actor)
-        ctx.audit("tip.follow_up", f"tip {tid}", {"status": status})
-        return "/monthly#tips", f"举报 {tid} 已更新为“{tips.STATUSES[status]}”。"
+        tips.follow_up(ctx.conn, tid, status=status, note=note, by=ctx.actor, now=ctx.now())
+        ctx.audit("tip.follow_up", f"tip {tid}", {"status": tips.STATUSES[status]})
+        return web.back(form, "/monthly", "tips"), f"举报 {tid} 已更新为“{tips.STATUSES[status]}”。"
 
     @console.page(*web.STAFF)
     def table_pdf(ctx: web.Ctx):

@@ -126,7 +126,7 @@ def register(app: FastAPI, console: Console) -> None:
             return console.confirm_page(ctx, form, heading=f"销户:储户 {acct.account_id} {acct.display_name}",
                                         button="确认销户", back=f"/residents/{acct.account_id}",
                                         sides=[("销户的储户", plan.side)], lines=plan.consequences() + [f"原因:{note}"])
-        done = households.close(ctx.conn, acct.account_id, note=note, by=f"社区办公室:{ctx.actor}")
+        done = households.close(ctx.conn, acct.account_id, note=note, by=ctx.recorder)
         ctx.audit("account.close", f"account {acct.account_id}",
                   {"points": done.points, "cards": [c.card_id for c in done.side.cards], "note": note})
         return f"/residents/{acct.account_id}", f"储户 {acct.account_id} 已销户。"

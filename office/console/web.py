@@ -27,7 +27,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from bank import attempts, audit, clock, community, db, keystore, money, reviewers, reviews, users
+from bank import attempts, audit, clock, community, db, keystore, money, recorders, reviewers, reviews, users
 from bank.errors import BankError, InvalidInput, NotFound
 
 log = logging.getLogger("office.console")
@@ -79,12 +79,17 @@ class Ctx:
     def actor(self) -> str:
         return self.user.name
 
+    @property
+    def recorder(self) -> str:
+        """What the ledger keeps as the recorder of an entry this user makes (``bank.recorders``)."""
+        return recorders.of_user(self.user.role, self.user.name)
+
     def now(self) -> dt.datetime:
         """The time attempt limits count by (the console's clock)."""
         return self.clock()
 
     def audit(self, action: str, target="", detail=None) -> None:
-        audit.record(self.conn, self.user.name, action, target, detail)
+        audit.record(self.conn, self.user.name, action, target, detail, now=self.now())
 
 
 # --- form and query parsing: every refusal is a plain Chinese sentence --------------------------
@@ -193,6 +198,7 @@ class Console:
                                       trim_blocks=True, lstrip_blocks=True)
         self.env.filters["local"] = _local_time
         self.env.filters["yuan"] = money.yuan
+        self.env.filters["recorder"] = recorders.label
         self.env.filters["pct"] = _pct
         self.env.globals["roles"] = users.ROLES
         self.env.globals["csrf_field"] = _csrf_field
@@ -219,7 +225,8 @@ class Console:
             flash = urllib.parse.unquote(request.cookies[FLASH_COOKIE])[:300]
         html = self.env.get_template(template).render(
             user=ctx.user if ctx else None, csrf=ctx.csrf if ctx else "", community=self.community_name(),
-            path=request.url.path if request else "", flash=flash, **values)
+            path=request.url.path if request else "", flash=flash,
+            here=(request.url.path + (f"?{request.url.query}" if request.url.query else "")) if request else "", **values)
         response = HTMLResponse(html, status_code=status_code)
         if flash:
             delete_cookie(response, FLASH_COOKIE)
@@ -407,8 +414,23 @@ def new_login_csrf() -> str:
 
 @jinja2.pass_context
 def _csrf_field(context) -> markupsafe.Markup:
-    """The hidden CSRF input every console form carries."""
-    return markupsafe.Markup('<input type="hidden" name="csrf" value="{}">').format(context.get("csrf", ""))
+    """The hidden inputs every console form carries: the CSRF token, and the page the form is on
+    (``back``) so the action returns the user to the same place (:func:`back`)."""
+    return markupsafe.Markup('<input type="hidden" name="csrf" value="{}"><input type="hidden" name="back" value="{}">'
+                             ).format(context.get("csrf", ""), context.get("here", ""))
+
+
+def back(form, path: str, anchor: str = "") -> str:
+    """Where an action on ``path``'s page redirects: that page with the query the user had on it
+    (compound, month, page, search) from the form's ``back`` field, else the page itself. Only the
+    query is taken from the form, so it can never send the browser elsewhere."""
+    here = form.get("back")
+    query = ""
+    if isinstance(here, str) and len(here) <= 500:
+        parts = urllib.parse.urlsplit(here)
+        if parts.path == path and not parts.scheme and not parts.netloc:
+            query = urllib.parse.urlencode(urllib.parse.parse_qsl(parts.query)[:10])
+    return path + (f"?{query}" if query else "") + (f"#{anchor}" if anchor else "")
 
 
 def _local_time(text: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from bank import accounts, clock, convention, ledger, objections, postings, reviewers
+from bank import accounts, clock, convention, ledger, objections, postings, recorders, reviewers
 from bank.errors import BankError, NotFound
 from sync import events as ev
 
@@ -39,8 +39,7 @@ def compound_of(conn: sqlite3.Connection, service_point_id: int) -> int:
 
 def recorded_by(member: reviewers.Reviewer, second: reviewers.Reviewer | None) -> str:
     """Who recorded an entry, as the ledger and the monthly table show it."""
-    text = f"评议小组成员:{member.name}"
-    return text + (f";复核:{second.name}" if second else "")
+    return recorders.of_member(member.name, second.name if second else None)
 
 
 class _Kiosk:

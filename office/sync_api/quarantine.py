@@ -15,7 +15,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
-from bank import alerts, audit, clock, convention, ledger, merchants, objections
+from bank import alerts, audit, clock, convention, ledger, merchants, objections, recorders
 from bank.db import transaction
 from bank.errors import BankError, InvalidInput, NotFound
 
@@ -180,7 +180,7 @@ def reject(conn: sqlite3.Connection, quarantine_id: int, *, by: str, reason: str
 
 def _book(conn, case: Case, event: dict, by: str, now: dt.datetime) -> int | None:
     body, ref = event["body"], f"dev:{case.device_id}:{case.seq}"
-    recorded_by = f"device:{case.device_id};放行:{by}"
+    recorded_by = recorders.of_device(case.device_id, released_by=by)
     if case.kind == "redemption":
         card = conn.execute("SELECT account_id FROM cards WHERE card_id = ? AND version = ?",
                             (body["card"], body["card_version"])).fetchone()

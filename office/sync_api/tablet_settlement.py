@@ -29,7 +29,7 @@ import datetime as dt
 import json
 from typing import NamedTuple
 
-from bank import alerts, clock, ledger, merchants, policy
+from bank import alerts, clock, ledger, merchants, policy, recorders
 from bank.errors import BankError
 from sync import events as ev
 
@@ -240,7 +240,7 @@ class _Tablet:
         """Book the receipts decided so far (one bulk insert)."""
         if not self.pending:
             return
-        settled = ledger.settle_redemptions(self.conn, self.pending, recorded_by=f"device:{self.device.device_id}",
+        settled = ledger.settle_redemptions(self.conn, self.pending, recorded_by=recorders.of_device(self.device.device_id),
                                             device_id=self.device.device_id, now=self.b.now)
         for e, account_id, card in self.placed:
             entry_id = settled[f"dev:{self.device.device_id}:{e['seq']}"]
@@ -286,7 +286,7 @@ class _Tablet:
         if policy.void_too_late(b.pol, b.at(original["at"]), b.at(e["at"])):
             return b.quarantine(e, "void_window", card_id=ob["card"], points=ob["points"], reverses_seq=seq)
         try:
-            entry = ledger.reverse(self.conn, entry_id, recorded_by=f"device:{self.device.device_id}",
+            entry = ledger.reverse(self.conn, entry_id, recorded_by=recorders.of_device(self.device.device_id),
                                    note=body["reason"][:200], device_id=self.device.device_id, device_time=e["at"],
                                    now=b.now, ref=f"dev:{self.device.device_id}:{e['seq']}")
         except BankError as exc:

@@ -458,3 +458,25 @@ def test_import_a_roster_in_the_browser(browser, console_server, tmp_path):
     assert got == [("网页甲", 9, 2, 1), ("网页丙", 8, 1, 1)]
     assert page.csp_violations == []
     page.context.close()
+
+
+def test_enrolment_qr_decodes_from_a_screenshot(browser, console_server, tmp_path):
+    """The 登记码 page's QR, as the browser draws it, reads back to the enrolment text a tablet needs
+    (it was once an SVG without a viewBox squeezed to 220 px: cropped, unreadable)."""
+    from PIL import Image
+    from pyzbar import pyzbar
+
+    from bank import devices
+
+    url = console_server.url
+    page = login(browser, url)
+    page.goto(url + "/merchants/5")
+    page.click("button:has-text('登记新平板')")
+    code = page.inner_text("p.code").strip()
+    png = tmp_path / "enrol.png"
+    page.screenshot(path=str(png), full_page=True)
+    found = [s.data.decode() for s in pyzbar.decode(Image.open(png).convert("L"), symbols=[pyzbar.ZBarSymbol.QRCODE])]
+    expected = devices.enrol_qr_text(url + "/", code, console_server.fingerprint)
+    assert found == [expected]
+    assert page.csp_violations == []
+    page.context.close()

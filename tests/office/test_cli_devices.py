@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from bank import devices
+from bank import clock, db, devices
 from office import tls
 from office.cli import main
 from tests.sync.kit import enrol_tablet
@@ -56,6 +56,20 @@ def test_devices_list_and_revoke(town, hub, tmp_path):
     assert json.loads(run("devices", "--db", town.path, "--json").output)[0]["status"] == "revoked"
     assert run("revoke-device", "--db", town.path, "T0001").exit_code == 1
     assert run("revoke-device", "--db", town.path, "T9999").exit_code == 1
+
+
+def test_devices_list_reads_in_local_time_and_chinese(town, hub, tmp_path):
+    """The list a person reads gives the last sync in Chongqing time (it once printed the stored UTC)."""
+    enrol_tablet(town.path, hub, tmp_path / "tab", town.noodles)
+    synced = json.loads(run("devices", "--db", town.path, "--json").output)[0]["last_sync_at"]
+    out = run("devices", "--db", town.path).output
+    row = next(ln for ln in out.splitlines() if ln.startswith("T0001"))
+    assert clock.local(clock.from_text(synced)).strftime("%Y-%m-%d %H:%M") in row and synced not in out
+    assert "\t商户平板\t老街小面\t有效\t" in row and "北京时间" in out
+    revoked = run("revoke-device", "--db", town.path, "T0001").output
+    with db.connect(town.path, readonly=True) as c:
+        at = devices.get(c, "T0001").revoked_at
+    assert clock.local(clock.from_text(at)).strftime("%Y-%m-%d %H:%M") in revoked and at not in revoked
 
 
 def test_merchants_json_shape(town):

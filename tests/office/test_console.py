@@ -4,7 +4,9 @@ CSRF and sessions, bad input (a clear message and nothing written), PDFs and Exc
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
+import re
 import subprocess
 
 import openpyxl
@@ -431,10 +433,15 @@ def test_merchants_offers_devices_and_policy(office, store):
         assert office.post("/merchants/5/offers", data).status_code == 400, data
     assert "已添加" in office.follow(office.post("/merchants/5/offers", {"name": "豆浆", "points": "2", "value": "2.50"})).text
     assert count(store, "offers") == before + 1
-    page = office.post("/merchants/5/enrol", {"hours": "24"})
-    assert page.status_code == 200 and "<svg" in page.text and "只能使用一次" in page.text
+    codes = count(store, "enrolment_codes")
+    r = office.post("/merchants/5/enrol", {"hours": "24"})
+    page = office.follow(r)     # a redirect: a refresh shows the same code, it never makes another
+    assert "<svg" in page.text and "只能使用一次" in page.text
+    again = office.get(r.headers["location"])
+    assert re.search(r'class="code">([^<]+)<', again.text)[1] == re.search(r'class="code">([^<]+)<', page.text)[1]
+    assert count(store, "enrolment_codes") == codes + 1
     assert office.post("/merchants/5/enrol", {"hours": "999"}).status_code == 400
-    assert "<svg" in office.post("/devices/enrol-kiosk", {"service_point": "1", "hours": "2"}).text
+    assert "<svg" in office.follow(office.post("/devices/enrol-kiosk", {"service_point": "1", "hours": "2"})).text
     assert office.post("/devices/enrol-kiosk", {"service_point": "99", "hours": "2"}).status_code == 404
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -516,3 +523,102 @@ def test_audit_view_filters(office, store):
 
 def test_api_is_untouched(office):
     assert office.get("/api/v1/health").json()["ok"] is True
+
+
+def _row_numbers(html: str, label: str) -> list[int]:
+    row = re.search(rf"<tr><td>{label}</td>(.*?)</tr>", html, re.S)[1]
+    return [int(n) for n in re.findall(r'<td class="n">(-?\d+)</td>', row)]
+
+
+def test_monthly_page_and_dashboard_agree_on_a_month_with_a_reversal(office, store):
+    """One month, one number: the monthly page's per-compound totals add up to the dashboard's
+    figure for the month, and an award reversed this month counts in neither."""
+    month = clock.local_date(clock.now_utc()).strftime("%Y-%m")
+
+    def figures():
+        monthly = office.get(f"/monthly?month={month}").text
+        dash = office.get("/").text
+        return ((sum(_row_numbers(monthly, "加分")), sum(_row_numbers(monthly, "扣分"))),
+                (_row_numbers(dash, "加分")[-1], _row_numbers(dash, "扣分")[-1]))
+
+    before_monthly, before_dash = figures()
+    assert before_monthly == before_dash
+    page = office.follow(office.post("/monthly/entries", {"account": "19", "item": "ML04", "month": month}))
+    entry_id = int(re.search(r"台账第 (\d+) 号", page.text)[1])
+    awarded_monthly, awarded_dash = figures()
+    assert awarded_monthly == awarded_dash and awarded_monthly[0] > before_monthly[0]
+    c = db.connect(store)
+    with db.transaction(c):
+        ledger.reverse(c, entry_id, recorded_by="社区办公室:王主任", note="记错了户")
+    c.close()
+    assert figures() == (before_monthly, before_dash)
+
+
+def test_team_service_by_a_council_member_is_labelled_with_the_council(council, store):
+    """Recorded by 李委员 of the council, the team's entries say so on the monthly page, never 社区办公室."""
+    c = conn_of(store)
+    team = c.execute("SELECT team_id FROM members WHERE team_id IS NOT NULL GROUP BY team_id "
+                     "ORDER BY count(*) LIMIT 1").fetchone()[0]
+    compound = c.execute("SELECT a.compound_id FROM members m JOIN accounts a USING (account_id) WHERE m.team_id = ? "
+                         "LIMIT 1", (team,)).fetchone()[0]
+    c.close()
+    today = clock.local_date(clock.now_utc())
+    council.follow(council.post("/monthly/team-service", {"team": str(team), "item": "ML02", "served_on": today.isoformat(),
+                                                          "description": "义务巡逻"}))
+    page = council.get(f"/monthly?month={today:%Y-%m}&compound={compound}").text
+    rows = [r for r in page.split("<tr>")[1:] if "李委员" in r]
+    assert rows and all("道德评议会 李委员" in r and "社区办公室" not in r for r in rows)
+    c = conn_of(store)
+    assert c.execute("SELECT recorded_by FROM ledger_entries ORDER BY entry_id DESC LIMIT 1").fetchone()[0] == "道德评议会:李委员"
+    c.close()
+
+
+def test_an_entry_on_the_monthly_page_returns_to_the_same_compound_and_month(office, store):
+    """Recording on compound 3's page of October leaves the user there (it once went back to
+    compound 1 of this month), by a redirect, so a refresh never records twice."""
+    c = conn_of(store)
+    account, other = [r[0] for r in c.execute("SELECT account_id FROM accounts WHERE compound_id = 3 AND "
+                                              "status = 'active' ORDER BY account_id LIMIT 2")]
+    c.close()
+    page = office.get("/monthly?month=2026-10&compound=3").text
+    form = page[page.index('action="/monthly/entries"'):]
+    back = html.unescape(re.search(r'name="back" value="([^"]*)"', form)[1])
+    before = count(store, "ledger_entries")
+    r = office.post("/monthly/entries", {"account": str(account), "item": "ML04", "back": back})
+    assert r.status_code == 303 and r.headers["location"] == "/monthly?month=2026-10&compound=3"
+    shown = office.client.get(r.headers["location"]).text
+    assert "已为储户" in shown and '<option value="3" selected' in shown
+    office.get(r.headers["location"])       # a refresh of the page it landed on records nothing
+    assert count(store, "ledger_entries") == before + 1
+    # a back field naming another page is not followed
+    r = office.post("/monthly/entries", {"account": str(other), "item": "ML04", "back": "https://evil.example/x"})
+    assert r.headers["location"] == "/monthly"
+
+
+def test_tip_notes_and_the_audit_log_read_in_local_time_and_chinese(store):
+    """At 01:30 on 1 December in Chongqing (17:30 UTC the day before) a follow-up note, the audit
+    page and its Excel say 2026-12-01 01:30, name the action in Chinese and spell its details out
+    (they once gave the UTC time, the action's code and the raw JSON)."""
+    at = dt.datetime(2026, 11, 30, 17, 30, tzinfo=dt.timezone.utc)
+    office = Browser(server.create_app(store, now=lambda: at), "王主任")
+    office.follow(office.post("/tips", {"channel": "visit", "content": "楼道堆放杂物", "account": "7"}))
+    c = conn_of(store)
+    tid = c.execute("SELECT max(tip_id) FROM tips").fetchone()[0]
+    c.close()
+    office.follow(office.post(f"/tips/{tid}/follow-up", {"status": "following", "note": "已转交物业"}))
+    monthly = office.get("/monthly?month=2026-12").text
+    assert "2026-12-01 01:30 王主任:已转交物业" in monthly and "2026-11-30" not in monthly
+    page = office.get("/audit?action=tip").text
+    rows = [r for r in page.split("<tr>")[2:] if "举报" in r]
+    assert rows and all("2026-12-01 01:30:00" in r for r in rows), rows
+    assert "<td>跟进举报</td>" in page and "<td>登记举报</td>" in page and ">tip.follow_up<" not in page
+    assert f"<td>举报 {tid}</td>" in page and '{"' not in page and "{&#34;" not in page
+    assert "渠道 来访" in page and "状态 跟进中" in page
+    book = openpyxl.load_workbook(io.BytesIO(office.get("/exports/audit.xlsx?action=tip").content))
+    ws = book.active
+    cells = [[c.value for c in row] for row in ws.iter_rows()]
+    header = next(i for i, r in enumerate(cells) if "时间" in r)
+    body = [r for r in cells[header + 1:] if r[0] is not None]
+    assert body and all(r[cells[header].index("时间")] == "2026-12-01 01:30:00" for r in body), body
+    assert {r[cells[header].index("操作")] for r in body} == {"登记举报", "跟进举报"}
+    assert not any(isinstance(v, str) and ("{" in v or "tip." in v) for r in body for v in r)

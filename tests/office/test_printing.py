@@ -5,6 +5,7 @@ QR codes are decoded from the rendered page; Excel is read back with openpyxl.""
 from __future__ import annotations
 
 import io
+import re
 
 import openpyxl
 import pytest
@@ -146,3 +147,61 @@ def test_cli_user_add(writable, tmp_path):
     assert [r[0] for r in c.execute("SELECT name FROM console_users ORDER BY user_id")] == ["赵组员", "王主任"]
     assert c.execute("SELECT count(*) FROM audit_log WHERE action = 'user.add'").fetchone()[0] == 2
     c.close()
+
+
+def _without_a_card(path) -> int:
+    """Account 4 of a store copy, its resident card revoked (no active card left)."""
+    c = db.connect(path)
+    with db.transaction(c):
+        for card in cards.cards_of(c, 4):
+            if card.status == "active" and card.role == "resident":
+                cards.revoke(c, card.card_id)
+    c.close()
+    return 4
+
+
+def test_print_cards_skips_an_account_without_a_card_and_says_so(writable, tmp_path):
+    """Three accounts asked for, one without a card: the sheet holds the other two, and the
+    command names the one left out (it once refused the whole sheet)."""
+    missing = _without_a_card(writable)
+    out = tmp_path / "cards.pdf"
+    result = CliRunner().invoke(cli.main, ["print-cards", "--db", str(writable), "--out", str(out), "2", str(missing), "3"])
+    assert result.exit_code == 0, result.output
+    assert f"未打印:储户 {missing} 没有有效的卡" in result.output and "已生成 2 户" in result.output
+    assert pdf_text(out.read_bytes(), tmp_path).count("储户卡") == 2
+    with db.connect(writable, readonly=True) as c:
+        assert accounts.get(c, 2).display_name in pdf_text(out.read_bytes(), tmp_path)
+        assert accounts.get(c, missing).display_name not in pdf_text(out.read_bytes(), tmp_path)
+
+
+def test_console_card_sheet_skips_an_account_without_a_card_and_says_so(writable):
+    from office import server
+    from tests.office.console_kit import Browser, make_store
+
+    missing = _without_a_card(writable)
+    office = Browser(server.create_app(make_store(writable, writable.with_name("console.sqlite"))), "王主任")
+    page = office.get(f"/cards/sheet.pdf?accounts=2,{missing},3")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert f"储户 {missing} 没有有效的卡" in page.text and "打印其余 2 户的卡 PDF" in page.text
+    link = re.search(r'href="(/cards/sheet\.pdf\?[^"]+)"', page.text)[1].replace("&amp;", "&")
+    sheet = office.get(link)
+    assert sheet.status_code == 200 and sheet.content[:4] == b"%PDF"
+    assert office.get(f"/cards/sheet.pdf?accounts={missing}").status_code == 400
+
+
+def test_posting_header_keeps_its_dates_on_one_line(writable, tmp_path):
+    """The posting period reads as one line on the printed notice (its dates were once broken
+    across two lines in the middle of a date)."""
+    import datetime as dt
+
+    from bank import postings
+    quarter = periods.quarter("2026Q3")
+    c = db.connect(writable)
+    with db.transaction(c):
+        p = postings.publish(c, kind="quarterly", period=quarter, compound_id=1, opens_on=dt.date(2026, 10, 12),
+                             days=10, by="王主任")
+    data = reports.posting_pdf(c, quarter, 1, posting=p)
+    c.close()
+    (tmp_path / "posting.pdf").write_bytes(data)
+    lines = [ln for ln in pdf_text(data, tmp_path).splitlines() if str(p.opens_on) in ln or str(p.closes_on) in ln]
+    assert len(lines) == 1 and f"{p.opens_on} 至 {p.closes_on}" in lines[0], lines

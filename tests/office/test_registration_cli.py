@@ -95,11 +95,11 @@ def test_account_add_json_has_account_and_card_and_the_pdf_decodes(store, tmp_pa
     (("--holder", "张三", "--kind", "single", "--member", "李四:配偶", "--compound", 1, "--building", 1, "--unit", 1,
       "--room", "101"), "个人账户"),
     (("--holder", "张三", "--compound", 1, "--building", 1, "--unit", 1, "--room", "101", "--out", "x.png"), ".pdf"),
-    (("--holder", "张三", "--compound", "one", "--building", 1, "--unit", 1, "--room", "101"), "not a valid integer"),
+    (("--holder", "张三", "--compound", "one", "--building", 1, "--unit", 1, "--room", "101"), "“one”不是整数"),
 ])
 def test_account_add_refusals_are_one_line_and_write_nothing(store, args, words):
     before = digest(store)
-    r = run("account", "add", "--db", store, *args, code=1 if words != "not a valid integer" else 2)
+    r = run("account", "add", "--db", store, *args, code=1 if words != "“one”不是整数" else 2)
     assert words in r.stderr
     assert len([ln for ln in r.stderr.splitlines() if ln.strip()]) <= 3
     assert digest(store) == before
