@@ -327,3 +327,9 @@ def test_a_bad_month_range_is_a_form_error_in_chinese(app, console_store, query,
     assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
     assert message in error_text(r) and 'name="from_month"' in r.text
     assert count(console_store, "audit_log") == exports
+
+
+@pytest.mark.parametrize("command", ["expire", "passbook"])
+def test_the_routine_commands_have_help(command):
+    out = run(command, "--help", check=0).stdout
+    assert "--db" in out and "Usage" in out
