@@ -57,7 +57,8 @@ home_option = click.option("--home", "home_dir", required=True, type=click.Path(
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.option("--home", "app_home", type=click.Path(file_okay=False), default=None,
               help="Open the tablet app on this home (enrolment screen if not enrolled yet).")
-@click.option("--camera", default=None, help="Camera index (0, 1, …) or a video file of cards being shown.")
+@click.option("--camera", default=None,
+              help="Camera index (0, 1, …), a video or image file, or a folder of images or videos of cards.")
 @click.pass_context
 def main(ctx, app_home, camera):
     """商户平板 (merchant tablet): 登记、兑换、状态 (enrol, redeem, status)."""
@@ -65,6 +66,12 @@ def main(ctx, app_home, camera):
         if app_home is None:
             click.echo(ctx.get_help())
             sys.exit(2)
+        if camera is not None:
+            from device.camera import check_spec
+            problem = check_spec(camera)
+            if problem:
+                click.echo(f"错误:{problem}", err=True)
+                sys.exit(2)
         from device.ui.scripted import headless_env
         from terminal import HEIGHT, WIDTH
         headless_env(WIDTH, HEIGHT)
