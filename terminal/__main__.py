@@ -175,6 +175,7 @@ def status_cmd(home_dir, as_json):
                f"未同步额度剩余 {s['unsynced_points_left']} 分; 距停止兑换 {s['sync_hours_left']} 小时")
     click.echo(f"今日兑换 (today): {s['today_redemptions']} 笔 / {s['today_points']} 分; "
                f"每卡每日上限 {s['per_card_daily_cap']} 分; 单笔联网限额 {s['floor_limit']} 分")
+    click.echo(f"兑换时间 (hours): {s['hours'] or '全天'}" + ("" if s["window_open"] else " · 现在不在兑换时间内"))
     if s["can_redeem"]:
         click.echo("可以兑换 (can redeem)")
     else:

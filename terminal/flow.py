@@ -115,6 +115,7 @@ class CardView:
     household: str | None = None   # 'household' or 'single' (None: not known on this tablet yet)
     held: int = 0                  # under an open objection, already left out of ``available``
     expiring: tuple[tuple[str, int], ...] = ()   # (last valid day, points) within 60 days
+    closed: Message | None = None  # outside the shop's redemption hours: its hours, when it opens next
 
     def household_message(self) -> Message | None:
         """家庭账户 / 个人账户, or None when this tablet does not know yet."""
@@ -126,6 +127,8 @@ class CardView:
 
     @property
     def left_today(self) -> int:
+        if self.closed is not None:
+            return 0
         return max(0, min(self.available, self.daily_cap - self.used_today))
 
 
@@ -197,6 +200,7 @@ class TerminalFlow:
     offers: list[OfferView] = field(default_factory=list)
     basket: dict[int, int] = field(default_factory=dict)   # offer_id -> qty, in the order added
     room: int = 0                             # points this card may still take here today (all caps)
+    unsynced_room: int = 0                    # what the tablet's unsynced cap still allows
     pin: str = ""
     pin_asked: bool = False
     receipt: engine.Receipt | None = None
@@ -365,11 +369,13 @@ class TerminalFlow:
             offers = conn.execute("SELECT offer_id, name, points FROM offers ORDER BY points, offer_id").fetchall()
         finally:
             conn.close()
+        closed = None if view.closed is None else from_error(view.closed)
         self.card = CardView(card_text, view.card_id, view.account_id, view.name, view.available, view.used_today,
                              pol.per_card_daily_cap, pol.pin_above if view.has_pin else None,
                              tuple(self._card_warnings(view)), view.household, view.held,
-                             view.expiring)
-        room = self.room = min(self.card.left_today, max(0, pol.unsynced_cap - view.unsynced_points))
+                             view.expiring, closed)
+        self.unsynced_room = max(0, pol.unsynced_cap - view.unsynced_points)
+        room = self.room = min(self.card.left_today, self.unsynced_room)
         self.offers = [OfferView(o[0], o[1], o[2], min(99, room // o[2]) if o[2] > 0 else 0) for o in offers]
         self.step, self.message = Step.CARD, None   # an earlier card's refusal is not about this one
         return True
@@ -379,6 +385,8 @@ class TerminalFlow:
         """What the shop owner should tell the customer before choosing, most pressing first."""
         cap = view.policy.per_card_daily_cap
         out = []
+        if view.closed is not None:    # nothing can be chosen now: say so first, with when to come back
+            out.append(Message(view.closed.zh, view.closed.en, (), "warn", "window_closed"))
         if view.held:
             out.append(msg("有 {held} 分在异议处理中,裁定前不能兑换,\n未计入可用积分。", "warn",
                            held=view.held))
@@ -410,6 +418,32 @@ class TerminalFlow:
         others = self.total - o.points * self.basket.get(offer_id, 0)
         return max(0, min(99, (self.room - others) // o.points))
 
+    def offer_note(self, offer_id: int) -> Message:
+        """What an offer's tile says under its price: how many more may be added, or why none can
+        (closed now, no points, too few points and how many more are needed, the card's daily cap
+        here, the tablet's unsynced cap), given the basket's other lines."""
+        o = self.offer(offer_id)
+        most = self.line_max(offer_id)
+        if o is None or self.card is None:
+            return msg("")
+        in_line = self.basket.get(offer_id, 0)
+        if most > in_line:
+            return msg("今天最多 {n} 份", code="offer_max", n=most)
+        if self.card.closed is not None:
+            return msg("现在不在兑换时间", "warn", code="window_closed")
+        if self.card.available <= 0:
+            return msg("没有可用积分", "warn", code="no_points")
+        others = self.total - o.points * in_line + o.points * most     # the basket with this line at most
+        need = others + o.points                                       # ... and one more of it
+        limits = [(self.card.available, "insufficient"),
+                  (self.card.daily_cap - self.card.used_today, "daily_cap"), (self.unsynced_room, "unsynced_cap")]
+        have, why = min(limits, key=lambda x: x[0])
+        if why == "insufficient":
+            return msg("积分不足,还差 {n} 分", "warn", code="insufficient", n=need - have)
+        if why == "daily_cap":
+            return msg("已到本店今天每卡上限", "warn", code="daily_cap")
+        return msg("本机未上传额度已满,请先同步", "warn", code="unsynced_cap")
+
     def choose(self, offer_id: int) -> None:
         """Tap an offer tile: add one of it to the basket (a new line, or one more on its line)."""
         self.set_qty(offer_id, self.basket.get(offer_id, 0) + 1)
@@ -439,7 +473,8 @@ class TerminalFlow:
         most = self.line_max(offer_id)
         if most == 0:
             self.basket.pop(offer_id, None)
-            self.message = msg("“{offer}”今天已超出这张卡可用的积分。", "warn", offer=o.name)
+            note = self.offer_note(offer_id)
+            self.message = self.card.closed if note.code == "window_closed" and self.card else note
             return
         if qty > most:
             qty = most

@@ -258,7 +258,7 @@ def test_daily_cap_near_and_reached(flow, town):
     assert flow.scan(town.rich[2]), text(flow)
     flow.to_offers()
     flow.choose(town.bowl)
-    assert flow.basket == {} and "超出" in text(flow)
+    assert flow.basket == {} and text(flow) == "已到本店今天每卡上限" and flow.message.code == "daily_cap"
 
 
 def test_insufficient_points_when_the_balance_moved_after_the_scan(flow, town):
