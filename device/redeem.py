@@ -41,7 +41,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "bad_quantity": ("数量须为1到99。", "Quantity must be 1 to 99."),
     "empty_basket": ("请至少选择一个兑换项目。", "Choose at least one offer."),
     "basket_too_long": ("一次最多兑换 {n} 种项目。", "At most {n} different offers at once."),
-    "window_closed": ("本店现在不在兑换时间内(兑换时间:{windows}),{opens}开始兑换。",
+    "window_closed": ("本店现在不在兑换时间内(兑换时间:{windows}),{opens} 开始兑换。",
                       "Redemption is closed now (hours: {windows}); it opens {opens_en}."),
     "insufficient": ("积分不足:需要 {need} 分,可用 {have} 分。", "Not enough points: {need} needed, {have} available."),
     "insufficient_held": ("积分不足:需要 {need} 分,可用 {have} 分(另有 {held} 分正在异议处理中,裁定前不能兑换)。",

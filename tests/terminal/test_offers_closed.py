@@ -30,12 +30,12 @@ def test_a_closed_shop_says_so_on_the_card_screen_and_nothing_can_be_added(flow,
     assert flow.scan(town.rich[2]) and flow.step is Step.CARD
     first = flow.card.warnings[0]
     assert first.code == "window_closed"
-    assert f"兑换时间:{hours}" in first.render() and "明天 09:00开始兑换" in first.render()
+    assert f"兑换时间:{hours}" in first.render() and "明天 09:00 开始兑换" in first.render()
     assert flow.card.left_today == 0              # the card screen's 选择兑换项目 is disabled
     flow.to_offers()
     assert all(flow.offer_note(o.offer_id).render() == "现在不在兑换时间" for o in flow.offers)
     flow.choose(town.bowl)
-    assert flow.basket == {} and "明天 09:00开始兑换" in text(flow)
+    assert flow.basket == {} and "明天 09:00 开始兑换" in text(flow)
 
 
 def test_status_says_a_closed_shop_cannot_redeem_with_its_hours_and_next_opening(flow, town, now, tablet_home):
@@ -48,7 +48,7 @@ def test_status_says_a_closed_shop_cannot_redeem_with_its_hours_and_next_opening
                                                        "09:00")
     out = CliRunner().invoke(terminal_main, ["status", "--home", str(tablet_home)]).output
     assert "可以兑换" not in out.replace("不能兑换", "")
-    assert f"兑换时间 (hours): {hours}" in out and "明天 09:00开始兑换" in out, out
+    assert f"兑换时间 (hours): {hours}" in out and "明天 09:00 开始兑换" in out, out
 
 
 def test_an_open_shop_shows_its_hours_in_status(flow, town, tablet_home):
