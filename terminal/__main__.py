@@ -19,9 +19,10 @@ import click
 
 from bank import clock
 from bank.errors import BankError
-from device import enrolment, redeem as engine
+from device import enrolment
 from sync import client, home
 from sync.faults import DeviceFault
+from terminal import redeem as engine
 
 
 def _echo_json(obj) -> None:

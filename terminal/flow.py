@@ -2,7 +2,7 @@
 
 The Kivy screens only show :class:`TerminalFlow`'s state and forward taps to its methods; tests
 drive this object directly through every path. All checks on a card and a redemption are the
-device engine's (:mod:`device.redeem`); the flow only sequences them, keeps the basket, counts
+tablet engine's (:mod:`terminal.redeem`); the flow only sequences them, keeps the basket, counts
 PIN attempts, and turns every refusal into a sentence with what to do next.
 
 Threading: the app calls the methods that may touch the network (:meth:`confirm`, :meth:`void`,
@@ -23,10 +23,11 @@ from typing import Callable
 
 from bank import accounts, clock, devices, policy
 from bank.errors import BankError
-from device import enrolment, redeem as engine
+from device import enrolment
 from device.syncing import Syncer
 from sync import client, home as home_mod, replica
 from sync.faults import DeviceFault
+from terminal import redeem as engine
 
 SETTINGS_FILE = "terminal.json"
 RECEIPT_SECONDS = 6           # the receipt goes back to scanning by itself after this

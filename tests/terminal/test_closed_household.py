@@ -4,7 +4,7 @@ real reason in plain words (never "reported lost"), and so is the office's settl
 from __future__ import annotations
 
 from bank import households
-from device import redeem as engine
+from terminal import redeem as engine
 from sync import client, replica
 from terminal.flow import Step
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bank import accounts, cards, devices, policy
 from terminal.flow import ENROL_PREFIX, NO_PIN, Step, TerminalFlow
-from device import redeem as engine
+from terminal import redeem as engine
 
 from tests.sync.kit import office_balance
 from tests.terminal.kit import client_down, office_do, synced, text

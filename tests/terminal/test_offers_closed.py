@@ -8,7 +8,7 @@ import datetime as dt
 from click.testing import CliRunner
 
 from bank import clock, ledger, policy
-from device import redeem as engine
+from terminal import redeem as engine
 from terminal.__main__ import main as terminal_main
 from terminal.flow import Step
 
