@@ -119,6 +119,14 @@ class Receipt:
                 f"{self.at} · {'已上传' if self.pushed else '待上传 (will sync later)'}"]
 
 
+class Deferred:
+    """A transport for the immediate push: the background syncer pushes instead, so the
+    receipt never waits for the network (the floor-limit path gets the real transport)."""
+
+    def post(self, path, body, headers):
+        raise client.Unreachable("稍后由后台同步上传。", "deferred to the background sync")
+
+
 def _policy(conn) -> OfflinePolicy:
     # fields this program does not know yet (a newer office) are left out, not a crash at the counter
     return OfflinePolicy(**{k: v for k, v in replica.state(conn, "policy", {}).items() if k in POLICY_FIELDS})
