@@ -52,7 +52,6 @@ NEXT_STEP = {
     "insufficient": "请减少数量或换一个项目。",
     "insufficient_held": "请减少数量,或请储户到社区办公室了解异议进度。",
     "daily_cap": "请明天再来,或减少数量。",
-    "window_closed": "请在兑换时间内再来。",
     "unknown_offer": "请同步后重试。",
     "pin_wrong": "请储户重新输入。",
     "account_inactive": "请储户到社区办公室咨询。",
