@@ -215,14 +215,16 @@ def hours_text(ws: list[Window]) -> str:
 
 
 def opening_text(opens: dt.datetime, now: dt.datetime) -> str:
-    """When redemption opens next, as a person there says it: '今天 17:00', '明天 09:00', '周一 09:00'."""
+    """When redemption opens next, as a person there says it: '今天 17:00', '明天 09:00', '周一 09:00',
+    '下周六 10:00' (a shop open on Saturdays only, on a Saturday after closing)."""
     day, today = clock.local_date(opens), clock.local_date(now)
     at = clock.local(opens).strftime("%H:%M")
     if day == today:
         return f"今天 {at}"
     if day == today + dt.timedelta(days=1):
         return f"明天 {at}"
-    return f"周{'一二三四五六日'[day.weekday()]} {at}"
+    week = "下周" if (day - today).days >= 7 else "周"      # a week on: not to be read as today
+    return f"{week}{'一二三四五六日'[day.weekday()]} {at}"
 
 
 @dataclass(frozen=True)
