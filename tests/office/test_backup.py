@@ -117,7 +117,7 @@ def _damaged(town, tmp_path, how: str):
     ("event unlinked", "do not follow"), ("pages damaged", ""), ("truncated", "")])
 def test_a_damaged_or_altered_store_is_never_kept_as_a_backup_nor_restored(town, hub, tmp_path, how, says):
     tab = enrol_tablet(town.path, hub, tmp_path / "tab", town.noodles)
-    from device import redeem as engine
+    from terminal import redeem as engine
     for _ in range(3):
         engine.redeem(tab, town.rich[2], town.bowl, now=clock.now_utc(), transport=hub)
     _fill(town.path, 300)

@@ -9,7 +9,7 @@ import stat
 import pytest
 
 from bank import accounts, clock, db
-from device import redeem as engine
+from terminal import redeem as engine
 from sync import client, replica
 
 from .kit import count, enrol_tablet, office_balance
