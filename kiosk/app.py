@@ -142,6 +142,8 @@ class KioskApp(BaseApp):
             self.lang = flow.lang          # .kv texts follow (they name app.lang)
             if self.scanner is not None:
                 self.scanner.prompt = self.tr("请把二维码对准这里")
+        from kivy.core.window import Window
+        flow.fit(Window.height)
         sm = self.root.ids.sm
         name = flow.screen() if flow.home is not None else "attract"
         screen = sm.get_screen(name)

@@ -27,7 +27,9 @@ from sync import client, home as home_mod
 
 IDLE_SECONDS = 30            # residents: back to the attract screen, nothing of theirs left
 STAFF_IDLE_SECONDS = 120     # members choose items and notes; still logged out when they walk away
-PAGE_SIZE = 6                # passbook, month and objection rows per page: big rows, paging by tap
+PAGE_SIZE = 5                # passbook, month and objection rows per page: big rows, paging by tap
+SMALL_PAGE_SIZE = 3          # the same on the 800-pixel-high kiosk model, with room for a message
+SMALL_HEIGHT = 1000          # a window lower than this is the small kiosk model
 SHOPS_PER_PAGE = 4           # a shop is two rows (name and hours, its offers)
 BOARD_ROWS_PER_PAGE = 5      # red and black boards side by side: five places of each per page
 POSTING_ROWS_PER_PAGE = 5    # the posting has its own tab: five households per page, one line each
@@ -118,6 +120,7 @@ class KioskFlow:
         self.conn = self.home.replica() if self.home else None
         self.transport = transport
         self.lang = LANGUAGES[0]
+        self.list_rows = PAGE_SIZE
         self.reset()
 
     # --- state ----------------------------------------------------------------------------------
@@ -338,11 +341,18 @@ class KioskFlow:
 
     # --- paging: every list a screen shows is paged with big buttons, none is cut short ---------
 
+    def fit(self, height: int) -> None:
+        """The window's height decides how many big rows a page of a list holds (with a message
+        on the banner, nothing runs under the top bar): the app tells the flow its height."""
+        rows = PAGE_SIZE if height >= SMALL_HEIGHT else SMALL_PAGE_SIZE
+        if rows != self.list_rows:
+            self.list_rows, self.page = rows, 0
+
     def page_size(self) -> int:
         if self.step is Step.BOARDS:
             return BOARD_ROWS_PER_PAGE if self.board_tab == "boards" else POSTING_ROWS_PER_PAGE
         return {Step.REDEEM: SHOPS_PER_PAGE, Step.STAFF_FIND: FIND_CHOICES_PER_PAGE,
-                Step.CONVENTION: 1, Step.STAFF_ITEMS: 1}.get(self.step, PAGE_SIZE)
+                Step.CONVENTION: 1, Step.STAFF_ITEMS: 1}.get(self.step, self.list_rows)
 
     def page_of(self, rows: list) -> list:
         """This page's part of the list the current screen shows."""
