@@ -21,7 +21,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, replace
 
-from bank import cardcode, clock, ledger, reviewers, settings, validity
+from bank import accounts, cardcode, clock, ledger, reviewers, settings, validity
 from bank.errors import ReasonedRefusal
 from bank.policy import Window
 
@@ -388,19 +388,22 @@ def second_confirm(home, conn, transport, card: Card, pin: str, now: dt.datetime
 
 
 def households_at(conn, building: int, unit: int) -> list[tuple[int, str, str]]:
-    """(account id, masked name, room) of the households at a building and unit."""
-    return [tuple(r) for r in conn.execute(
+    """(account id, masked name, room) of the households at a building and unit, rooms in the order
+    people read them (803 before 2603)."""
+    rows = [tuple(r) for r in conn.execute(
         "SELECT h.account_id, a.masked_name, h.room FROM kiosk_households h JOIN accounts a USING (account_id) "
-        "WHERE h.building = ? AND h.unit = ? AND a.status <> 'closed' ORDER BY h.room, h.account_id", (building, unit))]
+        "WHERE h.building = ? AND h.unit = ? AND a.status <> 'closed'", (building, unit))]
+    return sorted(rows, key=lambda r: (accounts.natural_key(r[2]), r[0]))
 
 
 def buildings(conn) -> list[int]:
-    return [r[0] for r in conn.execute("SELECT DISTINCT building FROM kiosk_households ORDER BY building")]
+    return sorted((r[0] for r in conn.execute("SELECT DISTINCT building FROM kiosk_households")),
+                  key=accounts.natural_key)
 
 
 def units(conn, building: int) -> list[int]:
-    return [r[0] for r in conn.execute("SELECT DISTINCT unit FROM kiosk_households WHERE building = ? ORDER BY unit",
-                                       (building,))]
+    return sorted((r[0] for r in conn.execute("SELECT DISTINCT unit FROM kiosk_households WHERE building = ?",
+                                              (building,))), key=accounts.natural_key)
 
 
 def items_for(conn, account_id: int, now: dt.datetime) -> list[tuple[list, list[Item]]]:

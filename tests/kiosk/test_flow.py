@@ -425,3 +425,21 @@ def test_staff_find_one_list_at_a_time_paged_and_items_paged_by_product(flow, kt
     assert flow.step is Step.STAFF_ITEMS and flow.page == 1   # back on the same product's page
     flow.choose_household(kt.town.poor[0])
     assert flow.page == 0
+
+
+def test_staff_find_lists_rooms_as_people_read_them(flow, kt, hub):
+    """Households opened at the office after enrolment reach the kiosk by a real pull; room 803
+    comes before 2603 (text order puts it after)."""
+    from bank import accounts, clock
+    conn = db.connect(kt.path)
+    with db.transaction(conn):
+        for i, room in enumerate(("2603", "803", "1502")):
+            accounts.open_account(conn, kind="single", holder=f"邹{i}", compound_id=1, building=1, unit=1, room=room,
+                                  now=clock.now_utc())
+    conn.close()
+    client.sync_once(flow.home, hub)
+    login(flow, kt.staff[1][1])
+    flow.set_building(1)
+    flow.set_unit(1)
+    rooms = [room for _aid, _name, room in flow.households()]
+    assert rooms == sorted(rooms, key=int) and rooms.index("803") < rooms.index("1502") < rooms.index("2603")
