@@ -294,18 +294,20 @@ def postings(conn) -> list[dict]:
     return replica.state(conn, "kiosk_postings") or []
 
 
-def posting(conn, today: dt.date | None = None) -> dict | None:
-    """The posting to show: the first one open today, else the next one to open."""
-    ps = postings(conn)
-    if today is not None:
-        ps = [p for p in ps if p["closes_on"] >= today.isoformat()]
-        open_now = [p for p in ps if p["opens_on"] <= today.isoformat()]
-        ps = open_now or ps
-    return ps[0] if ps else None
+def current_postings(conn, today: dt.date) -> list[dict]:
+    """The postings to show on ``today``: those open now, then those that open later, each by
+    its first day (an open one is never hidden by a later one)."""
+    day = today.isoformat()
+    ps = [p for p in postings(conn) if p["closes_on"] >= day]
+    return sorted(ps, key=lambda p: (p["opens_on"] > day, p["opens_on"], p["posting_id"]))
+
+
+def is_open(p: dict, today: dt.date) -> bool:
+    return p["opens_on"] <= today.isoformat() <= p["closes_on"]
 
 
 def postings_open(conn, today: dt.date) -> list[dict]:
-    return [p for p in postings(conn) if p["opens_on"] <= today.isoformat() <= p["closes_on"]]
+    return [p for p in postings(conn) if is_open(p, today)]
 
 
 def posting_open(conn, today: dt.date) -> dict | None:

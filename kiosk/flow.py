@@ -33,6 +33,7 @@ SMALL_HEIGHT = 1000          # a window lower than this is the small kiosk model
 SHOPS_PER_PAGE = 4           # a shop is two rows (name and hours, its offers)
 BOARD_ROWS_PER_PAGE = 5      # red and black boards side by side: five places of each per page
 POSTING_ROWS_PER_PAGE = 5    # the posting has its own tab: five households per page, one line each
+POSTINGS_PER_PAGE = 3        # more than one posting (a quarter's and the year's): big buttons to choose from
 CONVENTION_ITEMS_PER_PAGE = 4   # the convention: one product per page, four of its items at a time
 STAFF_ITEMS_PER_PAGE = 4     # staff: one product's items per page, two rows of two big buttons
 FIND_CHOICES_PER_PAGE = 8    # staff: buildings, units or households, two rows of four buttons
@@ -136,6 +137,7 @@ class KioskFlow:
         self.unlocked = False          # the account's PIN was entered: deduction details shown
         self.page = 0
         self.board_tab = BOARD_TABS[0]
+        self.posting_id: int | None = None     # the posting shown on the posting tab
         self.object_entry: int | None = None
         self.member: engine.Member | None = None
         self.pending_member: engine.Member | None = None   # staff card shown, PIN not yet entered
@@ -350,7 +352,9 @@ class KioskFlow:
 
     def page_size(self) -> int:
         if self.step is Step.BOARDS:
-            return BOARD_ROWS_PER_PAGE if self.board_tab == "boards" else POSTING_ROWS_PER_PAGE
+            if self.board_tab == "boards":
+                return BOARD_ROWS_PER_PAGE
+            return POSTING_ROWS_PER_PAGE if self.posting() is not None else POSTINGS_PER_PAGE
         return {Step.REDEEM: SHOPS_PER_PAGE, Step.STAFF_FIND: FIND_CHOICES_PER_PAGE,
                 Step.CONVENTION: 1, Step.STAFF_ITEMS: 1}.get(self.step, self.list_rows)
 
@@ -393,15 +397,47 @@ class KioskFlow:
         return engine.where_to_redeem(self.conn, self.account.balance if self.account else 0)
 
     def show_tab(self, tab: str) -> None:
-        """The 红黑榜 / 本小区公示 tabs: two views of the boards screen, each paged from its first page."""
+        """The 红黑榜 / 本小区公示 tabs: two views of the boards screen. The posting tab shows the
+        posting when there is one, else the list of postings to choose from."""
         self.touch()
         self.message = None
         self.board_tab = tab if tab in BOARD_TABS else BOARD_TABS[0]
         self.page = 0
+        ps = self.postings()
+        self.posting_id = None
+        if self.board_tab == "posting" and len(ps) == 1:
+            self.choose_posting(ps[0]["posting_id"])
+
+    def postings(self) -> list[dict]:
+        """Every posting of the compound open today or later: open ones first."""
+        return engine.current_postings(self.conn, self.today()) if self.conn is not None else []
+
+    def posting(self) -> dict | None:
+        """The posting chosen on the posting tab (None: the list of postings is shown)."""
+        return next((p for p in self.postings() if p["posting_id"] == self.posting_id), None)
+
+    def choose_posting(self, posting_id: int | None) -> None:
+        """Show one posting (None: back to the list), at the page of the resident's own household
+        when the card was just scanned, else at its first page."""
+        self.touch()
+        self.message = None
+        self.posting_id = posting_id
+        self.page = 0
+        own = self.own_row()
+        if own is not None:
+            self.page = own // POSTING_ROWS_PER_PAGE
+
+    def own_row(self) -> int | None:
+        """Where the resident's household is in the chosen posting's rows."""
+        if self.account is None:
+            return None
+        return next((i for i, r in enumerate(self.posting_rows()) if r[0] == self.account.account_id), None)
 
     def board_list(self) -> list:
-        """What the boards screen pages through: board lines or the posting's rows, by tab."""
-        return self.board_rows() if self.board_tab == "boards" else self.posting_rows()
+        """What the boards screen pages through: board lines, the posting's rows, or the postings."""
+        if self.board_tab == "boards":
+            return self.board_rows()
+        return self.posting_rows() if self.posting() is not None else self.postings()
 
     def board_rows(self) -> list[tuple]:
         """This quarter's boards as lines of (place, red entry or None, black entry or None)."""
@@ -411,8 +447,8 @@ class KioskFlow:
                 for i in range(max(len(red), len(black)))]
 
     def posting_rows(self) -> list[tuple]:
-        """The current posting's rows (names masked), in the office's order; none without a posting."""
-        p = engine.posting(self.conn, self.today()) if self.conn is not None else None
+        """The chosen posting's rows (names masked), in the office's order; none without one."""
+        p = self.posting()
         return list(p["rows"]) if p else []
 
     def objectable(self) -> list[engine.PassLine]:

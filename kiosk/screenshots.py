@@ -60,10 +60,18 @@ def take(out: Path, workdir: Path | None = None) -> list[Path]:
                 app.act("go", step)
                 yield 0.3
                 shot(step)
-                if step == "boards":          # the boards screen's second tab: this compound's posting
+                if step == "boards":          # the boards screen's second tab: this compound's postings
                     app.act("show_tab", "posting")
                     yield 0.3
-                    shot("posting")
+                    shot("postings")
+                    app.act("set_language", "en")
+                    yield 0.3
+                    shot("postings-en")
+                    app.act("set_language", "zh")
+                    if flow.postings():
+                        app.act("choose_posting", flow.postings()[0]["posting_id"])
+                        yield 0.3
+                        shot("posting")
             lines = flow.objectable()
             if lines:
                 app.act("choose_objection", lines[0].entry_id)
@@ -116,6 +124,13 @@ def take(out: Path, workdir: Path | None = None) -> list[Path]:
             app.act("go", "staff_month")
             yield 0.3
             shot("staff-month")
+            app.act("undo", flow.month_page()[0].key)     # the message on the banner above a full page
+            yield 0.3
+            shot("staff-month-message")
+            app.act("set_language", "en")
+            yield 0.3
+            shot("staff-month-en")
+            app.act("set_language", "zh")
             app.act("reset")
             yield 0.3
 

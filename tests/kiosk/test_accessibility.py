@@ -4,7 +4,8 @@ kiosk screen sizes and in both languages: body text >= 32 px, touch targets >= 1
 nothing of a screen under the top bar or the message banner, nor two texts on top of each other.
 
 The store has a full page of this month's entries with long names, so the staff's month screen is
-checked as a review group sees it after a few days of work, with a message on the banner.
+checked as a review group sees it after a few days of work, with a message on the banner; and a
+yearly posting beside the quarter's, so the list of postings is checked too.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import datetime as dt
 
 import pytest
 
-from bank import clock, db, ledger
+from bank import clock, db, ledger, periods, postings
 from device.ui.scripted import headless_env, run_script
 
 from .conftest import make_town
@@ -36,6 +37,9 @@ def kt(tmp_path):
             at = min(now, first + dt.timedelta(hours=9, minutes=i))
             ledger.record_item(conn, kt.town.poor[0] if i % 2 else kt.town.lost[0], code,
                                recorded_by="评议小组成员:欧阳明月;复核:司马长风", now=at)
+        last_year = periods.year(clock.local_date(now).year - 1)     # the year's posting beside the quarter's
+        postings.publish(conn, kind="yearly", period=last_year, compound_id=1, by="council", days=30,
+                         opens_on=max(clock.local_date(now), last_year.last_day + dt.timedelta(days=1)))
     conn.close()
     return kt
 
@@ -147,7 +151,11 @@ def test_every_screen_at_both_sizes_and_languages(kt, hub, kiosk_home):
                     yield 0.05
                     check(f"{step} page {flow.page + 1}")
             app.act("go", "boards")
-            app.act("show_tab", "posting")      # the posting's tab: its first and last pages fit
+            app.act("show_tab", "posting")      # two postings: the list to choose from
+            yield 0.1
+            assert flow.posting() is None and len(flow.paged()) == 2
+            check("postings")
+            app.act("choose_posting", flow.paged()[0]["posting_id"])    # a posting: its first and last pages fit
             yield 0.1
             check("posting")
             flow.page = flow.pages(len(flow.paged())) - 1

@@ -443,3 +443,47 @@ def test_staff_find_lists_rooms_as_people_read_them(flow, kt, hub):
     flow.set_unit(1)
     rooms = [room for _aid, _name, room in flow.households()]
     assert rooms == sorted(rooms, key=int) and rooms.index("803") < rooms.index("1502") < rooms.index("2603")
+
+
+def test_every_posting_open_now_or_later_reaches_the_kiosk_and_each_is_shown(flow, kt, hub):
+    """A yearly posting overlapping the quarter's, and the next quarter's scheduled: after a real
+    pull the kiosk lists all three (the open ones first), shows each, and objections stay open.
+    A posting opens at the page of the resident's own household."""
+    from bank import accounts, cards, clock, periods, postings
+    conn = db.connect(kt.path)
+    today = clock.local_date(clock.now_utc())
+    with db.transaction(conn):
+        for i in range(6):        # enough households before ours for the posting to have a second page
+            accounts.open_account(conn, kind="single", holder=f"邹{i}", compound_id=1, building=1, unit=1,
+                                  room=f"3{i:02d}", now=clock.now_utc())
+        ours = accounts.open_account(conn, kind="household", holder="钱七", compound_id=1, building=3, unit=1,
+                                     room="101", now=clock.now_utc())
+        card = cards.issue(conn, ours, now=clock.now_utc())
+        last_year = periods.year(today.year - 1)
+        yearly = postings.publish(conn, kind="yearly", period=last_year, compound_id=1,
+                                  opens_on=max(today - dt.timedelta(days=2), last_year.last_day + dt.timedelta(days=1)),
+                                  days=30, by="council").posting_id
+        this_quarter = periods.current_quarter(clock.now_utc())
+        later = postings.publish(conn, kind="quarterly", period=this_quarter, compound_id=1,
+                                 opens_on=this_quarter.last_day + dt.timedelta(days=3), days=7, by="council").posting_id
+    conn.close()
+    client.sync_once(flow.home, hub)
+
+    shown = [p["posting_id"] for p in flow.postings()]
+    assert sorted(shown[:2]) == sorted([kt.posting_id, yearly]) and shown[2] == later
+    flow.scan(card.qr)
+    flow.go("boards")
+    flow.show_tab("posting")
+    assert flow.posting() is None and [p["posting_id"] for p in flow.paged()] == shown   # a list to choose from
+    for pid in shown:
+        flow.choose_posting(pid)
+        rows = flow.paged()
+        assert flow.posting()["posting_id"] == pid and len(rows) > 5
+        assert flow.page > 0 and ours in [r[0] for r in flow.page_of(rows)]     # at our household
+        flow.turn(-flow.page)
+        assert flow.page == 0 and ours not in [r[0] for r in flow.page_of(flow.paged())]
+    flow.choose_posting(None)
+    assert flow.posting() is None
+    flow.scan(kt.town.poor[2])
+    flow.go("object")                   # the quarter's posting is still open for objections
+    assert flow.step is Step.OBJECT and kt.q_entry in [line.entry_id for line in flow.objectable()]
