@@ -21,7 +21,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, replace
 
-from bank import accounts, cardcode, clock, ledger, reviewers, settings, validity
+from bank import accounts, cardcode, clock, ledger, reviewers, settings, tips, validity
 from bank.errors import ReasonedRefusal
 from bank.policy import Window
 
@@ -62,6 +62,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "undo_not_allowed": ("只能撤销自己今天记录的加扣分。", "You can only undo your own entries of today."),
     "unknown_item": ("积分细则中没有这一项。", "No such rule item."),
     "bad_note": ("备注不能超过200个字。", "The note is limited to 200 characters."),
+    "bad_tip": ("请从列表中选择举报的类别和楼栋。", "Choose the kind of report and the building from the lists."),
 }
 
 
@@ -357,6 +358,22 @@ def object_to(conn, card: Card, entry_id: int, reason: str, now: dt.datetime) ->
     return replica.record(conn, "objection", {"account": card.account_id, "card": card.card_id, "entry": entry_id,
                                                "posting": p["posting_id"], "proof": "", "reason": reason},
                           now=now, account_id=card.account_id, points=0, card_text=card.text)
+
+
+# --- tips ---------------------------------------------------------------------------------------
+
+def tip_categories() -> list[tuple[str, str]]:
+    """(code, name) of what a resident may report: the categories the office knows (bank.tips)."""
+    return list(tips.CATEGORIES.items())
+
+
+def report_tip(conn, category: str, building: int | None, now: dt.datetime) -> dict:
+    """Record an anonymous tip event: a category and, optionally, a building of this compound.
+    Nothing of the resident goes into it (no card, no account), even when a card was scanned."""
+    ready(conn)
+    if category not in tips.CATEGORIES or (building is not None and building not in buildings(conn)):
+        raise Refusal("bad_tip")
+    return replica.record(conn, "tip", {"category": category, "building": building}, now=now)
 
 
 # --- staff --------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ POSTINGS_PER_PAGE = 3        # more than one posting (a quarter's and the year's
 CONVENTION_ITEMS_PER_PAGE = 4   # the convention: one product per page, four of its items at a time
 STAFF_ITEMS_PER_PAGE = 4     # staff: one product's items per page, two rows of two big buttons
 FIND_CHOICES_PER_PAGE = 8    # staff: buildings, units or households, two rows of four buttons
+TIP_CHOICES_PER_PAGE = 9     # 举报: the categories, then the buildings, three rows of three buttons
 BOARD_TABS = ("boards", "posting")   # the two big tabs of the 红黑榜 / 本小区公示 screen
 LANGUAGES = ("zh", "en")     # Chinese first: the kiosk goes back to it when the resident leaves
 
@@ -59,6 +60,7 @@ class Step(enum.StrEnum):
     REDEEM = "redeem"
     BOARDS = "boards"
     OBJECT = "object"
+    TIP = "tip"
     STAFF_PIN = "staff_pin"
     STAFF_FIND = "staff_find"
     STAFF_ITEMS = "staff_items"
@@ -66,7 +68,8 @@ class Step(enum.StrEnum):
     STAFF_MONTH = "staff_month"
 
 
-RESIDENT_STEPS = {Step.HOME, Step.PASSBOOK, Step.PIN, Step.CONVENTION, Step.REDEEM, Step.BOARDS, Step.OBJECT}
+RESIDENT_STEPS = {Step.HOME, Step.PASSBOOK, Step.PIN, Step.CONVENTION, Step.REDEEM, Step.BOARDS, Step.OBJECT,
+                  Step.TIP}
 STAFF_STEPS = {Step.STAFF_PIN, Step.STAFF_FIND, Step.STAFF_ITEMS, Step.STAFF_CONFIRM, Step.STAFF_MONTH}
 
 
@@ -139,6 +142,7 @@ class KioskFlow:
         self.board_tab = BOARD_TABS[0]
         self.posting_id: int | None = None     # the posting shown on the posting tab
         self.object_entry: int | None = None
+        self.tip_category: str | None = None   # 举报: the category chosen, the building not yet
         self.member: engine.Member | None = None
         self.pending_member: engine.Member | None = None   # staff card shown, PIN not yet entered
         self.second: engine.Member | None = None
@@ -196,6 +200,8 @@ class KioskFlow:
             self.target = None
         if step is Step.BOARDS:
             self.board_tab = BOARD_TABS[0]
+        if step is Step.TIP:
+            self.tip_category = None
         self.step = step
 
     def fault_message(self) -> Message | None:
@@ -355,7 +361,7 @@ class KioskFlow:
             if self.board_tab == "boards":
                 return BOARD_ROWS_PER_PAGE
             return POSTING_ROWS_PER_PAGE if self.posting() is not None else POSTINGS_PER_PAGE
-        return {Step.REDEEM: SHOPS_PER_PAGE, Step.STAFF_FIND: FIND_CHOICES_PER_PAGE,
+        return {Step.REDEEM: SHOPS_PER_PAGE, Step.STAFF_FIND: FIND_CHOICES_PER_PAGE, Step.TIP: TIP_CHOICES_PER_PAGE,
                 Step.CONVENTION: 1, Step.STAFF_ITEMS: 1}.get(self.step, self.list_rows)
 
     def page_of(self, rows: list) -> list:
@@ -371,7 +377,8 @@ class KioskFlow:
         """The whole list the current screen pages through (empty where there is none)."""
         return {Step.PASSBOOK: self.passbook, Step.STAFF_MONTH: self.month, Step.OBJECT: self.objectable,
                 Step.REDEEM: self.shops, Step.BOARDS: self.board_list, Step.CONVENTION: self.convention_pages,
-                Step.STAFF_FIND: self.find_choices, Step.STAFF_ITEMS: self.item_pages}.get(self.step, list)()
+                Step.STAFF_FIND: self.find_choices, Step.STAFF_ITEMS: self.item_pages,
+                Step.TIP: self.tip_choices}.get(self.step, list)()
 
     def turn(self, delta: int) -> None:
         self.touch()
@@ -491,6 +498,34 @@ class KioskFlow:
         self.step = Step.HOME
         self.message = msg("异议已提交,评议会将调查并答复您。", "info")
         self._sync("objection")
+
+    # --- 举报: an anonymous tip, chosen from lists (a category, then a building or none) ----------
+
+    def tip_choices(self) -> list:
+        """The tip screen's paged choices: (code, name) of the categories, then None (no building:
+        first, so it is always on the first page) and the building numbers."""
+        if self.tip_category is None:
+            return engine.tip_categories()
+        return [None, *(engine.buildings(self.conn) if self.conn is not None else [])]
+
+    def choose_tip_category(self, code: str | None) -> None:
+        """Choose what to report (None: choose again)."""
+        self.touch()
+        self.message = None
+        self.tip_category, self.page = code, 0
+
+    def send_tip(self, building: int | None) -> None:
+        """Send the tip for a building of the compound, or for none; back to where the resident was."""
+        self.touch()
+        try:
+            engine.report_tip(self.conn, self.tip_category or "", building, self.now())
+        except BankError as exc:
+            self.message = from_error(exc)
+            return
+        self.tip_category, self.page = None, 0
+        self.step = Step.HOME
+        self.message = msg("举报已收到,不记录您的姓名和卡号。道德评议会将核实处理。")
+        self._sync("tip")
 
     # --- staff ----------------------------------------------------------------------------------
 

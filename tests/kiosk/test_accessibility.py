@@ -162,6 +162,13 @@ def test_every_screen_at_both_sizes_and_languages(kt, hub, kiosk_home):
             app.show()
             yield 0.1
             check("posting last page")
+            app.act("go", "tip")                # 举报: the categories, then the buildings
+            yield 0.1
+            check("tip")
+            app.act("choose_tip_category", "hallway")
+            yield 0.1
+            check("tip buildings")
+            app.act("go", "object")
             app.act("choose_objection", kt.q_entry)
             yield 0.1
             check("object reasons")
@@ -212,7 +219,7 @@ def test_every_screen_at_both_sizes_and_languages(kt, hub, kiosk_home):
             check("staff month page 2")
 
     run_script(app, walk, timeout=60)
-    assert checked >= {"attract", "home", "passbook", "convention", "redeem", "boards", "object", "pin", "staff_pin",
+    assert checked >= {"attract", "home", "passbook", "convention", "redeem", "boards", "object", "tip", "pin", "staff_pin",
                        "staff_find", "staff_items", "staff_confirm", "second_pin", "staff_month"}
     assert problems == [], "\n".join(problems)
 

@@ -46,7 +46,8 @@ def test_window_resident_check_staff_award_and_objection(kt, hub, kiosk_home, tm
         assert sm.current == "object"
         press(obj.ids.rows.children[-1])            # the only entry of the posted quarter
         yield 0.1
-        press(next(b for b in obj.ids.rows.children if b.text == "分数记错了"))
+        press(next(b for row in obj.ids.rows.children for b in row.children     # the reasons, two a row
+                   if getattr(b, "text", "") == "分数记错了"))
         yield 0.1
         assert sm.current == "home" and "异议已提交" in app.root.ids.banner.text
         # 2. staff award: the staff card from the video, PIN by tapping, a household by building/unit
