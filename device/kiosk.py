@@ -21,7 +21,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, replace
 
-from bank import accounts, cardcode, clock, ledger, reviewers, settings, tips, validity
+from bank import accounts, cardcode, clock, ledger, merchants, reviewers, settings, tips, validity
 from bank.errors import ReasonedRefusal
 from bank.policy import Window
 
@@ -269,21 +269,39 @@ class Shop:
     name: str
     address: str
     offers: tuple[tuple[str, int, int], ...]   # (name, points, how many the balance buys)
-    hours: str
+    hours: str                 # the merchant's redemption windows (bank.policy), in plain words
+    category: str = ""
+    nearby: bool = False       # in this kiosk's compound
 
 
-def where_to_redeem(conn, balance: int) -> list[Shop]:
-    """Merchants with what the balance buys, those with an affordable offer first."""
+def where_to_redeem(conn, balance: int, category: str | None = None) -> list[Shop]:
+    """Merchants with their address, hours and what the balance buys, nearest first: those of
+    this kiosk's compound, then the others by compound; among equals, those with an affordable
+    offer first. ``category``: only that kind of shop."""
     offers: dict[int, list] = {}
     for offer_id, mid, name, points in replica.state(conn, "kiosk_offers", []):
         offers.setdefault(mid, []).append((name, points, max(0, balance) // points if points else 0))
     hours: dict[int, list[str]] = {}
     for mid, place, weekdays, opens, closes in replica.state(conn, "kiosk_windows", []):
         hours.setdefault(mid, []).append(Window(0, mid, place, weekdays, opens, closes).describe())
-    shops = [Shop(mid, name, address, tuple(sorted(offers.get(mid, []), key=lambda o: o[1])),
-                  "、".join(hours.get(mid, [])) or "营业时间内")
-             for mid, name, _category, address in replica.state(conn, "kiosk_merchants", [])]
-    return sorted(shops, key=lambda s: (not any(o[2] for o in s.offers), s.merchant_id))
+    own = compound(conn).get("compound_id")
+    shops = []
+    for mid, name, kind, address, *rest in replica.state(conn, "kiosk_merchants", []):
+        where = rest[0] if rest else None
+        if category is not None and kind != category:
+            continue
+        shop = Shop(mid, name, address, tuple(sorted(offers.get(mid, []), key=lambda o: o[1])),
+                    "、".join(hours.get(mid, [])) or "营业时间内", kind, where == own)
+        shops.append((not shop.nearby, where is None, where or 0, not any(o[2] for o in shop.offers), mid, shop))
+    return [row[-1] for row in sorted(shops, key=lambda r: r[:-1])]
+
+
+def shop_categories(conn) -> list[tuple[str, str, int]]:
+    """(category, its name, how many shops) of the kinds of shop there are, in the office's order."""
+    counts: dict[str, int] = {}
+    for _mid, _name, kind, *_rest in replica.state(conn, "kiosk_merchants", []):
+        counts[kind] = counts.get(kind, 0) + 1
+    return [(code, name, counts[code]) for code, name in merchants.CATEGORIES.items() if code in counts]
 
 
 def boards(conn) -> dict:

@@ -30,7 +30,8 @@ STAFF_IDLE_SECONDS = 120     # members choose items and notes; still logged out 
 PAGE_SIZE = 5                # passbook, month and objection rows per page: big rows, paging by tap
 SMALL_PAGE_SIZE = 3          # the same on the 800-pixel-high kiosk model, with room for a message
 SMALL_HEIGHT = 1000          # a window lower than this is the small kiosk model
-SHOPS_PER_PAGE = 4           # a shop is two rows (name and hours, its offers)
+SHOPS_PER_PAGE = 12          # 到哪里兑换: a kind of shop's shops as big buttons, three rows of four
+SHOP_KINDS_PER_PAGE = 15     # the kinds of shop, three a row: all of them on one page
 BOARD_ROWS_PER_PAGE = 5      # red and black boards side by side: five places of each per page
 POSTING_ROWS_PER_PAGE = 5    # the posting has its own tab: five households per page, one line each
 POSTINGS_PER_PAGE = 3        # more than one posting (a quarter's and the year's): big buttons to choose from
@@ -143,6 +144,8 @@ class KioskFlow:
         self.posting_id: int | None = None     # the posting shown on the posting tab
         self.object_entry: int | None = None
         self.tip_category: str | None = None   # 举报: the category chosen, the building not yet
+        self.shop_kind: str | None = None      # 到哪里兑换: the kind of shop chosen
+        self.shop_id: int | None = None        # ... and the shop shown
         self.member: engine.Member | None = None
         self.pending_member: engine.Member | None = None   # staff card shown, PIN not yet entered
         self.second: engine.Member | None = None
@@ -202,6 +205,8 @@ class KioskFlow:
             self.board_tab = BOARD_TABS[0]
         if step is Step.TIP:
             self.tip_category = None
+        if step is Step.REDEEM:
+            self.shop_kind = self.shop_id = None
         self.step = step
 
     def fault_message(self) -> Message | None:
@@ -361,7 +366,9 @@ class KioskFlow:
             if self.board_tab == "boards":
                 return BOARD_ROWS_PER_PAGE
             return POSTING_ROWS_PER_PAGE if self.posting() is not None else POSTINGS_PER_PAGE
-        return {Step.REDEEM: SHOPS_PER_PAGE, Step.STAFF_FIND: FIND_CHOICES_PER_PAGE, Step.TIP: TIP_CHOICES_PER_PAGE,
+        if self.step is Step.REDEEM:
+            return SHOP_KINDS_PER_PAGE if self.shop_kind is None else SHOPS_PER_PAGE
+        return {Step.STAFF_FIND: FIND_CHOICES_PER_PAGE, Step.TIP: TIP_CHOICES_PER_PAGE,
                 Step.CONVENTION: 1, Step.STAFF_ITEMS: 1}.get(self.step, self.list_rows)
 
     def page_of(self, rows: list) -> list:
@@ -376,7 +383,7 @@ class KioskFlow:
     def paged(self) -> list:
         """The whole list the current screen pages through (empty where there is none)."""
         return {Step.PASSBOOK: self.passbook, Step.STAFF_MONTH: self.month, Step.OBJECT: self.objectable,
-                Step.REDEEM: self.shops, Step.BOARDS: self.board_list, Step.CONVENTION: self.convention_pages,
+                Step.REDEEM: self.redeem_choices, Step.BOARDS: self.board_list, Step.CONVENTION: self.convention_pages,
                 Step.STAFF_FIND: self.find_choices, Step.STAFF_ITEMS: self.item_pages,
                 Step.TIP: self.tip_choices}.get(self.step, list)()
 
@@ -400,8 +407,35 @@ class KioskFlow:
         return [(product, chunk) for product, items in engine.convention(self.conn)
                 for chunk in _chunks(items, CONVENTION_ITEMS_PER_PAGE)]
 
-    def shops(self) -> list[engine.Shop]:
-        return engine.where_to_redeem(self.conn, self.account.balance if self.account else 0)
+    # --- 到哪里兑换: a kind of shop, then its shops nearest first, then one shop (three taps) ----
+
+    def shops(self, kind: str | None = None) -> list[engine.Shop]:
+        """Every shop of ``kind`` (None: all), nearest first, with what the balance buys."""
+        if self.conn is None:
+            return []
+        return engine.where_to_redeem(self.conn, self.account.balance if self.account else 0, kind)
+
+    def shop_kinds(self) -> list[tuple[str, str, int]]:
+        return engine.shop_categories(self.conn) if self.conn is not None else []
+
+    def redeem_choices(self) -> list:
+        """What the redeem screen pages through: the kinds of shop, or the chosen kind's shops."""
+        return self.shop_kinds() if self.shop_kind is None else self.shops(self.shop_kind)
+
+    def shop(self) -> engine.Shop | None:
+        """The shop shown (None: a list is shown)."""
+        return next((s for s in self.shops(self.shop_kind) if s.merchant_id == self.shop_id), None) \
+            if self.shop_id is not None else None
+
+    def choose_shop_kind(self, kind: str | None) -> None:
+        """Choose a kind of shop (None: back to the kinds)."""
+        self.touch()
+        self.shop_kind, self.shop_id, self.page = kind, None, 0
+
+    def choose_shop(self, merchant_id: int | None) -> None:
+        """Show one shop: address, hours and offers (None: back to the kind's shops)."""
+        self.touch()
+        self.shop_id = merchant_id
 
     def show_tab(self, tab: str) -> None:
         """The 红黑榜 / 本小区公示 tabs: two views of the boards screen. The posting tab shows the

@@ -162,6 +162,13 @@ def test_every_screen_at_both_sizes_and_languages(kt, hub, kiosk_home):
             app.show()
             yield 0.1
             check("posting last page")
+            app.act("go", "redeem")             # 到哪里兑换: a kind of shop, its shops, one shop
+            app.act("choose_shop_kind", "noodles")
+            yield 0.1
+            check("redeem shops")
+            app.act("choose_shop", flow.paged()[0].merchant_id)
+            yield 0.1
+            check("redeem shop")
             app.act("go", "tip")                # 举报: the categories, then the buildings
             yield 0.1
             check("tip")

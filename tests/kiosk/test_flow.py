@@ -26,6 +26,7 @@ def test_resident_sees_points_passbook_convention_shops_boards(flow, kt):
     shops = flow.shops()
     bowl = next(o for s in shops for o in s.offers if o[0] == "小面")
     assert bowl[1:] == (6, 16)          # 100 points buy 16 bowls
+    assert [kind for kind, _name, _n in flow.paged()] == ["pharmacy", "noodles"]   # the kinds of shop first
     flow.go("boards")
     assert flow.step is Step.BOARDS
 
@@ -311,8 +312,10 @@ def test_objection_entries_shops_and_posting_rows_are_paged_not_cut_short(flow, 
     assert flow.step is Step.HOME and flow.message.level == "info"
 
     flow.go("redeem")
-    shops = flow.shops()
-    assert len(shops) == SHOPS_PER_PAGE + 4 and flow.pages(len(shops)) == 2
+    assert len(flow.shops()) == SHOPS_PER_PAGE + 4
+    flow.choose_shop_kind("noodles")             # a kind with more shops than a page
+    shops = flow.paged()
+    assert len(shops) == SHOPS_PER_PAGE + 3 and flow.pages(len(shops)) == 2
     assert flow.page_of(shops) == shops[:SHOPS_PER_PAGE]
     flow.turn(1)
     assert flow.page_of(shops) == shops[SHOPS_PER_PAGE:]
@@ -487,3 +490,44 @@ def test_every_posting_open_now_or_later_reaches_the_kiosk_and_each_is_shown(flo
     flow.scan(kt.town.poor[2])
     flow.go("object")                   # the quarter's posting is still open for objections
     assert flow.step is Step.OBJECT and kt.q_entry in [line.entry_id for line in flow.objectable()]
+
+
+def test_any_shop_is_three_taps_from_home_nearest_first_with_address_and_hours(flow, kt, hub):
+    """A shop of another compound, one of the kiosk's own, and the redemption windows the office
+    set (bank.policy), all reached by a real pull; every shop is three taps from the home screen."""
+    from bank import community, merchants, policy
+    conn = db.connect(kt.path)
+    with db.transaction(conn):
+        other = community.add_compound(conn, "龙海西苑", 6, service_point="龙海西苑党群服务点")
+        far = merchants.add_merchant(conn, "西苑面馆", "noodles", compound_id=other, address="西苑路8号")
+        merchants.add_offer(conn, far, "小面", 6, 700)
+        near = merchants.add_merchant(conn, "花园面庄", "noodles", compound_id=1, address="龙海花园3栋底商")
+        merchants.add_offer(conn, near, "牛肉面", 12, 1500)
+        policy.add_window(conn, merchant_id=near, place="店内", weekdays="1111100", opens="09:00", closes="18:00")
+    conn.close()
+    client.sync_once(flow.home, hub)
+    flow.scan(kt.town.rich[2])
+    flow.go("home")
+    everyone = flow.shops()
+    assert {far, near} <= {s.merchant_id for s in everyone}
+    for target in everyone:
+        flow.go("home")
+        taps = 0
+        flow.go("redeem")
+        taps += 1
+        flow.choose_shop_kind(next(kind for kind, _n, _c in flow.page_of(flow.paged()) if kind == target.category))
+        taps += 1
+        assert target in flow.page_of(flow.paged())          # on the first page of its kind
+        flow.choose_shop(target.merchant_id)
+        taps += 1
+        assert taps == 3 and flow.shop() == target
+    flow.go("redeem")
+    flow.choose_shop_kind("noodles")
+    noodles = flow.paged()
+    assert [s.nearby for s in noodles] == [True, True, False] and noodles[-1].merchant_id == far   # nearest first
+    flow.choose_shop(near)
+    shop = flow.shop()
+    assert (shop.address, shop.hours) == ("龙海花园3栋底商", "周一至周五 09:00-18:00")
+    assert ("牛肉面", 12, 8) in shop.offers            # 100 points buy 8 bowls
+    flow.choose_shop(None)
+    assert flow.shop() is None and flow.paged() == noodles
