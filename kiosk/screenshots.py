@@ -72,6 +72,29 @@ def take(out: Path, workdir: Path | None = None) -> list[Path]:
                         app.act("choose_posting", flow.postings()[0]["posting_id"])
                         yield 0.3
                         shot("posting")
+            app.act("go", "redeem")           # 到哪里兑换: a kind of shop, its shops nearest first, one shop
+            kinds = [kind for kind, _name, n in flow.paged()]
+            app.act("choose_shop_kind", "noodles" if "noodles" in kinds else kinds[0] if kinds else None)
+            yield 0.3
+            shot("redeem-shops")
+            if flow.paged():
+                app.act("choose_shop", flow.paged()[0].merchant_id)
+                yield 0.3
+                shot("redeem-shop")
+                app.act("set_language", "en")
+                yield 0.3
+                shot("redeem-shop-en")
+                app.act("set_language", "zh")
+            app.act("go", "tip")              # 举报: what happened, then where
+            yield 0.3
+            shot("tip")
+            app.act("set_language", "en")
+            yield 0.3
+            shot("tip-en")
+            app.act("set_language", "zh")
+            app.act("choose_tip_category", "hallway")
+            yield 0.3
+            shot("tip-building")
             lines = flow.objectable()
             if lines:
                 app.act("choose_objection", lines[0].entry_id)
