@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bank import clock, db, tips, users
+from bank.errors import InvalidInput
 from kiosk.flow import Step
 from office.server import create_app
+from office.sync_api import quarantine
 from sync import client, events, replica, wire
 from tests.office.console_kit import PASSWORD, Browser
 
@@ -62,9 +66,14 @@ def test_a_tip_the_office_cannot_place_is_quarantined_and_a_malformed_one_refuse
     client.sync_once(h, hub)
     conn = db.connect(kt.path)
     try:
-        assert [r[0] for r in conn.execute("SELECT rule FROM quarantine WHERE kind = 'tip'")] == ["tip_refused"] * 2
-        assert tips.search(conn) == []
+        cases = [r[0] for r in conn.execute("SELECT quarantine_id FROM quarantine WHERE kind = 'tip' "
+                                            "AND rule = 'tip_refused' ORDER BY seq")]
+        assert len(cases) == 2 and tips.search(conn) == []
         assert conn.execute("SELECT count(*) FROM device_events WHERE kind = 'tip'").fetchone()[0] == 2
+        with pytest.raises(InvalidInput, match="不能放行"):       # the council cannot book it as sent
+            quarantine.post(conn, cases[0], by="李委员", reason="")
+        assert quarantine.reject(conn, cases[0], by="李委员", reason="类别不明").status == "rejected"
+        assert tips.search(conn) == []
     finally:
         conn.close()
     flow.go("tip")
