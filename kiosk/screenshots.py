@@ -95,6 +95,7 @@ def take(out: Path, workdir: Path | None = None) -> list[Path]:
             app.act("choose_tip_category", "hallway")
             yield 0.3
             shot("tip-building")
+            app.act("go", "object")
             lines = flow.objectable()
             if lines:
                 app.act("choose_objection", lines[0].entry_id)
