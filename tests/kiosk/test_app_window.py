@@ -175,3 +175,30 @@ def test_only_points_that_expire_are_shown_as_a_warning(expiring_kt, hub, kiosk_
     assert text == "60天内没有到期的积分。" and bg == list(style.BACKGROUND) and color == list(style.TEXT)
     text, bg, color = seen["rich"]
     assert "有 5 分将在" in text and bg == list(style.BANNER["warn"][0]) and color == list(style.BANNER["warn"][1])
+
+
+def test_the_attract_screen_has_a_slide_for_every_posting(kt, hub, kiosk_home):
+    """A yearly posting beside the quarter's (one open now, one to come): each has its slide."""
+    import datetime as dt
+
+    from bank import clock, db, periods, postings
+    from sync import client
+    conn = db.connect(kt.path)
+    today = clock.local_date(clock.now_utc())
+    with db.transaction(conn):
+        last_year = periods.year(today.year - 1)
+        postings.publish(conn, kind="yearly", period=last_year, compound_id=1, days=30, by="council",
+                         opens_on=max(today, last_year.last_day) + dt.timedelta(days=5))
+    conn.close()
+    flow, app = kiosk_app(kiosk_home, hub)
+    client.sync_once(flow.home, hub)
+    seen = {}
+
+    def script(app):
+        yield 0.1
+        seen["slides"] = app.slides()
+
+    run_script(app, script)
+    titles = [title for title, _text in seen["slides"]]
+    assert sum("积分公示" in t for t in titles) == 2
+    assert any("开始公示" in text for _title, text in seen["slides"])       # the one to come says when
