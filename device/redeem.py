@@ -191,9 +191,7 @@ def inspect(h: home_mod.Home, card_text: str, *, now: dt.datetime | None = None)
         claim, account_id = _check_card(conn, card_text)
         acct = _account(conn, account_id)
         today = clock.local_date(now)
-        horizon = (today + dt.timedelta(days=validity.EXPIRY_WARN_DAYS)).isoformat()
-        expiring = tuple((day, pts) for day, pts in replica.lots(conn, account_id)
-                         if today.isoformat() <= day <= horizon)
+        expiring = tuple((day.isoformat(), pts) for day, pts in validity.expiring(replica.lots(conn, account_id), today))
         return CardView(claim.card_id, claim.version, account_id, acct[1], acct[3],
                         replica.spendable(conn, account_id), replica.held(conn, account_id),
                         replica.available(conn, account_id),

@@ -17,6 +17,8 @@ import pytest
 from bank import clock, db, ledger, periods, postings
 from device.ui.scripted import headless_env, run_script
 
+from kiosk.flow import PAGE_SIZE
+
 from .conftest import make_town
 from .kit import kiosk_app, login
 
@@ -37,6 +39,10 @@ def kt(tmp_path):
             at = min(now, first + dt.timedelta(hours=9, minutes=i))
             ledger.record_item(conn, kt.town.poor[0] if i % 2 else kt.town.lost[0], code,
                                recorded_by="评议小组成员:欧阳明月;复核:司马长风", now=at)
+        for i in range(PAGE_SIZE):    # a full page of the passbook must fit at 1280x800 too
+            ledger.record_adjustment(conn, kt.town.poor[0], 1, recorded_by="office", note=f"纸质台账结转 {i}")
+        ledger.record_adjustment(conn, kt.town.poor[0], 3, recorded_by="office", note="并户转入",   # expiring soon:
+                                 valid_until=clock.local_date(now) + dt.timedelta(days=30))    # a line more
         last_year = periods.year(clock.local_date(now).year - 1)     # the year's posting beside the quarter's
         postings.publish(conn, kind="yearly", period=last_year, compound_id=1, by="council", days=30,
                          opens_on=max(clock.local_date(now), last_year.last_day + dt.timedelta(days=1)))
@@ -146,6 +152,8 @@ def test_every_screen_at_both_sizes_and_languages(kt, hub, kiosk_home):
                 app.act("go", step)
                 yield 0.1
                 check(step)
+                if step in ("home", "passbook"):    # the expiring points are on both, and fit
+                    assert "3" in app.root.ids.sm.current_screen.ids.expiring.text
                 while step in ("boards", "convention") and flow.pages(len(flow.paged())) > flow.page + 1:
                     app.act("turn", 1)          # every page of the boards fits
                     yield 0.05

@@ -3,6 +3,8 @@ camera fed from a card video (the accessibility check over every screen is test_
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from device.ui.scripted import headless_env, press, run_script, wait_until
@@ -145,8 +147,6 @@ def test_the_window_opens_on_an_emptied_replica_and_says_it_is_out_of_service(kt
 @pytest.fixture
 def expiring_kt(kt):
     """`rich` has 5 points that expire in ten days; `poor` has none expiring within 60 days."""
-    import datetime as dt
-
     from bank import clock, db, ledger
     conn = db.connect(kt.path)
     with db.transaction(conn):
@@ -179,8 +179,6 @@ def test_only_points_that_expire_are_shown_as_a_warning(expiring_kt, hub, kiosk_
 
 def test_the_attract_screen_has_a_slide_for_every_posting(kt, hub, kiosk_home):
     """A yearly posting beside the quarter's (one open now, one to come): each has its slide."""
-    import datetime as dt
-
     from bank import clock, db, periods, postings
     from sync import client
     conn = db.connect(kt.path)
