@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import re
 import secrets
 import sqlite3
 from dataclasses import dataclass
@@ -75,6 +77,21 @@ def check_address(conn: sqlite3.Connection, compound_id, building, unit, room) -
     if not room or len(room) > 10 or not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in room):
         raise InvalidInput("房号须为1到10位数字或字母,如 1502。", "a room is 1-10 letters or digits, e.g. 1502")
     return room
+
+
+_RUNS = re.compile(r"([0-9]+)")
+
+
+def natural_key(text) -> tuple:
+    """Sort key for a building, unit or room as people read it: 803 before 2603, 2-B before 10-A.
+    Digit runs compare as numbers, the rest as text."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                 for part in _RUNS.split(str(text)) if part)
+
+
+def address_key(building, unit, room) -> tuple:
+    """The order of households everywhere addresses are listed: building, unit, room, naturally."""
+    return natural_key(building), natural_key(unit), natural_key(room)
 
 
 def check_phone(phone) -> str:
@@ -295,7 +312,7 @@ def search(conn: sqlite3.Connection, *, term: str = "", compound_id: int | None 
            building: int | None = None, unit: int | None = None, room: str = "", status: str = "",
            page: int = 1, per_page: int = 50) -> SearchPage:
     """The residents list: by name (any member's), account id or card id, and by compound,
-    building, unit and room; newest last, ``per_page`` rows from ``page`` (1-based)."""
+    building, unit and room; in address order (:func:`address_key`), ``per_page`` rows from ``page`` (1-based)."""
     where, args = ["1"], []
     if compound_id is not None:
         where.append("a.compound_id = ?")
@@ -326,16 +343,23 @@ def search(conn: sqlite3.Connection, *, term: str = "", compound_id: int | None 
     if type(page) is not int or page < 1 or type(per_page) is not int or not 1 <= per_page <= 500:
         raise InvalidInput("页码不正确。", "page must be 1 or more and per_page 1-500")
     cond = " AND ".join(where)
-    total = conn.execute(f"SELECT count(*) FROM accounts a WHERE {cond}", args).fetchone()[0]
-    rows = conn.execute(
+    # in address order (compound, then building, unit and room as people read them), which SQL's
+    # text order of rooms is not: the page is cut from the sorted keys
+    keys = conn.execute(f"SELECT a.account_id, a.compound_id, a.building, a.unit, a.room FROM accounts a "
+                        f"WHERE {cond}", args).fetchall()
+    keys.sort(key=lambda r: (r[1], address_key(r[2], r[3], r[4]), r[0]))
+    total = len(keys)
+    ids = [r[0] for r in keys[(page - 1) * per_page:page * per_page]]
+    found = conn.execute(
         "SELECT a.account_id, a.display_name, a.kind, a.compound_id, c.name AS compound, a.building, a.unit, a.room, "
         "a.phone, a.status, (SELECT coalesce(sum(points), 0) FROM ledger_entries e WHERE e.account_id = a.account_id) "
         "AS balance, (SELECT card_id FROM cards k WHERE k.account_id = a.account_id AND k.status = 'active' "
         "AND k.role = 'resident' ORDER BY card_id LIMIT 1) AS card_id, "
         "(SELECT count(*) FROM members m WHERE m.account_id = a.account_id) AS member_count "
-        f"FROM accounts a JOIN compounds c USING (compound_id) WHERE {cond} ORDER BY a.account_id LIMIT ? OFFSET ?",
-        (*args, per_page, (page - 1) * per_page)).fetchall()
-    return SearchPage(rows, total, page, per_page)
+        "FROM accounts a JOIN compounds c USING (compound_id) WHERE a.account_id IN (SELECT value FROM json_each(?))",
+        (json.dumps(ids),)).fetchall()
+    by_id = {r[0]: r for r in found}
+    return SearchPage([by_id[i] for i in ids], total, page, per_page)
 
 
 def mask_name(name: str) -> str:

@@ -21,7 +21,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, replace
 
-from bank import cardcode, clock, ledger, recorders, reviewers, settings, validity
+from bank import accounts, cardcode, clock, ledger, merchants, recorders, reviewers, settings, tips, validity
 from bank.errors import ReasonedRefusal
 from bank.policy import Window
 
@@ -62,6 +62,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "undo_not_allowed": ("只能撤销自己今天记录的加扣分。", "You can only undo your own entries of today."),
     "unknown_item": ("积分细则中没有这一项。", "No such rule item."),
     "bad_note": ("备注不能超过200个字。", "The note is limited to 200 characters."),
+    "bad_tip": ("请从列表中选择举报的类别和楼栋。", "Choose the kind of report and the building from the lists."),
 }
 
 
@@ -269,21 +270,39 @@ class Shop:
     name: str
     address: str
     offers: tuple[tuple[str, int, int], ...]   # (name, points, how many the balance buys)
-    hours: str
+    hours: str                 # the merchant's redemption windows (bank.policy), in plain words
+    category: str = ""
+    nearby: bool = False       # in this kiosk's compound
 
 
-def where_to_redeem(conn, balance: int) -> list[Shop]:
-    """Merchants with what the balance buys, those with an affordable offer first."""
+def where_to_redeem(conn, balance: int, category: str | None = None) -> list[Shop]:
+    """Merchants with their address, hours and what the balance buys, nearest first: those of
+    this kiosk's compound, then the others by compound; among equals, those with an affordable
+    offer first. ``category``: only that kind of shop."""
     offers: dict[int, list] = {}
     for offer_id, mid, name, points in replica.state(conn, "kiosk_offers", []):
         offers.setdefault(mid, []).append((name, points, max(0, balance) // points if points else 0))
     hours: dict[int, list[str]] = {}
     for mid, place, weekdays, opens, closes in replica.state(conn, "kiosk_windows", []):
         hours.setdefault(mid, []).append(Window(0, mid, place, weekdays, opens, closes).describe())
-    shops = [Shop(mid, name, address, tuple(sorted(offers.get(mid, []), key=lambda o: o[1])),
-                  "、".join(hours.get(mid, [])) or "营业时间内")
-             for mid, name, _category, address in replica.state(conn, "kiosk_merchants", [])]
-    return sorted(shops, key=lambda s: (not any(o[2] for o in s.offers), s.merchant_id))
+    own = compound(conn).get("compound_id")
+    shops = []
+    for mid, name, kind, address, *rest in replica.state(conn, "kiosk_merchants", []):
+        where = rest[0] if rest else None
+        if category is not None and kind != category:
+            continue
+        shop = Shop(mid, name, address, tuple(sorted(offers.get(mid, []), key=lambda o: o[1])),
+                    "、".join(hours.get(mid, [])) or "营业时间内", kind, where == own)
+        shops.append((not shop.nearby, where is None, where or 0, not any(o[2] for o in shop.offers), mid, shop))
+    return [row[-1] for row in sorted(shops, key=lambda r: r[:-1])]
+
+
+def shop_categories(conn) -> list[tuple[str, str, int]]:
+    """(category, its name, how many shops) of the kinds of shop there are, in the office's order."""
+    counts: dict[str, int] = {}
+    for _mid, _name, kind, *_rest in replica.state(conn, "kiosk_merchants", []):
+        counts[kind] = counts.get(kind, 0) + 1
+    return [(code, name, counts[code]) for code, name in merchants.CATEGORIES.items() if code in counts]
 
 
 def boards(conn) -> dict:
@@ -295,18 +314,20 @@ def postings(conn) -> list[dict]:
     return replica.state(conn, "kiosk_postings") or []
 
 
-def posting(conn, today: dt.date | None = None) -> dict | None:
-    """The posting to show: the first one open today, else the next one to open."""
-    ps = postings(conn)
-    if today is not None:
-        ps = [p for p in ps if p["closes_on"] >= today.isoformat()]
-        open_now = [p for p in ps if p["opens_on"] <= today.isoformat()]
-        ps = open_now or ps
-    return ps[0] if ps else None
+def current_postings(conn, today: dt.date) -> list[dict]:
+    """The postings to show on ``today``: those open now, then those that open later, each by
+    its first day (an open one is never hidden by a later one)."""
+    day = today.isoformat()
+    ps = [p for p in postings(conn) if p["closes_on"] >= day]
+    return sorted(ps, key=lambda p: (p["opens_on"] > day, p["opens_on"], p["posting_id"]))
+
+
+def is_open(p: dict, today: dt.date) -> bool:
+    return p["opens_on"] <= today.isoformat() <= p["closes_on"]
 
 
 def postings_open(conn, today: dt.date) -> list[dict]:
-    return [p for p in postings(conn) if p["opens_on"] <= today.isoformat() <= p["closes_on"]]
+    return [p for p in postings(conn) if is_open(p, today)]
 
 
 def posting_open(conn, today: dt.date) -> dict | None:
@@ -358,6 +379,22 @@ def object_to(conn, card: Card, entry_id: int, reason: str, now: dt.datetime) ->
                           now=now, account_id=card.account_id, points=0, card_text=card.text)
 
 
+# --- tips ---------------------------------------------------------------------------------------
+
+def tip_categories() -> list[tuple[str, str]]:
+    """(code, name) of what a resident may report: the categories the office knows (bank.tips)."""
+    return list(tips.CATEGORIES.items())
+
+
+def report_tip(conn, category: str, building: int | None, now: dt.datetime) -> dict:
+    """Record an anonymous tip event: a category and, optionally, a building of this compound.
+    Nothing of the resident goes into it (no card, no account), even when a card was scanned."""
+    ready(conn)
+    if category not in tips.CATEGORIES or (building is not None and building not in buildings(conn)):
+        raise Refusal("bad_tip")
+    return replica.record(conn, "tip", {"category": category, "building": building}, now=now)
+
+
 # --- staff --------------------------------------------------------------------------------------
 
 def members(conn) -> list[Member]:
@@ -389,19 +426,22 @@ def second_confirm(home, conn, transport, card: Card, pin: str, now: dt.datetime
 
 
 def households_at(conn, building: int, unit: int) -> list[tuple[int, str, str]]:
-    """(account id, masked name, room) of the households at a building and unit."""
-    return [tuple(r) for r in conn.execute(
+    """(account id, masked name, room) of the households at a building and unit, rooms in the order
+    people read them (803 before 2603)."""
+    rows = [tuple(r) for r in conn.execute(
         "SELECT h.account_id, a.masked_name, h.room FROM kiosk_households h JOIN accounts a USING (account_id) "
-        "WHERE h.building = ? AND h.unit = ? AND a.status <> 'closed' ORDER BY h.room, h.account_id", (building, unit))]
+        "WHERE h.building = ? AND h.unit = ? AND a.status <> 'closed'", (building, unit))]
+    return sorted(rows, key=lambda r: (accounts.natural_key(r[2]), r[0]))
 
 
 def buildings(conn) -> list[int]:
-    return [r[0] for r in conn.execute("SELECT DISTINCT building FROM kiosk_households ORDER BY building")]
+    return sorted((r[0] for r in conn.execute("SELECT DISTINCT building FROM kiosk_households")),
+                  key=accounts.natural_key)
 
 
 def units(conn, building: int) -> list[int]:
-    return [r[0] for r in conn.execute("SELECT DISTINCT unit FROM kiosk_households WHERE building = ? ORDER BY unit",
-                                       (building,))]
+    return sorted((r[0] for r in conn.execute("SELECT DISTINCT unit FROM kiosk_households WHERE building = ?",
+                                              (building,))), key=accounts.natural_key)
 
 
 def items_for(conn, account_id: int, now: dt.datetime) -> list[tuple[list, list[Item]]]:

@@ -141,6 +141,8 @@ class KioskApp(BaseApp):
             self.lang = flow.lang          # .kv texts follow (they name app.lang)
             if self.scanner is not None:
                 self.scanner.prompt = self.tr("请把二维码对准这里")
+        from kivy.core.window import Window
+        flow.fit(Window.height)
         sm = self.root.ids.sm
         name = flow.screen() if flow.home is not None else "attract"
         screen = sm.get_screen(name)
@@ -196,9 +198,11 @@ class KioskApp(BaseApp):
             line = self.tr("{name}  {building}栋{unit}单元  -{points}分")
             out.append((self.tr("{period}黑榜").format(period=b["label"]),
                         "\n".join(line.format(name=n, building=bu, unit=u, points=pts) for n, bu, u, pts in b["black"][:6])))
-        p = engine.posting(self.flow.conn)
-        if p is not None:
-            state = self.tr("公示期内,对自家记录有异议可刷卡提出。") if self.posting_open() else self.tr("公示期已结束。")
+        for p in self.flow.postings():        # every posting open now or later: one slide each
+            if self.flow.today().isoformat() >= p["opens_on"]:
+                state = self.tr("公示期内,对自家记录有异议可刷卡提出。")
+            else:
+                state = self.tr("{opens} 开始公示。").format(opens=p["opens_on"])
             out.append((self.tr("{label}积分公示").format(label=p["label"]),
                         self.tr("公示时间:{opens} 至 {closes}\n共 {n} 户\n").format(
                             opens=p["opens_on"], closes=p["closes_on"], n=len(p["rows"])) + state))

@@ -34,7 +34,8 @@ class DemoKiosk:
 
 
 def prepare(office_db: Path) -> None:
-    """A quarterly posting of compound 1 open today (once), so objections can be shown."""
+    """A quarterly and a yearly posting of compound 1 open today (once each), so objections and the
+    list of postings can be shown."""
     conn = db.connect(office_db)
     try:
         with db.transaction(conn):
@@ -44,6 +45,11 @@ def prepare(office_db: Path) -> None:
                 postings.publish(conn, kind="quarterly", period=quarter, compound_id=COMPOUND,
                                  opens_on=max(today, quarter.last_day + dt.timedelta(days=1)),
                                  days=14, by="demo")
+            last_year = periods.year(clock.local_date(clock.now_utc()).year - 1)
+            if postings.find(conn, "yearly", last_year.key, COMPOUND) is None:   # beside the quarter's: a list
+                today = clock.local_date(clock.now_utc())
+                postings.publish(conn, kind="yearly", period=last_year, compound_id=COMPOUND,
+                                 opens_on=max(today, last_year.last_day + dt.timedelta(days=1)), days=30, by="demo")
     finally:
         conn.close()
 

@@ -27,13 +27,18 @@ from sync import client, home as home_mod
 
 IDLE_SECONDS = 30            # residents: back to the attract screen, nothing of theirs left
 STAFF_IDLE_SECONDS = 120     # members choose items and notes; still logged out when they walk away
-PAGE_SIZE = 6                # passbook, month and objection rows per page: big rows, paging by tap
-SHOPS_PER_PAGE = 4           # a shop is two rows (name and hours, its offers)
+PAGE_SIZE = 5                # passbook, month and objection rows per page: big rows, paging by tap
+SMALL_PAGE_SIZE = 3          # the same on the 800-pixel-high kiosk model, with room for a message
+SMALL_HEIGHT = 1000          # a window lower than this is the small kiosk model
+SHOPS_PER_PAGE = 12          # 到哪里兑换: a kind of shop's shops as big buttons, four rows of three
+SHOP_KINDS_PER_PAGE = 15     # the kinds of shop, three a row: all of them on one page
 BOARD_ROWS_PER_PAGE = 5      # red and black boards side by side: five places of each per page
 POSTING_ROWS_PER_PAGE = 5    # the posting has its own tab: five households per page, one line each
+POSTINGS_PER_PAGE = 3        # more than one posting (a quarter's and the year's): big buttons to choose from
 CONVENTION_ITEMS_PER_PAGE = 4   # the convention: one product per page, four of its items at a time
 STAFF_ITEMS_PER_PAGE = 4     # staff: one product's items per page, two rows of two big buttons
 FIND_CHOICES_PER_PAGE = 8    # staff: buildings, units or households, two rows of four buttons
+TIP_CHOICES_PER_PAGE = 9     # 举报: the categories, then the buildings, three rows of three buttons
 BOARD_TABS = ("boards", "posting")   # the two big tabs of the 红黑榜 / 本小区公示 screen
 LANGUAGES = ("zh", "en")     # Chinese first: the kiosk goes back to it when the resident leaves
 
@@ -56,6 +61,7 @@ class Step(enum.StrEnum):
     REDEEM = "redeem"
     BOARDS = "boards"
     OBJECT = "object"
+    TIP = "tip"
     STAFF_PIN = "staff_pin"
     STAFF_FIND = "staff_find"
     STAFF_ITEMS = "staff_items"
@@ -63,7 +69,8 @@ class Step(enum.StrEnum):
     STAFF_MONTH = "staff_month"
 
 
-RESIDENT_STEPS = {Step.HOME, Step.PASSBOOK, Step.PIN, Step.CONVENTION, Step.REDEEM, Step.BOARDS, Step.OBJECT}
+RESIDENT_STEPS = {Step.HOME, Step.PASSBOOK, Step.PIN, Step.CONVENTION, Step.REDEEM, Step.BOARDS, Step.OBJECT,
+                  Step.TIP}
 STAFF_STEPS = {Step.STAFF_PIN, Step.STAFF_FIND, Step.STAFF_ITEMS, Step.STAFF_CONFIRM, Step.STAFF_MONTH}
 
 
@@ -118,6 +125,7 @@ class KioskFlow:
         self.conn = self.home.replica() if self.home else None
         self.transport = transport
         self.lang = LANGUAGES[0]
+        self.list_rows = PAGE_SIZE
         self.reset()
 
     # --- state ----------------------------------------------------------------------------------
@@ -133,7 +141,11 @@ class KioskFlow:
         self.unlocked = False          # the account's PIN was entered: deduction details shown
         self.page = 0
         self.board_tab = BOARD_TABS[0]
+        self.posting_id: int | None = None     # the posting shown on the posting tab
         self.object_entry: int | None = None
+        self.tip_category: str | None = None   # 举报: the category chosen, the building not yet
+        self.shop_kind: str | None = None      # 到哪里兑换: the kind of shop chosen
+        self.shop_id: int | None = None        # ... and the shop shown
         self.member: engine.Member | None = None
         self.pending_member: engine.Member | None = None   # staff card shown, PIN not yet entered
         self.second: engine.Member | None = None
@@ -191,6 +203,10 @@ class KioskFlow:
             self.target = None
         if step is Step.BOARDS:
             self.board_tab = BOARD_TABS[0]
+        if step is Step.TIP:
+            self.tip_category = None
+        if step is Step.REDEEM:
+            self.shop_kind = self.shop_id = None
         self.step = step
 
     def fault_message(self) -> Message | None:
@@ -338,11 +354,22 @@ class KioskFlow:
 
     # --- paging: every list a screen shows is paged with big buttons, none is cut short ---------
 
+    def fit(self, height: int) -> None:
+        """The window's height decides how many big rows a page of a list holds (with a message
+        on the banner, nothing runs under the top bar): the app tells the flow its height."""
+        rows = PAGE_SIZE if height >= SMALL_HEIGHT else SMALL_PAGE_SIZE
+        if rows != self.list_rows:
+            self.list_rows, self.page = rows, 0
+
     def page_size(self) -> int:
         if self.step is Step.BOARDS:
-            return BOARD_ROWS_PER_PAGE if self.board_tab == "boards" else POSTING_ROWS_PER_PAGE
-        return {Step.REDEEM: SHOPS_PER_PAGE, Step.STAFF_FIND: FIND_CHOICES_PER_PAGE,
-                Step.CONVENTION: 1, Step.STAFF_ITEMS: 1}.get(self.step, PAGE_SIZE)
+            if self.board_tab == "boards":
+                return BOARD_ROWS_PER_PAGE
+            return POSTING_ROWS_PER_PAGE if self.posting() is not None else POSTINGS_PER_PAGE
+        if self.step is Step.REDEEM:
+            return SHOP_KINDS_PER_PAGE if self.shop_kind is None else SHOPS_PER_PAGE
+        return {Step.STAFF_FIND: FIND_CHOICES_PER_PAGE, Step.TIP: TIP_CHOICES_PER_PAGE,
+                Step.CONVENTION: 1, Step.STAFF_ITEMS: 1}.get(self.step, self.list_rows)
 
     def page_of(self, rows: list) -> list:
         """This page's part of the list the current screen shows."""
@@ -356,8 +383,9 @@ class KioskFlow:
     def paged(self) -> list:
         """The whole list the current screen pages through (empty where there is none)."""
         return {Step.PASSBOOK: self.passbook, Step.STAFF_MONTH: self.month, Step.OBJECT: self.objectable,
-                Step.REDEEM: self.shops, Step.BOARDS: self.board_list, Step.CONVENTION: self.convention_pages,
-                Step.STAFF_FIND: self.find_choices, Step.STAFF_ITEMS: self.item_pages}.get(self.step, list)()
+                Step.REDEEM: self.redeem_choices, Step.BOARDS: self.board_list, Step.CONVENTION: self.convention_pages,
+                Step.STAFF_FIND: self.find_choices, Step.STAFF_ITEMS: self.item_pages,
+                Step.TIP: self.tip_choices}.get(self.step, list)()
 
     def turn(self, delta: int) -> None:
         self.touch()
@@ -379,19 +407,78 @@ class KioskFlow:
         return [(product, chunk) for product, items in engine.convention(self.conn)
                 for chunk in _chunks(items, CONVENTION_ITEMS_PER_PAGE)]
 
-    def shops(self) -> list[engine.Shop]:
-        return engine.where_to_redeem(self.conn, self.account.balance if self.account else 0)
+    # --- 到哪里兑换: a kind of shop, then its shops nearest first, then one shop (three taps) ----
+
+    def shops(self, kind: str | None = None) -> list[engine.Shop]:
+        """Every shop of ``kind`` (None: all), nearest first, with what the balance buys."""
+        if self.conn is None:
+            return []
+        return engine.where_to_redeem(self.conn, self.account.balance if self.account else 0, kind)
+
+    def shop_kinds(self) -> list[tuple[str, str, int]]:
+        return engine.shop_categories(self.conn) if self.conn is not None else []
+
+    def redeem_choices(self) -> list:
+        """What the redeem screen pages through: the kinds of shop, or the chosen kind's shops."""
+        return self.shop_kinds() if self.shop_kind is None else self.shops(self.shop_kind)
+
+    def shop(self) -> engine.Shop | None:
+        """The shop shown (None: a list is shown)."""
+        return next((s for s in self.shops(self.shop_kind) if s.merchant_id == self.shop_id), None) \
+            if self.shop_id is not None else None
+
+    def choose_shop_kind(self, kind: str | None) -> None:
+        """Choose a kind of shop (None: back to the kinds)."""
+        self.touch()
+        self.shop_kind, self.shop_id, self.page = kind, None, 0
+
+    def choose_shop(self, merchant_id: int | None) -> None:
+        """Show one shop: address, hours and offers (None: back to the kind's shops)."""
+        self.touch()
+        self.shop_id = merchant_id
 
     def show_tab(self, tab: str) -> None:
-        """The 红黑榜 / 本小区公示 tabs: two views of the boards screen, each paged from its first page."""
+        """The 红黑榜 / 本小区公示 tabs: two views of the boards screen. The posting tab shows the
+        posting when there is one, else the list of postings to choose from."""
         self.touch()
         self.message = None
         self.board_tab = tab if tab in BOARD_TABS else BOARD_TABS[0]
         self.page = 0
+        ps = self.postings()
+        self.posting_id = None
+        if self.board_tab == "posting" and len(ps) == 1:
+            self.choose_posting(ps[0]["posting_id"])
+
+    def postings(self) -> list[dict]:
+        """Every posting of the compound open today or later: open ones first."""
+        return engine.current_postings(self.conn, self.today()) if self.conn is not None else []
+
+    def posting(self) -> dict | None:
+        """The posting chosen on the posting tab (None: the list of postings is shown)."""
+        return next((p for p in self.postings() if p["posting_id"] == self.posting_id), None)
+
+    def choose_posting(self, posting_id: int | None) -> None:
+        """Show one posting (None: back to the list), at the page of the resident's own household
+        when the card was just scanned, else at its first page."""
+        self.touch()
+        self.message = None
+        self.posting_id = posting_id
+        self.page = 0
+        own = self.own_row()
+        if own is not None:
+            self.page = own // POSTING_ROWS_PER_PAGE
+
+    def own_row(self) -> int | None:
+        """Where the resident's household is in the chosen posting's rows."""
+        if self.account is None:
+            return None
+        return next((i for i, r in enumerate(self.posting_rows()) if r[0] == self.account.account_id), None)
 
     def board_list(self) -> list:
-        """What the boards screen pages through: board lines or the posting's rows, by tab."""
-        return self.board_rows() if self.board_tab == "boards" else self.posting_rows()
+        """What the boards screen pages through: board lines, the posting's rows, or the postings."""
+        if self.board_tab == "boards":
+            return self.board_rows()
+        return self.posting_rows() if self.posting() is not None else self.postings()
 
     def board_rows(self) -> list[tuple]:
         """This quarter's boards as lines of (place, red entry or None, black entry or None)."""
@@ -401,8 +488,8 @@ class KioskFlow:
                 for i in range(max(len(red), len(black)))]
 
     def posting_rows(self) -> list[tuple]:
-        """The current posting's rows (names masked), in the office's order; none without a posting."""
-        p = engine.posting(self.conn, self.today()) if self.conn is not None else None
+        """The chosen posting's rows (names masked), in the office's order; none without one."""
+        p = self.posting()
         return list(p["rows"]) if p else []
 
     def objectable(self) -> list[engine.PassLine]:
@@ -445,6 +532,34 @@ class KioskFlow:
         self.step = Step.HOME
         self.message = msg("异议已提交,评议会将调查并答复您。", "info")
         self._sync("objection")
+
+    # --- 举报: an anonymous tip, chosen from lists (a category, then a building or none) ----------
+
+    def tip_choices(self) -> list:
+        """The tip screen's paged choices: (code, name) of the categories, then None (no building:
+        first, so it is always on the first page) and the building numbers."""
+        if self.tip_category is None:
+            return engine.tip_categories()
+        return [None, *(engine.buildings(self.conn) if self.conn is not None else [])]
+
+    def choose_tip_category(self, code: str | None) -> None:
+        """Choose what to report (None: choose again)."""
+        self.touch()
+        self.message = None
+        self.tip_category, self.page = code, 0
+
+    def send_tip(self, building: int | None) -> None:
+        """Send the tip for a building of the compound, or for none; back to where the resident was."""
+        self.touch()
+        try:
+            engine.report_tip(self.conn, self.tip_category or "", building, self.now())
+        except BankError as exc:
+            self.message = from_error(exc)
+            return
+        self.tip_category, self.page = None, 0
+        self.step = Step.HOME
+        self.message = msg("举报已收到,不记录您的姓名和卡号。道德评议会将核实处理。")
+        self._sync("tip")
 
     # --- staff ----------------------------------------------------------------------------------
 

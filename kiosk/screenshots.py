@@ -60,10 +60,42 @@ def take(out: Path, workdir: Path | None = None) -> list[Path]:
                 app.act("go", step)
                 yield 0.3
                 shot(step)
-                if step == "boards":          # the boards screen's second tab: this compound's posting
+                if step == "boards":          # the boards screen's second tab: this compound's postings
                     app.act("show_tab", "posting")
                     yield 0.3
-                    shot("posting")
+                    shot("postings")
+                    app.act("set_language", "en")
+                    yield 0.3
+                    shot("postings-en")
+                    app.act("set_language", "zh")
+                    if flow.postings():
+                        app.act("choose_posting", flow.postings()[0]["posting_id"])
+                        yield 0.3
+                        shot("posting")
+            app.act("go", "redeem")           # 到哪里兑换: a kind of shop, its shops nearest first, one shop
+            kinds = [kind for kind, _name, n in flow.paged()]
+            app.act("choose_shop_kind", "noodles" if "noodles" in kinds else kinds[0] if kinds else None)
+            yield 0.3
+            shot("redeem-shops")
+            if flow.paged():
+                app.act("choose_shop", flow.paged()[0].merchant_id)
+                yield 0.3
+                shot("redeem-shop")
+                app.act("set_language", "en")
+                yield 0.3
+                shot("redeem-shop-en")
+                app.act("set_language", "zh")
+            app.act("go", "tip")              # 举报: what happened, then where
+            yield 0.3
+            shot("tip")
+            app.act("set_language", "en")
+            yield 0.3
+            shot("tip-en")
+            app.act("set_language", "zh")
+            app.act("choose_tip_category", "hallway")
+            yield 0.3
+            shot("tip-building")
+            app.act("go", "object")
             lines = flow.objectable()
             if lines:
                 app.act("choose_objection", lines[0].entry_id)
@@ -116,6 +148,13 @@ def take(out: Path, workdir: Path | None = None) -> list[Path]:
             app.act("go", "staff_month")
             yield 0.3
             shot("staff-month")
+            app.act("undo", flow.month_page()[0].key)     # the message on the banner above a full page
+            yield 0.3
+            shot("staff-month-message")
+            app.act("set_language", "en")
+            yield 0.3
+            shot("staff-month-en")
+            app.act("set_language", "zh")
             app.act("reset")
             yield 0.3
 

@@ -24,8 +24,9 @@ from bank.devices import GENESIS
 from . import wire
 from .wire import malformed
 
-KINDS = ("redemption", "reversal", "award", "deduction", "objection")
-DEVICE_KINDS = {"tablet": ("redemption", "reversal"), "kiosk": ("award", "deduction", "objection", "reversal")}
+KINDS = ("redemption", "reversal", "award", "deduction", "objection", "tip")
+DEVICE_KINDS = {"tablet": ("redemption", "reversal"),
+                "kiosk": ("award", "deduction", "objection", "reversal", "tip")}
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _DEVICE_ID = re.compile(r"^[TK][0-9]{4,6}$")
 _TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")
@@ -36,6 +37,8 @@ _BATCH_FIELDS = {"protocol", "device", "events", "signature"}
 _REDEMPTION_FIELDS = {"card", "card_version", "offer", "qty", "points", "receipt", "proof", "auth"}
 _ITEM_FIELDS = {"account", "item", "points", "staff", "staff_auth", "second", "second_auth", "note"}
 _OBJECTION_FIELDS = {"account", "card", "entry", "posting", "proof", "reason"}
+_TIP_FIELDS = {"category", "building"}     # anonymous: no card, no account
+_TIP_CATEGORY = re.compile(r"^[a-z_]{1,20}$")
 _REVERSAL_SHAPES = ({"reverses_seq", "reason"}, {"reverses_seq", "reason", "staff", "staff_auth"})
 _PROOF = re.compile(r"^[0-9a-f]{32}$")
 _AUTH = wire.AUTH_TOKEN
@@ -150,6 +153,13 @@ def check(event: Any) -> dict:
             raise malformed("an objection names the resident's card and its proof")
         if not _text(body["reason"], 1, 200):
             raise malformed("an objection reason is 1-200 characters")
+    elif kind == "tip":
+        if body.keys() != _TIP_FIELDS:
+            raise malformed("a tip body has category and building")
+        if type(body["category"]) is not str or not _TIP_CATEGORY.fullmatch(body["category"]):
+            raise malformed("a tip category is 1-20 lowercase letters")
+        if body["building"] is not None and not _int(body["building"], 1, 999):
+            raise malformed("a tip's building is null or a building number")
     else:
         if len(wire.canonical(body)) > 2000:
             raise malformed("event body too large")

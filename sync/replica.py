@@ -555,7 +555,9 @@ def _apply_kiosk(conn: sqlite3.Connection, data: dict, *, full: bool) -> None:
                              "products": [[p["code"], p["name"], p["slogan"], p["cadence"]] for p in cat["products"]],
                              "items": [[i["code"], i["product"], i["heading"], i["name"], i["points"], i["cap"],
                                         i["description"]] for i in cat["items"]]},
-              kiosk_merchants=[[m["merchant"], m["name"], m["category"], m["address"]] for m in data["merchants"]],
+              # the merchant's compound (None: the community's own) orders the kiosk's shops nearest first
+              kiosk_merchants=[[m["merchant"], m["name"], m["category"], m["address"], m.get("compound")]
+                               for m in data["merchants"]],
               kiosk_offers=[[o["offer"], o["merchant"], o["name"], o["points"]] for o in data["offers"]],
               kiosk_windows=[[w["merchant"], w["place"], w["weekdays"], w["opens"], w["closes"]]
                              for w in data["windows"]],

@@ -12,10 +12,11 @@ from .staff_confirm import StaffConfirmScreen
 from .staff_find import StaffFindScreen
 from .staff_items import StaffItemsScreen
 from .staff_month import StaffMonthScreen
+from .tip import TipScreen
 
 
 def all_screens():
     """One instance of each screen (the PIN pad three times, under its three names)."""
     return [AttractScreen(), HomeScreen(), PassbookScreen(), PinScreen(name="pin"), ConventionScreen(),
-            RedeemScreen(), BoardsScreen(), ObjectScreen(), PinScreen(name="staff_pin"), StaffFindScreen(),
+            RedeemScreen(), BoardsScreen(), ObjectScreen(), TipScreen(), PinScreen(name="staff_pin"), StaffFindScreen(),
             StaffItemsScreen(), StaffConfirmScreen(), PinScreen(name="second_pin"), StaffMonthScreen()]

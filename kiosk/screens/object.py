@@ -1,5 +1,6 @@
 """Objection: choose an entry of your own household from the posted period, then a reason."""
 
+from kivy.factory import Factory
 from kivy.properties import BooleanProperty
 
 from device import kiosk as engine
@@ -21,8 +22,14 @@ class ObjectScreen(KioskScreen):
             line = next((p for p in flow.passbook() if p.entry_id == flow.object_entry), None)
             self.ids.prompt.text = self.tr("对“{title}”的异议理由是:").format(title=line.title if line else "")
             self.ids.pager.show(flow, 0, self.tr)     # one page: the pager hides
-            for reason in engine.OBJECTION_REASONS:
-                box.add_widget(self.button(self.tr(reason), "object_with", reason, kind="KSecondary"))
+            reasons = engine.OBJECTION_REASONS
+            for i in range(0, len(reasons), 2):       # two a row: the reasons fit the small screen too
+                row = Factory.KRow()
+                for reason in reasons[i:i + 2]:
+                    row.add_widget(self.button(self.tr(reason), "object_with", reason, kind="KSecondary"))
+                if len(reasons[i:i + 2]) == 1:
+                    row.add_widget(Factory.Widget())
+                box.add_widget(row)
             return
         lines = flow.objectable()
         self.ids.prompt.text = self.tr("请选择您家有异议的那一条记录:") if lines else \

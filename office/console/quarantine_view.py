@@ -16,7 +16,8 @@ from . import web
 from .web import Console
 
 PAGE = 50
-KIND_NAMES = {"redemption": "兑换", "reversal": "撤销", "award": "加分", "deduction": "扣分", "objection": "异议"}
+KIND_NAMES = {"redemption": "兑换", "reversal": "撤销", "award": "加分", "deduction": "扣分", "objection": "异议",
+              "tip": "举报"}
 
 
 def register(app: FastAPI, console: Console) -> None:

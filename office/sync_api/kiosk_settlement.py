@@ -1,5 +1,5 @@
 """Settling a kiosk's events at the office: awards and deductions by review-group members,
-residents' objections, and a member's same-day undo of their own entry.
+residents' objections and anonymous tips, and a member's same-day undo of their own entry.
 
 The kiosk checks all of this before it records an event, but the office decides again on its
 own data and its own clock (a kiosk may be offline for days on an old snapshot). An event that
@@ -14,6 +14,8 @@ fails is kept in the device's chain and quarantined with the rule it broke:
   must confirm with their own PIN, online, once per entry;
 - ``item_points`` (the catalog in force at the office gives the item other points),
   ``item_refused`` (a cap or another ledger rule);
+- tips (anonymous, a category and optionally a building): ``tip_refused`` (a category or building
+  the office does not know);
 - objections: ``card_not_presented`` (the resident's card was not read for it), ``posting_closed``,
   ``objection_refused``; undo: ``undo_refused`` (only the member who recorded an entry, only on the
   day it was recorded, only awards and deductions).
@@ -24,7 +26,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from bank import accounts, clock, convention, ledger, objections, postings, recorders, reviewers
+from bank import accounts, clock, convention, ledger, objections, postings, recorders, reviewers, tips
 from bank.errors import BankError, NotFound
 from sync import events as ev
 
@@ -158,6 +160,23 @@ class _Kiosk:
         b.booked += 1
         return None
 
+    def tip(self, event: dict) -> None:
+        """An anonymous tip: it joins the council's queue of tips (channel 一体机) for the kiosk's compound."""
+        b, body = self.b, event["body"]
+        self.b.entry_ids[event["seq"]] = None
+        if b.held:
+            return b.quarantine(event, "device_on_hold")
+        rule = b.time_rule(event)
+        if rule:
+            return b.quarantine(event, rule)
+        try:
+            tips.record_from_kiosk(self.conn, category=body["category"], building=body["building"],
+                                   compound_id=self.compound_id, device_id=self.device.device_id, now=b.now)
+        except BankError as exc:
+            return b.quarantine(event, "tip_refused", code=exc.code, why=exc.en)
+        b.booked += 1
+        return None
+
     def undo(self, event: dict) -> None:
         """A member's undo of their own entry, on the day it was recorded (office days)."""
         b, body = self.b, event["body"]
@@ -214,5 +233,7 @@ def settle(b: Batch, fresh: list[dict]) -> None:
             k.item(event)
         elif event["kind"] == "objection":
             k.objection(event)
+        elif event["kind"] == "tip":
+            k.tip(event)
         else:
             k.undo(event)

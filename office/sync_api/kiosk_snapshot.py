@@ -47,8 +47,8 @@ def _catalog(conn, now: dt.datetime) -> dict:
 
 def _merchants(conn) -> dict:
     ms = [m for m in merchants.all_merchants(conn) if m.status == "active"]
-    return {"merchants": [{"merchant": m.merchant_id, "name": m.name, "category": m.category, "address": m.address}
-                          for m in ms],
+    return {"merchants": [{"merchant": m.merchant_id, "name": m.name, "category": m.category, "address": m.address,
+                           "compound": m.compound_id} for m in ms],
             "offers": [{"offer": o.offer_id, "merchant": m.merchant_id, "name": o.name, "points": o.points}
                        for m in ms for o in merchants.offers_of(conn, m.merchant_id)],
             "windows": [{"merchant": w.merchant_id, "place": w.place, "weekdays": w.weekdays, "opens": w.opens,

@@ -15,7 +15,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
-from bank import alerts, audit, clock, convention, ledger, merchants, objections, recorders
+from bank import alerts, audit, clock, convention, ledger, merchants, objections, recorders, tips
 from bank.db import transaction
 from bank.errors import BankError, InvalidInput, NotFound
 
@@ -55,6 +55,7 @@ RULES: dict[str, str] = {
     "item_refused": "台账不能记入(如本期已记满)",
     "posting_closed": "不在公示期内",
     "objection_refused": "异议不能受理",
+    "tip_refused": "举报的类别或楼栋不正确",
     "undo_refused": "只能由记录人在当天撤销本人的加扣分",
 }
 STATUS_NAMES = {"open": "待审核", "posted": "已放行入账", "rejected": "已驳回"}
@@ -208,6 +209,12 @@ def _book(conn, case: Case, event: dict, by: str, now: dt.datetime) -> int | Non
         return ledger.record_item(conn, body["account"], item.code, recorded_by=recorded_by,
                                   device_id=case.device_id, device_time=event["at"], note=body["note"], now=now,
                                   ref=ref).entry_id
+    if case.kind == "tip":
+        compound = conn.execute("SELECT s.compound_id FROM devices d JOIN service_points s USING (service_point_id) "
+                                "WHERE d.device_id = ?", (case.device_id,)).fetchone()
+        tips.record_from_kiosk(conn, category=body["category"], building=body["building"], compound_id=compound[0],
+                               device_id=case.device_id, now=now)
+        return None
     objections.raise_objection(conn, body["account"], reason=body["reason"], entry_id=body["entry"],
                                raised_by=f"一体机 {case.device_id}", source="kiosk", now=now)
     return None

@@ -160,16 +160,30 @@ def test_close_writes_off_a_debt(store, household):
 def test_search_pages_by_name_card_and_address(store):
     ids = [households.open_household(store, kind="single", holder=f"王{n:02d}号", compound_id=1, building=1 + n % 3,
                                      unit=1, room=f"{100 + n}", now=T0)[0] for n in range(25)]
+    in_address_order = sorted(ids, key=lambda a: (1 + (a - ids[0]) % 3, a))   # building, then room 100 + n
     first = accounts.search(store, term="王", per_page=10)
-    assert (first.total, first.pages, [r["account_id"] for r in first.rows]) == (25, 3, ids[:10])
+    assert (first.total, first.pages, [r["account_id"] for r in first.rows]) == (25, 3, in_address_order[:10])
     third = accounts.search(store, term="王", page=3, per_page=10)
-    assert [r["account_id"] for r in third.rows] == ids[20:]
+    assert [r["account_id"] for r in third.rows] == in_address_order[20:]
     assert [r["account_id"] for r in accounts.search(store, building=2, room="104").rows] == [ids[4]]
     card = cards.cards_of(store, ids[7])[0]
     assert [r["account_id"] for r in accounts.search(store, term=card.card_id).rows] == [ids[7]]
     assert accounts.search(store, term="王%").total == 25          # LIKE wildcards are text
     with pytest.raises(InvalidInput):
         accounts.search(store, page=0)
+
+
+def test_addresses_sort_as_people_read_them(store):
+    """Room 803 before 2603 (text order puts it after), in the residents list and by the helper."""
+    rooms = ("2603", "803", "1502", "12", "803A", "B2")
+    ids = {room: households.open_household(store, kind="single", holder=f"邹{i}", compound_id=1, building=2, unit=3,
+                                           room=room, now=T0)[0] for i, room in enumerate(rooms)}
+    listed = [r["room"] for r in accounts.search(store, building=2, unit=3).rows]
+    assert listed == ["12", "803", "803A", "1502", "2603", "B2"]
+    assert sorted([10, 9, 100], key=accounts.natural_key) == [9, 10, 100]
+    assert sorted(["10-A", "2-B"], key=accounts.natural_key) == ["2-B", "10-A"]
+    assert accounts.address_key(2, 1, "803") < accounts.address_key(2, 1, "2603") < accounts.address_key(10, 1, "101")
+    assert ids
 
 
 # --- households ----------------------------------------------------------------------------------

@@ -11,3 +11,14 @@ def login(flow, qr, pin=STAFF_PIN):
     for key in pin:
         flow.pin_key(key)
     flow.pin_submit()
+
+
+def kiosk_app(kiosk_home, hub, camera=None, now=None):
+    """A kiosk flow and its real app (no camera unless given, a silent speaker)."""
+    from device.tts import Speaker
+    from kiosk.app import KioskApp
+    from kiosk.flow import KioskFlow
+    kwargs = {"now": now} if now else {}
+    flow = KioskFlow(kiosk_home, transport=hub, camera=camera or "0", **kwargs)
+    return flow, KioskApp(kiosk_home, flow=flow, camera=camera, start_camera=camera is not None,
+                          speaker=Speaker(engine=""))

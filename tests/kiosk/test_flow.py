@@ -26,6 +26,7 @@ def test_resident_sees_points_passbook_convention_shops_boards(flow, kt):
     shops = flow.shops()
     bowl = next(o for s in shops for o in s.offers if o[0] == "小面")
     assert bowl[1:] == (6, 16)          # 100 points buy 16 bowls
+    assert [kind for kind, _name, _n in flow.paged()] == ["pharmacy", "noodles"]   # the kinds of shop first
     flow.go("boards")
     assert flow.step is Step.BOARDS
 
@@ -311,8 +312,10 @@ def test_objection_entries_shops_and_posting_rows_are_paged_not_cut_short(flow, 
     assert flow.step is Step.HOME and flow.message.level == "info"
 
     flow.go("redeem")
-    shops = flow.shops()
-    assert len(shops) == SHOPS_PER_PAGE + 4 and flow.pages(len(shops)) == 2
+    assert len(flow.shops()) == SHOPS_PER_PAGE + 4
+    flow.choose_shop_kind("noodles")             # a kind with more shops than a page
+    shops = flow.paged()
+    assert len(shops) == SHOPS_PER_PAGE + 3 and flow.pages(len(shops)) == 2
     assert flow.page_of(shops) == shops[:SHOPS_PER_PAGE]
     flow.turn(1)
     assert flow.page_of(shops) == shops[SHOPS_PER_PAGE:]
@@ -425,6 +428,109 @@ def test_staff_find_one_list_at_a_time_paged_and_items_paged_by_product(flow, kt
     assert flow.step is Step.STAFF_ITEMS and flow.page == 1   # back on the same product's page
     flow.choose_household(kt.town.poor[0])
     assert flow.page == 0
+
+
+def test_staff_find_lists_rooms_as_people_read_them(flow, kt, hub):
+    """Households opened at the office after enrolment reach the kiosk by a real pull; room 803
+    comes before 2603 (text order puts it after)."""
+    from bank import accounts, clock
+    conn = db.connect(kt.path)
+    with db.transaction(conn):
+        for i, room in enumerate(("2603", "803", "1502")):
+            accounts.open_account(conn, kind="single", holder=f"邹{i}", compound_id=1, building=1, unit=1, room=room,
+                                  now=clock.now_utc())
+    conn.close()
+    client.sync_once(flow.home, hub)
+    login(flow, kt.staff[1][1])
+    flow.set_building(1)
+    flow.set_unit(1)
+    rooms = [room for _aid, _name, room in flow.households()]
+    assert rooms == sorted(rooms, key=int) and rooms.index("803") < rooms.index("1502") < rooms.index("2603")
+
+
+def test_every_posting_open_now_or_later_reaches_the_kiosk_and_each_is_shown(flow, kt, hub):
+    """A yearly posting overlapping the quarter's, and the next quarter's scheduled: after a real
+    pull the kiosk lists all three (the open ones first), shows each, and objections stay open.
+    A posting opens at the page of the resident's own household."""
+    from bank import accounts, cards, clock, periods, postings
+    conn = db.connect(kt.path)
+    today = clock.local_date(clock.now_utc())
+    with db.transaction(conn):
+        for i in range(6):        # enough households before ours for the posting to have a second page
+            accounts.open_account(conn, kind="single", holder=f"邹{i}", compound_id=1, building=1, unit=1,
+                                  room=f"3{i:02d}", now=clock.now_utc())
+        ours = accounts.open_account(conn, kind="household", holder="钱七", compound_id=1, building=3, unit=1,
+                                     room="101", now=clock.now_utc())
+        card = cards.issue(conn, ours, now=clock.now_utc())
+        last_year = periods.year(today.year - 1)
+        yearly = postings.publish(conn, kind="yearly", period=last_year, compound_id=1,
+                                  opens_on=max(today - dt.timedelta(days=2), last_year.last_day + dt.timedelta(days=1)),
+                                  days=30, by="council").posting_id
+        this_quarter = periods.current_quarter(clock.now_utc())
+        later = postings.publish(conn, kind="quarterly", period=this_quarter, compound_id=1,
+                                 opens_on=this_quarter.last_day + dt.timedelta(days=3), days=7, by="council").posting_id
+    conn.close()
+    client.sync_once(flow.home, hub)
+
+    shown = [p["posting_id"] for p in flow.postings()]
+    assert sorted(shown[:2]) == sorted([kt.posting_id, yearly]) and shown[2] == later
+    flow.scan(card.qr)
+    flow.go("boards")
+    flow.show_tab("posting")
+    assert flow.posting() is None and [p["posting_id"] for p in flow.paged()] == shown   # a list to choose from
+    for pid in shown:
+        flow.choose_posting(pid)
+        rows = flow.paged()
+        assert flow.posting()["posting_id"] == pid and len(rows) > 5
+        assert flow.page > 0 and ours in [r[0] for r in flow.page_of(rows)]     # at our household
+        flow.turn(-flow.page)
+        assert flow.page == 0 and ours not in [r[0] for r in flow.page_of(flow.paged())]
+    flow.choose_posting(None)
+    assert flow.posting() is None
+    flow.scan(kt.town.poor[2])
+    flow.go("object")                   # the quarter's posting is still open for objections
+    assert flow.step is Step.OBJECT and kt.q_entry in [line.entry_id for line in flow.objectable()]
+
+
+def test_any_shop_is_three_taps_from_home_nearest_first_with_address_and_hours(flow, kt, hub):
+    """A shop of another compound, one of the kiosk's own, and the redemption windows the office
+    set (bank.policy), all reached by a real pull; every shop is three taps from the home screen."""
+    from bank import community, merchants, policy
+    conn = db.connect(kt.path)
+    with db.transaction(conn):
+        other = community.add_compound(conn, "龙海西苑", 6, service_point="龙海西苑党群服务点")
+        far = merchants.add_merchant(conn, "西苑面馆", "noodles", compound_id=other, address="西苑路8号")
+        merchants.add_offer(conn, far, "小面", 6, 700)
+        near = merchants.add_merchant(conn, "花园面庄", "noodles", compound_id=1, address="龙海花园3栋底商")
+        merchants.add_offer(conn, near, "牛肉面", 12, 1500)
+        policy.add_window(conn, merchant_id=near, place="店内", weekdays="1111100", opens="09:00", closes="18:00")
+    conn.close()
+    client.sync_once(flow.home, hub)
+    flow.scan(kt.town.rich[2])
+    flow.go("home")
+    everyone = flow.shops()
+    assert {far, near} <= {s.merchant_id for s in everyone}
+    for target in everyone:
+        flow.go("home")
+        taps = 0
+        flow.go("redeem")
+        taps += 1
+        flow.choose_shop_kind(next(kind for kind, _n, _c in flow.page_of(flow.paged()) if kind == target.category))
+        taps += 1
+        assert target in flow.page_of(flow.paged())          # on the first page of its kind
+        flow.choose_shop(target.merchant_id)
+        taps += 1
+        assert taps == 3 and flow.shop() == target
+    flow.go("redeem")
+    flow.choose_shop_kind("noodles")
+    noodles = flow.paged()
+    assert [s.nearby for s in noodles] == [True, True, False] and noodles[-1].merchant_id == far   # nearest first
+    flow.choose_shop(near)
+    shop = flow.shop()
+    assert (shop.address, shop.hours) == ("龙海花园3栋底商", "周一至周五 09:00-18:00")
+    assert ("牛肉面", 12, 8) in shop.offers            # 100 points buy 8 bowls
+    flow.choose_shop(None)
+    assert flow.shop() is None and flow.paged() == noodles
 
 
 def test_passbook_shows_the_running_balance_the_office_computes(flow, kt, hub):

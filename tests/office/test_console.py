@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import io
+import json
 import re
 import subprocess
 
@@ -219,8 +220,17 @@ def test_reviewer_reaches_only_their_compound(reviewer, store):
     assert reviewer.get("/residents/7").status_code == 200          # compound 1
     r = reviewer.get("/residents/8")                                # compound 2
     assert r.status_code == 403 and "本小区" in error_text(r)
-    page = reviewer.get("/residents?compound=2")
-    assert "/residents/8\"" not in page.text and "/residents/7\"" in page.text
+    page = reviewer.get("/residents?compound=2")                  # the list is their compound's, in address order
+    listed = {int(a) for a in re.findall(r'href="/residents/(\d+)"', page.text)}
+    conn = db.connect(store, readonly=True)
+    try:
+        assert listed and {r[0] for r in conn.execute(
+            "SELECT DISTINCT compound_id FROM accounts WHERE account_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(listed)),))} == {1}
+    finally:
+        conn.close()
+    found = reviewer.get("/residents?compound=2&q=7").text            # account 7 by its number, account 8 never
+    assert "/residents/7\"" in found and "/residents/8\"" not in reviewer.get("/residents?compound=2&q=8").text
     assert "龙海花园 ·" in reviewer.get("/monthly?compound=2").text  # forced to their own compound
     for path in ("/", "/quarterly", "/objections", "/merchants", "/audit", "/exports/accounts.xlsx"):
         assert reviewer.get(path).status_code == 403, path

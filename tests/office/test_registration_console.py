@@ -200,8 +200,9 @@ def test_residents_paged_and_searched_by_address(office, store):
     page = office.get("/residents?compound=1")
     c = ro(store)
     total = c.execute("SELECT count(*) FROM accounts WHERE compound_id = 1").fetchone()[0]
-    one = c.execute("SELECT account_id, building, unit, room FROM accounts WHERE compound_id = 1 ORDER BY account_id "
-                    "LIMIT 1 OFFSET 60").fetchone()
+    # address order: rooms as numbers (803 before 2603), not as text
+    one = c.execute("SELECT account_id, building, unit, room FROM accounts WHERE compound_id = 1 "
+                    "ORDER BY building, unit, CAST(room AS INTEGER), room, account_id LIMIT 1 OFFSET 60").fetchone()
     c.close()
     pages = -(-total // 50)
     assert f"第 1 / {pages} 页" in page.text and "page=2" in page.text and "下一页" in page.text
