@@ -106,6 +106,11 @@ def needs_second(points: int, threshold: int) -> bool:
     return abs(points) > threshold
 
 
+def recorded_by(member: Reviewer, second: Reviewer | None = None) -> str:
+    """Who recorded an entry at a kiosk, as the ledger and the monthly table show it."""
+    return f"评议小组成员:{member.name}" + (f";复核:{second.name}" if second else "")
+
+
 _LABELLED_NAME = re.compile(r"(成员|复核|评议员)([::])([^;;:: ]{2,8})")
 
 

@@ -5,11 +5,10 @@ a resident card and a staff card being shown. Used by screenshots, the benchmark
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from bank import accounts, clock, db, demo, ledger, periods, postings, reviewers
+from bank import accounts, db, demo, ledger, periods, reviewers
 from device import demo as demo_plumbing
 from device.demo import OfficeProcess
 
@@ -34,16 +33,11 @@ class DemoKiosk:
 
 
 def prepare(office_db: Path) -> None:
-    """A quarterly posting of compound 1 open today (once), so objections can be shown."""
+    """A quarterly posting of compound 1 open today (once), so objections can be shown: published
+    as the console publishes it, after the quarter's verification."""
     conn = db.connect(office_db)
     try:
-        with db.transaction(conn):
-            quarter = periods.previous_quarter()
-            if postings.find(conn, "quarterly", quarter.key, COMPOUND) is None:
-                today = clock.local_date(clock.now_utc())
-                postings.publish(conn, kind="quarterly", period=quarter, compound_id=COMPOUND,
-                                 opens_on=max(today, quarter.last_day + dt.timedelta(days=1)),
-                                 days=14, by="demo")
+        demo.publish_posting(conn, COMPOUND, by="社区办公室")
     finally:
         conn.close()
 
