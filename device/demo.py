@@ -43,6 +43,13 @@ class OfficeProcess:
             [sys.executable, "-m", "office", "serve", "--db", str(db_path), "--port", str(self.port)]
             + (["--insecure-http"] if insecure_http else []),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            self._wait_until_up(db_path, insecure_http)
+        except BaseException:   # not up, or the caller is being stopped (SIGTERM): leave nothing running
+            self.stop()
+            raise
+
+    def _wait_until_up(self, db_path: Path, insecure_http: bool) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -51,12 +58,11 @@ class OfficeProcess:
                 transport = client.HttpTransport(self.url, 0.5, pin=self.fingerprint)
                 if transport.get("/api/v1/health")[0] == 200:
                     return
-            except (BankError, sqlite3.Error):   # not up yet
+            except (BankError, sqlite3.Error, OSError):   # not up yet (or another server on the port)
                 pass
             if self.process.poll() is not None:
                 raise RuntimeError("the office server exited at start")
             time.sleep(0.2)
-        self.process.kill()
         raise RuntimeError("the office server did not answer within 30 s")
 
     def wait(self) -> None:

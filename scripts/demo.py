@@ -9,13 +9,16 @@ opened: the office keeps running (console, sync API) until Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bank import db, demo, users  # noqa: E402
+from bank import clock, db, demo, ledger, merchants, policy, users  # noqa: E402
 from device.demo import OfficeProcess, has_display  # noqa: E402
 from kiosk import demo as kiosk_demo  # noqa: E402
 from terminal import demo as tablet_demo  # noqa: E402
@@ -33,13 +36,45 @@ def console_user(office_db: Path) -> None:
         conn.close()
 
 
-def first_offer(office_db: Path, merchant: str) -> int:
+def redemption_example(office_db: Path, merchant: str, card: str, *, now: dt.datetime | None = None) -> list[str]:
+    """The lines that show a headless redemption at the demo tablet: an offer of ``merchant`` the
+    card can pay for, if the shop is open for redemption now; else why it would be refused."""
+    now = now or clock.now_utc()
     conn = db.connect(office_db, readonly=True)
     try:
-        return conn.execute("SELECT min(o.offer_id) FROM offers o JOIN merchants m USING (merchant_id) WHERE m.name = ?",
-                            (merchant,)).fetchone()[0]
+        mid = conn.execute("SELECT merchant_id FROM merchants WHERE name = ?", (merchant,)).fetchone()[0]
+        windows = policy.windows(conn, mid)
+        if not policy.open_at(windows, now):
+            hours = "、".join(w.describe() for w in windows)
+            return [f"{merchant}的兑换时间是 {hours},现在 {clock.local(now):%H:%M} 不能兑换 (closed for redemption now);"
+                    f"请在兑换时间内试 (try within these hours):"]
+        account_id = conn.execute("SELECT account_id FROM cards WHERE qr = ?", (card,)).fetchone()[0]
+        have = ledger.balance(conn, account_id)
+        offer = max((o for o in merchants.offers_of(conn, mid) if o.points <= have), key=lambda o: o.points, default=None)
+        if offer is None:
+            return [f"这张卡只有 {have} 分,不够{merchant}的任何兑换项目 (not enough points for any offer)。"]
+        return [f"{merchant}现在可以兑换 (open now):{offer.name} {offer.points} 分 = --offer {offer.offer_id}"]
     finally:
         conn.close()
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (systemd, ``kill``, a closing terminal) ends the demo as Ctrl-C does: through the
+    ``finally`` that stops the office and the apps, never leaving them running."""
+    def handler(signum, _frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)   # a second one must not cut the clean-up short
+        raise KeyboardInterrupt(signum)
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGHUP, handler)
 
 
 def main() -> None:
@@ -47,19 +82,26 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path("demo-data"), help="where the demo lives")
     parser.add_argument("--port", type=int, default=8080, help="the office server's port")
     args = parser.parse_args()
+    _stop_on_sigterm()
+    if port_in_use(args.port):
+        sys.exit(f"错误:端口 {args.port} 已被占用(也许另一个演示还在运行),请先结束它或用 --port 换一个端口。"
+                 f" (Error: port {args.port} is in use; stop the other demo or pick another --port.)")
     args.dir.mkdir(parents=True, exist_ok=True)
     office_db = args.dir / "community.sqlite"
-    if not office_db.exists():
-        demo.build(office_db)
-    console_user(office_db)
-    try:
-        office = OfficeProcess(office_db, args.port)
-    except RuntimeError as exc:
-        sys.exit(f"错误:办公室服务没有启动,端口 {args.port} 可能被占用 (Error: {exc}; is port {args.port} in use?)")
+    office = None
     apps = []
     try:
+        if not office_db.exists():
+            demo.build(office_db)
+        console_user(office_db)
+        try:
+            office = OfficeProcess(office_db, args.port)
+        except RuntimeError as exc:
+            sys.exit(f"错误:办公室服务没有启动,端口 {args.port} 可能被占用 (Error: {exc}; is port {args.port} in use?)")
         tablet = tablet_demo.make(args.dir, server=office.url)
         kiosk = kiosk_demo.make(args.dir, server=office.url)
+        example = redemption_example(office_db, tablet_demo.MERCHANT, tablet.cards[0][0])
+        offer = example[0].rsplit("--offer ", 1)[1] if "--offer " in example[0] else "<兑换项目编号 offer id>"
         print(f"""
 == 道德积分银行 · 全系统演示 (the whole system) ==
 社区办公室 (office):        {office.url}/  控制台账号 {CONSOLE_USER} / 密码 {CONSOLE_PASSWORD}
@@ -70,27 +112,31 @@ def main() -> None:
 商户平板 (tablet):          {tablet.home}  ({tablet_demo.MERCHANT})
 服务点一体机 (kiosk):       {kiosk.home}  (小区 {kiosk_demo.COMPOUND}; 工作卡密码 staff PIN {demo.REVIEWER_PIN})
 无界面试用 (headless):      {sys.executable} -m terminal status --home {tablet.home}
-                            {sys.executable} -m terminal redeem --home {tablet.home} --card '{tablet.cards[0][0]}' --offer {first_offer(office_db, tablet_demo.MERCHANT)}
+                            {example[0]}
+                            {sys.executable} -m terminal redeem --home {tablet.home} --card '{tablet.cards[0][0]}' --offer {offer}
                             {sys.executable} -m sync --home {tablet.home}
-""")
+""", flush=True)
         if has_display():
             apps = [subprocess.Popen([sys.executable, "-m", "terminal", "--home", str(tablet.home),
                                       "--camera", str(tablet.video)]),
                     subprocess.Popen([sys.executable, "-m", "kiosk", "--home", str(kiosk.home),
                                       "--camera", str(kiosk.video)])]
-            print("平板和一体机窗口已打开;关闭它们即结束演示。 (Tablet and kiosk windows are open; close them to end.)")
+            print("平板和一体机窗口已打开;关闭它们即结束演示。 (Tablet and kiosk windows are open; close them to end.)",
+                  flush=True)
             for app in apps:
                 app.wait()
         else:
             print("本机没有显示器,不打开平板和一体机界面;办公室继续运行,按 Ctrl-C 结束。"
-                  " (No display here: the app windows are not opened; the office keeps running, Ctrl-C stops it.)")
+                  " (No display here: the app windows are not opened; the office keeps running, Ctrl-C stops it.)",
+                  flush=True)
             office.wait()
     except KeyboardInterrupt:
         pass
     finally:
         for app in apps:
             app.terminate()
-        office.stop()
+        if office is not None:
+            office.stop()
 
 
 if __name__ == "__main__":

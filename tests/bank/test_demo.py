@@ -6,10 +6,10 @@ from collections import Counter
 
 import pytest
 
-UNTIL = dt.date(2026, 11, 26)    # the demo_db fixture's last day
-
 from bank import cards, clock, convention, db, demo, devices, ledger, policy, reviewers
 from bank.errors import DatabaseError
+
+UNTIL = dt.date(2026, 11, 26)    # the demo_db fixture's last day
 
 
 @pytest.fixture(scope="module")
