@@ -1,27 +1,23 @@
 """``make demo``: the whole system on this machine. The office server on the demo community, a
 merchant tablet (老街小面) and the kiosk of compound 1 enrolled with it, each fed by a recorded
 video of demo cards, and a console user to log in with. With no display the two apps are not
-opened: the office keeps running (console, sync API) until Ctrl-C.
+opened: the office keeps running (console, sync API) until Ctrl-C or SIGTERM.
 
-    python scripts/demo.py --dir demo-data
+    python -m demo --dir demo-data [--port 8080]
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bank import clock, db, demo as builder, ledger, merchants, policy, users
 
-from bank import clock, db, demo, ledger, merchants, policy, users  # noqa: E402
-from device.demo import OfficeProcess, has_display  # noqa: E402
-from kiosk import demo as kiosk_demo  # noqa: E402
-from terminal import demo as tablet_demo  # noqa: E402
+from . import kiosk as kiosk_demo, tablet as tablet_demo
+from .office import OfficeProcess, has_display, stop_on_sigterm
 
 CONSOLE_USER, CONSOLE_PASSWORD = "演示管理员", "longhai-demo"
 
@@ -67,39 +63,27 @@ def port_in_use(port: int) -> bool:
     return False
 
 
-def _stop_on_sigterm() -> None:
-    """SIGTERM (systemd, ``kill``, a closing terminal) ends the demo as Ctrl-C does: through the
-    ``finally`` that stops the office and the apps, never leaving them running."""
-    def handler(signum, _frame):
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)   # a second one must not cut the clean-up short
-        raise KeyboardInterrupt(signum)
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGHUP, handler)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Run the whole Moral Points Bank system on this machine.")
-    parser.add_argument("--dir", type=Path, default=Path("demo-data"), help="where the demo lives")
-    parser.add_argument("--port", type=int, default=8080, help="the office server's port")
-    args = parser.parse_args()
-    _stop_on_sigterm()
-    if port_in_use(args.port):
-        sys.exit(f"错误:端口 {args.port} 已被占用(也许另一个演示还在运行),请先结束它或用 --port 换一个端口。"
-                 f" (Error: port {args.port} is in use; stop the other demo or pick another --port.)")
-    args.dir.mkdir(parents=True, exist_ok=True)
-    office_db = args.dir / "community.sqlite"
+def run(workdir: Path, port: int) -> None:
+    """The whole system until Ctrl-C, SIGTERM or the app windows are closed; then nothing it
+    started is left running."""
+    stop_on_sigterm()
+    if port_in_use(port):
+        sys.exit(f"错误:端口 {port} 已被占用(也许另一个演示还在运行),请先结束它或用 --port 换一个端口。"
+                 f" (Error: port {port} is in use; stop the other demo or pick another --port.)")
+    workdir.mkdir(parents=True, exist_ok=True)
+    office_db = workdir / "community.sqlite"
     office = None
     apps = []
     try:
         if not office_db.exists():
-            demo.build(office_db)
+            builder.build(office_db)
         console_user(office_db)
         try:
-            office = OfficeProcess(office_db, args.port)
+            office = OfficeProcess(office_db, port)
         except RuntimeError as exc:
-            sys.exit(f"错误:办公室服务没有启动,端口 {args.port} 可能被占用 (Error: {exc}; is port {args.port} in use?)")
-        tablet = tablet_demo.make(args.dir, server=office.url)
-        kiosk = kiosk_demo.make(args.dir, server=office.url)
+            sys.exit(f"错误:办公室服务没有启动,端口 {port} 可能被占用 (Error: {exc}; is port {port} in use?)")
+        tablet = tablet_demo.make(workdir, server=office.url)
+        kiosk = kiosk_demo.make(workdir, server=office.url)
         example = redemption_example(office_db, tablet_demo.MERCHANT, tablet.cards[0][0])
         offer = example[0].rsplit("--offer ", 1)[1] if "--offer " in example[0] else "<兑换项目编号 offer id>"
         print(f"""
@@ -110,7 +94,7 @@ def main() -> None:
 证书指纹 (SHA-256):         {office.fingerprint}
 同步接口 (sync API docs):   {office.url}/docs
 商户平板 (tablet):          {tablet.home}  ({tablet_demo.MERCHANT})
-服务点一体机 (kiosk):       {kiosk.home}  (小区 {kiosk_demo.COMPOUND}; 工作卡密码 staff PIN {demo.REVIEWER_PIN})
+服务点一体机 (kiosk):       {kiosk.home}  (小区 {kiosk_demo.COMPOUND}; 工作卡密码 staff PIN {builder.REVIEWER_PIN})
 无界面试用 (headless):      {sys.executable} -m terminal status --home {tablet.home}
                             {example[0]}
                             {sys.executable} -m terminal redeem --home {tablet.home} --card '{tablet.cards[0][0]}' --offer {offer}
@@ -138,6 +122,3 @@ def main() -> None:
         if office is not None:
             office.stop()
 
-
-if __name__ == "__main__":
-    main()

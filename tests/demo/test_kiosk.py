@@ -1,7 +1,7 @@
 """The demo kiosk's office side: its posting is published as the console publishes one."""
 
 from bank import audit, db, periods, postings, verification
-from kiosk import demo as kiosk_demo
+from demo import kiosk as kiosk_demo
 from tests.conftest import copy_store
 
 

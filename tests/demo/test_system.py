@@ -1,9 +1,8 @@
-"""``make demo``'s last step, the whole system on this machine, as a user runs it."""
+"""``python -m demo`` (``make demo``'s last step): the whole system on this machine, as a user runs it."""
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import os
 import signal
 import socket
@@ -15,17 +14,10 @@ from pathlib import Path
 import pytest
 
 from bank import clock
+from demo import system
 from tests.conftest import copy_store
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "scripts" / "demo.py"
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("demo_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+DEMO = [sys.executable, "-m", "demo"]
 
 
 def a_card(db_path):
@@ -44,9 +36,8 @@ def at(hour, minute=0):
 
 
 def test_the_redemption_example_is_an_offer_open_now_or_says_why_not(demo_db):
-    script = load_script()
     card = a_card(demo_db)
-    (noon,) = script.redemption_example(demo_db, "老街小面", card, now=at(12))
+    (noon,) = system.redemption_example(demo_db, "老街小面", card, now=at(12))
     assert "现在可以兑换" in noon and "--offer " in noon
     offer_id = int(noon.rsplit("--offer ", 1)[1])
     from bank import db, merchants
@@ -57,7 +48,7 @@ def test_the_redemption_example_is_an_offer_open_now_or_says_why_not(demo_db):
     finally:
         conn.close()
     for night in (at(22, 30), at(6, 59)):   # Chongqing time: the shop redeems 07:00-22:00
-        (line,) = script.redemption_example(demo_db, "老街小面", card, now=night)
+        (line,) = system.redemption_example(demo_db, "老街小面", card, now=night)
         assert "不能兑换" in line and "每天 07:00-22:00" in line and "--offer" not in line
 
 
@@ -72,7 +63,7 @@ def test_a_second_demo_on_a_busy_port_says_so_in_one_line(tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        proc = subprocess.run([sys.executable, str(SCRIPT), "--dir", str(tmp_path / "d"), "--port", str(port)],
+        proc = subprocess.run([*DEMO, "--dir", str(tmp_path / "d"), "--port", str(port)],
                               capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr + proc.stdout
@@ -109,7 +100,7 @@ def test_a_signal_stops_the_demo_and_its_office(demo_db, tmp_path, sig):
     copy_store(demo_db, workdir / "community.sqlite")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    proc = subprocess.Popen([sys.executable, str(SCRIPT), "--dir", str(workdir), "--port", str(port)],
+    proc = subprocess.Popen([*DEMO, "--dir", str(workdir), "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     offices = []
     try:
