@@ -1,9 +1,17 @@
 """A demo community shaped like Longhai, built deterministically from a seed and an end date.
 
 Six compounds, 50+ buildings, 1,000+ accounts with synthetic Chinese names, cards (some reissued
-after loss), 13 volunteer teams, 70 merchants with offers, and a year of history that respects
-the convention's caps: awards, deductions, redemptions, a few reversals and an expiry run.
-Nothing here is random between runs: the issuing key and PIN salts derive from the seed too.
+after loss), 13 volunteer teams, 70 merchants with offers that fit each shop, the review groups
+and the devices (a kiosk per service point, a tablet per merchant), and two years of history from
+the scheme's start on 1 December, as the report describes it two years in: the 2024 paper ledger
+carried over in the first month and spent through 2025 (little is left to expire on 1 January),
+20,000+ points awarded, every merchant redeeming every month, a few reversals, and the rare
+negative balance, always from a deduction. Everything goes through the bank's own calls, so the
+caps, balances, recusal and second member hold as for a user. Nothing here is random between
+runs: the issuing key, PIN salts, device keys and enrolment codes derive from the seed too.
+
+This is the office side of the demo (``python -m office demo``); the devices, card videos and
+screenshots are in the top-level ``demo`` package, which the product never imports.
 """
 
 from __future__ import annotations
@@ -380,6 +388,12 @@ def _history(conn, rng: random.Random, until: dt.date, cutoff: dt.datetime, acco
         card = [c for c in cards.cards_of(conn, aid) if c.role == "resident"][-1]
         if card.status == "active":
             cards.revoke(conn, card.card_id, reason="stolen", now=min(cutoff, clock.local_midnight(last_day)))
+    # The devices synced as the sync service records it (``note_contact``): each pushed its last
+    # entry when it made it, and every device pulled at the nightly 02:00 sync.
+    nightly = clock.local_midnight(last_day) + dt.timedelta(hours=2)
+    nightly = nightly if nightly <= cutoff else nightly - dt.timedelta(days=1)
+    conn.execute("UPDATE devices SET last_pull_at = ?, clock_skew_s = 0, last_push_at = (SELECT max(recorded_at) "
+                 "FROM ledger_entries e WHERE e.device_id = devices.device_id)", (clock.to_text(nightly),))
 
 
 def _month_starts(first: dt.date, last: dt.date) -> list[dt.date]:

@@ -102,7 +102,7 @@ def main():
 @main.command("demo")
 @db_option()
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed: same seed and date, same community.")
-@click.option("--until", type=DateType(), default=None, help="Last day of the year of history (default: today).")
+@click.option("--until", type=DateType(), default=None, help="Last day of the history, two years from the scheme's start (default: today; never past now).")
 @key_options
 @plain_errors
 def demo_cmd(db_path: Path, seed: int, until: dt.date | None, key_dir: Path | None, ask_passphrase: bool):
