@@ -17,7 +17,7 @@ demo: setup
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	$(PY) -m office demo --db $(DEMO_DIR)/community.sqlite
 	$(PY) -m office tour --db $(DEMO_DIR)/community.sqlite
-	$(PY) scripts/demo.py --dir $(DEMO_DIR)
+	$(PY) -m demo --dir $(DEMO_DIR)
 
 test: setup lint
 	$(PY) -m pytest -q
@@ -57,8 +57,8 @@ bench: setup
 
 # Regenerate docs/screenshots/*.png from the real apps with demo data.
 screenshots: setup
-	$(PY) -m terminal screenshots --out docs/screenshots
-	$(PY) -m kiosk screenshots --out docs/screenshots
+	$(PY) -m demo screenshots tablet --out docs/screenshots
+	$(PY) -m demo screenshots kiosk --out docs/screenshots
 	MPB_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_console_browser.py tests/e2e/test_routine_browser.py
 
 setup: deps $(VENV)/.installed

@@ -8,6 +8,7 @@ splitting) is in :mod:`bank.households`, above both.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -384,7 +385,13 @@ def check_pin_rule(pin) -> str:
 def hash_pin(pin: str, *, salt: bytes | None = None) -> str:
     """A slow salted hash of a PIN, as 'scrypt$n$r$p$salt$hash' (hex)."""
     check_pin_rule(pin)
-    salt = salt or secrets.token_bytes(16)
+    return _hash(pin, salt) if salt else _hash.__wrapped__(pin, secrets.token_bytes(16))
+
+
+@functools.lru_cache(maxsize=64)
+def _hash(pin: str, salt: bytes) -> str:
+    # Cached only for a salt the caller chose (the deterministic demo gives every member the same
+    # PIN and salt): each scrypt costs ~0.1 s, and the demo would spend seconds repeating one.
     digest = hashlib.scrypt(pin.encode(), salt=salt, maxmem=64 * 2**20, **_SCRYPT)
     return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${salt.hex()}${digest.hex()}"
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import random
 import re
 import secrets
 import sqlite3
@@ -153,12 +154,15 @@ def _forget_expired_keys(conn: sqlite3.Connection, now: dt.datetime) -> None:
 
 
 def new_enrolment_code(conn: sqlite3.Connection, *, merchant_id: int | None = None,
-                       service_point_id: int | None = None, hours: int = 24, now=None) -> str:
+                       service_point_id: int | None = None, hours: int = 24, now=None,
+                       rng: random.Random | None = None) -> str:
     """Make a one-time code for a tablet of ``merchant_id`` or the kiosk of ``service_point_id``.
 
     The printed code carries the check of the office's certificate fingerprint when the office
     has recorded one (``office serve`` does; a store never served has none, and its codes work
-    only over plain HTTP on this machine)."""
+    only over plain HTTP on this machine). ``rng`` only for the deterministic demo, whose codes
+    are used at once; every real code comes from ``secrets``."""
+    choice = rng.choice if rng is not None else secrets.choice
     if (merchant_id is None) == (service_point_id is None):
         raise InvalidInput("请指定商户或服务点(二者选一)。", "give either a merchant or a service point")
     if not isinstance(hours, int) or not 1 <= hours <= 24 * 30:
@@ -172,10 +176,10 @@ def new_enrolment_code(conn: sqlite3.Connection, *, merchant_id: int | None = No
     now = now or clock.now_utc()
     _forget_expired_keys(conn, clock.now_utc())
     while True:     # ids are never reused: 31^4 of them, a community makes a few hundred codes
-        code_id = "".join(secrets.choice(CODE_ALPHABET) for _ in range(ID_LEN))
+        code_id = "".join(choice(CODE_ALPHABET) for _ in range(ID_LEN))
         if conn.execute("SELECT 1 FROM enrolment_codes WHERE code_id = ?", (code_id,)).fetchone() is None:
             break
-    secret = "".join(secrets.choice(CODE_ALPHABET) for _ in range(SECRET_LEN))
+    secret = "".join(choice(CODE_ALPHABET) for _ in range(SECRET_LEN))
     conn.execute("INSERT INTO enrolment_codes (code_hash, code_id, code_key, kind, merchant_id, service_point_id, "
                  "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                  (hashlib.sha256((code_id + secret).encode("ascii")).hexdigest(), code_id,

@@ -20,7 +20,7 @@ from pathlib import Path
 import requests
 
 from bank import db, demo, periods, users
-from device.demo import OfficeProcess
+from demo.office import OfficeProcess
 from office import pdf, reports
 
 PAGES = ["/", "/residents", "/residents?q=张", "/residents/7", "/merchants", "/merchants/devices", "/merchants/5",

@@ -51,7 +51,7 @@ def main(argv=None) -> int:
     from device.scan.tracker import CardTracker
     from device.tts import Speaker
     from device.ui.scanner import ScannerView
-    from kiosk import demo
+    from demo import kiosk as demo
     from kiosk.app import KioskApp
     from kiosk.flow import KioskFlow, Step
 

@@ -46,8 +46,8 @@ class Down:
 
 
 def setup(work: Path, n: int):
-    from device.demo import OfficeProcess
-    from terminal.demo import MERCHANT
+    from demo.office import OfficeProcess
+    from demo.tablet import MERCHANT
     office_db = work / "community.sqlite"
     demo.build(office_db)
     conn = db.connect(office_db)
@@ -73,7 +73,7 @@ def setup(work: Path, n: int):
 def bench_confirm(home: Path, offers: list[int], qrs: list[str], n: int) -> list[float]:
     """Confirm tapped to receipt, for a basket of one of each of ``offers``."""
     from terminal.flow import Step, TerminalFlow
-    from terminal.screenshots import shop_hours_clock
+    from demo.tablet_screenshots import shop_hours_clock
     flow = TerminalFlow(home, now=shop_hours_clock())   # inside the demo redemption windows
     flow.transport = Down()
     times = []

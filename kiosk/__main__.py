@@ -3,8 +3,8 @@
     python -m kiosk enroll --home DIR --server URL --code CODE
     python -m kiosk status --home DIR [--json]
     python -m kiosk --home DIR [--camera INDEX|VIDEO|IMAGE|FOLDER]
-    python -m kiosk screenshots --out DIR
-    python -m kiosk demo [--dir DIR]
+
+The demo kiosk and the screenshots are ``python -m demo kiosk`` and ``python -m demo screenshots kiosk``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import sys
-from pathlib import Path
 
 import click
 
@@ -103,24 +102,6 @@ def status_cmd(home_dir, as_json):
     else:
         why = s["cannot_record"]
         click.echo(f"不能记分 (cannot record: {why['code']}):{why['zh']} {why['en']}")
-
-
-@main.command("screenshots")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="docs/screenshots", show_default=True)
-def screenshots_cmd(out_dir):
-    """Regenerate docs/screenshots/kiosk-*.png from the real app with demo data (1920x1080)."""
-    from kiosk.screenshots import take
-    for path in take(Path(out_dir)):
-        click.echo(str(path))
-
-
-@main.command("demo")
-@click.option("--dir", "work_dir", type=click.Path(file_okay=False), default="demo-data/kiosk", show_default=True)
-@click.option("--camera", default=None, help="A camera index instead of the recorded video of demo cards.")
-def demo_cmd(work_dir, camera):
-    """Office on the demo community + an enrolled kiosk of compound 1 + the app (make demo)."""
-    from kiosk.demo import run
-    run(Path(work_dir), camera)
 
 
 if __name__ == "__main__":

@@ -104,7 +104,7 @@ def main():
 @main.command("demo")
 @db_option()
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed: same seed and date, same community.")
-@click.option("--until", type=DateType(), default=None, help="Last day of the year of history (default: today).")
+@click.option("--until", type=DateType(), default=None, help="Last day of the history, two years from the scheme's start (default: today; never past now).")
 @key_options
 @plain_errors
 def demo_cmd(db_path: Path, seed: int, until: dt.date | None, key_dir: Path | None, ask_passphrase: bool):
@@ -266,6 +266,9 @@ def tour_cmd(db_path: Path):
     click.echo(f"台账 {one('SELECT count(*) FROM ledger_entries')} 条: 加分 {totals.get('award', 0)}, "
                f"扣分 {-totals.get('deduction', 0)}, 兑换 {-totals.get('redemption', 0)}, "
                f"到期 {-totals.get('expiry', 0)}, 冲正 {reversals} 笔")
+    click.echo("\n-- 与报告对照 (the report's figures beside this community's) --")
+    for label, report, here in demo.figures(conn):
+        click.echo(f"{label:<8}  报告 {report:<14}  本库 {here}")
     click.echo("\n-- 几张卡 (cards) --")
     for status in ("active", "superseded", "revoked"):
         row = conn.execute("SELECT card_id, version, account_id, qr FROM cards WHERE status = ? "

@@ -10,31 +10,14 @@ header repeated on every page).
 from __future__ import annotations
 
 import datetime as dt
-import re
 import sqlite3
 
-from bank import accounts, clock, community, ledger, merchants, reviewers, validity
+from bank import accounts, clock, community, ledger, recorders, validity
 
 from . import pdf as pdfkit
 
 HEADERS = ["日期", "类别", "摘要", "积分", "余额", "记录人"]
 WIDTHS = [22, 16, 70, 16, 18, 38]          # 180 mm: A4 less 15 mm margins
-_MERCHANT = re.compile(r"merchant:(\d+)")
-
-
-def recorded_by_text(conn: sqlite3.Connection, recorded_by: str, names: dict[int, str]) -> str:
-    """Who recorded an entry, in words a resident reads (members' names masked as on devices)."""
-    if recorded_by == validity.SYSTEM:
-        return "系统(积分到期)"
-    if m := _MERCHANT.fullmatch(recorded_by or ""):
-        mid = int(m[1])
-        if mid not in names:
-            try:
-                names[mid] = merchants.get(conn, mid).name
-            except Exception:   # noqa: BLE001 - a merchant row gone: the raw label is still true
-                names[mid] = recorded_by
-        return names[mid]
-    return reviewers.mask_label(recorded_by)
 
 
 def _fit(pdf, text: str, width: float) -> str:
@@ -68,14 +51,13 @@ def build(conn: sqlite3.Connection, account_id: int, *, now: dt.datetime | None 
     pdfkit.para(pdf, 6, f"当前余额:{balance} 分    {validity.EXPIRY_WARN_DAYS}天内到期:{soon}")
     pdfkit.para(pdf, 6, f"打印时间:{clock.local(now):%Y-%m-%d %H:%M}(北京时间)    共 {len(lines)} 笔记录")
     pdf.ln(2)
-    names: dict[int, str] = {}
     pdf.set_font(pdfkit.FONT, "", 9)
     rows = []
     for ln in lines:
         what = ln.description + ("(已冲正)" if ln.reversed else "")
         rows.append([ln.local_date.isoformat(), ledger.KIND_NAMES[ln.entry.kind], _fit(pdf, what, WIDTHS[2]),
                      f"{ln.entry.points:+d}", ln.balance_after,
-                     _fit(pdf, recorded_by_text(conn, ln.entry.recorded_by, names), WIDTHS[5])])
+                     _fit(pdf, recorders.label(ln.entry.recorded_by, mask=True), WIDTHS[5])])
     if not rows:
         rows = [["", "", "还没有记录。", "", "", ""]]
     pdfkit.table(pdf, HEADERS, WIDTHS, rows, aligns="LLLRRL")

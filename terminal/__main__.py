@@ -5,7 +5,8 @@
     python -m terminal void   --home DIR --seq N [--json]
     python -m terminal status --home DIR [--json]
 
-Without a command (``python -m terminal --home DIR``) it opens the tablet app.
+Without a command (``python -m terminal --home DIR``) it opens the tablet app. The demo tablet and
+the screenshots are ``python -m demo tablet`` and ``python -m demo screenshots tablet``.
 """
 
 from __future__ import annotations
@@ -182,26 +183,6 @@ def status_cmd(home_dir, as_json):
     else:
         why = s["cannot_redeem"]
         click.echo(f"不能兑换 (cannot redeem: {why['code']}):{why['zh']} {why['en']}")
-
-
-@main.command("demo")
-@click.option("--dir", "work_dir", type=click.Path(file_okay=False), default="demo-data/terminal", show_default=True)
-@click.option("--camera", default=None, help="A camera index instead of the recorded video of demo cards.")
-def demo_cmd(work_dir, camera):
-    """Office on the demo community + an enrolled noodle-shop tablet + the app (make demo)."""
-    from pathlib import Path
-    from terminal.demo import run
-    run(Path(work_dir), camera)
-
-
-@main.command("screenshots")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="docs/screenshots", show_default=True)
-def screenshots_cmd(out_dir):
-    """Regenerate docs/screenshots/terminal-*.png from the real app with demo data (1280x800)."""
-    from pathlib import Path
-    from terminal.screenshots import take
-    for path in take(Path(out_dir)):
-        click.echo(str(path))
 
 
 if __name__ == "__main__":

@@ -39,11 +39,6 @@ def compound_of(conn: sqlite3.Connection, service_point_id: int) -> int:
                         (service_point_id,)).fetchone()[0]
 
 
-def recorded_by(member: reviewers.Reviewer, second: reviewers.Reviewer | None) -> str:
-    """Who recorded an entry, as the ledger and the monthly table show it."""
-    return recorders.of_member(member.name, second.name if second else None)
-
-
 class _Kiosk:
     def __init__(self, b: Batch, fresh: list[dict]):
         self.b, self.conn, self.device = b, b.conn, b.device
@@ -106,7 +101,7 @@ class _Kiosk:
             item = convention.in_force(self.conn, clock.local_date(b.now)).item(body["item"])
             if item.points != body["points"]:
                 return b.quarantine(event, "item_points", item=item.code, office_points=item.points, **q)
-            entry = ledger.record_item(self.conn, acct.account_id, item.code, recorded_by=recorded_by(member, second),
+            entry = ledger.record_item(self.conn, acct.account_id, item.code, recorded_by=recorders.of_member(member.name, second.name if second else None),
                                        device_id=self.device.device_id, device_time=event["at"], note=body["note"],
                                        now=b.now, ref=f"dev:{self.device.device_id}:{event['seq']}")
         except BankError as exc:
@@ -197,7 +192,7 @@ class _Kiosk:
         if why:
             return b.quarantine(event, "undo_refused", why=why, **q)
         try:
-            entry = ledger.reverse(self.conn, original.entry_id, recorded_by=recorded_by(member, None),
+            entry = ledger.reverse(self.conn, original.entry_id, recorded_by=recorders.of_member(member.name),
                                    note=body["reason"][:200], device_id=self.device.device_id,
                                    device_time=event["at"], now=b.now, ref=f"dev:{self.device.device_id}:{event['seq']}")
         except BankError as exc:

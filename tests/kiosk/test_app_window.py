@@ -16,7 +16,7 @@ headless_env(1920, 1080)
 
 
 def _video(tmp_path, texts):
-    from kiosk.demo import write_card_video
+    from demo.kiosk import write_card_video
     return write_card_video(tmp_path / "cards.avi", texts, hold_frames=30, gap_frames=75)
 
 

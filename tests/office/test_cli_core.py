@@ -83,6 +83,16 @@ def test_tour_prints_counts_cards_and_a_passbook(demo_db):
     assert "储户 1080 户" in out and "商户 70 家" in out and "一本存折" in out and "MPB1:LH:" in out
 
 
+def test_tour_prints_the_reports_figures_beside_the_demos(demo_db):
+    out = run("tour", "--db", demo_db, check=0).stdout
+    lines = {line.split()[0]: line for line in out.splitlines() if "报告" in line and "本库" in line}
+    assert "报告 1000多名" in lines["持卡居民"] and "本库 1078户" in lines["持卡居民"]
+    assert "报告 超过20000分" in lines["累计获得积分"]
+    assert int(lines["累计获得积分"].split("本库 ")[1].rstrip("分")) > 20_000
+    assert "报告 70家" in lines["兑换单位"] and "本库 70家,每月有兑换的至少70家" in lines["兑换单位"]
+    assert "本库 13支" in lines["志愿者队伍"] and "本库 25个" in lines["积分扣分细项"]
+
+
 def test_bad_input_gets_one_plain_line_and_writes_nothing(demo_db, tmp_path):
     before = digest(demo_db)
     cases = [

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 def test_scan_redeem_void_and_sync_through_the_window(town, hub, tablet_home, tmp_path):
     headless_env(WIDTH, HEIGHT)
     from terminal.app import TerminalApp
-    from terminal.demo import write_card_video
+    from demo.tablet import write_card_video
     from terminal.flow import Step, TerminalFlow
 
     video = write_card_video(tmp_path / "cards.avi", [town.rich[2]], hold_frames=40, gap_frames=20)

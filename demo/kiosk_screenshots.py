@@ -1,4 +1,4 @@
-"""``python -m kiosk screenshots --out DIR``: every kiosk screen of the real app at 1920x1080.
+"""``python -m demo screenshots kiosk --out DIR``: every kiosk screen of the real app at 1920x1080.
 
 It builds the demo community, runs a real office process, enrols the kiosk of compound 1, feeds
 the camera a recorded video of a resident card and walks the app through every screen.
@@ -18,7 +18,7 @@ def take(out: Path, workdir: Path | None = None) -> list[Path]:
     headless_env(WIDTH, HEIGHT)
     from bank.demo import REVIEWER_PIN
 
-    from . import demo
+    from . import kiosk as demo
     own = workdir is None
     workdir = workdir or Path(tempfile.mkdtemp(prefix="kiosk-shots-"))
     k = demo.make(workdir)
@@ -26,8 +26,8 @@ def take(out: Path, workdir: Path | None = None) -> list[Path]:
         from device.tts import Speaker
         from device.ui.app_base import screenshot
 
-        from .app import KioskApp
-        from .flow import KioskFlow, Step
+        from kiosk.app import KioskApp
+        from kiosk.flow import KioskFlow, Step
 
         flow = KioskFlow(k.home, camera=str(k.video))
         app = KioskApp(k.home, flow=flow, camera=str(k.video), speaker=Speaker(engine=""))

@@ -1,11 +1,11 @@
-"""Demo plumbing shared by the tablet and kiosk demos (screenshots, benchmarks, ``make demo``):
-an office server process, a demo device enrolled straight from the office database, and a
-recorded video of cards being shown.
+"""What the tablet and kiosk demos share (screenshots, benchmarks, ``python -m demo``): an office
+server process, and a demo device enrolled straight from the office database.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -18,7 +18,7 @@ from bank.errors import BankError
 from sync import client
 from sync import home as home_mod
 
-from . import enrolment
+from device import enrolment
 
 
 def free_port() -> int:
@@ -43,6 +43,13 @@ class OfficeProcess:
             [sys.executable, "-m", "office", "serve", "--db", str(db_path), "--port", str(self.port)]
             + (["--insecure-http"] if insecure_http else []),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            self._wait_until_up(db_path, insecure_http)
+        except BaseException:   # not up, or the caller is being stopped (SIGTERM): leave nothing running
+            self.stop()
+            raise
+
+    def _wait_until_up(self, db_path: Path, insecure_http: bool) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -51,12 +58,11 @@ class OfficeProcess:
                 transport = client.HttpTransport(self.url, 0.5, pin=self.fingerprint)
                 if transport.get("/api/v1/health")[0] == 200:
                     return
-            except (BankError, sqlite3.Error):   # not up yet
+            except (BankError, sqlite3.Error, OSError):   # not up yet (or another server on the port)
                 pass
             if self.process.poll() is not None:
                 raise RuntimeError("the office server exited at start")
             time.sleep(0.2)
-        self.process.kill()
         raise RuntimeError("the office server did not answer within 30 s")
 
     def wait(self) -> None:
@@ -98,12 +104,11 @@ def enrol(office_db: Path, home: Path, server: str, *, kind: str, label: str,
                      fingerprint=fingerprint if server.startswith("https://") else None)
 
 
-def write_card_video(path: Path, texts: list[str], *, hold_frames: int = 45, gap_frames: int = 40,
-                     seed: int = 5) -> Path:
-    """A recorded video of cards shown one after another, with empty scenes between."""
-    from bench.scan.synth import Showing, write_video  # the project's card renderer and camera model
-    showings = [Showing(None, gap_frames)]
-    for text in texts:
-        showings += [Showing(text, hold_frames), Showing(None, gap_frames)]
-    write_video(path, showings, seed=seed)
-    return path
+def stop_on_sigterm() -> None:
+    """SIGTERM (systemd, ``kill``, a closing terminal) ends the demo as Ctrl-C does: through the
+    ``finally`` that stops the office and the apps, never leaving them running."""
+    def handler(signum, _frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)   # a second one must not cut the clean-up short
+        raise KeyboardInterrupt(signum)
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGHUP, handler)

@@ -9,9 +9,10 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from bank import accounts, clock, db, demo, ledger, periods, postings, reviewers
-from device import demo as demo_plumbing
-from device.demo import OfficeProcess
+from bank import accounts, clock, db, demo as builder, ledger, periods, postings, reviewers
+
+from . import office as plumbing, video as card_video
+from .office import OfficeProcess, stop_on_sigterm
 
 COMPOUND = 1
 
@@ -34,22 +35,19 @@ class DemoKiosk:
 
 
 def prepare(office_db: Path) -> None:
-    """A quarterly and a yearly posting of compound 1 open today (once each), so objections and the
-    list of postings can be shown."""
+    """A quarterly posting of compound 1 open today (published as the console publishes it, after
+    the quarter's verification) and last year's beside it, so objections and the list of postings
+    can be shown."""
     conn = db.connect(office_db)
     try:
+        builder.publish_posting(conn, COMPOUND, by="社区办公室")
         with db.transaction(conn):
-            quarter = periods.previous_quarter()
-            if postings.find(conn, "quarterly", quarter.key, COMPOUND) is None:
-                today = clock.local_date(clock.now_utc())
-                postings.publish(conn, kind="quarterly", period=quarter, compound_id=COMPOUND,
-                                 opens_on=max(today, quarter.last_day + dt.timedelta(days=1)),
-                                 days=14, by="demo")
             last_year = periods.year(clock.local_date(clock.now_utc()).year - 1)
-            if postings.find(conn, "yearly", last_year.key, COMPOUND) is None:   # beside the quarter's: a list
+            if postings.find(conn, "yearly", last_year.key, COMPOUND) is None:
                 today = clock.local_date(clock.now_utc())
                 postings.publish(conn, kind="yearly", period=last_year, compound_id=COMPOUND,
-                                 opens_on=max(today, last_year.last_day + dt.timedelta(days=1)), days=30, by="demo")
+                                 opens_on=max(today, last_year.last_day + dt.timedelta(days=1)), days=30,
+                                 by="社区办公室")
     finally:
         conn.close()
 
@@ -97,7 +95,7 @@ def make(workdir: Path, *, video: bool = True, port: int | None = None,
     workdir.mkdir(parents=True, exist_ok=True)
     office_db = workdir / "community.sqlite"
     if not office_db.exists():
-        demo.build(office_db)
+        builder.build(office_db)
     prepare(office_db)
     office = None if server else OfficeProcess(office_db, port)
     server = server or office.url
@@ -107,7 +105,7 @@ def make(workdir: Path, *, video: bool = True, port: int | None = None,
         sp = conn.execute("SELECT service_point_id FROM service_points WHERE compound_id = ?",
                           (COMPOUND,)).fetchone()[0]
         conn.close()
-        demo_plumbing.enrol(office_db, home, server, kind="kiosk", label="demo kiosk", service_point_id=sp)
+        plumbing.enrol(office_db, home, server, kind="kiosk", label="demo kiosk", service_point_id=sp)
         resident, with_pin, staff = pick(office_db)
         k = DemoKiosk(office_db, home, server, office, resident, with_pin, staff)
         if video:
@@ -121,16 +119,17 @@ def make(workdir: Path, *, video: bool = True, port: int | None = None,
 
 def write_card_video(path: Path, texts: list[str], hold_frames: int = 45, gap_frames: int = 40) -> Path:
     """A recorded video of cards shown one after another, with empty scenes between."""
-    return demo_plumbing.write_card_video(path, texts, hold_frames=hold_frames, gap_frames=gap_frames, seed=11)
+    return card_video.write_card_video(path, texts, hold_frames=hold_frames, gap_frames=gap_frames, seed=11)
 
 
 def run(workdir: Path, camera: str | None = None) -> None:
-    """``python -m kiosk demo``: office + the kiosk of compound 1 + the app on the card video."""
+    """``python -m demo kiosk``: office + the kiosk of compound 1 + the app on the card video."""
+    stop_on_sigterm()
     k = make(workdir, video=camera is None)
     print(f"社区办公室已启动 (office running): {k.server}  数据库 {k.office_db}")
-    print(f"演示一体机 (demo kiosk): {k.home}  工作卡密码 (staff PIN) {demo.REVIEWER_PIN}")
+    print(f"演示一体机 (demo kiosk): {k.home}  工作卡密码 (staff PIN) {builder.REVIEWER_PIN}")
     try:
-        if not demo_plumbing.has_display():
+        if not plumbing.has_display():
             print("本机没有显示器,不打开一体机界面;办公室继续运行,按 Ctrl-C 结束。"
                   " (No display: the kiosk window is not opened; the office keeps running, Ctrl-C stops it.)")
             print(f"有显示器时运行 (with a display run): python -m kiosk --home {k.home} --camera {camera or k.video}")
@@ -138,7 +137,7 @@ def run(workdir: Path, camera: str | None = None) -> None:
             return
         from device.ui.scripted import headless_env
         headless_env(1920, 1080)
-        from .app import run as run_app
+        from kiosk.app import run as run_app
         run_app(str(k.home), camera or str(k.video))
     except KeyboardInterrupt:
         pass

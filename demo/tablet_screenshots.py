@@ -1,4 +1,4 @@
-"""``python -m terminal screenshots --out DIR``: every screen of the real app at 1280x800.
+"""``python -m demo screenshots tablet --out DIR``: every screen of the real app at 1280x800.
 
 It builds the demo community, runs a real office process, enrols a demo noodle-shop tablet,
 feeds the camera a recorded video of demo cards and walks the app through every screen.
@@ -14,7 +14,7 @@ from pathlib import Path
 from bank import accounts, clock
 from device.ui.scripted import headless_env, run_script, wait_until
 
-from . import HEIGHT, WIDTH
+from terminal import HEIGHT, WIDTH
 
 
 def shop_hours_clock():
@@ -49,14 +49,14 @@ def hold_some_points(office_db: Path, card_qr: str) -> None:
 def take(out: Path, workdir: Path | None = None) -> list[Path]:
     """Write docs-ready PNGs into ``out``; return their paths."""
     headless_env(WIDTH, HEIGHT)
-    from . import demo
+    from . import tablet as demo
     own = workdir is None
     workdir = workdir or Path(tempfile.mkdtemp(prefix="terminal-shots-"))
     tablet = demo.make(workdir)
     try:
         from device.ui.app_base import screenshot
-        from .app import TerminalApp
-        from .flow import Step, TerminalFlow
+        from terminal.app import TerminalApp
+        from terminal.flow import Step, TerminalFlow
 
         flow = TerminalFlow(tablet.home, camera=str(tablet.video), now=shop_hours_clock())
         app = TerminalApp(tablet.home, flow=flow)

@@ -7,9 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bank import db, demo
-from device import demo as demo_plumbing
-from device.demo import OfficeProcess
+from bank import db, demo as builder
+from terminal import HEIGHT, WIDTH
+
+from . import office as plumbing, video as card_video
+from .office import OfficeProcess, stop_on_sigterm
 
 MERCHANT = "老街小面"
 
@@ -64,7 +66,7 @@ def make(workdir: Path, *, video: bool = True, port: int | None = None,
     workdir.mkdir(parents=True, exist_ok=True)
     office_db = workdir / "community.sqlite"
     if not office_db.exists():
-        demo.build(office_db)
+        builder.build(office_db)
     office = None if server else OfficeProcess(office_db, port)
     server = server or office.url
     home = workdir / "tablet"
@@ -72,7 +74,7 @@ def make(workdir: Path, *, video: bool = True, port: int | None = None,
         conn = db.connect(office_db)
         mid = conn.execute("SELECT merchant_id FROM merchants WHERE name = ?", (MERCHANT,)).fetchone()[0]
         conn.close()
-        demo_plumbing.enrol(office_db, home, server, kind="tablet", label="demo tablet", merchant_id=mid)
+        plumbing.enrol(office_db, home, server, kind="tablet", label="demo tablet", merchant_id=mid)
         cards = pick_cards(office_db)
         tablet = DemoTablet(office_db, home, server, office, cards)
         if video:
@@ -86,17 +88,18 @@ def make(workdir: Path, *, video: bool = True, port: int | None = None,
 
 def write_card_video(path: Path, texts: list[str], hold_frames: int = 45, gap_frames: int = 30) -> Path:
     """A recorded video of cards being shown one after another, with empty scenes between."""
-    return demo_plumbing.write_card_video(path, texts, hold_frames=hold_frames, gap_frames=gap_frames, seed=5)
+    return card_video.write_card_video(path, texts, hold_frames=hold_frames, gap_frames=gap_frames, seed=5)
 
 
 def run(workdir: Path, camera: str | None = None) -> None:
-    """``python -m terminal demo``: office + enrolled tablet + the app on the card video (or a
+    """``python -m demo tablet``: office + enrolled tablet + the app on the card video (or a
     real camera); with no display, say so and keep the office running until Ctrl-C."""
+    stop_on_sigterm()
     tablet = make(workdir, video=camera is None)
     print(f"社区办公室已启动 (office running): {tablet.server}  数据库 {tablet.office_db}")
     print(f"演示平板 (demo tablet): {tablet.home}  商户 {MERCHANT}")
     try:
-        if not demo_plumbing.has_display():
+        if not plumbing.has_display():
             print("本机没有显示器,不打开平板界面;办公室继续运行,按 Ctrl-C 结束。"
                   " (No display here: the tablet window is not opened; the office keeps running, Ctrl-C stops it.)")
             print(f"有显示器时运行 (with a display run): python -m terminal --home {tablet.home} "
@@ -104,10 +107,8 @@ def run(workdir: Path, camera: str | None = None) -> None:
             tablet.office.wait()
             return
         from device.ui.scripted import headless_env
-
-        from . import HEIGHT, WIDTH
         headless_env(WIDTH, HEIGHT)
-        from .app import run as run_app
+        from terminal.app import run as run_app
         run_app(str(tablet.home), camera or str(tablet.video))
     except KeyboardInterrupt:
         pass
