@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 DEB_PACKAGES := libzbar0 libgl1 libegl1 libmtdev1 xvfb fonts-noto-cjk poppler-utils espeak-ng chromium
 DEMO_DIR ?= demo-data
 
-.PHONY: demo test test-fast lint bench setup deps venv clean screenshots
+.PHONY: demo test test-fast test-midnight lint bench setup deps venv clean screenshots
 
 # A new demo community every time (its devices are enrolled afresh), a short tour of it, then the
 # whole system: the office server, a merchant tablet and a kiosk; with no display the office keeps
@@ -31,6 +31,20 @@ lint: setup
 test-fast: setup lint
 	$(PY) -m pytest -q -m "not slow"
 
+# The fast suite with the wall clock just before midnight in Chongqing at the end of a week and
+# of a month (libfaketime, as an offset so the server and CLI subprocesses share one clock): a
+# test that reads the wall clock twice and assumes one local day fails here.
+MIDNIGHTS ?= 2026-11-29T15:59:20Z 2026-11-30T15:59:20Z
+test-midnight: setup
+	@dpkg -s faketime >/dev/null 2>&1 || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends faketime; }
+	@for at in $(MIDNIGHTS); do \
+	  echo "== wall clock $$at"; \
+	  FAKETIME="$$(( $$(date -d $$at +%s) - $$(date +%s) ))s" \
+	  LD_PRELOAD=$$(dpkg -L libfaketime | grep '/libfaketime.so.1$$') \
+	  $(PY) -m pytest -q -p no:cacheprovider -m "not slow" tests/bank tests/sync tests/office tests/terminal tests/kiosk tests/device || exit 1; \
+	done
+
 bench: setup
 	$(PY) -m bench.ledger
 	$(PY) -m bench.ingest
@@ -45,7 +59,7 @@ bench: setup
 screenshots: setup
 	$(PY) -m terminal screenshots --out docs/screenshots
 	$(PY) -m kiosk screenshots --out docs/screenshots
-	MPB_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_console_browser.py
+	MPB_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_console_browser.py tests/e2e/test_routine_browser.py
 
 setup: deps $(VENV)/.installed
 

@@ -12,7 +12,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
-from . import clock, settings
+from . import cards, clock, settings
 from .errors import InvalidInput, NotFound
 
 KINDS = {
@@ -165,11 +165,10 @@ def clear_hold(conn: sqlite3.Connection, card_id: str, *, by: str, now=None) -> 
 
 
 def deny_list(conn: sqlite3.Connection) -> list[tuple[str, int, str]]:
-    """Every (card_id, version, reason) a device must refuse: revoked or superseded versions, and
-    the current version of every held card (reason 'hold')."""
-    rows = [(r[0], r[1], r[2]) for r in conn.execute(
-        "SELECT card_id, version, CASE status WHEN 'revoked' THEN 'revoked' ELSE 'superseded' END "
-        "FROM cards WHERE status <> 'active'")]
+    """Every (card_id, version, reason) a device must refuse: versions that ended (reason as in
+    :func:`bank.cardcode.ended`: superseded, revoked, closed, merged:<account>), and the current
+    version of every held card (reason 'hold')."""
+    rows = cards.ended_versions(conn)
     rows += [(r[0], r[1], "hold") for r in conn.execute(
         "SELECT h.card_id, max(c.version) FROM card_holds h JOIN cards c ON c.card_id = h.card_id "
         "WHERE h.cleared_at IS NULL GROUP BY h.card_id")]

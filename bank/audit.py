@@ -36,6 +36,7 @@ ACTION_NAMES = {
     "quarantine_post": "放行暂扣事件", "quarantine_reject": "驳回暂扣事件", "device_release": "解除设备暂停",
     "import.preview": "导入预览", "import.refused": "导入被拒", "import.roster": "导入储户名册", "import.merchants": "导入商户",
     "import.balances": "导入期初余额",
+    "expiry.run": "积分到期处理", "passbook.print": "打印积分存折",
 }
 
 

@@ -220,7 +220,10 @@ def make_backup(db_path: str | Path, to_dir: str | Path, *, keep: int | None = N
         raise
     removed = []
     if keep is not None:
-        for old in backups_in(to_dir, db_path)[:-keep]:
+        # The copy just made is never pruned, even when a clock set back names it before the
+        # others: it is the one copy known to hold today's store.
+        others = [p for p in backups_in(to_dir, db_path) if p != final]
+        for old in others[:max(len(others) - (keep - 1), 0)]:
             old.unlink()
             removed.append(old)
     return final, Summary(**{**summary.as_dict(), "size": final.stat().st_size}), removed

@@ -49,8 +49,9 @@ class CardRefused(BankError):
 
     code = "card_refused"
 
-    def __init__(self, reason: str, detail: str = ""):
+    def __init__(self, reason: str, detail: str = "", **values):
         zh, en = REASONS[reason]
+        zh, en = zh.format(**values), en.format(**values)
         if detail:
             en = f"{en} ({detail})"
         super().__init__(zh, en, code=f"card_{reason}")
@@ -67,6 +68,11 @@ REASONS: dict[str, tuple[str, str]] = {
                       "The card's signature is wrong: it may be forged or altered."),
     "revoked": ("这张卡已挂失作废,请到社区办公室补办。",
                 "This card was reported lost and revoked; get a new one at the office."),
+    "account_closed": ("这户已在社区办公室销户,这张卡已停用。如有疑问请到社区办公室咨询。",
+                       "This household's account was closed at the office; the card no longer works."),
+    "account_merged": ("这户已并入储户 {into}(并户),积分也已转入,这张卡已停用。请使用储户 {into} 的卡。",
+                       "This household was merged into account {into} (its points moved there); this card no "
+                       "longer works: use account {into}'s card."),
     "superseded": ("这是旧版本的卡,已换发新卡,请使用新卡。",
                    "This card was replaced by a newer one; please use the new card."),
     "unknown_card": ("系统中没有这张卡的记录,请到社区办公室核实。",
@@ -153,7 +159,22 @@ class CardRegistry(Protocol):
     """Anything that knows the current version and status of cards (office store, device replica)."""
 
     def card_record(self, card_id: str) -> tuple[int, str] | None:
-        """(current version, status) with status 'active' or 'revoked', or None if unknown."""
+        """(current version, status) with status 'active' or how it ended (:func:`ended`), or None
+        if unknown."""
+
+
+def ended(status: str) -> CardRefused:
+    """The refusal for a card version that ended, by the word the deny list and the registries
+    use for it: 'superseded', 'revoked' (reported lost, or revoked at the desk), 'closed' (its
+    account was closed) or 'merged:<account>' (its household was merged into that account)."""
+    kind, _, into = status.partition(":")
+    if kind == "merged" and into.isdigit():
+        return CardRefused("account_merged", into=into)
+    if kind == "closed":
+        return CardRefused("account_closed")
+    if kind == "superseded":
+        return CardRefused("superseded")
+    return CardRefused("revoked")
 
 
 def check_status(claim: CardClaim, registry: CardRegistry) -> CardClaim:
@@ -167,5 +188,5 @@ def check_status(claim: CardClaim, registry: CardRegistry) -> CardClaim:
     if claim.version > version:
         raise CardRefused("unknown_card", "version newer than any issued")
     if status != "active":
-        raise CardRefused("revoked")
+        raise ended(status)
     return claim

@@ -194,6 +194,23 @@ def cards_of(conn: sqlite3.Connection, account_id: int) -> list[Card]:
         "ORDER BY card_id, version", (account_id,))]
 
 
+# How a card version ended, in the words of the deny list and of cardcode.ended: a revoked card of
+# a closed account says why it stopped working, and where its points went after a merge.
+END_STATUS = """CASE WHEN c.status = 'active' THEN 'active'
+    WHEN c.status <> 'revoked' THEN 'superseded'
+    WHEN a.status = 'closed' THEN coalesce((SELECT 'merged:' || h.target_id FROM household_changes h
+        WHERE h.kind = 'merge' AND h.source_id = c.account_id AND h.undone_at IS NULL
+        ORDER BY h.change_id DESC LIMIT 1), 'closed')
+    ELSE 'revoked' END"""
+
+
+def ended_versions(conn: sqlite3.Connection) -> list[tuple[str, int, str]]:
+    """Every card version that is no longer active, with how it ended (:data:`END_STATUS`)."""
+    return [tuple(row) for row in conn.execute(
+        f"SELECT c.card_id, c.version, {END_STATUS} FROM cards c LEFT JOIN accounts a USING (account_id) "
+        "WHERE c.status <> 'active' ORDER BY c.card_id, c.version")]
+
+
 def revoked_versions(conn: sqlite3.Connection) -> list[tuple[str, int]]:
     """The deny list: every card version that must be refused although its signature is good."""
     return [tuple(row) for row in conn.execute(
@@ -209,12 +226,9 @@ class StoreRegistry:
         self.conn = conn
 
     def card_record(self, card_id: str) -> tuple[int, str] | None:
-        row = self.conn.execute("SELECT version, status FROM cards WHERE card_id = ? "
-                                "ORDER BY version DESC LIMIT 1", (card_id,)).fetchone()
-        if row is None:
-            return None
-        version, status = row
-        return version, "active" if status == "active" else "revoked"
+        row = self.conn.execute(f"SELECT c.version, {END_STATUS} FROM cards c LEFT JOIN accounts a USING (account_id) "
+                                "WHERE c.card_id = ? ORDER BY c.version DESC LIMIT 1", (card_id,)).fetchone()
+        return None if row is None else (row[0], row[1])
 
 
 def verify_text(conn: sqlite3.Connection, text: str) -> tuple[CardClaim, Card]:

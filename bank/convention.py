@@ -19,10 +19,12 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+import assets
+
 from . import clock
 from .errors import InvalidInput, NotFound
 
-DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "assets" / "convention" / "catalog.json"
+DEFAULT_CATALOG = assets.path("convention", "catalog.json")
 HEADINGS = ("家庭和睦", "邻里团结", "发扬正气", "遵守秩序", "信守公德")
 CADENCE_NAMES = {"daily": "天", "weekly": "周", "monthly": "月", "yearly": "年"}
 

@@ -12,6 +12,7 @@ a device's clock, so a device with a wrong clock cannot move an entry into anoth
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -302,31 +303,48 @@ def entries_of_many(conn: sqlite3.Connection, account_ids: list[int]) -> list[En
 
 
 _PASSBOOK = f"""
-WITH running AS (
-    SELECT {_COLUMNS}, sum(points) OVER (ORDER BY entry_id) AS balance_after
-    FROM ledger_entries WHERE account_id = :account
-)
-SELECT running.*,
+SELECT {", ".join("e." + c.strip() for c in _COLUMNS.split(","))},
        coalesce(ri.name, o.name, '') AS item_name,
        coalesce(m.name, '') AS merchant_name,
-       EXISTS (SELECT 1 FROM ledger_entries r WHERE r.reverses_entry_id = running.entry_id) AS reversed
-FROM running
-LEFT JOIN rule_items ri ON ri.catalog_version = running.catalog_version AND ri.code = running.item_code
-LEFT JOIN offers o ON o.offer_id = running.offer_id
-LEFT JOIN merchants m ON m.merchant_id = running.merchant_id
-WHERE :before IS NULL OR running.entry_id < :before
-ORDER BY running.entry_id DESC
-LIMIT :limit
+       EXISTS (SELECT 1 FROM ledger_entries r WHERE r.reverses_entry_id = e.entry_id) AS reversed
+FROM ledger_entries e
+LEFT JOIN rule_items ri ON ri.catalog_version = e.catalog_version AND ri.code = e.item_code
+LEFT JOIN offers o ON o.offer_id = e.offer_id
+LEFT JOIN merchants m ON m.merchant_id = e.merchant_id
+WHERE e.account_id = :account AND (:before IS NULL OR e.entry_id < :before)
+ORDER BY e.entry_id DESC
+LIMIT :limit OFFSET :offset
 """
 
 
-def passbook(conn: sqlite3.Connection, account_id: int, *, limit: int = 20,
-             before_entry_id: int | None = None) -> list[PassbookLine]:
-    """The newest ``limit`` entries (before an entry id, for paging), newest first, with balances."""
+def running_balances(points, opening: int = 0) -> list[int]:
+    """The balance after each of ``points`` (oldest first), starting from ``opening``.
+
+    The one place the running balance (余额) of a passbook is computed: the office's passbook
+    and the printed one through :func:`passbook`, the kiosk's over the entries its replica holds.
+    """
+    return list(itertools.accumulate(points, initial=opening))[1:]
+
+
+def entry_count(conn: sqlite3.Connection, account_id: int) -> int:
+    return conn.execute("SELECT count(*) FROM ledger_entries WHERE account_id = ?", (account_id,)).fetchone()[0]
+
+
+def passbook(conn: sqlite3.Connection, account_id: int, *, limit: int | None = 20,
+             before_entry_id: int | None = None, offset: int = 0) -> list[PassbookLine]:
+    """The newest ``limit`` entries (None: all; before an entry id or after ``offset`` newer ones,
+    for paging), newest first, each with the balance after it."""
+    rows = conn.execute(_PASSBOOK, {"account": account_id, "before": before_entry_id,
+                                    "limit": -1 if limit is None else limit, "offset": offset}).fetchall()
+    if not rows:
+        return []
+    opening = conn.execute("SELECT coalesce(sum(points), 0) FROM ledger_entries WHERE account_id = ? AND entry_id < ?",
+                           (account_id, rows[-1][0])).fetchone()[0]
+    balances = running_balances([r[3] for r in reversed(rows)], opening)[::-1]
     lines = []
-    for row in conn.execute(_PASSBOOK, {"account": account_id, "before": before_entry_id, "limit": limit}):
+    for row, balance_after in zip(rows, balances):
         e = Entry(*row[:18])
-        balance_after, item_name, merchant_name, reversed_ = row[18:]
+        item_name, merchant_name, reversed_ = row[18:]
         lines.append(PassbookLine(e, _describe(e, item_name, merchant_name), balance_after, bool(reversed_)))
     return lines
 

@@ -190,3 +190,55 @@ def windows(conn: sqlite3.Connection, merchant_id: int | None) -> list[Window]:
 def open_at(ws: list[Window], instant: dt.datetime) -> bool:
     """Redemption is open at ``instant``: a merchant without windows of its own is always open."""
     return not ws or any(w.is_open(instant) for w in ws)
+
+
+def next_opening(ws: list[Window], instant: dt.datetime) -> dt.datetime | None:
+    """When redemption opens next after ``instant`` (UTC), or None when it is open now (or a
+    merchant has no windows: always open)."""
+    if open_at(ws, instant):
+        return None
+    here = clock.local(instant)
+    starts = []
+    for days in range(8):
+        day = here.date() + dt.timedelta(days=days)
+        for w in ws:
+            if w.weekdays[day.weekday()] == "1":
+                start = dt.datetime.combine(day, dt.time.fromisoformat(w.opens), clock.LOCAL_TZ)
+                if start > here:
+                    starts.append(start)
+    return min(starts).astimezone(clock.UTC) if starts else None
+
+
+def hours_text(ws: list[Window]) -> str:
+    """A merchant's redemption hours in plain words ('周一至周五 09:00-18:00;周六 10:00-12:00')."""
+    return ";".join(w.describe() for w in ws) if ws else "全天"
+
+
+def opening_text(opens: dt.datetime, now: dt.datetime) -> str:
+    """When redemption opens next, as a person there says it: '今天 17:00', '明天 09:00', '周一 09:00',
+    '下周六 10:00' (a shop open on Saturdays only, on a Saturday after closing)."""
+    day, today = clock.local_date(opens), clock.local_date(now)
+    at = clock.local(opens).strftime("%H:%M")
+    if day == today:
+        return f"今天 {at}"
+    if day == today + dt.timedelta(days=1):
+        return f"明天 {at}"
+    week = "下周" if (day - today).days >= 7 else "周"      # a week on: not to be read as today
+    return f"{week}{'一二三四五六日'[day.weekday()]} {at}"
+
+
+@dataclass(frozen=True)
+class Closed:
+    """Redemption is closed now: the merchant's hours and when it opens next (None: not this week)."""
+
+    hours: str
+    opens_next: dt.datetime | None
+    opens_text: str
+
+
+def closed_now(ws: list[Window], instant: dt.datetime) -> Closed | None:
+    """None when redemption is open at ``instant``; otherwise what a closed shop tells its customer."""
+    if open_at(ws, instant):
+        return None
+    opens = next_opening(ws, instant)
+    return Closed(hours_text(ws), opens, "" if opens is None else opening_text(opens, instant))

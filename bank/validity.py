@@ -92,15 +92,60 @@ def _replay(entries, years: int) -> tuple[list[Lot], int]:
     return open_lots, debt
 
 
+def expiring(day_points, today: dt.date, days: int = EXPIRY_WARN_DAYS) -> list[tuple[dt.date, int]]:
+    """The warning rule on its own: of ``(last valid day, points)`` pairs (dates or ISO text),
+    those that expire within ``days`` of ``today``, summed per day. A device applies it to the
+    lots its replica holds; the office to the lots it replays."""
+    horizon = today + dt.timedelta(days=days)
+    totals: dict[dt.date, int] = {}
+    for day, points in day_points:
+        day = dt.date.fromisoformat(day) if isinstance(day, str) else day
+        if today <= day <= horizon and points:
+            totals[day] = totals.get(day, 0) + points
+    return sorted(totals.items())
+
+
 def expiring_within(conn: sqlite3.Connection, account_id: int, today: dt.date,
                     days: int = EXPIRY_WARN_DAYS) -> list[tuple[dt.date, int]]:
     """Points that expire within ``days`` of ``today``: [(last valid day, points)]."""
-    horizon = today + dt.timedelta(days=days)
-    totals: dict[dt.date, int] = {}
-    for lot in lots(conn, account_id)[0]:
-        if today <= lot.last_valid_day <= horizon:
-            totals[lot.last_valid_day] = totals.get(lot.last_valid_day, 0) + lot.remaining
-    return sorted(totals.items())
+    return expiring(((lot.last_valid_day, lot.remaining) for lot in lots(conn, account_id)[0]), today, days)
+
+
+@dataclass(frozen=True)
+class Due:
+    account_id: int
+    last_valid_day: dt.date
+    points: int
+
+
+def _accounts_with_entries(conn: sqlite3.Connection) -> list[int]:
+    return [r[0] for r in conn.execute("SELECT DISTINCT account_id FROM ledger_entries ORDER BY account_id")]
+
+
+def due_before(conn: sqlite3.Connection, today: dt.date) -> list[Due]:
+    """What an expiry run on ``today`` would post, without writing: every account's points whose
+    last valid day is before ``today``, per (account, day)."""
+    out = []
+    for account_id, (open_lots, _debt) in lots_of_many(conn, _accounts_with_entries(conn)).items():
+        totals: dict[dt.date, int] = {}
+        for lot in open_lots:
+            if lot.last_valid_day < today:
+                totals[lot.last_valid_day] = totals.get(lot.last_valid_day, 0) + lot.remaining
+        out += [Due(account_id, d, p) for d, p in sorted(totals.items())]
+    return out
+
+
+def lost_in(conn: sqlite3.Connection, first_day: dt.date, last_day: dt.date) -> list[Due]:
+    """Who loses points on a day from ``first_day`` to ``last_day``: lots whose last valid day is
+    the day before (the expiry run of the next morning takes them), by day then account."""
+    out = []
+    for account_id, (open_lots, _debt) in lots_of_many(conn, _accounts_with_entries(conn)).items():
+        totals: dict[dt.date, int] = {}
+        for lot in open_lots:
+            if first_day <= lot.last_valid_day + dt.timedelta(days=1) <= last_day:
+                totals[lot.last_valid_day] = totals.get(lot.last_valid_day, 0) + lot.remaining
+        out += [Due(account_id, d, p) for d, p in sorted(totals.items())]
+    return sorted(out, key=lambda d: (d.last_valid_day, d.account_id))
 
 
 def run_expiry(conn: sqlite3.Connection, today: dt.date, *, now: dt.datetime | None = None) -> list[ledger.Entry]:

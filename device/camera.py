@@ -131,11 +131,7 @@ class VideoFileSource(FrameSource):
             return None
         t = self._index / self.fps
         if self.realtime:
-            if self._start is None:
-                self._start = time.monotonic()
-            delay = self._start + t - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
+            _pace(self, t)
         frame = Frame(image, self._index, t)
         self._index += 1
         return frame
@@ -144,10 +140,20 @@ class VideoFileSource(FrameSource):
         self._cap.release()
 
 
-class FolderSource(FrameSource):
-    """The images of a folder in name order (or an explicit list), as if filmed at ``fps``."""
+def _pace(source: FrameSource, t: float) -> None:
+    """Sleep until a recorded frame's time ``t`` has come, counted from the source's first frame."""
+    if source._start is None:
+        source._start = time.monotonic()
+    delay = source._start + t - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
 
-    def __init__(self, path_or_files, fps: float = 30.0):
+
+class FolderSource(FrameSource):
+    """The images of a folder in name order (or an explicit list), as if filmed at ``fps``; with
+    ``realtime`` they come at that pace, as from a camera."""
+
+    def __init__(self, path_or_files, fps: float = 30.0, realtime: bool = False):
         _opencv()   # image files are decoded by OpenCV: say so now, not as unreadable frames later
         if isinstance(path_or_files, (str, os.PathLike)):
             folder = Path(path_or_files)
@@ -156,8 +162,9 @@ class FolderSource(FrameSource):
             files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         else:
             files = [Path(p) for p in path_or_files]
-        self.files, self.fps = files, fps
+        self.files, self.fps, self.realtime = files, fps, realtime
         self._index = 0
+        self._start: float | None = None
 
     def read(self) -> Frame | None:
         # Unreadable images are skipped: a folder source stands in for a camera, which has no
@@ -167,22 +174,94 @@ class FolderSource(FrameSource):
             self._index += 1
             image = read_image(self.files[i])
             if image is not None:
+                if self.realtime:
+                    _pace(self, i / self.fps)
                 return Frame(image, i, i / self.fps)
         return None
 
 
+class PlaylistSource(FrameSource):
+    """The videos of a folder one after another, in name order, numbered as one recording."""
+
+    def __init__(self, files: list[Path], realtime: bool = False):
+        self.files, self.realtime = files, realtime
+        self._current: VideoFileSource | None = None
+        self._next = 0
+        self._index = 0
+
+    def read(self) -> Frame | None:
+        while True:
+            if self._current is None:
+                if self._next >= len(self.files):
+                    return None
+                self._current = VideoFileSource(self.files[self._next], realtime=self.realtime)
+                self._next += 1
+            frame = self._current.read()
+            if frame is not None:
+                out = Frame(frame.image, self._index, frame.time)
+                self._index += 1
+                return out
+            self._current.close()
+            self._current = None
+
+    def close(self) -> None:
+        if self._current is not None:
+            self._current.close()
+            self._current = None
+
+
+def _folder_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(images, videos) of a folder, in name order."""
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    return ([p for p in files if p.suffix.lower() in IMAGE_SUFFIXES],
+            [p for p in files if p.suffix.lower() in VIDEO_SUFFIXES])
+
+
 def open_source(spec: str | int, **kwargs) -> FrameSource:
-    """A source from a camera index ("0"), a video file, or a folder of images."""
+    """A source from a camera index ("0"), a video file, an image, or a folder of images (or of
+    videos, played one after another)."""
     if isinstance(spec, int) or (isinstance(spec, str) and spec.isdigit()):
+        kwargs.pop("realtime", None)    # a camera is real time by nature
         if is_android():
             return android_camera_source(int(spec), **kwargs)
         return CameraSource(int(spec), **kwargs)
     path = Path(spec)
     if path.is_dir():
-        return FolderSource(path, **kwargs)
+        _opencv()      # images and videos alike are decoded by OpenCV
+        images, videos = _folder_files(path)
+        if images:
+            return FolderSource(images, **kwargs)
+        if videos:
+            return PlaylistSource(videos, realtime=kwargs.get("realtime", False))
+        raise SourceError(f"文件夹 {path} 中没有图片或视频 (no images or videos in the folder)")
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return FolderSource([path], **kwargs)
     return VideoFileSource(path, **kwargs)
+
+
+def open_for_app(spec: str | int) -> FrameSource:
+    """The source an app scans from: a camera, or a recording (video, images, a folder of either)
+    played at its own pace as if it were one. Both apps' ``--camera`` go through here."""
+    return open_source(spec, realtime=True)
+
+
+def check_spec(spec: str) -> str | None:
+    """Why a ``--camera`` value cannot be used, in one plain line, or None: a camera index or an
+    existing video, image, or folder holding images or videos. A camera itself is not opened here
+    (the app may find it busy, and says so on its screen)."""
+    if spec.isdigit():
+        return None
+    path = Path(spec)
+    if path.is_dir():
+        images, videos = _folder_files(path)
+        if not images and not videos:
+            return f"文件夹 {path} 中没有图片或视频。请换一个文件夹,或用摄像头编号(如 0)。"
+        return None
+    if not path.is_file():
+        return f"找不到 {path}。--camera 可以是摄像头编号(如 0)、视频文件、图片,或存放图片或视频的文件夹。"
+    if path.suffix.lower() not in IMAGE_SUFFIXES | VIDEO_SUFFIXES:
+        return f"{path} 不是图片或视频文件。--camera 可以是摄像头编号(如 0)、视频文件、图片,或存放图片或视频的文件夹。"
+    return None
 
 
 def android_camera_source(index: int = 0, width: int = 1280, height: int = 720) -> FrameSource:

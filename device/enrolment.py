@@ -41,6 +41,13 @@ def enroll(home_dir: str | Path, server: str, code: str, *, kind: str = "tablet"
         conn.close()
 
 
+def unreachable_sentence(server: str) -> str:
+    """What a person enrolling a device reads when the office does not answer: what to check, and
+    that nothing was written here (the home directory is still free for the same command)."""
+    return (f"无法连接社区办公室 {server}。请检查网络是否连通、办公室地址和端口是否正确、办公室的服务是否已启动;"
+            "本机没有写入任何内容,检查后用同一登记码再次登记即可。")
+
+
 def fingerprint_text(text: str | None) -> str | None:
     """A fingerprint as people copy it (``AB:CD:…`` or plain hex) in the form the QR carries, or a
     plain refusal."""

@@ -100,6 +100,7 @@ class PassLine:
     points: int
     reversed: bool
     pending: bool
+    balance_after: int = 0     # the running balance (余额) after this line
 
 
 @dataclass(frozen=True)
@@ -181,10 +182,8 @@ def _address(row) -> str:
 def account_view(conn: sqlite3.Connection, account_id: int, today: dt.date) -> AccountView:
     row = conn.execute("SELECT masked_name, status, has_pin FROM accounts WHERE account_id = ?",
                        (account_id,)).fetchone()
-    horizon = (today + dt.timedelta(days=validity.EXPIRY_WARN_DAYS)).isoformat()
-    expiring = tuple(conn.execute("SELECT last_valid_day, points FROM kiosk_lots WHERE account_id = ? AND "
-                                  "last_valid_day >= ? AND last_valid_day <= ? ORDER BY last_valid_day",
-                                  (account_id, today.isoformat(), horizon)).fetchall())
+    lots = conn.execute("SELECT last_valid_day, points FROM kiosk_lots WHERE account_id = ?", (account_id,))
+    expiring = tuple((day.isoformat(), pts) for day, pts in validity.expiring(lots, today))
     return AccountView(account_id, row[0], _address(household(conn, account_id)), replica.spendable(conn, account_id),
                        expiring, bool(row[2]), row[1])
 
@@ -243,7 +242,9 @@ def passbook(conn: sqlite3.Connection, account_id: int) -> list[PassLine]:
             item = items.get(e["body"]["item"])
             lines.append(PassLine(None, _local_day(e["at"]), e["kind"], item[3] if item else e["body"]["item"],
                                   e["body"]["points"], seq in undone, True))
-    return lines[::-1]
+    # An entry undone on this kiosk before it was uploaded counts nothing: its undo is no line of its own.
+    balances = ledger.running_balances(0 if line.pending and line.reversed else line.points for line in lines)
+    return [replace(line, balance_after=b) for line, b in zip(lines, balances)][::-1]
 
 
 def _kind_title(kind: str) -> str:

@@ -2,7 +2,7 @@
 
     python -m kiosk enroll --home DIR --server URL --code CODE
     python -m kiosk status --home DIR [--json]
-    python -m kiosk --home DIR [--camera INDEX|VIDEO_FILE]
+    python -m kiosk --home DIR [--camera INDEX|VIDEO|IMAGE|FOLDER]
     python -m kiosk screenshots --out DIR
     python -m kiosk demo [--dir DIR]
 """
@@ -25,7 +25,8 @@ WIDTH, HEIGHT = 1920, 1080   # the 21.5-inch kiosk screen
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.option("--home", "app_home", type=click.Path(file_okay=False), default=None,
               help="Open the kiosk app on this enrolled home directory.")
-@click.option("--camera", default=None, help="Camera index (0, 1, …) or a video file of cards being shown.")
+@click.option("--camera", default=None,
+              help="Camera index (0, 1, …), a video or image file, or a folder of images or videos of cards.")
 @click.pass_context
 def main(ctx, app_home, camera):
     """服务点一体机 (service-point kiosk): 查询积分、评议记分 (check points, record entries)."""
@@ -33,6 +34,12 @@ def main(ctx, app_home, camera):
         if app_home is None:
             click.echo(ctx.get_help())
             sys.exit(2)
+        if camera is not None:
+            from device.camera import check_spec
+            problem = check_spec(camera)
+            if problem:
+                click.echo(f"错误:{problem}", err=True)
+                sys.exit(2)
         from device.ui.scripted import headless_env
         headless_env(WIDTH, HEIGHT)
         from kiosk.app import run  # Kivy is imported only when the window is wanted

@@ -1,6 +1,6 @@
 """The kiosk app (Kivy): the face of :class:`kiosk.flow.KioskFlow`.
 
-    python -m kiosk --home DIR [--camera INDEX|VIDEO_FILE]
+    python -m kiosk --home DIR [--camera INDEX|VIDEO|IMAGE|FOLDER]
 
 Taps go to :meth:`KioskApp.act`, which calls the flow and redraws. Cards come from the scanner
 widget (decoding on its own thread); sync runs on the :class:`device.syncing.Syncer` thread and
@@ -81,8 +81,7 @@ class KioskApp(BaseApp):
         from device.ui.scanner import ScannerView
         attract = self.root.ids.sm.get_screen("attract")
         try:
-            kwargs = {} if self.camera.isdigit() else {"realtime": True}
-            source = camera_mod.open_source(self.camera, **kwargs)
+            source = camera_mod.open_for_app(self.camera)
         except camera_mod.SourceError as exc:
             attract.camera_note = self.tr("摄像头无法打开,请联系工作人员。") + f"\n{exc}"
             return

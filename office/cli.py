@@ -310,10 +310,12 @@ def _certificate_for_codes(db_path: Path, conn) -> str:
               help="The private key (PEM) of --tls-cert.")
 @click.option("--insecure-http", is_flag=True,
               help="Plain HTTP, for development on 127.0.0.1 only (devices refuse it anywhere else).")
+@click.option("--no-daily-expiry", is_flag=True,
+              help="Do not run the expiry at 02:00 local each day (when mpb-office-expire.timer does it).")
 @key_options
 @plain_errors
 def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_key: Path | None, insecure_http: bool,
-              key_dir: Path | None, ask_passphrase: bool):
+              no_daily_expiry: bool, key_dir: Path | None, ask_passphrase: bool):
     """Serve the sync API for devices under /api/v1 and the console at / over HTTPS."""
     import uvicorn
 
@@ -343,7 +345,7 @@ def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_ke
             conn.close()
     keys = _keys(db_path, key_dir, ask_passphrase)
     # opens, migrates, loads the key: a bad database or key fails here
-    app = server.create_app(db_path, keys, tls_fingerprint=app_fp)
+    app = server.create_app(db_path, keys, tls_fingerprint=app_fp, daily_expiry=not no_daily_expiry)
     server.configure_logging()
     # Listen before saying it started: a busy port is one line and exit 1, not "已启动" followed
     # by uvicorn's error. uvicorn serves on this very socket, so nothing can take the port between.
@@ -892,3 +894,4 @@ main.add_command(import_group)
 # Registration (account, merchant, offer, team, card) lives in its own module, which uses the helpers
 # above and adds its groups to ``main`` when imported (whichever of the two modules is imported first).
 from . import registration_cli  # noqa: E402,F401
+from . import routine_cli  # noqa: E402,F401  (expire, passbook: the year's routine)

@@ -8,12 +8,13 @@ zbar cannot read), so they stay sharp at any printer resolution.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import segno
 from fpdf import FPDF
 
-FONTS = Path(__file__).resolve().parent.parent / "assets" / "fonts"
+import assets
+
+FONTS = assets.path("fonts")
 FONT = "noto"
 
 

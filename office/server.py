@@ -53,13 +53,14 @@ def _body_schema(description: str) -> dict:
 
 
 def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tls_fingerprint: str | None = None,
-               now: Callable[[], dt.datetime] = clock.now_utc) -> FastAPI:
+               now: Callable[[], dt.datetime] = clock.now_utc, daily_expiry: bool = False) -> FastAPI:
     """The app serving one community store (opened and migrated now, so a bad path fails early).
 
     ``keys``: where the issuing private key is (default: :func:`bank.keystore.for_store`);
     ``tls_fingerprint``: the SHA-256 of the certificate the server presents (None for plain HTTP
     on this machine, and in-process tests); an enrolling device must have seen exactly that one;
-    ``now``: the office's clock for the sync API (tests move it; a server uses the real one).
+    ``now``: the office's clock for the sync API (tests move it; a server uses the real one);
+    ``daily_expiry``: run the expiry at 02:00 local every day in a thread of its own (``serve``).
     """
     db_path = Path(db_path)
     keys = keys or keystore.for_store(db_path)
@@ -218,6 +219,10 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tl
 
     console = console_ui.mount(app, db_path, keys)   # the console (HTML) at /, login at /login
     console.clock = now                               # one clock for the API and the console
+    if daily_expiry:
+        from office import expiry
+        app.state.daily_expiry = expiry.DailyExpiry(db_path, now=now).start()
+        weakref.finalize(app, app.state.daily_expiry.stop)
 
     # Devices get JSON under the API; a person in a browser anywhere else gets a page in Chinese.
     def for_devices(request: Request) -> bool:
@@ -244,9 +249,10 @@ def configure_logging() -> None:
     """One JSON object per request on stderr (uvicorn's own access log is turned off)."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
+    for logger in (log, logging.getLogger("office.expiry")):
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 __all__ = ["create_app", "configure_logging"]

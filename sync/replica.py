@@ -440,8 +440,9 @@ class Registry:
     def card_record(self, card_id: str) -> tuple[int, str] | None:
         row = self.conn.execute("SELECT version FROM cards WHERE card_id = ?", (card_id,)).fetchone()
         if row is None:
-            top = self.conn.execute("SELECT max(version) FROM deny WHERE card_id = ?", (card_id,)).fetchone()[0]
-            return None if top is None else (top, "revoked")
+            top = self.conn.execute("SELECT version, reason FROM deny WHERE card_id = ? ORDER BY version DESC "
+                                    "LIMIT 1", (card_id,)).fetchone()
+            return None if top is None else (top[0], "revoked" if top[1] == "hold" else top[1])
         return row[0], "active"
 
     def account_of(self, card_id: str) -> int | None:
@@ -461,7 +462,7 @@ def verify_card(conn: sqlite3.Connection, text: str) -> tuple[cardcode.CardClaim
     claim = cardcode.verify(text, community=state(conn, "community"), public_keys=keys)
     deny = registry.deny_reason(claim.card_id, claim.version)
     if deny is not None and deny != "hold":
-        raise cardcode.CardRefused("revoked" if deny == "revoked" else "superseded")
+        raise cardcode.ended(deny)
     cardcode.check_status(claim, registry)
     return claim, registry.account_of(claim.card_id), deny == "hold"
 

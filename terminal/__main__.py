@@ -17,10 +17,12 @@ import sys
 
 import click
 
+from bank import clock
 from bank.errors import BankError
-from device import enrolment, redeem as engine
-from sync import home
+from device import enrolment
+from sync import client, home
 from sync.faults import DeviceFault
+from terminal import redeem as engine
 
 
 def _echo_json(obj) -> None:
@@ -56,7 +58,8 @@ home_option = click.option("--home", "home_dir", required=True, type=click.Path(
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.option("--home", "app_home", type=click.Path(file_okay=False), default=None,
               help="Open the tablet app on this home (enrolment screen if not enrolled yet).")
-@click.option("--camera", default=None, help="Camera index (0, 1, …) or a video file of cards being shown.")
+@click.option("--camera", default=None,
+              help="Camera index (0, 1, …), a video or image file, or a folder of images or videos of cards.")
 @click.pass_context
 def main(ctx, app_home, camera):
     """商户平板 (merchant tablet): 登记、兑换、状态 (enrol, redeem, status)."""
@@ -64,6 +67,12 @@ def main(ctx, app_home, camera):
         if app_home is None:
             click.echo(ctx.get_help())
             sys.exit(2)
+        if camera is not None:
+            from device.camera import check_spec
+            problem = check_spec(camera)
+            if problem:
+                click.echo(f"错误:{problem}", err=True)
+                sys.exit(2)
         from device.ui.scripted import headless_env
         from terminal import HEIGHT, WIDTH
         headless_env(WIDTH, HEIGHT)
@@ -82,8 +91,13 @@ def main(ctx, app_home, camera):
 @plain_errors
 def enroll_cmd(home_dir, server, code, label, fingerprint):
     """Enrol this tablet with a one-time code from the office."""
-    h, pulled = enrolment.enroll(home_dir, server, code, kind="tablet", label=label,
+    try:
+        h, pulled = enrolment.enroll(home_dir, server, code, kind="tablet", label=label,
                                      fingerprint=enrolment.fingerprint_text(fingerprint))
+    except client.Unreachable as exc:
+        # nothing was written and the code was not spent: the same command may simply be run again
+        click.echo(f"错误:{enrolment.unreachable_sentence(server)} (Error: {exc.en})", err=True)
+        sys.exit(1)
     click.echo(f"登记成功 (enrolled): 设备 {h.device_id}, 商户 {h.config['merchant_id']}, 目录 {h.path}")
     if not pulled:
         click.echo("首次同步未完成,请稍后运行 python -m sync --home ... (first pull failed; sync later)")
@@ -138,6 +152,13 @@ def void_cmd(home_dir, seq, reason, as_json):
         click.echo(f"已撤销第 {seq} 号兑换,退回 {out['points']} 分 (voided; {out['points']} points returned)")
 
 
+def _local_time(text: str | None) -> str:
+    """A stored UTC instant as a person there reads it (Asia/Shanghai)."""
+    if text is None:
+        return "从未同步 (never)"
+    return clock.local(clock.from_text(text)).strftime("%Y-%m-%d %H:%M") + " (北京时间)"
+
+
 @main.command("status")
 @home_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
@@ -149,12 +170,13 @@ def status_cmd(home_dir, as_json):
         click.echo(json.dumps(s, ensure_ascii=False))
         return
     click.echo(f"设备 {s['device_id']} · {s['merchant']} · 办公室 {s['server']}")
-    click.echo(f"上次同步 (last sync): {s['last_sync_at'] or '从未 (never)'}"
-               + (f", {s['last_sync_age_hours']} 小时前" if s['last_sync_age_hours'] is not None else ""))
+    click.echo(f"上次同步 (last sync): {_local_time(s['last_sync_at'])}"
+               + (f",{s['last_sync_age_hours']} 小时前" if s['last_sync_age_hours'] is not None else ""))
     click.echo(f"待上传 (pending): {s['pending_events']} 条 / {s['pending_points']} 分; "
                f"未同步额度剩余 {s['unsynced_points_left']} 分; 距停止兑换 {s['sync_hours_left']} 小时")
     click.echo(f"今日兑换 (today): {s['today_redemptions']} 笔 / {s['today_points']} 分; "
                f"每卡每日上限 {s['per_card_daily_cap']} 分; 单笔联网限额 {s['floor_limit']} 分")
+    click.echo(f"兑换时间 (hours): {s['hours'] or '全天'}" + ("" if s["window_open"] else " · 现在不在兑换时间内"))
     if s["can_redeem"]:
         click.echo("可以兑换 (can redeem)")
     else:

@@ -1,6 +1,6 @@
 """The merchant tablet app (Kivy): the face of :class:`terminal.flow.TerminalFlow`.
 
-    python -m terminal --home DIR [--camera INDEX|VIDEO_FILE]
+    python -m terminal --home DIR [--camera INDEX|VIDEO|IMAGE|FOLDER]
 
 Taps go to :meth:`TerminalApp.act`, which calls the flow and redraws. Whatever may touch the
 network (enrol, confirm above the floor limit, void) runs on a worker thread while the screen
@@ -111,8 +111,7 @@ class TerminalApp(BaseApp):
         screen = self.root.ids.sm.get_screen(screen_name)
         spec = self.flow.settings.camera
         try:
-            kwargs = {} if spec.isdigit() else {"realtime": True}
-            source = camera_mod.open_source(spec, **kwargs)
+            source = camera_mod.open_for_app(spec)
         except camera_mod.SourceError as exc:
             screen.camera_note = note + f"\n{exc}"
             screen.attach(None)

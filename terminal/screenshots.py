@@ -6,11 +6,12 @@ feeds the camera a recorded video of demo cards and walks the app through every 
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import tempfile
 from pathlib import Path
 
-from bank import accounts
+from bank import accounts, clock
 from device.ui.scripted import headless_env, run_script, wait_until
 
 from . import HEIGHT, WIDTH
@@ -116,6 +117,19 @@ def take(out: Path, workdir: Path | None = None) -> list[Path]:
                 app.show()
                 yield 0.3
                 shot("card-warnings")
+                act("to_offers")       # nothing chosen yet: 下一步 disabled; tiles say why they cannot be added
+                yield 0.3
+                shot("offers-empty")
+                act("cancel")
+            hours_clock = flow.now        # 03:00 local: outside the demo shop's redemption hours
+            night = clock.local_midnight(clock.local_date(hours_clock())) + dt.timedelta(hours=3)
+            flow.now = lambda: night
+            flow.go(Step.SCAN)
+            flow.scan(plain[0])
+            app.show()
+            yield 0.3
+            shot("card-closed")
+            flow.now = hours_clock
             act("go", "today")
             yield 0.3
             shot("today")

@@ -67,3 +67,14 @@ def test_the_nightly_backup_goes_to_the_mounted_second_disk_from_the_served_stor
     assert "--keep" in args and to in unit("mpb-office-backup.service")["Service"]["ReadWritePaths"]
     timer = unit("mpb-office-backup.timer")["Timer"]
     assert timer["OnCalendar"].startswith("*-*-* 03:") and timer["Persistent"] == "true"
+
+
+def test_the_daily_expiry_unit_expires_the_served_store_at_two_in_the_morning_chongqing_time():
+    served = command("mpb-office.service")[1]
+    package, args = command("mpb-office-expire.service")
+    assert (package, args[0]) == ("office", "expire")
+    db = lambda a: a[a.index("--db") + 1]   # noqa: E731
+    assert db(args) == db(served)
+    assert Path(db(args)).parent.as_posix() in unit("mpb-office-expire.service")["Service"]["ReadWritePaths"]
+    timer = unit("mpb-office-expire.timer")["Timer"]
+    assert timer["OnCalendar"] == "*-*-* 02:00:00 Asia/Shanghai" and timer["Persistent"] == "true"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import assets
 
-FONTS = Path(__file__).resolve().parents[2] / "assets" / "fonts"
+FONTS = assets.path("fonts")
 REGULAR = FONTS / "NotoSansSC-Subset.otf"
 BOLD = FONTS / "NotoSansSC-Subset-Bold.otf"
 FONT_NAME = "NotoSansSC"

@@ -21,8 +21,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import assets
+
 ROOT = Path(__file__).resolve().parents[2]
-LOCALE_DIR = ROOT / "assets" / "locale"
+LOCALE_DIR = assets.path("locale")
 DOMAIN = "mpb"
 SOURCES = {"mpb": ("device", "terminal"), "kiosk": ("kiosk",)}   # domain: the directories it is extracted from
 LANGUAGES = ("zh", "en")          # the first is the default

@@ -21,12 +21,13 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 
+import assets
 from device.camera import FrameSource, cv2   # cv2 is None on Android (no OpenCV there)
 from device.scan.tracker import CardEvent, CardTracker
 
 log = logging.getLogger(__name__)
 
-SOUNDS = Path(__file__).resolve().parents[2] / "assets" / "sounds"
+SOUNDS = assets.path("sounds")
 PROMPT = "请将积分卡二维码对准框内\nHold the card's QR code inside the frame"
 PREVIEW_WIDTH = 640  # the preview needs no more; smaller uploads keep the UI thread light
 GUIDE_IDLE = [1, 1, 1, 0.9]

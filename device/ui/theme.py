@@ -42,8 +42,12 @@ ERROR_BG = hex_rgba("#FBE0DE")
 ERROR_TEXT = hex_rgba("#8C1D18")
 INFO_BG = hex_rgba("#DCEBFB")
 INFO_TEXT = hex_rgba("#123D6B")
-DISABLED = hex_rgba("#C9C5BD")
-ON_DISABLED = hex_rgba("#3D3D3D")
+QUIET = hex_rgba("#C9C5BD")          # quiet actions (cancel, back)
+ON_QUIET = TEXT
+# A disabled control of any kind looks the same: pale, flat, its text still readable (a disabled
+# button on its enabled colour read as dark red on red).
+DISABLED = hex_rgba("#E6E3DC")
+ON_DISABLED = hex_rgba("#555555")
 BAR = hex_rgba("#2B2B2B")            # the top bar
 ON_BAR = hex_rgba("#FFFFFF")
 
@@ -51,7 +55,7 @@ CONTRAST_PAIRS = {  # name: (text, background), for the contrast test
     "body": (TEXT, BACKGROUND), "surface": (TEXT, SURFACE), "muted": (TEXT_MUTED, BACKGROUND),
     "primary": (ON_PRIMARY, PRIMARY), "accent": (ON_ACCENT, ACCENT), "ok": (ON_OK, OK),
     "warn": (WARN_TEXT, WARN_BG), "error": (ERROR_TEXT, ERROR_BG), "info": (INFO_TEXT, INFO_BG),
-    "disabled": (ON_DISABLED, DISABLED), "bar": (ON_BAR, BAR),
+    "disabled": (ON_DISABLED, DISABLED), "quiet": (ON_QUIET, QUIET), "bar": (ON_BAR, BAR),
 }
 
 BANNER = {"info": (INFO_BG, INFO_TEXT), "warn": (WARN_BG, WARN_TEXT), "error": (ERROR_BG, ERROR_TEXT)}

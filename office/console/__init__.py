@@ -11,14 +11,14 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 
 from . import (accounts_view, auth, convention_view, dashboard, exports, imports_view, merchants_admin, merchants_view,
-               monthly, objections_view, quarantine_view, quarterly, registration_view, reviewers_view, teams_view,
-               users_view, yearly)
+               monthly, objections_view, quarantine_view, quarterly, registration_view, reviewers_view, routine_view,
+               teams_view, users_view, yearly)
 from .web import Console
 
 # Order matters where paths overlap: /residents/new and /merchants/new before /residents/{id}, /merchants/{id}.
 MODULES = (auth, dashboard, registration_view, accounts_view, reviewers_view, merchants_admin, merchants_view,
            convention_view, teams_view, monthly, quarterly, objections_view, quarantine_view, yearly, exports,
-           imports_view, users_view)
+           imports_view, users_view, routine_view)
 
 
 # No inline script or style, nothing from elsewhere, never inside a frame (clickjacking), forms

@@ -16,6 +16,7 @@ from . import web
 from .web import Console
 
 PER_PAGE = 50
+HISTORY_PER_PAGE = 30     # the account page's whole history, in pages, newest first
 RELATIONS = accounts.RELATIONS
 
 
@@ -58,6 +59,8 @@ def register(app: FastAPI, console: Console) -> None:
         offers = [(m, merchants.offers_of(ctx.conn, m.merchant_id)) for m in merchants.all_merchants(ctx.conn)
                   if m.category == "redemption_point"]
         own_cards = cards.cards_of(ctx.conn, aid)
+        history_page = web.integer(ctx.request.query_params, "page", "页码", lo=1, hi=100_000, required=False) or 1
+        history_total = ledger.entry_count(ctx.conn, aid)
         current_versions: dict[str, int] = {}
         for c in own_cards:
             current_versions[c.card_id] = max(current_versions.get(c.card_id, 0), c.version)
@@ -65,7 +68,9 @@ def register(app: FastAPI, console: Console) -> None:
             ctx, "account.html", acct=acct, members=accounts.members(ctx.conn, aid), cards=own_cards,
             current_versions=current_versions,
             balance=balance, held=held, available=redemptions.available(ctx.conn, aid),
-            passbook=ledger.passbook(ctx.conn, aid, limit=60), kind_names=ledger.KIND_NAMES,
+            passbook=ledger.passbook(ctx.conn, aid, limit=HISTORY_PER_PAGE, offset=(history_page - 1) * HISTORY_PER_PAGE),
+            history_page=history_page, history_total=history_total, history_per_page=HISTORY_PER_PAGE,
+            history_pages=max(1, -(-history_total // HISTORY_PER_PAGE)), kind_names=ledger.KIND_NAMES,
             expiring=validity.expiring_within(ctx.conn, aid, clock.local_date(clock.now_utc())),
             catalog=catalog, compound=dict((c.compound_id, c.name) for c in community.compounds(ctx.conn))[acct.compound_id],
             cases=objections.search(ctx.conn, account_id=aid), offers=offers, relations=RELATIONS,

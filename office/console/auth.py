@@ -5,21 +5,24 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import urllib.parse
+from importlib.resources import files
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
+import assets
 from bank import attempts, audit, clock, db, users
 from bank.errors import InvalidInput
 
 from . import web
 from .web import Console
 
-FONTS = Path(__file__).resolve().parents[2] / "assets" / "fonts"
-STATIC = {"console.css": (web.HERE / "static" / "console.css", "text/css; charset=utf-8"),
-          "console.js": (web.HERE / "static" / "console.js", "text/javascript; charset=utf-8"),
+FONTS = assets.path("fonts")
+STATIC_DIR = Path(str(files("office.console") / "static"))
+STATIC = {"console.css": (STATIC_DIR / "console.css", "text/css; charset=utf-8"),
+          "console.js": (STATIC_DIR / "console.js", "text/javascript; charset=utf-8"),
           "font.otf": (FONTS / "NotoSansSC-Subset.otf", "font/otf"),
           "font-bold.otf": (FONTS / "NotoSansSC-Subset-Bold.otf", "font/otf")}
 

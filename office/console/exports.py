@@ -4,16 +4,35 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bank import accounts, audit, clock, devices, honours, ledger, merchants, objections, periods, recorders, redemptions, tips
+from bank import (accounts, audit, clock, devices, honours, ledger, merchants, objections, periods, recorders,
+                  redemptions, tips)
+from bank.errors import InvalidInput
 
 from .. import excel
 from . import web
 from .web import Console
 
 TABLES = {
-    "accounts": "储户名册", "entries": "台账记录(按月)", "merchants": "商户和兑换项目", "devices": "设备",
+    "accounts": "储户名册", "entries": "台账记录", "merchants": "商户和兑换项目", "devices": "设备",
     "objections": "异议", "tips": "举报", "nominations": "表彰推荐(按年)", "audit": "操作记录",
 }
+
+
+MAX_MONTHS = 36     # a range of months in one workbook: three years is more than a council asks for
+
+
+def month_range(q) -> tuple[periods.Period, periods.Period]:
+    """The from-month and to-month of the entries export (one month: ``month``, or the current one)."""
+    single = web.text(q, "month", "月份", max_len=7, required=False)
+    first = periods.month(web.text(q, "from_month", "起始月份", max_len=7, required=False) or single
+                          or periods.current_month().key)
+    last = periods.month(web.text(q, "to_month", "截止月份", max_len=7, required=False) or first.key)
+    months = (last.first_day.year - first.first_day.year) * 12 + last.first_day.month - first.first_day.month + 1
+    if months < 1:
+        raise InvalidInput(f"截止月份 {last.key} 早于起始月份 {first.key},请重新选择。", "to_month is before from_month")
+    if months > MAX_MONTHS:
+        raise InvalidInput(f"一次最多导出 {MAX_MONTHS} 个月的台账记录,请缩小月份范围。", "more than 36 months")
+    return first, last
 
 
 def _local(utc_text: str | None) -> str:
@@ -33,13 +52,18 @@ def _rows(ctx: web.Ctx, name: str):
         return (["储户", "户主", "类型", "小区", "楼栋", "单元", "房号", "电话", "状态", "余额", "有效卡号"],
                 [[*r[:8], accounts.STATUS_NAMES[r[8]], *r[9:]] for r in rows])
     if name == "entries":
-        month = periods.month(web.text(q, "month", "月份", max_len=7, required=False) or periods.current_month().key)
-        rows = conn.execute("SELECT entry_id, recorded_at, account_id, kind, points, item_code, merchant_id, offer_id, "
-                            "quantity, reverses_entry_id, recorded_by, device_id, note FROM ledger_entries "
-                            "WHERE recorded_at >= ? AND recorded_at < ? ORDER BY entry_id", (month.start, month.end))
-        return (["编号", "时间", "储户", "类别", "积分", "项目", "商户", "兑换项目", "数量", "冲正", "记录人", "设备", "备注"],
-                [[r[0], clock.local(clock.from_text(r[1])).strftime("%Y-%m-%d %H:%M"), r[2], ledger.KIND_NAMES[r[3]],
-                  *r[4:10], recorders.label(r[10]), *r[11:]] for r in rows])
+        first, last = month_range(q)
+        rows = conn.execute(
+            "SELECT e.entry_id, e.recorded_at, e.account_id, e.kind, e.points, e.item_code, coalesce(ri.name, ''), "
+            "e.merchant_id, coalesce(m.name, ''), e.offer_id, coalesce(o.name, ''), e.quantity, e.reverses_entry_id, "
+            "e.recorded_by, e.device_id, e.note FROM ledger_entries e "
+            "LEFT JOIN rule_items ri ON ri.catalog_version = e.catalog_version AND ri.code = e.item_code "
+            "LEFT JOIN offers o ON o.offer_id = e.offer_id LEFT JOIN merchants m ON m.merchant_id = e.merchant_id "
+            "WHERE e.recorded_at >= ? AND e.recorded_at < ? ORDER BY e.entry_id", (first.start, last.end))
+        return (["编号", "时间", "储户", "类别", "积分", "项目", "项目名称", "商户", "商户名称", "兑换项目", "兑换项目名称",
+                 "数量", "冲正", "记录人", "设备", "备注"],
+                [[r[0], _local(r[1]), r[2], ledger.KIND_NAMES[r[3]],
+                  *r[4:13], recorders.label(r[13]), *r[14:]] for r in rows])
     if name == "merchants":
         rows = []
         for m in merchants.all_merchants(conn):
@@ -78,10 +102,15 @@ def _rows(ctx: web.Ctx, name: str):
 
 
 def register(app: FastAPI, console: Console) -> None:
+    def index_page(ctx: web.Ctx, error: str | None = None, status: int = 200, **chosen):
+        month = periods.current_month().key
+        return console.render(ctx, "exports.html", status_code=status, tables=TABLES, month=month,
+                              year=clock.local_date(clock.now_utc()).year, error=error,
+                              from_month=chosen.get("from_month", month), to_month=chosen.get("to_month", month))
+
     @console.page(*web.STAFF)
     def index(ctx: web.Ctx):
-        return console.render(ctx, "exports.html", tables=TABLES, month=periods.current_month().key,
-                              year=clock.local_date(clock.now_utc()).year)
+        return index_page(ctx)
 
     @console.page("office", "council", "merchant")
     def export(ctx: web.Ctx, name: str):
@@ -98,6 +127,18 @@ def register(app: FastAPI, console: Console) -> None:
             data = excel.table(f"{m.name} {month.label}兑换统计", ["兑换项目", "笔数", "数量", "积分", "价值(元)"], rows)
             return web.xlsx_response(data, f"{m.name}-{month.key}.xlsx")
         ctx.require(*web.STAFF)
+        if name == "entries":
+            q = ctx.request.query_params
+            try:
+                first, last = month_range(q)
+            except InvalidInput as exc:     # the form again, with the reason beside the months chosen
+                return index_page(ctx, exc.zh, 400, from_month=str(q.get("from_month", ""))[:7],
+                                  to_month=str(q.get("to_month", ""))[:7])
+            headers, rows = _rows(ctx, name)
+            span = first.label if first == last else f"{first.label}至{last.label}"
+            ctx.audit("export", name, {"from": first.key, "to": last.key})
+            return web.xlsx_response(excel.table(f"{TABLES[name]} {span}", headers, rows, sheet=f"{first.key}至{last.key}"),
+                                     f"{TABLES[name]}-{first.key}至{last.key}.xlsx")
         headers, rows = _rows(ctx, name)
         ctx.audit("export", name)
         return web.xlsx_response(excel.table(TABLES[name], headers, rows), f"{TABLES[name]}.xlsx")

@@ -31,7 +31,6 @@ from bank import attempts, audit, clock, community, db, keystore, money, recorde
 from bank.errors import BankError, InvalidInput, NotFound
 
 log = logging.getLogger("office.console")
-HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "mpb_session"
 LOGIN_CSRF_COOKIE = "mpb_login_csrf"
 FLASH_COOKIE = "mpb_flash"
@@ -194,7 +193,7 @@ class Console:
         self.keys = keys                 # where the issuing key is, for card issue
         self.clock = clock.now_utc       # the time attempt limits count by (tests move it)
         self.local = _Local()
-        self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
+        self.env = jinja2.Environment(loader=jinja2.PackageLoader("office.console"),
                                       autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
                                       trim_blocks=True, lstrip_blocks=True)
         self.env.filters["local"] = _local_time
@@ -283,7 +282,7 @@ class Console:
                 s = self.session(request)
                 if s is None:
                     return self._login_redirect(request)
-                ctx = Ctx(request, self.conn(), s.user, s.csrf)
+                ctx = Ctx(request, self.conn(), s.user, s.csrf, self.clock)
                 try:
                     ctx.require(*roles)
                     return func(ctx, **request.path_params)

@@ -21,7 +21,7 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 
-from bank import accounts, attempts, cards, clock, ledger, objections, policy, reviewers
+from bank import accounts, attempts, cardcode, cards, clock, ledger, objections, policy, reviewers
 from bank.db import transaction
 from sync import events as ev
 from sync import wire
@@ -70,7 +70,9 @@ def _card(conn, device, obj: dict, request_time: str) -> sqlite3.Row:
         raise _refuse("card_not_presented", "无法确认这张卡,请重新扫码。",
                       "unknown card, or the request does not prove the card was read")
     if row["status"] != "active":
-        raise _refuse("card_revoked", "这张卡已挂失作废或已换新卡,不能使用。", "the card is revoked or superseded")
+        refused = cardcode.ended(cards.StoreRegistry(conn).card_record(row["card_id"])[1]
+                                 if row["status"] == "revoked" else "superseded")
+        raise _refuse("card_revoked", refused.zh, refused.en)
     return row
 
 

@@ -30,6 +30,7 @@ RULES: dict[str, str] = {
     "staff_card": "工作人员卡不能兑换",
     "card_revoked": "卡已挂失作废(设备同步时应已知道)",
     "card_superseded": "卡已换新,使用了旧卡(设备同步时应已知道)",
+    "card_account_closed": "这户已销户或已并入另一户,原卡已停用(设备同步时应已知道)",
     "card_on_hold": "卡因透支已暂停兑换(设备同步时应已知道)",
     "account_inactive": "储户账户已暂停或销户",
     "unknown_offer": "没有这个兑换项目",

@@ -9,6 +9,7 @@ booked or quarantined whole, with the first rule it breaks:
   with no pull, or more than ``max_sync_age_hours`` after it;
 - ``card_unknown``, ``card_not_presented`` (the event's proof does not match the card's printed
   text: the tablet never read that card), ``staff_card``; ``card_revoked``, ``card_superseded``,
+  ``card_account_closed`` (its household was closed or merged into another),
   ``card_on_hold``, ``account_inactive``: the office knew before the tablet's last pull (a change
   after it is booked — the tablet could not know — with a ``revoked_card_used`` alert for a card);
 - ``unknown_offer``, ``wrong_merchant``, ``price`` (points differ from the office's price ×
@@ -29,7 +30,7 @@ import datetime as dt
 import json
 from typing import NamedTuple
 
-from bank import alerts, clock, ledger, merchants, policy, recorders
+from bank import alerts, cards, clock, ledger, merchants, policy, recorders
 from bank.errors import BankError
 from sync import events as ev
 
@@ -158,6 +159,11 @@ class _Tablet:
             return "staff_card", card, {}
         if card.status != "active":
             if self._known(card.ended_at):
+                ended = cards.StoreRegistry(self.conn).card_record(card.card_id)[1] if card.status == "revoked" \
+                    else "superseded"
+                if ended.startswith(("closed", "merged:")):     # the household closed or merged, not a lost card
+                    return "card_account_closed", card, {"ended_at": card.ended_at,
+                                                          "merged_into": ended.partition(":")[2] or None}
                 return ("card_revoked" if card.status == "revoked" else "card_superseded"), card, \
                     {"ended_at": card.ended_at}
             self.revoked_used.add(card.card_id)

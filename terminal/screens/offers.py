@@ -40,6 +40,7 @@ class OffersScreen(FlowScreen):
             in_basket = flow.basket.get(o.offer_id, 0)
             tile.offer_id, tile.offer_name, tile.points = o.offer_id, o.name, o.points
             tile.max_qty, tile.in_basket = flow.line_max(o.offer_id), in_basket
+            tile.note = self.app.render(flow.offer_note(o.offer_id))
             tile.bind(on_release=lambda t: self.act("choose", t.offer_id))
             grid.add_widget(tile)
         rows = self.ids.lines

@@ -71,3 +71,19 @@ def test_unknown_card_id_signed_by_our_key(store, account):
     ghost = cardcode.sign(key, community="LH", role="resident", card_id="999999", version=1, key_id="K1")
     assert refusal(store, ghost) == "unknown_card"
     assert card.card_id != "999999"
+
+
+def test_a_closed_or_merged_households_card_says_so_and_the_deny_list_carries_why(store, account):
+    from bank import accounts, alerts, households
+    card = cards.issue(store, account, now=T0)
+    other = accounts.open_account(store, kind="household", holder="李四", compound_id=1, building=3, unit=2,
+                                  room="1602", now=T0)
+    other_card = cards.issue(store, other, now=T0)
+    households.merge(store, account, other, note="两户合并", by="office", now=T0)
+    with pytest.raises(CardRefused) as exc:
+        cards.verify_text(store, card.qr)
+    assert exc.value.reason == "account_merged" and f"已并入储户 {other}" in exc.value.zh
+    assert (card.card_id, card.version, f"merged:{other}") in alerts.deny_list(store)
+    households.close(store, other, note="迁出", by="office", now=T0)
+    assert refusal(store, other_card.qr) == "account_closed"
+    assert (other_card.card_id, other_card.version, "closed") in alerts.deny_list(store)

@@ -147,3 +147,14 @@ def test_note_too_long_is_refused(store, account):
     with pytest.raises(InvalidInput):
         ledger.record_item(store, account, "XS01", recorded_by="t", note="长" * 201, now=T0)
     assert ledger.entries(store, account) == []
+
+
+def test_passbook_pages_by_offset_and_whole_with_the_same_running_balance(store, account):
+    for i in range(25):
+        ledger.record_item(store, account, "XS01", recorded_by="t", now=T0 + dt.timedelta(days=i))
+    whole = ledger.passbook(store, account, limit=None)
+    assert len(whole) == 25 == ledger.entry_count(store, account)
+    pages = [ledger.passbook(store, account, limit=10, offset=o) for o in (0, 10, 20)]
+    assert [len(p) for p in pages] == [10, 10, 5]
+    assert [ln.balance_after for p in pages for ln in p] == [ln.balance_after for ln in whole] == list(range(25, 0, -1))
+    assert ledger.running_balances([3, -1, 2], opening=10) == [13, 12, 14]

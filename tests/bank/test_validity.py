@@ -101,3 +101,25 @@ def test_a_late_lot_with_an_old_validity_still_expires(store, account):
     second = validity.run_expiry(store, dt.date(2027, 1, 3))
     assert [e.points for e in second] == [-3] and second[0].ref.endswith(":2")
     assert ledger.balance(store, account) == 0
+
+
+def test_due_before_and_lost_in_say_what_a_run_will_take_without_writing(store, account):
+    earn(store, account, "YC01", local(2025, 6, 1, 10, 0))     # +5, valid to 2026-12-31
+    earn(store, account, "YC02", local(2026, 2, 1, 10, 0))     # +5, valid to 2027-12-31
+    assert validity.due_before(store, dt.date(2026, 12, 31)) == []
+    assert validity.due_before(store, dt.date(2027, 1, 1)) == [validity.Due(account, dt.date(2026, 12, 31), 5)]
+    # lost on 2027-01-01 (the run of that morning): in January's list, not December's
+    assert validity.lost_in(store, dt.date(2027, 1, 1), dt.date(2027, 1, 31)) == [
+        validity.Due(account, dt.date(2026, 12, 31), 5)]
+    assert validity.lost_in(store, dt.date(2026, 12, 1), dt.date(2026, 12, 31)) == []
+    assert len(ledger.entries(store, account)) == 2
+    validity.run_expiry(store, dt.date(2027, 1, 1))
+    assert validity.due_before(store, dt.date(2027, 1, 1)) == []
+
+
+def test_the_warning_rule_counts_points_expiring_within_60_days_from_today():
+    today = dt.date(2026, 11, 1)
+    lots = [("2026-10-31", 1), ("2026-11-01", 2), (dt.date(2026, 12, 31), 3), ("2026-12-31", 4), ("2027-01-01", 5)]
+    assert validity.expiring(lots, today) == [(dt.date(2026, 11, 1), 2), (dt.date(2026, 12, 31), 7)]
+    assert validity.expiring(lots, today, days=61) == [(dt.date(2026, 11, 1), 2), (dt.date(2026, 12, 31), 7),
+                                                       (dt.date(2027, 1, 1), 5)]

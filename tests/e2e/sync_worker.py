@@ -13,7 +13,7 @@ import json
 import sys
 
 from bank import clock
-from device import redeem as engine
+from terminal import redeem as engine
 from sync import client, home
 
 

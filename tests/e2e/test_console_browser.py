@@ -237,11 +237,11 @@ def login(browser, url: str):
 def test_registration_open_print_and_redeem_at_a_tablet(browser, console_server, tmp_path):
     """Open an account and print its card (the PDF's QR decodes to the signed card), add the 71st
     merchant with an offer, enrol a real tablet home for it against the real server, and redeem
-    the new card there with device.redeem; the office settles it."""
+    the new card there with terminal.redeem; the office settles it."""
     import zxingcpp
 
     from bank import cards, merchants
-    from device import redeem
+    from terminal import redeem
     from sync import home as home_mod
     from tests.e2e.conftest import cli
     from tests.office.pdf_kit import render

@@ -3,6 +3,8 @@ camera fed from a card video; and an accessibility check over every screen at bo
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from device.ui.scripted import headless_env, press, run_script, wait_until
@@ -146,7 +148,18 @@ def test_accessibility_of_every_screen_at_both_sizes(kt, hub, kiosk_home):
     from kiosk.widgets import KText
     from tests.kiosk.kit import login
 
+    from bank import clock, db, ledger
+    from sync import client
+    from kiosk.flow import PAGE_SIZE
+    conn = db.connect(kt.path)    # points expiring soon: the home and passbook screens show a line more
+    with db.transaction(conn):
+        for i in range(PAGE_SIZE):    # and a full page of the passbook must fit at 1280x800 too
+            ledger.record_adjustment(conn, kt.town.poor[0], 1, recorded_by="office", note=f"纸质台账结转 {i}")
+        ledger.record_adjustment(conn, kt.town.poor[0], 3, recorded_by="office", note="并户转入",
+                                 valid_until=clock.local_date(clock.now_utc()) + dt.timedelta(days=30))
+    conn.close()
     flow, app = _app(kiosk_home, hub)
+    client.sync_once(flow.home, hub)
     problems: list[str] = []
     checked = set()
 
@@ -227,6 +240,8 @@ def test_accessibility_of_every_screen_at_both_sizes(kt, hub, kiosk_home):
                 app.act("go", step)
                 yield 0.1
                 check(step)
+                if step in ("home", "passbook"):    # the expiring points are on both, and fit
+                    assert "3" in app.root.ids.sm.current_screen.ids.expiring.text
                 while step in ("boards", "convention") and flow.pages(len(flow.paged())) > flow.page + 1:
                     app.act("turn", 1)          # every page of the boards fits
                     yield 0.05

@@ -425,3 +425,37 @@ def test_staff_find_one_list_at_a_time_paged_and_items_paged_by_product(flow, kt
     assert flow.step is Step.STAFF_ITEMS and flow.page == 1   # back on the same product's page
     flow.choose_household(kt.town.poor[0])
     assert flow.page == 0
+
+
+def test_passbook_shows_the_running_balance_the_office_computes(flow, kt, hub):
+    conn = db.connect(kt.path)
+    aid = kt.town.poor[0]
+    with db.transaction(conn):
+        ledger.record_item(conn, aid, "XS04", recorded_by="office")
+        ledger.record_adjustment(conn, aid, 7, recorded_by="office", note="纸质台账结转")
+    office = {ln.entry.entry_id: ln.balance_after for ln in ledger.passbook(conn, aid, limit=None)}
+    balance = ledger.balance(conn, aid)
+    conn.close()
+    client.sync_once(flow.home, hub)
+    flow.scan(kt.town.poor[2])
+    flow.go("passbook")
+    lines = flow.passbook()
+    assert {ln.entry_id: ln.balance_after for ln in lines} == office
+    assert lines[0].balance_after == balance == flow.account.balance
+
+
+def test_points_expiring_within_60_days_are_shown_and_later_ones_not(flow, kt, hub, now):
+    from bank import clock
+    today = clock.local_date(now())
+    conn = db.connect(kt.path)
+    aid = kt.town.rich[0]
+    with db.transaction(conn):
+        ledger.record_adjustment(conn, aid, 3, recorded_by="office", note="并户转入",
+                                 valid_until=today + dt.timedelta(days=30))
+        ledger.record_adjustment(conn, aid, 4, recorded_by="office", note="并户转入",
+                                 valid_until=today + dt.timedelta(days=61))
+    conn.close()
+    client.sync_once(flow.home, hub)
+    flow.scan(kt.town.rich[2])
+    assert ((today + dt.timedelta(days=30)).isoformat(), 3) in flow.account.expiring
+    assert all(day != (today + dt.timedelta(days=61)).isoformat() for day, _ in flow.account.expiring)

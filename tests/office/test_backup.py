@@ -117,7 +117,7 @@ def _damaged(town, tmp_path, how: str):
     ("event unlinked", "do not follow"), ("pages damaged", ""), ("truncated", "")])
 def test_a_damaged_or_altered_store_is_never_kept_as_a_backup_nor_restored(town, hub, tmp_path, how, says):
     tab = enrol_tablet(town.path, hub, tmp_path / "tab", town.noodles)
-    from device import redeem as engine
+    from terminal import redeem as engine
     for _ in range(3):
         engine.redeem(tab, town.rich[2], town.bowl, now=clock.now_utc(), transport=hub)
     _fill(town.path, 300)
@@ -247,3 +247,16 @@ def test_a_pull_cursor_from_before_a_restore_never_passes_for_a_delta_base(town,
     assert client.sync_once(tab, hub).pulled == "delta"
     replica.set_state(conn, cursor=old_cursor)            # a cursor of the store before the restore
     assert client.sync_once(tab, hub).pulled == "full"
+
+
+def test_the_copy_just_made_is_kept_when_the_clock_was_set_back(town, tmp_path):
+    """A PC whose clock ran ahead and was corrected names today's copy before the older ones:
+    pruning keeps the newest copy anyway (it is the only one holding today's store)."""
+    disk = tmp_path / "second-disk"
+    ahead = dt.datetime(2026, 12, 20, 18, 30, tzinfo=clock.UTC)
+    first, _s, _r = backup.make_backup(town.path, disk, keep=2, now=ahead)
+    second, _s, _r = backup.make_backup(town.path, disk, keep=2, now=ahead + dt.timedelta(days=1))
+    corrected = dt.datetime(2026, 12, 1, 18, 30, tzinfo=clock.UTC)
+    today, _s, removed = backup.make_backup(town.path, disk, keep=2, now=corrected)
+    assert today.exists() and removed == [first]
+    assert sorted(backup.backups_in(disk, town.path)) == sorted([today, second])

@@ -19,7 +19,7 @@ with warnings.catch_warnings():
 
 PAGES = ["/", "/residents", "/residents/13", "/reviewers", "/merchants", "/merchants/5", "/merchants/devices",
          "/convention", "/monthly", "/quarterly", "/objections", "/yearly", "/exports", "/audit", "/users",
-         "/no-such-page"]
+         "/expiry", "/residents/13/entries/1/objection", "/no-such-page"]
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,8 @@ from office.cli import main
 
 from tests.office.sheets_kit import counts, make_community, xlsx
 
-TODAY = clock.local_date(clock.now_utc())
+NOW = clock.now_utc()        # one instant for the whole module: a run across midnight keeps one today
+TODAY = clock.local_date(NOW)
 NEXT_YEAR_END = dt.date(TODAY.year + 1, 12, 31)
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
 
@@ -32,7 +33,7 @@ def store(tmp_path):
 def check(store, path, kind):
     conn = db.connect(store, readonly=True)
     try:
-        return imports.run(conn, spreadsheets.read(path.read_bytes(), kind), recorded_by="测试", dry_run=True)
+        return imports.run(conn, spreadsheets.read(path.read_bytes(), kind), recorded_by="测试", dry_run=True, now=NOW)
     finally:
         conn.close()
 
@@ -40,7 +41,7 @@ def check(store, path, kind):
 def do_import(store, path, kind):
     conn = db.connect(store)
     try:
-        return imports.run(conn, spreadsheets.read(path.read_bytes(), kind), recorded_by="社区办公室:测试")
+        return imports.run(conn, spreadsheets.read(path.read_bytes(), kind), recorded_by="社区办公室:测试", now=NOW)
     finally:
         conn.close()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bank import clock, db, policy, users
-from device import redeem as engine
+from terminal import redeem as engine
 from office.sync_api import quarantine
 from sync import client, replica
 

@@ -297,7 +297,7 @@ def test_as_real_processes(store):
 def test_a_tablet_learns_registration_changes_in_a_delta_pull(town, hub, tmp_path):
     """A household's changes and a suspension reach an enrolled tablet in the next delta pull (no
     full snapshot needed); the tablet holds the account's kind, never its members."""
-    from device import redeem as engine
+    from terminal import redeem as engine
     from sync import client
     from tests.sync.kit import enrol_tablet
 

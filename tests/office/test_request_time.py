@@ -10,7 +10,7 @@ import json
 import pytest
 
 from bank import alerts, clock, db, devices
-from device import redeem as engine
+from terminal import redeem as engine
 from sync import client, replica, wire
 
 from tests.sync.kit import count, enrol_tablet

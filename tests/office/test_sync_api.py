@@ -9,7 +9,7 @@ import json
 import pytest
 
 from bank import alerts, clock, db, devices, ledger
-from device import redeem as engine
+from terminal import redeem as engine
 from sync import client, events, replica, wire
 
 from tests.sync.kit import count, enrol_tablet, office_balance, redemptions

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from bank import clock
-from device import redeem as engine
+from terminal import redeem as engine
 from kiosk.__main__ import main as kiosk_main
 from sync import client, home as home_mod, replica
 from sync.__main__ import main as sync_main

@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from bank import alerts, clock, db, policy
-from device import kiosk as kiosk_engine, redeem as engine
+from device import kiosk as kiosk_engine
+from terminal import redeem as engine
 from kiosk.__main__ import main as kiosk_main
 from sync import client, replica
 from sync.__main__ import main as sync_main

@@ -108,3 +108,39 @@ def test_the_app_opens_on_a_damaged_home_with_the_fault_on_its_banner(town, hub,
     run_script(app, script)
     assert seen["screen"] == "enrol" and seen["level"] == "error"
     assert "device.key" in seen["banner"] and "重新登记" in seen["banner"]
+
+
+def test_offer_tiles_name_the_reason_and_disabled_buttons_look_disabled(town, hub, tablet_home):
+    headless_env(WIDTH, HEIGHT)
+    from terminal.app import TerminalApp
+    from terminal.flow import TerminalFlow
+
+    flow = TerminalFlow(tablet_home, transport=hub)
+    app = TerminalApp(tablet_home, flow=flow, start_camera=False)
+
+    def script(app):
+        theme = app.theme
+        yield 0.2
+        assert flow.scan(town.poor[2])              # 20 points
+        app.show()
+        yield 0.1
+        app.act("to_offers")
+        yield 0.2
+        offers = app.root.ids.sm.get_screen("offers")
+        tiles = {t.offer_id: t for t in offers.ids.tiles.children}
+        assert "积分不足,还差 30 分" in tiles[town.feast].text and "今天不能再兑换" not in tiles[town.feast].text
+        assert "今天最多 3 份" in tiles[town.bowl].text
+        # nothing chosen yet: 下一步 is disabled, and looks it (not dark text on the enabled red)
+        button = offers.ids.next
+        assert button.disabled
+        assert tuple(button.background_color) == tuple(theme.DISABLED)
+        assert theme.contrast(button.disabled_color, button.background_color) >= 4.5
+        for kind in ("BigButton", "SecondaryButton", "QuietButton"):
+            from kivy.factory import Factory
+            b = getattr(Factory, kind)(text="x", disabled=True)
+            assert tuple(b.background_color) == tuple(theme.DISABLED), kind
+            assert theme.contrast(b.disabled_color, b.background_color) >= 4.5, kind
+            b.disabled = False
+            assert tuple(b.background_color) != tuple(theme.DISABLED), kind
+
+    run_script(app, script)

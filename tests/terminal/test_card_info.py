@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bank import clock, ledger, objections
-from device import redeem as engine
+from terminal import redeem as engine
 from sync import client, replica
 from terminal.flow import NO_PIN, Step
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bank import accounts, cards, devices, policy
 from terminal.flow import ENROL_PREFIX, NO_PIN, Step, TerminalFlow
-from device import redeem as engine
+from terminal import redeem as engine
 
 from tests.sync.kit import office_balance
 from tests.terminal.kit import client_down, office_do, synced, text
@@ -258,7 +258,7 @@ def test_daily_cap_near_and_reached(flow, town):
     assert flow.scan(town.rich[2]), text(flow)
     flow.to_offers()
     flow.choose(town.bowl)
-    assert flow.basket == {} and "超出" in text(flow)
+    assert flow.basket == {} and text(flow) == "已到本店今天每卡上限" and flow.message.code == "daily_cap"
 
 
 def test_insufficient_points_when_the_balance_moved_after_the_scan(flow, town):

@@ -9,7 +9,7 @@ import pytest
 from fontTools.ttLib import TTFont
 
 from bank import cardcode, demo
-from device import redeem as engine
+from terminal import redeem as engine
 from device.ui import i18n
 
 ROOT = Path(__file__).resolve().parents[2]

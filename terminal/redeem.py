@@ -41,7 +41,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "bad_quantity": ("数量须为1到99。", "Quantity must be 1 to 99."),
     "empty_basket": ("请至少选择一个兑换项目。", "Choose at least one offer."),
     "basket_too_long": ("一次最多兑换 {n} 种项目。", "At most {n} different offers at once."),
-    "window_closed": ("现在不在兑换时间内({windows})。", "Redemption is closed now (open: {windows})."),
+    "window_closed": ("本店现在不在兑换时间内(兑换时间:{windows}),{opens} 开始兑换。",
+                      "Redemption is closed now (hours: {windows}); it opens {opens_en}."),
     "insufficient": ("积分不足:需要 {need} 分,可用 {have} 分。", "Not enough points: {need} needed, {have} available."),
     "insufficient_held": ("积分不足:需要 {need} 分,可用 {have} 分(另有 {held} 分正在异议处理中,裁定前不能兑换)。",
                           "Not enough points: {need} needed, {have} available ({held} more are held by an open "
@@ -118,6 +119,14 @@ class Receipt:
                 f"{self.at} · {'已上传' if self.pushed else '待上传 (will sync later)'}"]
 
 
+class Deferred:
+    """A transport for the immediate push: the background syncer pushes instead, so the
+    receipt never waits for the network (the floor-limit path gets the real transport)."""
+
+    def post(self, path, body, headers):
+        raise client.Unreachable("稍后由后台同步上传。", "deferred to the background sync")
+
+
 def _policy(conn) -> OfflinePolicy:
     # fields this program does not know yet (a newer office) are left out, not a crash at the counter
     return OfflinePolicy(**{k: v for k, v in replica.state(conn, "policy", {}).items() if k in POLICY_FIELDS})
@@ -134,6 +143,15 @@ def policy(h: home_mod.Home) -> OfflinePolicy:
 
 def _windows(conn) -> list[Window]:
     return [Window(0, None, *w) for w in replica.state(conn, "windows", [])]
+
+
+def _closed(conn, now: dt.datetime) -> Refusal | None:
+    """``window_closed`` with the shop's hours and when it opens next, or None while it is open."""
+    closed = rules.closed_now(_windows(conn), now)
+    if closed is None:
+        return None
+    return Refusal("window_closed", windows=closed.hours, opens=closed.opens_text,
+                   opens_en=clock.local(closed.opens_next).strftime("%a %H:%M") if closed.opens_next else "")
 
 
 def _sync_age_ok(conn, now: dt.datetime, pol: OfflinePolicy) -> None:
@@ -178,6 +196,7 @@ class CardView:
     has_pin: bool                   # the office asks for the PIN above the policy's threshold
     policy: OfflinePolicy
     unsynced_points: int            # this tablet's points not yet acknowledged by the office
+    closed: Refusal | None = None   # the shop is outside its redemption hours now (hours, next opening)
 
 
 def inspect(h: home_mod.Home, card_text: str, *, now: dt.datetime | None = None) -> CardView:
@@ -191,14 +210,12 @@ def inspect(h: home_mod.Home, card_text: str, *, now: dt.datetime | None = None)
         claim, account_id = _check_card(conn, card_text)
         acct = _account(conn, account_id)
         today = clock.local_date(now)
-        horizon = (today + dt.timedelta(days=validity.EXPIRY_WARN_DAYS)).isoformat()
-        expiring = tuple((day, pts) for day, pts in replica.lots(conn, account_id)
-                         if today.isoformat() <= day <= horizon)
+        expiring = tuple((day.isoformat(), pts) for day, pts in validity.expiring(replica.lots(conn, account_id), today))
         return CardView(claim.card_id, claim.version, account_id, acct[1], acct[3],
                         replica.spendable(conn, account_id), replica.held(conn, account_id),
                         replica.available(conn, account_id),
                         replica.redeemed_today(conn, claim.card_id, today.isoformat()), expiring,
-                        bool(acct[2]), pol, replica.pending_summary(conn)[1])
+                        bool(acct[2]), pol, replica.pending_summary(conn)[1], _closed(conn, now))
     finally:
         conn.close()
 
@@ -322,9 +339,9 @@ def _plan(conn, card_text: str, basket, now: dt.datetime, *, authorised: bool) -
             raise Refusal("unknown_offer")
         offers.append((tuple(offer), qty, offer[2] * qty))
     points = sum(p for _o, _q, p in offers)
-    windows = _windows(conn)
-    if not rules.open_at(windows, now):
-        raise Refusal("window_closed", windows="; ".join(w.describe() for w in windows))
+    closed = _closed(conn, now)
+    if closed is not None:
+        raise closed
     used = replica.redeemed_today(conn, claim.card_id, clock.local_date(now).isoformat())
     unsynced = replica.pending_summary(conn)[1]
     breach = rules.redemption_breach(pol, points=points, used_today=used, unsynced=unsynced,
@@ -425,7 +442,8 @@ def status(h: home_mod.Home, *, now: dt.datetime | None = None) -> dict:
 
     ``can_redeem`` is False with ``cannot_redeem`` (a stable code) and its sentence when this
     device may not redeem now: a kiosk (it never redeems), a replica found behind or forked, never
-    synced, synced too long ago, or put on hold by the office.
+    synced, synced too long ago, put on hold by the office, or outside the shop's redemption hours
+    (``hours`` and ``opens_next`` say when it opens).
     """
     now = now or clock.now_utc()
     conn = h.replica()
@@ -449,7 +467,8 @@ def status(h: home_mod.Home, *, now: dt.datetime | None = None) -> dict:
         elif replica.state(conn, "device_on_hold"):
             why = Refusal("device_on_hold")
         else:
-            why = None
+            why = _closed(conn, now)
+        windows = _windows(conn)
         return {
             "device_id": h.device_id, "kind": h.config.get("kind"),
             "merchant": (replica.state(conn, "merchant") or {}).get("name"),
@@ -465,6 +484,9 @@ def status(h: home_mod.Home, *, now: dt.datetime | None = None) -> dict:
             "deny_list_version": replica.state(conn, "deny_version"),
             "accounts": conn.execute("SELECT count(*) FROM accounts").fetchone()[0],
             "on_hold": bool(replica.state(conn, "device_on_hold")),
+            "hours": rules.hours_text(windows) if windows else None,    # None: no hours set, always open
+            "window_open": rules.open_at(windows, now),
+            "opens_next": None if (opens := rules.next_opening(windows, now)) is None else clock.to_text(opens),
             "can_redeem": why is None,
             "cannot_redeem": None if why is None else {"code": why.code, "zh": why.zh, "en": why.en},
             "fault": None if fault is None else {"code": fault.code, "zh": fault.zh, "en": fault.en},
