@@ -13,7 +13,6 @@ office apply them:
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from dataclasses import dataclass
 
@@ -104,15 +103,6 @@ def second_confirm_above(conn: sqlite3.Connection) -> int:
 def needs_second(points: int, threshold: int) -> bool:
     """Whether an entry of ``points`` needs a second member's confirmation."""
     return abs(points) > threshold
-
-
-_LABELLED_NAME = re.compile(r"(成员|复核|评议员)([::])([^;;:: ]{2,8})")
-
-
-def mask_label(recorded_by: str) -> str:
-    """A "recorded by" label with the members' names masked (评议小组成员:张*明;复核:李*), for
-    devices, which hold no full names."""
-    return _LABELLED_NAME.sub(lambda m: m.group(1) + m.group(2) + accounts.mask_name(m.group(3)), recorded_by or "")
 
 
 def recused(member: Reviewer, account_id: int) -> bool:

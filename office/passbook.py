@@ -13,7 +13,7 @@ import datetime as dt
 import re
 import sqlite3
 
-from bank import accounts, clock, community, ledger, merchants, reviewers, validity
+from bank import accounts, clock, community, ledger, merchants, recorders, validity
 
 from . import pdf as pdfkit
 
@@ -24,17 +24,14 @@ _MERCHANT = re.compile(r"merchant:(\d+)")
 
 def recorded_by_text(conn: sqlite3.Connection, recorded_by: str, names: dict[int, str]) -> str:
     """Who recorded an entry, in words a resident reads (members' names masked as on devices)."""
-    if recorded_by == validity.SYSTEM:
-        return "系统(积分到期)"
     if m := _MERCHANT.fullmatch(recorded_by or ""):
         mid = int(m[1])
         if mid not in names:
             try:
                 names[mid] = merchants.get(conn, mid).name
-            except Exception:   # noqa: BLE001 - a merchant row gone: the raw label is still true
-                names[mid] = recorded_by
-        return names[mid]
-    return reviewers.mask_label(recorded_by)
+            except Exception:   # noqa: BLE001 - a merchant row gone: the label says 商户 <id>
+                names[mid] = ""
+    return recorders.label(recorded_by, mask=True, merchants=names)
 
 
 def _fit(pdf, text: str, width: float) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
-from bank import accounts, boards, clock, convention, merchants, periods, policy, postings, reviewers, validity
+from bank import accounts, boards, clock, convention, merchants, periods, policy, postings, recorders, reviewers, validity
 
 from sync import wire
 
@@ -33,7 +33,7 @@ def _entries(conn, compound_id: int, since_entry: int | None) -> dict:
         "WHERE a.compound_id = ? AND e.entry_id > ? ORDER BY e.entry_id", (compound_id, since_entry or 0))
     return wire.table(("entry", "account", "kind", "points", "item", "title", "recorded_at", "reverses", "period",
                        "device", "recorded_by", "ref"),
-                      (r[:10] + (reviewers.mask_label(r[10]), r[11]) for r in rows))
+                      (r[:10] + (recorders.masked(r[10]), r[11]) for r in rows))
 
 
 def _catalog(conn, now: dt.datetime) -> dict:
