@@ -16,8 +16,6 @@ from . import web
 from .web import Console
 
 PAGE = 50
-KIND_NAMES = {"redemption": "兑换", "reversal": "撤销", "award": "加分", "deduction": "扣分", "objection": "异议",
-              "tip": "举报"}
 
 
 def register(app: FastAPI, console: Console) -> None:
@@ -29,7 +27,7 @@ def register(app: FastAPI, console: Console) -> None:
         cases = quarantine.search(ctx.conn, status=status, limit=PAGE + 1, offset=(page - 1) * PAGE)
         held = [d for d in devices.all_devices(ctx.conn) if d.held_at]
         return console.render(ctx, "quarantine.html", cases=cases[:PAGE], more=len(cases) > PAGE, page=page,
-                              status=status, statuses=quarantine.STATUS_NAMES, kinds=KIND_NAMES,
+                              status=status, statuses=quarantine.STATUS_NAMES, kinds=quarantine.KIND_NAMES,
                               open_count=quarantine.count(ctx.conn), held=held)
 
     @console.action(*web.STAFF)

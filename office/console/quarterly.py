@@ -46,7 +46,7 @@ def register(app: FastAPI, console: Console) -> None:
         count = len(verification.anomalies(ctx.conn, run.run_id))
         ctx.audit("verification.run", quarter.key, {"run_id": run.run_id, "checked": run.checked_entries,
                                                     "anomalies": count})
-        return (f"/quarterly?quarter={quarter.key}",
+        return (web.back(form, "/quarterly", quarter=quarter.key),
                 f"核查完成:检查了 {run.checked_entries} 条记录,发现 {count} 项需处理的异常。")
 
     @console.action(*web.STAFF)
@@ -56,7 +56,7 @@ def register(app: FastAPI, console: Console) -> None:
         verification.clear(ctx.conn, aid, by=ctx.actor, note=note)
         ctx.audit("anomaly.clear", f"anomaly {aid}", note)
         quarter = web.text(form, "quarter", "季度", max_len=6, required=False)
-        return f"/quarterly?quarter={quarter}#anomalies", f"异常 {aid} 已处理。"
+        return web.back(form, "/quarterly", "anomalies", quarter=quarter), f"异常 {aid} 已处理。"
 
     @console.action(*web.STAFF)
     def clear_kind(ctx: web.Ctx, form):
@@ -68,7 +68,7 @@ def register(app: FastAPI, console: Console) -> None:
         n = verification.clear_kind(ctx.conn, run.run_id, kind, by=ctx.actor,
                                     note=web.text(form, "note", "处理意见", max_len=200))
         ctx.audit("anomaly.clear_kind", f"run {run.run_id}", {"kind": kind, "cleared": n})
-        return f"/quarterly?quarter={quarter.key}#anomalies", f"已处理 {n} 项“{verification.KINDS[kind]}”。"
+        return web.back(form, "/quarterly", "anomalies", quarter=quarter.key), f"已处理 {n} 项“{verification.KINDS[kind]}”。"
 
     @console.action(*web.STAFF)
     def publish(ctx: web.Ctx, form):
@@ -83,7 +83,7 @@ def register(app: FastAPI, console: Console) -> None:
                              days=days, by=ctx.actor)
         ctx.audit("posting.publish", f"posting {p.posting_id}", {"quarter": quarter.key, "compound": compound_id,
                                                                  "opens_on": p.opens_on, "closes_on": p.closes_on})
-        return (f"/quarterly?quarter={quarter.key}#postings",
+        return (web.back(form, "/quarterly", "postings", quarter=quarter.key),
                 f"{postings.compound_name(ctx.conn, compound_id)}公示期为 {p.opens_on} 至 {p.closes_on}。")
 
     @console.page(*web.STAFF)

@@ -420,17 +420,20 @@ def _csrf_field(context) -> markupsafe.Markup:
                              ).format(context.get("csrf", ""), context.get("here", ""))
 
 
-def back(form, path: str, anchor: str = "") -> str:
+def back(form, path: str, anchor: str = "", **params) -> str:
     """Where an action on ``path``'s page redirects: that page with the query the user had on it
-    (compound, month, page, search) from the form's ``back`` field, else the page itself. Only the
-    query is taken from the form, so it can never send the browser elsewhere."""
+    (compound, month, page, search) from the form's ``back`` field, else the page itself; ``params``
+    (the period the action worked on, say) override it. Only the query is taken from the form, so
+    it can never send the browser elsewhere."""
     here = form.get("back")
-    query = ""
+    query: dict[str, str] = {}
     if isinstance(here, str) and len(here) <= 500:
         parts = urllib.parse.urlsplit(here)
         if parts.path == path and not parts.scheme and not parts.netloc:
-            query = urllib.parse.urlencode(urllib.parse.parse_qsl(parts.query)[:10])
-    return path + (f"?{query}" if query else "") + (f"#{anchor}" if anchor else "")
+            query = dict(urllib.parse.parse_qsl(parts.query)[:10])
+    query.update({k: str(v) for k, v in params.items() if v not in (None, "")})
+    text = urllib.parse.urlencode(query)
+    return path + (f"?{text}" if text else "") + (f"#{anchor}" if anchor else "")
 
 
 def _local_time(text: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
