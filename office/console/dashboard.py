@@ -31,4 +31,4 @@ def register(app: FastAPI, console: Console) -> None:
             silent=statistics.silent_devices(ctx.conn, now), open_alerts=len(alerts.open_alerts(ctx.conn)),
             open_objections=len(objections.search(ctx.conn, status="open")))
 
-    app.add_api_route("/", dashboard, methods=["GET"], include_in_schema=False)
+    app.add_route("/", dashboard, methods=["GET"])

@@ -47,8 +47,8 @@ def register(app: FastAPI, console: Console) -> None:
         d = devices.release(ctx.conn, device_id[:20], by=ctx.actor)
         return "/merchants/devices", f"设备 {d.device_id} 已解除暂停,此后所发事件逐条核对。"
 
-    add = app.add_api_route
-    add("/quarantine", quarantine_list, methods=["GET"], include_in_schema=False)
-    add("/quarantine/{case_id}/post", post_case, methods=["POST"], include_in_schema=False)
-    add("/quarantine/{case_id}/reject", reject_case, methods=["POST"], include_in_schema=False)
-    add("/devices/{device_id}/release", release_device, methods=["POST"], include_in_schema=False)
+    add = app.add_route
+    add("/quarantine", quarantine_list, methods=["GET"])
+    add("/quarantine/{case_id}/post", post_case, methods=["POST"])
+    add("/quarantine/{case_id}/reject", reject_case, methods=["POST"])
+    add("/devices/{device_id}/release", release_device, methods=["POST"])

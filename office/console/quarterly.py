@@ -101,11 +101,11 @@ def register(app: FastAPI, console: Console) -> None:
         quarter = quarter_of(ctx.request.query_params)
         return web.pdf_response(reports.boards_pdf(ctx.conn, quarter), f"红黑榜-{quarter.key}.pdf")
 
-    add = app.add_api_route
-    add("/quarterly", quarterly, methods=["GET"], include_in_schema=False)
-    add("/quarterly/verify", run_verification, methods=["POST"], include_in_schema=False)
-    add("/quarterly/anomalies/{anomaly_id}/clear", clear_anomaly, methods=["POST"], include_in_schema=False)
-    add("/quarterly/anomalies/clear-kind", clear_kind, methods=["POST"], include_in_schema=False)
-    add("/quarterly/postings", publish, methods=["POST"], include_in_schema=False)
-    add("/quarterly/posting.pdf", posting_pdf, methods=["GET"], include_in_schema=False)
-    add("/quarterly/boards.pdf", boards_pdf, methods=["GET"], include_in_schema=False)
+    add = app.add_route
+    add("/quarterly", quarterly, methods=["GET"])
+    add("/quarterly/verify", run_verification, methods=["POST"])
+    add("/quarterly/anomalies/{anomaly_id}/clear", clear_anomaly, methods=["POST"])
+    add("/quarterly/anomalies/clear-kind", clear_kind, methods=["POST"])
+    add("/quarterly/postings", publish, methods=["POST"])
+    add("/quarterly/posting.pdf", posting_pdf, methods=["GET"])
+    add("/quarterly/boards.pdf", boards_pdf, methods=["GET"])

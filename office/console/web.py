@@ -300,7 +300,6 @@ class Console:
                 except Exception:   # noqa: BLE001 - a page never shows a traceback
                     log.exception("console page %s failed", request.url.path)
                     return self.error_page(ctx, "服务器内部错误,请稍后再试或联系管理员。", 500)
-            route.__signature__ = _request_only
             return route
         return wrap
 
@@ -332,7 +331,6 @@ class Console:
                     return await run_in_threadpool(self._run_action, func, roles, request, form, atomic)
                 finally:
                     await form.close()      # an uploaded file's spooled copy
-            route.__signature__ = _request_only
             return route
         return wrap
 
@@ -443,13 +441,6 @@ def _local_time(text: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return clock.local(clock.from_text(text)).strftime(fmt)
     except ValueError:
         return text
-
-
-import inspect  # noqa: E402  (only for the route signature below)
-
-# FastAPI inspects a route's signature to decide what to inject: the wrappers take the request only.
-_request_only = inspect.Signature([inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                                     annotation=Request)])
 
 
 def path_int(value: str, what: str) -> int:

@@ -67,8 +67,8 @@ def register(app: FastAPI, console: Console) -> None:
         return web.back(form, "/yearly", "honours", year=web.text(form, "year", "年份", max_len=4, required=False)), \
             f"推荐 {nid}:{honours.DECISIONS[decision]}。"
 
-    add = app.add_api_route
-    add("/yearly", yearly, methods=["GET"], include_in_schema=False)
-    add("/yearly/postings", publish, methods=["POST"], include_in_schema=False)
-    add("/yearly/nominations", nominate, methods=["POST"], include_in_schema=False)
-    add("/yearly/nominations/{nomination_id}/decide", decide, methods=["POST"], include_in_schema=False)
+    add = app.add_route
+    add("/yearly", yearly, methods=["GET"])
+    add("/yearly/postings", publish, methods=["POST"])
+    add("/yearly/nominations", nominate, methods=["POST"])
+    add("/yearly/nominations/{nomination_id}/decide", decide, methods=["POST"])
