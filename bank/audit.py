@@ -73,8 +73,8 @@ _SCOPE_NAMES = {"login_client": "来源地址", "login_user": "用户", "card_pi
 
 def _value_names() -> dict[str, dict[str, str]]:
     """Codes that details carry for some fields, by field (imported late: these modules use the log)."""
-    from . import objections, verification
-    return {"ruling": objections.RULINGS, "status": objections.STATUSES, "kind": verification.KINDS}
+    from . import objections, quarterly_check
+    return {"ruling": objections.RULINGS, "status": objections.STATUSES, "kind": quarterly_check.KINDS}
 
 
 def _value(v, field: str = "") -> str:

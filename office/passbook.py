@@ -14,7 +14,7 @@ import sqlite3
 
 from bank import accounts, clock, community, ledger, merchants, recorders, validity
 
-from . import pdf as pdfkit
+from . import pdfkit
 
 HEADERS = ["日期", "类别", "摘要", "积分", "余额", "记录人"]
 WIDTHS = [22, 16, 70, 16, 18, 38]          # 180 mm: A4 less 15 mm margins

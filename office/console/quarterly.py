@@ -7,7 +7,7 @@ import datetime as dt
 
 from fastapi import FastAPI
 
-from bank import boards, clock, community, periods, postings, verification
+from bank import boards, clock, community, periods, postings, quarterly_check
 from bank.errors import InvalidInput
 
 from .. import reports
@@ -26,8 +26,8 @@ def register(app: FastAPI, console: Console) -> None:
         quarter = quarter_of(q)
         compounds = community.compounds(ctx.conn)
         board_compound = web.compound(ctx.conn, q) or compounds[0].compound_id
-        run = verification.latest_run(ctx.conn, quarter.key)
-        found = verification.anomalies(ctx.conn, run.run_id) if run else []
+        run = quarterly_check.latest_run(ctx.conn, quarter.key)
+        found = quarterly_check.anomalies(ctx.conn, run.run_id) if run else []
         found.sort(key=lambda a: (a.cleared_at is not None, a.anomaly_id))
         published = {p.compound_id: p for p in postings.all_postings(ctx.conn)
                      if p.kind == "quarterly" and p.period == quarter.key}
@@ -35,15 +35,15 @@ def register(app: FastAPI, console: Console) -> None:
         return console.render(
             ctx, "quarterly.html", quarter=quarter, compounds=compounds, run=run, anomalies=found[:300],
             anomaly_total=len(found), open_count=sum(a.cleared_at is None for a in found),
-            summary=verification.summary(ctx.conn, run.run_id) if run else {}, kinds=verification.KINDS,
+            summary=quarterly_check.summary(ctx.conn, run.run_id) if run else {}, kinds=quarterly_check.KINDS,
             published=published, today=today, default_open=max(today, quarter.last_day + dt.timedelta(days=1)),
             board_compound=board_compound, board=boards.boards(ctx.conn, board_compound, quarter))
 
     @console.action(*web.STAFF)
     def run_verification(ctx: web.Ctx, form):
         quarter = quarter_of(form)
-        run = verification.run(ctx.conn, quarter, by=ctx.actor)
-        count = len(verification.anomalies(ctx.conn, run.run_id))
+        run = quarterly_check.run(ctx.conn, quarter, by=ctx.actor)
+        count = len(quarterly_check.anomalies(ctx.conn, run.run_id))
         ctx.audit("verification.run", quarter.key, {"run_id": run.run_id, "checked": run.checked_entries,
                                                     "anomalies": count})
         return (web.back(form, "/quarterly", quarter=quarter.key),
@@ -53,7 +53,7 @@ def register(app: FastAPI, console: Console) -> None:
     def clear_anomaly(ctx: web.Ctx, form, anomaly_id: str):
         aid = web.path_int(anomaly_id, "异常")
         note = web.text(form, "note", "处理意见", max_len=200)
-        verification.clear(ctx.conn, aid, by=ctx.actor, note=note)
+        quarterly_check.clear(ctx.conn, aid, by=ctx.actor, note=note)
         ctx.audit("anomaly.clear", f"anomaly {aid}", note)
         quarter = web.text(form, "quarter", "季度", max_len=6, required=False)
         return web.back(form, "/quarterly", "anomalies", quarter=quarter), f"异常 {aid} 已处理。"
@@ -61,14 +61,14 @@ def register(app: FastAPI, console: Console) -> None:
     @console.action(*web.STAFF)
     def clear_kind(ctx: web.Ctx, form):
         quarter = quarter_of(form)
-        run = verification.latest_run(ctx.conn, quarter.key)
+        run = quarterly_check.latest_run(ctx.conn, quarter.key)
         if run is None:
             raise InvalidInput("本季度尚未核查。", "no verification run for the quarter")
-        kind = web.choice(form, "kind", "异常类型", verification.KINDS)
-        n = verification.clear_kind(ctx.conn, run.run_id, kind, by=ctx.actor,
+        kind = web.choice(form, "kind", "异常类型", quarterly_check.KINDS)
+        n = quarterly_check.clear_kind(ctx.conn, run.run_id, kind, by=ctx.actor,
                                     note=web.text(form, "note", "处理意见", max_len=200))
         ctx.audit("anomaly.clear_kind", f"run {run.run_id}", {"kind": kind, "cleared": n})
-        return web.back(form, "/quarterly", "anomalies", quarter=quarter.key), f"已处理 {n} 项“{verification.KINDS[kind]}”。"
+        return web.back(form, "/quarterly", "anomalies", quarter=quarter.key), f"已处理 {n} 项“{quarterly_check.KINDS[kind]}”。"
 
     @console.action(*web.STAFF)
     def publish(ctx: web.Ctx, form):
@@ -76,7 +76,7 @@ def register(app: FastAPI, console: Console) -> None:
         compound_id = web.integer(form, "compound", "小区", lo=1)
         opens_on = web.date(form, "opens_on", "公示开始日期")
         days = web.integer(form, "days", "公示天数", lo=1, hi=postings.MAX_DAYS)
-        run = verification.latest_run(ctx.conn, quarter.key)
+        run = quarterly_check.latest_run(ctx.conn, quarter.key)
         if run is None:
             raise InvalidInput("请先完成本季度核查,再发布公示。", "run the verification first")
         p = postings.publish(ctx.conn, kind="quarterly", period=quarter, compound_id=compound_id, opens_on=opens_on,
