@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from bank import alerts, clock, community, devices, merchants, periods, policy, redemptions
 from bank.errors import InvalidInput, NotFound
 
-from .. import statistics, tls
+from .. import figures, tls
 from ..sync_api import quarantine
 from . import web
 from .merchants_admin import WEEKDAYS, below_promise_page, offer_price
@@ -62,7 +62,7 @@ def register(app: FastAPI, console: Console) -> None:
     @console.page(*web.STAFF)
     def device_list(ctx: web.Ctx):
         now = clock.now_utc()
-        silent = {d["device_id"] for d in statistics.silent_devices(ctx.conn, now)}
+        silent = {d["device_id"] for d in figures.silent_devices(ctx.conn, now)}
         names = {m.merchant_id: m.name for m in merchants.all_merchants(ctx.conn)}
         points = {r[0]: r[1] for r in ctx.conn.execute("SELECT service_point_id, name FROM service_points")}
         page = web.integer({"page": ctx.request.query_params.get("alerts_page", "1")}, "page", "页码", lo=1, hi=100_000)
