@@ -11,6 +11,8 @@ from bank.errors import AccountInactive, AlreadyReversed, CapExceeded, Insuffici
 from ..conftest import T0
 from .kit import local
 
+pytestmark = pytest.mark.engines("sqlite", "postgresql")
+
 
 def test_award_and_deduction_take_points_and_kind_from_the_rule_item(store, account):
     award = ledger.record_item(store, account, "ML05", recorded_by="tester", now=T0)  # red list +3
