@@ -6,9 +6,12 @@ sqlite3's DB-API the bank uses (``execute`` with ``?`` or ``:name`` parameters, 
 so bank.db.transaction and the bank's queries run unchanged. The bank's SQL is written once, in
 the SQL both engines accept; this module translates only what has no common spelling:
 
-- placeholders (``?`` -> ``%s``, ``:name`` -> ``%(name)s``; a literal ``%`` is doubled);
+- placeholders (``?`` -> ``%s``, ``:name`` -> ``%(name)s``; a literal ``%`` is doubled), bound on
+  the client (psycopg's ClientCursor): a value is typed as a literal is, as in SQLite, so
+  ``? IS NULL`` or ``CASE WHEN ?`` need no casts;
 - ``x IN (SELECT value FROM json_each(?))`` (one bound JSON list: SQLite caps bound parameters)
   -> ``x = ANY(%s)`` with the list itself bound (PostgreSQL has no such cap, and the index is used);
+- ``a IS ?`` / ``a IS NOT ?`` -> ``a IS [NOT] DISTINCT FROM %s``;
 - ``INSERT OR IGNORE`` -> ``INSERT ... ON CONFLICT DO NOTHING``;
 - ``lastrowid``: an INSERT into a table with an integer key gets ``RETURNING key``;
 - ``BEGIN IMMEDIATE`` -> ``BEGIN`` and a transaction-scoped advisory lock: one writer at a time,
@@ -136,8 +139,13 @@ def ddl(statement: str) -> str:
     for start, rewritten in REWRITES.items():
         if statement.startswith(start):
             return rewritten
+    table = re.match(r"CREATE TABLE (\w+)", statement)
+    keep_rowid = table and table[1] not in INTEGER_KEYS and not re.search(r"WITHOUT ROWID\s*\Z", statement)
     for pattern, replacement in _DDL_RULES:
         statement = pattern.sub(replacement, statement)
+    if keep_rowid:
+        # a few reads keep SQLite's insertion order (ORDER BY rowid): the same hidden counter
+        statement = statement[:statement.rindex(")")] + "\n, rowid BIGINT GENERATED ALWAYS AS IDENTITY\n)"
     return statement
 
 
@@ -153,6 +161,9 @@ INTEGER_KEYS = _integer_keys()
 # --- queries ----------------------------------------------------------------------------------
 
 _JSON_LIST = re.compile(r"IN \(SELECT value FROM json_each\(\?\)\)")
+# SQLite's IS compares with NULL equal to NULL: PostgreSQL spells it IS NOT DISTINCT FROM
+_IS_NOT_PARAM = re.compile(r"\bIS NOT \?")
+_IS_PARAM = re.compile(r"\bIS \?")
 _TOKENS = re.compile(r"'(?:[^']|'')*'|::|:([A-Za-z_]\w*)|\?|%|\x01")
 _INSERT = re.compile(r"\s*INSERT\s+(OR\s+IGNORE\s+)?INTO\s+(\w+)", re.IGNORECASE)
 
@@ -174,6 +185,7 @@ def translate(query: str, named: bool = False) -> Query:
     if key in _cache:
         return _cache[key]
     text = _JSON_LIST.sub("= ANY(\x01)", query)
+    text = _IS_PARAM.sub("IS NOT DISTINCT FROM ?", _IS_NOT_PARAM.sub("IS DISTINCT FROM ?", text))
     insert = _INSERT.match(text)
     if insert and insert[1]:
         text = text[:insert.start(1)] + text[insert.end(1):] + " ON CONFLICT DO NOTHING"
@@ -357,7 +369,7 @@ def connect(url: str, *, create: bool = False, migrate: bool = True, readonly: b
     """Open (or with ``create`` make) a community store on PostgreSQL; as bank.db.connect."""
     shown = safe_url(url)
     try:
-        raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
+        raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory, cursor_factory=psycopg.ClientCursor)
     except psycopg.Error as exc:
         raise DatabaseError(f"无法连接数据库 {shown}:{exc}", f"cannot connect to database {shown}: {exc}") from None
     conn = Connection(raw)
