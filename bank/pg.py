@@ -171,10 +171,10 @@ _INSERT = re.compile(r"\s*INSERT\s+(OR\s+IGNORE\s+)?INTO\s+(\w+)", re.IGNORECASE
 class Query:
     """One bank query translated for PostgreSQL (cached by its text)."""
 
-    __slots__ = ("text", "json_params", "returns_key")
+    __slots__ = ("text", "json_params", "returns_key", "resync")
 
-    def __init__(self, text: str, json_params: tuple[int, ...], returns_key: bool):
-        self.text, self.json_params, self.returns_key = text, json_params, returns_key
+    def __init__(self, text: str, json_params: tuple[int, ...], returns_key: bool, resync: str | None = None):
+        self.text, self.json_params, self.returns_key, self.resync = text, json_params, returns_key, resync
 
 
 _cache: dict[tuple[str, bool], Query] = {}
@@ -212,7 +212,16 @@ def translate(query: str, named: bool = False) -> Query:
     returns_key = bool(insert) and insert[2] in INTEGER_KEYS and not re.search(r"\bRETURNING\b", text, re.I)
     if returns_key:
         text += f" RETURNING {INTEGER_KEYS[insert[2]]}"
-    q = _cache[key] = Query(text, tuple(json_params), returns_key)
+    resync = None
+    if insert and insert[2] in INTEGER_KEYS:
+        table, column = insert[2], INTEGER_KEYS[insert[2]]
+        names = re.match(r"\s*\(([^)]*)\)", text[insert.end():])
+        if names and column in {n.strip() for n in names[1].split(",")}:
+            # the insert names its keys itself (settlement does: max + 1): the counter that numbers
+            # rows without one must not hand out those numbers again
+            resync = (f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+                      f"(SELECT max({column}) FROM {table}))")
+    q = _cache[key] = Query(text, tuple(json_params), returns_key, resync)
     return q
 
 
@@ -287,6 +296,8 @@ class Cursor:
             if q.returns_key:
                 row = self.raw.fetchone()
                 self.lastrowid = row[0] if row else None
+            if q.resync:
+                self.raw.execute(q.resync)
         except psycopg.Error as exc:
             raise _mapped(exc) from exc
         return self
@@ -298,6 +309,8 @@ class Cursor:
             text = text[:text.rindex(" RETURNING ")]
         try:
             self.raw.executemany(text, [_params(q, r) for r in rows])
+            if q.resync:
+                self.raw.execute(q.resync)
         except psycopg.Error as exc:
             raise _mapped(exc) from exc
         return self
@@ -440,7 +453,7 @@ def grant_app_role(conn: Connection, role: str) -> None:
     with raw.transaction():
         raw.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(who))
         raw.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}").format(who))
-        raw.execute(sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}").format(who))
+        raw.execute(sql.SQL("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}").format(who))
         for table, refused in {**APPEND_ONLY, "mpb_store": ("INSERT", "UPDATE", "DELETE", "TRUNCATE")}.items():
             raw.execute(sql.SQL("REVOKE {} ON {} FROM {}").format(
                 sql.SQL(", ").join(sql.SQL(p) for p in refused), sql.Identifier(table), who))

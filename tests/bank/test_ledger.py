@@ -182,3 +182,20 @@ def test_passbook_pages_by_offset_and_whole_with_the_same_running_balance(store,
     assert [len(p) for p in pages] == [10, 10, 5]
     assert [ln.balance_after for p in pages for ln in p] == [ln.balance_after for ln in whole] == list(range(25, 0, -1))
     assert ledger.running_balances([3, -1, 2], opening=10) == [13, 12, 14]
+
+
+def test_settled_redemptions_keep_their_refs_and_later_entries_follow_them(store, account):
+    # settlement assigns entry ids itself (max + 1): an entry recorded afterwards must still get
+    # a free one, on PostgreSQL too, where new rows otherwise take the next number of a counter
+    mid = merchants.add_merchant(store, "老街小面", "noodles")
+    noodles = merchants.offer(store, merchants.add_offer(store, mid, "小面", 6, 700))
+    first = ledger.record_item(store, account, "YC01", recorded_by="t", now=T0)  # +5
+    items = [(account, noodles, 1, 6, "2026-03-02T01:00:00.000000Z", "dev:tablet-1:1"),
+             (account, noodles, 2, 12, "2026-03-02T01:05:00.000000Z", "dev:tablet-1:2")]
+    settled = ledger.settle_redemptions(store, items, recorded_by="m", device_id="tablet-1", now=T0)
+    assert settled == {"dev:tablet-1:1": first.entry_id + 1, "dev:tablet-1:2": first.entry_id + 2}
+    # the same push again writes nothing and answers the same entries
+    assert ledger.settle_redemptions(store, items, recorded_by="m", device_id="tablet-1", now=T0) == settled
+    later = ledger.record_item(store, account, "XS01", recorded_by="t", now=T0)
+    assert later.entry_id == first.entry_id + 3
+    assert ledger.balance(store, account) == 5 - 18 + 1
