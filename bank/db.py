@@ -84,8 +84,10 @@ def connect(path: str | Path, *, create: bool = False, migrate: bool = True,
 
 
 def is_busy(exc: BaseException) -> bool:
-    """Whether an error is SQLite giving up on a store another connection holds locked."""
-    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
+    """Whether an error is the store giving up on a lock another connection holds (SQLite's busy
+    timeout, PostgreSQL's lock_timeout: the same ``busy_timeout`` of :func:`connect`)."""
+    return isinstance(exc, sqlite3.OperationalError) and any(
+        word in str(exc) for word in ("locked", "busy", "lock timeout"))
 
 
 def _check_ours(conn: sqlite3.Connection, path: Path, create: bool) -> None:

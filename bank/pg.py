@@ -288,7 +288,12 @@ class Cursor:
         try:
             if query.strip().upper() == "BEGIN IMMEDIATE":
                 self.raw.execute("BEGIN")
-                self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                try:
+                    self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                except psycopg.Error:
+                    # as SQLite's BEGIN IMMEDIATE: a writer that gave up is not left in a transaction
+                    self.raw.execute("ROLLBACK")
+                    raise
                 return self
             named = isinstance(params, dict)
             q = translate(query, named)

@@ -105,3 +105,23 @@ def test_queries_are_translated_once_for_postgresql():
     insert = pg.translate("INSERT OR IGNORE INTO compounds (name, buildings) VALUES (?, ?)")
     assert insert.text == ("INSERT INTO compounds (name, buildings) VALUES (%s, %s) ON CONFLICT DO NOTHING "
                            "RETURNING compound_id")
+
+
+def test_one_writer_at_a_time_and_a_waiting_writer_gives_up_as_busy(pg_server):
+    # BEGIN IMMEDIATE keeps its SQLite meaning: the bank's read-check-write steps run alone
+    name = pg_server.new_database()
+    first = db.connect(pg_server.url(name, pg_kit.APP))
+    second = db.connect(pg_server.url(name, pg_kit.APP), busy_timeout=0.2)
+    try:
+        with db.transaction(first):
+            first.execute("INSERT INTO settings (key, value) VALUES ('a', '1')")
+            with pytest.raises(sqlite3.OperationalError) as exc:
+                with db.transaction(second):
+                    second.execute("INSERT INTO settings (key, value) VALUES ('b', '2')")
+            assert db.is_busy(exc.value)
+        with db.transaction(second):
+            second.execute("INSERT INTO settings (key, value) VALUES ('b', '2')")
+        assert [r[0] for r in first.execute("SELECT key FROM settings ORDER BY key")] == ["a", "b"]
+    finally:
+        first.close()
+        second.close()
