@@ -125,3 +125,28 @@ def test_one_writer_at_a_time_and_a_waiting_writer_gives_up_as_busy(pg_server):
     finally:
         first.close()
         second.close()
+
+
+def test_a_store_at_an_older_version_is_upgraded_step_by_step_and_read_only_refuses_it(pg_server):
+    with pg_server.admin() as admin:
+        admin.execute(f"CREATE DATABASE older OWNER {pg_kit.OWNER}")
+    url = pg_server.url("older", pg_kit.OWNER)
+    conn = db.connect(url, create=True, migrate=False)
+    for number in range(1, 11):         # the store as version 10 left it
+        with db.transaction(conn):
+            for statement in schema.statements(schema.MIGRATIONS[number - 1]):
+                conn.raw.execute(pg.ddl(statement))
+            conn.raw.execute("UPDATE mpb_store SET version = %s", (number,))
+    conn.execute("INSERT INTO settings (key, value) VALUES ('kept', 'yes')")
+    conn.close()
+    with pytest.raises(DatabaseError, match="需要升级"):
+        db.connect(url, readonly=True)
+    conn = db.connect(url)
+    try:
+        assert pg.user_version(conn) == db.schema_version()
+        assert conn.execute("SELECT value FROM settings WHERE key = 'kept'").fetchone()["value"] == "yes"
+        fresh = db.connect(pg_server.url(pg_server.new_database(), pg_kit.APP))
+        assert _columns_pg(conn) == _columns_pg(fresh)
+        fresh.close()
+    finally:
+        conn.close()
