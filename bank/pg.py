@@ -346,6 +346,7 @@ class Connection:
     def __init__(self, raw: psycopg.Connection):
         self.raw = raw
         self.cache: dict = {}
+        self.url = ""   # as given to connect (for another connection to the same store)
 
     @property
     def in_transaction(self) -> bool:
@@ -391,6 +392,7 @@ def connect(url: str, *, create: bool = False, migrate: bool = True, readonly: b
     except psycopg.Error as exc:
         raise DatabaseError(f"无法连接数据库 {shown}:{exc}", f"cannot connect to database {shown}: {exc}") from None
     conn = Connection(raw)
+    conn.url = url
     try:
         raw.execute(sql.SQL("SET lock_timeout = {}").format(int(busy_timeout * 1000)))
         ours = raw.execute("SELECT to_regclass('mpb_store') IS NOT NULL").fetchone()[0]

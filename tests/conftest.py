@@ -70,6 +70,16 @@ def empty_store(engine, tmp_path, request):
     return conn
 
 
+def reopen(store, tmp_path, **kwargs):
+    """Another connection to the store of the ``store`` fixture (as another server thread has)."""
+    if db.engine(store) == "sqlite":
+        return db.connect(tmp_path / "store.sqlite", **kwargs)
+    from bank import keystore
+    conn = db.connect(store.url, **kwargs)
+    keystore.use(conn, keystore.of(store))
+    return conn
+
+
 @pytest.fixture
 def store(engine, tmp_path, request):
     """A new store with the community, an issuing key, the default catalog and one compound."""
