@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # chromium: the console's browser tests (Playwright drives Debian's build; no browser download).
-DEB_PACKAGES := libzbar0 libgl1 libegl1 libmtdev1 xvfb fonts-noto-cjk poppler-utils espeak-ng chromium
+# postgresql: the tests start their own throw-away PostgreSQL 15 cluster (tests/pg_kit.py).
+DEB_PACKAGES := libzbar0 libgl1 libegl1 libmtdev1 xvfb fonts-noto-cjk poppler-utils espeak-ng chromium postgresql
 DEMO_DIR ?= demo-data
 
 .PHONY: demo test test-fast test-midnight lint bench setup deps venv clean screenshots

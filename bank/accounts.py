@@ -314,7 +314,7 @@ def search(conn: sqlite3.Connection, *, term: str = "", compound_id: int | None 
            page: int = 1, per_page: int = 50) -> SearchPage:
     """The residents list: by name (any member's), account id or card id, and by compound,
     building, unit and room; in address order (:func:`address_key`), ``per_page`` rows from ``page`` (1-based)."""
-    where, args = ["1"], []
+    where, args = ["1 = 1"], []
     if compound_id is not None:
         where.append("a.compound_id = ?")
         args.append(compound_id)

@@ -150,7 +150,7 @@ def record(conn: sqlite3.Connection, actor: str, action: str, target: str = "", 
 def search(conn: sqlite3.Connection, *, actor: str = "", action: str = "", text: str = "",
            limit: int = MAX_ROWS) -> list[AuditRecord]:
     """Newest first, filtered by actor (exact), action (prefix) and free text in target/detail."""
-    sql = "SELECT audit_id, at, actor, action, target, detail FROM audit_log WHERE 1"
+    sql = "SELECT audit_id, at, actor, action, target, detail FROM audit_log WHERE 1 = 1"
     args: list = []
     if actor:
         sql += " AND actor = ?"

@@ -28,15 +28,31 @@ def schema_version() -> int:
     return len(MIGRATIONS)
 
 
+def is_url(store) -> bool:
+    """Whether a store is named by a PostgreSQL URL (anything else is a SQLite file path)."""
+    return isinstance(store, str) and store.startswith(("postgresql://", "postgres://"))
+
+
+def engine(conn) -> str:
+    """``"sqlite"`` or ``"postgresql"``: which engine a store connection talks to."""
+    return getattr(conn, "engine", "sqlite")
+
+
 def connect(path: str | Path, *, create: bool = False, migrate: bool = True,
             readonly: bool = False, busy_timeout: float = 30) -> sqlite3.Connection:
     """Open (or with ``create`` make) a community store and bring its schema up to date.
+
+    ``path`` is a SQLite file, or a ``postgresql://`` URL for a store on PostgreSQL (bank.pg:
+    a connection with the same surface; docs/architecture.md, "Two engines").
 
     With ``readonly`` nothing is ever written, not even a migration: a store at an older schema
     version is refused with a message saying how to upgrade it. ``busy_timeout``: how long a
     write waits for another writer before SQLite gives up (:func:`is_busy`); the office server
     waits only briefly and answers "busy, retry" instead of holding a request for 30 s.
     """
+    if is_url(path):
+        from . import pg  # only an office on PostgreSQL needs the driver
+        return pg.connect(path, create=create, migrate=migrate, readonly=readonly, busy_timeout=busy_timeout)
     path = Path(path)
     if create:
         if path.exists():
@@ -68,8 +84,10 @@ def connect(path: str | Path, *, create: bool = False, migrate: bool = True,
 
 
 def is_busy(exc: BaseException) -> bool:
-    """Whether an error is SQLite giving up on a store another connection holds locked."""
-    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
+    """Whether an error is the store giving up on a lock another connection holds (SQLite's busy
+    timeout, PostgreSQL's lock_timeout: the same ``busy_timeout`` of :func:`connect`)."""
+    return isinstance(exc, sqlite3.OperationalError) and any(
+        word in str(exc) for word in ("locked", "busy", "lock timeout"))
 
 
 def _check_ours(conn: sqlite3.Connection, path: Path, create: bool) -> None:
@@ -97,6 +115,9 @@ def _check_current(conn: sqlite3.Connection, path: Path) -> None:
 
 def upgrade(conn: sqlite3.Connection) -> int:
     """Apply the missing migration steps, each in its own transaction; return the new version."""
+    if engine(conn) == "postgresql":
+        from . import pg
+        return pg.upgrade(conn)
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > len(MIGRATIONS):
         raise _too_new(version)

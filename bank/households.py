@@ -360,7 +360,7 @@ def split(conn: sqlite3.Connection, source_id: int, member_ids: list[int], *, po
         conn.execute("DELETE FROM members WHERE account_id = ?", (new_id,))
         ids = [m["member_id"] for m in plan.chosen]
         for n, mid in enumerate(ids):
-            conn.execute("UPDATE members SET account_id = ?, is_holder = ?, relation = CASE WHEN ? THEN '本人' "
+            conn.execute("UPDATE members SET account_id = ?, is_holder = ?, relation = CASE WHEN ? = 1 THEN '本人' "
                          "ELSE relation END WHERE member_id = ?", (new_id, int(n == 0), int(n == 0), mid))
         change = _record_change(conn, "split", plan.source.account, new_id, ids, None, "household", points, note,
                                 by, now)

@@ -239,8 +239,11 @@ def of(conn: sqlite3.Connection) -> KeyStore:
     cache = getattr(conn, "cache", None)
     if cache is not None and "keystore" in cache:
         return cache["keystore"]
-    row = next((r for r in conn.execute("PRAGMA database_list") if r[1] == "main"), None)
-    keys = for_store(row[2] if row is not None and row[2] else None)
+    if getattr(conn, "engine", "sqlite") == "sqlite":
+        row = next((r for r in conn.execute("PRAGMA database_list") if r[1] == "main"), None)
+        keys = for_store(row[2] if row is not None and row[2] else None)
+    else:  # a server store has no file to keep keys beside: $MPB_KEY_DIR or keystore.use
+        keys = for_store(None)
     if cache is not None:
         cache["keystore"] = keys
     return keys

@@ -317,6 +317,9 @@ LIMIT :limit OFFSET :offset
 """
 
 
+_ALL = 2 ** 62  # LIMIT for "every row" in both engines (SQLite's -1 is an error in PostgreSQL)
+
+
 def running_balances(points, opening: int = 0) -> list[int]:
     """The balance after each of ``points`` (oldest first), starting from ``opening``.
 
@@ -335,7 +338,7 @@ def passbook(conn: sqlite3.Connection, account_id: int, *, limit: int | None = 2
     """The newest ``limit`` entries (None: all; before an entry id or after ``offset`` newer ones,
     for paging), newest first, each with the balance after it."""
     rows = conn.execute(_PASSBOOK, {"account": account_id, "before": before_entry_id,
-                                    "limit": -1 if limit is None else limit, "offset": offset}).fetchall()
+                                    "limit": _ALL if limit is None else limit, "offset": offset}).fetchall()
     if not rows:
         return []
     opening = conn.execute("SELECT coalesce(sum(points), 0) FROM ledger_entries WHERE account_id = ? AND entry_id < ?",

@@ -176,7 +176,7 @@ def held_points(conn: sqlite3.Connection, account_id: int) -> int:
 def search(conn: sqlite3.Connection, *, status: str = "", account_id: int | None = None,
            compound_id: int | None = None, limit: int = 500) -> list[Objection]:
     sql = f"SELECT {', '.join('o.' + c.strip() for c in _COLUMNS.split(','))} FROM objections o " \
-          "JOIN accounts a USING (account_id) WHERE 1"
+          "JOIN accounts a USING (account_id) WHERE 1 = 1"
     args: list = []
     if status == "open":
         sql += " AND o.status IN ('raised', 'assigned', 'investigated')"

@@ -68,5 +68,5 @@ def monthly_table(conn: sqlite3.Connection, month: periods.Period,
         WHERE e.kind = 'redemption' AND e.recorded_at >= ? AND e.recorded_at < ?
           AND NOT EXISTS (SELECT 1 FROM ledger_entries r WHERE r.reverses_entry_id = e.entry_id)
           AND (? IS NULL OR e.merchant_id = ?)
-        GROUP BY e.merchant_id, e.offer_id ORDER BY e.merchant_id, e.offer_id"""
+        GROUP BY e.merchant_id, m.name, e.offer_id, o.name ORDER BY e.merchant_id, e.offer_id"""
     return [TableRow(*r) for r in conn.execute(sql, (month.start, month.end, merchant_id, merchant_id))]

@@ -52,7 +52,8 @@ def add(conn: sqlite3.Connection, *, compound_id: int, account_id: int, name: st
     pin_hash = accounts.hash_pin(pin, salt=salt)  # salt given: the deterministic demo
     at = clock.to_text(now or clock.now_utc())
     card = cards.issue(conn, account_id, role="staff", now=now)
-    rid = conn.execute(f"INSERT INTO reviewers ({_COLUMNS}) VALUES (NULL, ?, ?, ?, ?, ?, 1, ?)",
+    rid = conn.execute("INSERT INTO reviewers (compound_id, account_id, name, card_id, pin_hash, active, created_at) "
+                       "VALUES (?, ?, ?, ?, ?, 1, ?)",
                        (compound_id, account_id, name, card.card_id, pin_hash, at)).lastrowid
     return get(conn, rid), card
 

@@ -106,7 +106,7 @@ def get(conn: sqlite3.Connection, tip_id: int) -> Tip:
 
 
 def search(conn: sqlite3.Connection, *, status: str = "", compound_id: int | None = None, limit: int = 500) -> list[Tip]:
-    sql, args = "SELECT * FROM tips WHERE 1", []
+    sql, args = "SELECT * FROM tips WHERE 1 = 1", []
     if status:
         sql += " AND status = ?"
         args.append(status)

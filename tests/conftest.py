@@ -26,10 +26,64 @@ def copy_store(src, dst):
     return dst
 
 
+def pytest_generate_tests(metafunc):
+    """``@pytest.mark.engines("sqlite", "postgresql")`` runs a test's ``store`` on each engine."""
+    marker = metafunc.definition.get_closest_marker("engines")
+    if marker is not None and "engine" in metafunc.fixturenames:
+        metafunc.parametrize("engine", marker.args, indirect=True)
+
+
 @pytest.fixture
-def store(tmp_path):
+def engine(request):
+    """The engine of the test's ``store``: SQLite unless the test is marked ``engines``."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server for the whole session (tests/pg_kit.py), removed at the end."""
+    from tests import pg_kit
+    try:
+        server = pg_kit.start()
+    except FileNotFoundError as exc:
+        pytest.skip(f"no PostgreSQL here ({exc}); `make test` installs it")
+    yield server
+    pg_kit.stop(server)
+
+
+def empty_store(engine, tmp_path, request):
+    """A new, migrated, empty store on ``engine``: a SQLite file in tmp_path, or a database of its
+    own on the session's PostgreSQL server, opened as the application role (keys in tmp_path)."""
+    if engine == "sqlite":
+        return db.connect(tmp_path / "store.sqlite", create=True)
+    from bank import keystore
+    from tests import pg_kit
+    server = request.getfixturevalue("pg_server")
+    name = server.new_database()
+    conn = db.connect(server.url(name, pg_kit.APP))
+    keystore.use(conn, keystore.KeyStore(tmp_path / "store.keys"))
+
+    def drop():
+        conn.close()
+        server.drop_database(name)
+    request.addfinalizer(drop)
+    return conn
+
+
+def reopen(store, tmp_path, **kwargs):
+    """Another connection to the store of the ``store`` fixture (as another server thread has)."""
+    if db.engine(store) == "sqlite":
+        return db.connect(tmp_path / "store.sqlite", **kwargs)
+    from bank import keystore
+    conn = db.connect(store.url, **kwargs)
+    keystore.use(conn, keystore.of(store))
+    return conn
+
+
+@pytest.fixture
+def store(engine, tmp_path, request):
     """A new store with the community, an issuing key, the default catalog and one compound."""
-    conn = db.connect(tmp_path / "store.sqlite", create=True)
+    conn = empty_store(engine, tmp_path, request)
     with db.transaction(conn):
         community.found(conn, code="LH", name="龙海社区")
         cards.create_issuing_key(conn, now=T0)

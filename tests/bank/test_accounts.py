@@ -5,6 +5,8 @@ import pytest
 from bank import accounts
 from bank.errors import InvalidInput, NotFound
 
+pytestmark = pytest.mark.engines("sqlite", "postgresql")
+
 
 def test_household_with_members(store, account):
     accounts.add_member(store, account, "李玥", "配偶")
@@ -45,3 +47,17 @@ def test_address_must_exist(store, compound, building, unit):
         accounts.open_account(store, kind="single", holder="王五", compound_id=compound, building=building,
                               unit=unit, room="101")
     assert store.execute("SELECT count(*) FROM accounts").fetchone()[0] == 0
+
+
+def test_search_finds_by_name_number_and_address_with_balances(store, account):
+    from bank import ledger
+    from tests.conftest import T0
+    other = accounts.open_account(store, kind="single", holder="王五", compound_id=1, building=1, unit=1,
+                                  room="101", now=T0)
+    ledger.record_item(store, account, "ML05", recorded_by="测试", now=T0)   # red list +3
+    found = accounts.search(store, term="张")
+    assert [(r["account_id"], r["balance"], r["compound"], r["member_count"]) for r in found.rows] == \
+        [(account, 3, "龙海花园", 1)]
+    assert [r["account_id"] for r in accounts.search(store, building=1).rows] == [other]
+    assert [r["account_id"] for r in accounts.search(store, term=str(other)).rows] == [other]
+    assert accounts.search(store).total == 2

@@ -9,6 +9,8 @@ import pytest
 from bank import alerts, attempts, audit
 from tests.conftest import T0
 
+pytestmark = pytest.mark.engines("sqlite", "postgresql")
+
 
 def _try(store, scope, subject, ok, at):
     return attempts.check(store, scope, subject, lambda: ok, actor="test", now=at)
@@ -129,11 +131,11 @@ def test_requests_sent_all_at_once_get_no_more_tries(store, account, tmp_path):
     takes a while: the count is taken before the check, so only five are looked at."""
     import threading
     import time
-    from bank import db
+    from tests.conftest import reopen
     looked_at, barrier = [], threading.Barrier(20)
 
     def guess(n):
-        conn = db.connect(tmp_path / "store.sqlite", migrate=False)
+        conn = reopen(store, tmp_path, migrate=False)
         try:
             barrier.wait()
             attempts.check(conn, "staff_pin", 1, lambda: looked_at.append(n) or time.sleep(0.05) or False,

@@ -8,6 +8,8 @@ from bank.errors import InvalidInput
 
 from ..conftest import T0
 
+pytestmark = pytest.mark.engines("sqlite", "postgresql")
+
 
 def refusal(store, text):
     with pytest.raises(CardRefused) as exc:

@@ -11,6 +11,8 @@ from bank.errors import InvalidInput
 
 from .kit import local
 
+pytestmark = pytest.mark.engines("sqlite", "postgresql")
+
 
 def test_catalog_has_four_products_with_cadences_and_25_items_under_five_headings():
     data = convention.load_file()

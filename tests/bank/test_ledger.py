@@ -11,6 +11,8 @@ from bank.errors import AccountInactive, AlreadyReversed, CapExceeded, Insuffici
 from ..conftest import T0
 from .kit import local
 
+pytestmark = pytest.mark.engines("sqlite", "postgresql")
+
 
 def test_award_and_deduction_take_points_and_kind_from_the_rule_item(store, account):
     award = ledger.record_item(store, account, "ML05", recorded_by="tester", now=T0)  # red list +3
@@ -21,6 +23,9 @@ def test_award_and_deduction_take_points_and_kind_from_the_rule_item(store, acco
     assert type(ledger.balance(store, account)) is int
 
 
+# SQLite's typeof CHECK refuses 1.5; a PostgreSQL INTEGER column rounds a fractional literal on
+# assignment (it never stores a fraction, but does not refuse either): not yet decided for PostgreSQL.
+@pytest.mark.engines("sqlite")
 def test_points_are_integers_even_for_raw_sql(store, account):
     with pytest.raises(sqlite3.IntegrityError):
         store.execute("INSERT INTO ledger_entries (account_id, kind, points, recorded_by, recorded_at, note) "
@@ -30,12 +35,31 @@ def test_points_are_integers_even_for_raw_sql(store, account):
     assert ledger.entries(store, account) == []
 
 
-def test_update_and_delete_are_refused_by_sqlite_itself(store, account):
+def test_update_and_delete_are_refused_by_the_database_itself(store, account, engine):
+    # SQLite: the triggers; PostgreSQL: first the application role's privileges (it has no
+    # UPDATE/DELETE on the ledger), and the triggers behind them (the next test)
+    refusal = "append-only" if engine == "sqlite" else "permission denied for table ledger_entries"
     e = ledger.record_item(store, account, "XS01", recorded_by="tester", now=T0)
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+    with pytest.raises(sqlite3.DatabaseError, match=refusal):
         store.execute("UPDATE ledger_entries SET points = 100 WHERE entry_id = ?", (e.entry_id,))
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+    with pytest.raises(sqlite3.DatabaseError, match=refusal):
         store.execute("DELETE FROM ledger_entries WHERE entry_id = ?", (e.entry_id,))
+    assert ledger.entry(store, e.entry_id).points == 1
+
+
+@pytest.mark.engines("postgresql")
+def test_on_postgresql_even_the_owner_cannot_update_or_delete_ledger_entries(store, account, pg_server):
+    from bank import db
+    from tests import pg_kit
+    e = ledger.record_item(store, account, "XS01", recorded_by="tester", now=T0)
+    owner = db.connect(pg_server.url(store.raw.info.dbname, pg_kit.OWNER))
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only: post a reversal instead"):
+            owner.execute("UPDATE ledger_entries SET points = 100 WHERE entry_id = ?", (e.entry_id,))
+        with pytest.raises(sqlite3.IntegrityError, match="append-only: post a reversal instead"):
+            owner.execute("DELETE FROM ledger_entries WHERE entry_id = ?", (e.entry_id,))
+    finally:
+        owner.close()
     assert ledger.entry(store, e.entry_id).points == 1
 
 
@@ -158,3 +182,20 @@ def test_passbook_pages_by_offset_and_whole_with_the_same_running_balance(store,
     assert [len(p) for p in pages] == [10, 10, 5]
     assert [ln.balance_after for p in pages for ln in p] == [ln.balance_after for ln in whole] == list(range(25, 0, -1))
     assert ledger.running_balances([3, -1, 2], opening=10) == [13, 12, 14]
+
+
+def test_settled_redemptions_keep_their_refs_and_later_entries_follow_them(store, account):
+    # settlement assigns entry ids itself (max + 1): an entry recorded afterwards must still get
+    # a free one, on PostgreSQL too, where new rows otherwise take the next number of a counter
+    mid = merchants.add_merchant(store, "老街小面", "noodles")
+    noodles = merchants.offer(store, merchants.add_offer(store, mid, "小面", 6, 700))
+    first = ledger.record_item(store, account, "YC01", recorded_by="t", now=T0)  # +5
+    items = [(account, noodles, 1, 6, "2026-03-02T01:00:00.000000Z", "dev:tablet-1:1"),
+             (account, noodles, 2, 12, "2026-03-02T01:05:00.000000Z", "dev:tablet-1:2")]
+    settled = ledger.settle_redemptions(store, items, recorded_by="m", device_id="tablet-1", now=T0)
+    assert settled == {"dev:tablet-1:1": first.entry_id + 1, "dev:tablet-1:2": first.entry_id + 2}
+    # the same push again writes nothing and answers the same entries
+    assert ledger.settle_redemptions(store, items, recorded_by="m", device_id="tablet-1", now=T0) == settled
+    later = ledger.record_item(store, account, "XS01", recorded_by="t", now=T0)
+    assert later.entry_id == first.entry_id + 3
+    assert ledger.balance(store, account) == 5 - 18 + 1

@@ -16,6 +16,8 @@ from bank.errors import AccountInactive, InvalidInput, NotFound
 
 from tests.conftest import T0
 
+pytestmark = pytest.mark.engines("sqlite", "postgresql")
+
 
 def counts(conn) -> tuple:
     return tuple(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
@@ -23,15 +25,20 @@ def counts(conn) -> tuple:
                            "offer_price_history", "volunteer_teams", "catalog_versions", "household_changes"))
 
 
+def account_rows(conn) -> list[tuple]:
+    return [tuple(r) for r in conn.execute("SELECT account_id, status, display_name, phone, room FROM accounts "
+                                           "ORDER BY account_id")]
+
+
 def refused(conn, func, *args, match: str, **kwargs):
     """Call a bank function that must refuse: the message says why and nothing is written (the
     store is in autocommit mode, so a write before the refusal would stay)."""
     before = counts(conn)
-    state = conn.execute("SELECT group_concat(status || display_name || phone || room) FROM accounts").fetchone()[0]
+    state = account_rows(conn)
     with pytest.raises((InvalidInput, NotFound), match=match):
         func(conn, *args, **kwargs)      # no transaction around it: the function writes nothing itself
     assert counts(conn) == before
-    assert conn.execute("SELECT group_concat(status || display_name || phone || room) FROM accounts").fetchone()[0] == state
+    assert account_rows(conn) == state
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ from bank import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
+pytestmark = pytest.mark.engines("sqlite", "postgresql")
+
 
 def test_every_setting_is_documented():
     doc = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")

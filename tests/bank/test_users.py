@@ -11,6 +11,8 @@ from bank import users
 from bank.errors import InvalidInput
 from tests.conftest import T0
 
+pytestmark = pytest.mark.engines("sqlite", "postgresql")
+
 
 @pytest.mark.parametrize("password", ["12345678", "1234567890", "password123", "qwertyuiop", "1qaz2wsx3edc",
                                       "aaaaaaaaaaaa", "abcdefghijk", "iloveyou12", "P@ssw0rd2024", "woaini1314",

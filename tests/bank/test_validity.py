@@ -2,9 +2,13 @@
 
 import datetime as dt
 
+import pytest
+
 from bank import ledger, merchants, settings, validity
 
 from .kit import local
+
+pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
 
 def earn(store, account, code, when):

@@ -1,0 +1,466 @@
+"""PostgreSQL storage: the same store as bank.db's SQLite file, behind a thin dialect layer.
+
+``bank.db.connect("postgresql://...")`` returns a :class:`Connection` that offers the part of
+sqlite3's DB-API the bank uses (``execute`` with ``?`` or ``:name`` parameters, ``executemany``,
+``fetchone``/``fetchall``, ``lastrowid``, rows readable by index and by name, ``in_transaction``),
+so bank.db.transaction and the bank's queries run unchanged. The bank's SQL is written once, in
+the SQL both engines accept; this module translates only what has no common spelling:
+
+- placeholders (``?`` -> ``%s``, ``:name`` -> ``%(name)s``; a literal ``%`` is doubled), bound on
+  the client (psycopg's ClientCursor): a value is typed as a literal is, as in SQLite, so
+  ``? IS NULL`` or ``CASE WHEN ?`` need no casts;
+- ``x IN (SELECT value FROM json_each(?))`` (one bound JSON list: SQLite caps bound parameters)
+  -> ``x = ANY(%s)`` with the list itself bound (PostgreSQL has no such cap, and the index is used);
+- ``a IS ?`` / ``a IS NOT ?`` -> ``a IS [NOT] DISTINCT FROM %s``;
+- ``INSERT OR IGNORE`` -> ``INSERT ... ON CONFLICT DO NOTHING``;
+- ``lastrowid``: an INSERT into a table with an integer key gets ``RETURNING key``;
+- ``BEGIN IMMEDIATE`` -> ``BEGIN`` and a transaction-scoped advisory lock: one writer at a time,
+  as SQLite has it, so the bank's read-check-write steps (caps, balances, refs) stay correct;
+- the schema: the numbered SQLite migrations of bank.schema are translated statement by statement
+  (:func:`ddl`); triggers have their PL/pgSQL form here, by name, and a step with a trigger this
+  module does not know is refused, so the two schemas cannot drift apart silently.
+
+Errors come out as the sqlite3 exception classes (IntegrityError for a broken constraint or an
+append-only trigger, OperationalError for a lock timeout, DatabaseError otherwise): they are the
+bank's DB-API vocabulary on both engines, so every existing ``except`` keeps its meaning.
+
+The schema version lives in the one-row table ``mpb_store`` (SQLite keeps it in PRAGMA
+user_version, and the application id that tells our stores from other databases in PRAGMA
+application_id).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import pq, sql
+
+from .errors import DatabaseError
+from .schema import MIGRATIONS, statements
+
+APPLICATION_ID = 0x4D504231
+WRITE_LOCK = APPLICATION_ID  # the advisory lock key of "the writer"
+
+# Tables that only ever grow (the SQLite triggers refuse UPDATE/DELETE; here privileges too).
+APPEND_ONLY = {"ledger_entries": ("UPDATE", "DELETE", "TRUNCATE"), "audit_log": ("UPDATE", "DELETE", "TRUNCATE"),
+               "device_events": ("UPDATE", "TRUNCATE")}
+
+
+# --- the schema -------------------------------------------------------------------------------
+
+PRELUDE = [
+    "CREATE TABLE mpb_store (application_id INTEGER NOT NULL, version INTEGER NOT NULL)",
+    # A refusing trigger: its message is its argument; SQLSTATE 23001 (restrict_violation) so the
+    # driver reports it as an integrity error, as SQLite's RAISE(ABORT) is.
+    """CREATE FUNCTION mpb_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION USING MESSAGE = TG_ARGV[0], ERRCODE = 'restrict_violation'; END $$""",
+    # An account whose replica rows changed: a pull delta sends it again (bank.schema V4, V14).
+    """CREATE FUNCTION mpb_replica_change() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF TG_OP IN ('UPDATE', 'DELETE') AND (TG_OP = 'DELETE' OR TG_ARGV[0] = 'both') THEN
+           INSERT INTO replica_changes (account_id) VALUES (OLD.account_id);
+         END IF;
+         IF TG_OP IN ('INSERT', 'UPDATE') THEN
+           INSERT INTO replica_changes (account_id) VALUES (NEW.account_id);
+         END IF;
+         RETURN NULL;
+       END $$""",
+]
+
+
+def _refuse(name: str, when: str, table: str, message: str, condition: str = "") -> str:
+    cond = f" WHEN ({condition})" if condition else ""
+    return (f"CREATE TRIGGER {name} {when} ON {table} FOR EACH ROW{cond} "
+            f"EXECUTE FUNCTION mpb_refuse('{message}')")
+
+
+def _replica(name: str, when: str, table: str, which: str = "new") -> str:
+    return f"CREATE TRIGGER {name} {when} ON {table} FOR EACH ROW EXECUTE FUNCTION mpb_replica_change('{which}')"
+
+
+_LEDGER = "ledger entries are append-only: post a reversal instead"
+_KEYS = "issuing private keys live in key files, not in the store"
+TRIGGERS = {
+    "ledger_no_update": _refuse("ledger_no_update", "BEFORE UPDATE", "ledger_entries", _LEDGER),
+    "ledger_no_delete": _refuse("ledger_no_delete", "BEFORE DELETE", "ledger_entries", _LEDGER),
+    "device_events_no_update": _refuse("device_events_no_update", "BEFORE UPDATE", "device_events",
+                                       "device events are append-only"),
+    "audit_no_update": _refuse("audit_no_update", "BEFORE UPDATE", "audit_log", "the audit log is append-only"),
+    "audit_no_delete": _refuse("audit_no_delete", "BEFORE DELETE", "audit_log", "the audit log is append-only"),
+    "issuing_keys_no_private_insert": _refuse("issuing_keys_no_private_insert", "BEFORE INSERT", "issuing_keys",
+                                              _KEYS, "NEW.private_key IS NOT NULL"),
+    "issuing_keys_no_private_update": _refuse("issuing_keys_no_private_update", "BEFORE UPDATE OF private_key",
+                                              "issuing_keys", _KEYS, "NEW.private_key IS NOT NULL"),
+    "accounts_changed": _replica("accounts_changed", "AFTER UPDATE OF status, pin_hash, display_name", "accounts"),
+    "cards_added": _replica("cards_added", "AFTER INSERT", "cards"),
+    "cards_changed": _replica("cards_changed", "AFTER UPDATE", "cards"),
+    "holds_added": _replica("holds_added", "AFTER INSERT", "card_holds"),
+    "holds_changed": _replica("holds_changed", "AFTER UPDATE", "card_holds"),
+    "accounts_registration_changed": _replica("accounts_registration_changed",
+                                              "AFTER UPDATE OF kind, compound_id, building, unit, room", "accounts"),
+    "members_added": _replica("members_added", "AFTER INSERT", "members"),
+    "members_moved": _replica("members_moved", "AFTER UPDATE OF account_id", "members", "both"),
+    "members_removed": _replica("members_removed", "AFTER DELETE", "members"),
+}
+
+# Statements whose SQLite text uses SQLite's own functions, in their PostgreSQL form.
+_UTC_SECONDS = "to_char(now() AT TIME ZONE 'UTC'{}, 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+REWRITES = {
+    "UPDATE devices SET last_request_time = strftime(":
+        f"UPDATE devices SET last_request_time = {_UTC_SECONDS.format('')} || '.000000Z' "
+        f"WHERE last_request_time > {_UTC_SECONDS.format(' + interval ' + chr(39) + '1 day' + chr(39))} || '.000000Z'",
+}
+
+_DDL_RULES = [
+    # SQLite's INTEGER PRIMARY KEY is the rowid: a new row without one gets the next number
+    (re.compile(r"\b(\w+)\s+INTEGER PRIMARY KEY\b"), r"\1 INTEGER GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"),
+    (re.compile(r"\bBLOB\b"), "BYTEA"),
+    # a PostgreSQL INTEGER column holds nothing else: SQLite needs typeof() checks for that
+    (re.compile(r"CHECK \(typeof\((\w+)\) = 'integer'\)"), ""),
+    (re.compile(r"typeof\((\w+)\) = 'integer' AND "), ""),
+    # the GLOB patterns of the schema are character classes only: anchored regular expressions
+    (re.compile(r"(\w+)\s+GLOB\s+'([^']*)'"), r"\1 ~ '^\2$'"),
+    (re.compile(r"\)\s*WITHOUT ROWID"), ")"),
+]
+
+
+def ddl(statement: str) -> str:
+    """One statement of a SQLite migration step, as PostgreSQL runs it."""
+    statement = re.sub(r"\A(\s*--[^\n]*\n)+", "", statement).strip()
+    trigger = re.match(r"CREATE TRIGGER (\w+)", statement)
+    if trigger:
+        if trigger[1] not in TRIGGERS:
+            raise ValueError(f"no PostgreSQL form of trigger {trigger[1]} (bank.pg.TRIGGERS)")
+        return TRIGGERS[trigger[1]]
+    for start, rewritten in REWRITES.items():
+        if statement.startswith(start):
+            return rewritten
+    table = re.match(r"CREATE TABLE (\w+)", statement)
+    keep_rowid = table and table[1] not in INTEGER_KEYS and not re.search(r"WITHOUT ROWID\s*\Z", statement)
+    for pattern, replacement in _DDL_RULES:
+        statement = pattern.sub(replacement, statement)
+    if keep_rowid:
+        # a few reads keep SQLite's insertion order (ORDER BY rowid): the same hidden counter
+        statement = statement[:statement.rindex(")")] + "\n, rowid BIGINT GENERATED ALWAYS AS IDENTITY\n)"
+    return statement
+
+
+def _integer_keys() -> dict[str, str]:
+    """Table -> its integer key column (what ``lastrowid`` reports), from the migrations."""
+    text = "\n".join(MIGRATIONS)
+    return dict(re.findall(r"CREATE TABLE (\w+) \(\s*(\w+)\s+INTEGER PRIMARY KEY\b", text))
+
+
+INTEGER_KEYS = _integer_keys()
+
+
+# --- queries ----------------------------------------------------------------------------------
+
+_JSON_LIST = re.compile(r"IN \(SELECT value FROM json_each\(\?\)\)")
+# SQLite's IS compares with NULL equal to NULL: PostgreSQL spells it IS NOT DISTINCT FROM
+_IS_NOT_PARAM = re.compile(r"\bIS NOT \?")
+_IS_PARAM = re.compile(r"\bIS \?")
+_TOKENS = re.compile(r"'(?:[^']|'')*'|::|:([A-Za-z_]\w*)|\?|%|\x01")
+_INSERT = re.compile(r"\s*INSERT\s+(OR\s+IGNORE\s+)?INTO\s+(\w+)", re.IGNORECASE)
+
+
+class Query:
+    """One bank query translated for PostgreSQL (cached by its text)."""
+
+    __slots__ = ("text", "json_params", "returns_key", "resync")
+
+    def __init__(self, text: str, json_params: tuple[int, ...], returns_key: bool, resync: str | None = None):
+        self.text, self.json_params, self.returns_key, self.resync = text, json_params, returns_key, resync
+
+
+_cache: dict[tuple[str, bool], Query] = {}
+
+
+def translate(query: str, named: bool = False) -> Query:
+    key = (query, named)
+    if key in _cache:
+        return _cache[key]
+    text = _JSON_LIST.sub("= ANY(\x01)", query)
+    text = _IS_PARAM.sub("IS NOT DISTINCT FROM ?", _IS_NOT_PARAM.sub("IS DISTINCT FROM ?", text))
+    insert = _INSERT.match(text)
+    if insert and insert[1]:
+        text = text[:insert.start(1)] + text[insert.end(1):] + " ON CONFLICT DO NOTHING"
+    json_params: list[int] = []
+    position = 0
+
+    def token(m: re.Match) -> str:
+        nonlocal position
+        t = m[0]
+        if t.startswith("'"):
+            return t.replace("%", "%%")
+        if t == "::":
+            return t
+        if m[1] is not None:
+            return f"%({m[1]})s" if named else t
+        if t == "%":
+            return "%%"
+        if t == "\x01":
+            json_params.append(position)
+        position += 1
+        return "%s"
+
+    text = _TOKENS.sub(token, text)
+    returns_key = bool(insert) and insert[2] in INTEGER_KEYS and not re.search(r"\bRETURNING\b", text, re.I)
+    if returns_key:
+        text += f" RETURNING {INTEGER_KEYS[insert[2]]}"
+    resync = None
+    if insert and insert[2] in INTEGER_KEYS:
+        table, column = insert[2], INTEGER_KEYS[insert[2]]
+        names = re.match(r"\s*\(([^)]*)\)", text[insert.end():])
+        if names and column in {n.strip() for n in names[1].split(",")}:
+            # the insert names its keys itself (settlement does: max + 1): the counter that numbers
+            # rows without one must not hand out those numbers again
+            resync = (f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+                      f"(SELECT max({column}) FROM {table}))")
+    q = _cache[key] = Query(text, tuple(json_params), returns_key, resync)
+    return q
+
+
+def _params(q: Query, params):
+    if isinstance(params, dict):
+        return {k: int(v) if isinstance(v, bool) else v for k, v in params.items()}
+    out = [int(v) if isinstance(v, bool) else v for v in params]
+    for i in q.json_params:
+        out[i] = json.loads(out[i])
+    return out
+
+
+class Row(tuple):
+    """A result row readable by index and by column name, as sqlite3.Row is."""
+
+    def __new__(cls, values, index: dict[str, int]):
+        row = super().__new__(cls, values)
+        row._index = index
+        return row
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._index[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+
+def _row_factory(cursor):
+    if cursor.description is None:
+        return tuple
+    index = {c.name: i for i, c in enumerate(cursor.description)}
+    return lambda values: Row(values, index)
+
+
+class IntegrityError(sqlite3.IntegrityError):
+    pass
+
+
+class OperationalError(sqlite3.OperationalError):
+    pass
+
+
+class PgDatabaseError(sqlite3.DatabaseError):
+    pass
+
+
+def _mapped(exc: psycopg.Error) -> sqlite3.DatabaseError:
+    message = exc.diag.message_primary or str(exc)
+    if isinstance(exc, psycopg.IntegrityError):
+        return IntegrityError(message)
+    if isinstance(exc, psycopg.errors.LockNotAvailable | psycopg.errors.QueryCanceled | psycopg.OperationalError):
+        return OperationalError(message)
+    return PgDatabaseError(message)
+
+
+class Cursor:
+    def __init__(self, raw: psycopg.Cursor):
+        self.raw = raw
+        self.lastrowid = None
+
+    def execute(self, query: str, params=()) -> Cursor:
+        try:
+            if query.strip().upper() == "BEGIN IMMEDIATE":
+                self.raw.execute("BEGIN")
+                try:
+                    self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                except psycopg.Error:
+                    # as SQLite's BEGIN IMMEDIATE: a writer that gave up is not left in a transaction
+                    self.raw.execute("ROLLBACK")
+                    raise
+                return self
+            named = isinstance(params, dict)
+            q = translate(query, named)
+            self.raw.execute(q.text, _params(q, params or ()))
+            if q.returns_key:
+                row = self.raw.fetchone()
+                self.lastrowid = row[0] if row else None
+            if q.resync:
+                self.raw.execute(q.resync)
+        except psycopg.Error as exc:
+            raise _mapped(exc) from exc
+        return self
+
+    def executemany(self, query: str, rows) -> Cursor:
+        q = translate(query)
+        text = q.text
+        if q.returns_key:  # nobody reads lastrowid of a batch
+            text = text[:text.rindex(" RETURNING ")]
+        try:
+            self.raw.executemany(text, [_params(q, r) for r in rows])
+            if q.resync:
+                self.raw.execute(q.resync)
+        except psycopg.Error as exc:
+            raise _mapped(exc) from exc
+        return self
+
+    def fetchone(self):
+        return self.raw.fetchone() if self.raw.description is not None else None
+
+    def fetchall(self) -> list:
+        return self.raw.fetchall() if self.raw.description is not None else []
+
+    def __iter__(self):
+        return iter(self.fetchall())
+
+    @property
+    def rowcount(self) -> int:
+        return self.raw.rowcount
+
+    @property
+    def description(self):
+        return self.raw.description
+
+
+class Connection:
+    """A PostgreSQL store connection with the sqlite3 surface the bank uses."""
+
+    engine = "postgresql"
+
+    def __init__(self, raw: psycopg.Connection):
+        self.raw = raw
+        self.cache: dict = {}
+        self.url = ""   # as given to connect (for another connection to the same store)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.info.transaction_status != pq.TransactionStatus.IDLE
+
+    def execute(self, query: str, params=()) -> Cursor:
+        return Cursor(self.raw.cursor()).execute(query, params)
+
+    def executemany(self, query: str, rows) -> Cursor:
+        return Cursor(self.raw.cursor()).executemany(query, rows)
+
+    def cursor(self) -> Cursor:
+        return Cursor(self.raw.cursor())
+
+    def close(self) -> None:
+        self.raw.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# --- opening a store --------------------------------------------------------------------------
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[-1]}"))
+
+
+def connect(url: str, *, create: bool = False, migrate: bool = True, readonly: bool = False,
+            busy_timeout: float = 30) -> Connection:
+    """Open (or with ``create`` make) a community store on PostgreSQL; as bank.db.connect."""
+    shown = safe_url(url)
+    try:
+        raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory, cursor_factory=psycopg.ClientCursor)
+    except psycopg.Error as exc:
+        raise DatabaseError(f"无法连接数据库 {shown}:{exc}", f"cannot connect to database {shown}: {exc}") from None
+    conn = Connection(raw)
+    conn.url = url
+    try:
+        raw.execute(sql.SQL("SET lock_timeout = {}").format(int(busy_timeout * 1000)))
+        ours = raw.execute("SELECT to_regclass('mpb_store') IS NOT NULL").fetchone()[0]
+        if create:
+            if ours:
+                raise DatabaseError(f"数据库已有道德积分银行的数据,不会覆盖:{shown}",
+                                    f"database already holds a store, not overwriting: {shown}")
+            with raw.transaction():
+                for statement in PRELUDE:
+                    raw.execute(statement)
+                raw.execute("INSERT INTO mpb_store VALUES (%s, 0)", (APPLICATION_ID,))
+        elif not ours or raw.execute("SELECT application_id FROM mpb_store").fetchone()[0] != APPLICATION_ID:
+            raise DatabaseError(f"这不是道德积分银行的数据库:{shown}", f"not a Moral Points Bank database: {shown}")
+        if readonly:
+            version = user_version(conn)
+            if version != len(MIGRATIONS):
+                from .db import _too_new
+                if version > len(MIGRATIONS):
+                    raise _too_new(version)
+                raise DatabaseError(
+                    f"数据库 {shown} 的版本({version})需要升级,请先运行:python -m office migrate --db URL",
+                    f"database {shown} is at schema {version}, not {len(MIGRATIONS)}: run 'office migrate' first")
+            raw.execute("SET default_transaction_read_only = on")
+        elif migrate:
+            upgrade(conn)
+    except DatabaseError:
+        conn.close()
+        raise
+    except psycopg.Error as exc:
+        conn.close()
+        raise DatabaseError(f"无法打开数据库 {shown}:{exc}", f"cannot open database {shown}: {exc}") from None
+    return conn
+
+
+def user_version(conn: Connection) -> int:
+    return conn.raw.execute("SELECT version FROM mpb_store").fetchone()[0]
+
+
+def upgrade(conn: Connection) -> int:
+    """Apply the missing migration steps, each in its own transaction, under the writer's lock."""
+    from .db import _too_new
+    raw = conn.raw
+    if user_version(conn) == len(MIGRATIONS):
+        return len(MIGRATIONS)
+    for number in range(1, len(MIGRATIONS) + 1):
+        with raw.transaction():
+            raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            version = user_version(conn)  # another process may have migrated meanwhile
+            if version > len(MIGRATIONS):
+                raise _too_new(version)
+            if version >= number:
+                continue
+            for statement in statements(MIGRATIONS[number - 1]):
+                raw.execute(ddl(statement))
+            raw.execute("UPDATE mpb_store SET version = %s", (number,))
+    return len(MIGRATIONS)
+
+
+def grant_app_role(conn: Connection, role: str) -> None:
+    """Let ``role`` (the role the office runs as) read and write the store, except what the
+    database keeps append-only: it may not update or delete ledger entries or audit rows, nor
+    update device events, nor change the schema version. Run as the store's owner."""
+    raw = conn.raw
+    who = sql.Identifier(role)
+    with raw.transaction():
+        raw.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(who))
+        raw.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}").format(who))
+        raw.execute(sql.SQL("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}").format(who))
+        for table, refused in {**APPEND_ONLY, "mpb_store": ("INSERT", "UPDATE", "DELETE", "TRUNCATE")}.items():
+            raw.execute(sql.SQL("REVOKE {} ON {} FROM {}").format(
+                sql.SQL(", ").join(sql.SQL(p) for p in refused), sql.Identifier(table), who))
