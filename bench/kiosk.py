@@ -53,7 +53,8 @@ def main(argv=None) -> int:
     from device.ui.scanner import ScannerView
     from demo import kiosk as demo
     from kiosk.app import KioskApp
-    from kiosk.flow import KioskFlow, Step
+    from kiosk.flow import KioskFlow
+    from kiosk.steps import Step
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-kiosk-"))
     k = demo.make(workdir, video=False)

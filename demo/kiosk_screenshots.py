@@ -27,7 +27,8 @@ def take(out: Path, workdir: Path | None = None) -> list[Path]:
         from device.ui.app_base import screenshot
 
         from kiosk.app import KioskApp
-        from kiosk.flow import KioskFlow, Step
+        from kiosk.flow import KioskFlow
+        from kiosk.steps import Step
 
         flow = KioskFlow(k.home, camera=str(k.video))
         app = KioskApp(k.home, flow=flow, camera=str(k.video), speaker=Speaker(engine=""))

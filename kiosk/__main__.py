@@ -74,10 +74,10 @@ def enroll_cmd(home_dir, server, code, label, fingerprint):
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 def status_cmd(home_dir, as_json):
     """Last sync, events waiting, whether the kiosk may record entries (it never redeems)."""
-    from device import kiosk as engine
+    from kiosk import status
     from sync import home
     try:
-        s = engine.status(home.open_home(home_dir))
+        s = status.status(home.open_home(home_dir))
     except BankError as exc:
         if as_json:
             click.echo(json.dumps({"ok": False, "error": exc.code, "zh": exc.zh, "en": exc.en}, ensure_ascii=False))

@@ -18,13 +18,16 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, StringProperty
 
 from device import camera as camera_mod
-from device import kiosk as engine
+from kiosk import residents
+from sync import replica
 from device.scan.verify import Refused, verify_on_replica
 from device.tts import Speaker
 from device.ui.app_base import BaseApp
 
 from . import screens, style
-from .flow import KioskFlow, Message, Step
+from .flow import KioskFlow
+from .messages import Message
+from .steps import Step
 
 log = logging.getLogger(__name__)
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
@@ -186,9 +189,9 @@ class KioskApp(BaseApp):
 
     def slides(self) -> list[tuple[str, str]]:
         """What the attract screen rotates: the boards and the current posting (names masked)."""
-        if self.flow.conn is None or engine.replica.state(self.flow.conn, "kiosk_compound") is None:
+        if self.flow.conn is None or replica.state(self.flow.conn, "kiosk_compound") is None:
             return []
-        b = engine.boards(self.flow.conn)
+        b = residents.boards(self.flow.conn)
         out = []
         if b["red"]:
             line = self.tr("{name}  {building}栋{unit}单元  +{points}分")
@@ -209,7 +212,7 @@ class KioskApp(BaseApp):
         return out
 
     def posting_open(self) -> bool:
-        return self.flow.conn is not None and engine.posting_open(self.flow.conn, self.flow.today()) is not None
+        return self.flow.conn is not None and residents.posting_open(self.flow.conn, self.flow.today()) is not None
 
 
 def Window_clear() -> None:
