@@ -26,7 +26,7 @@ from device.ui.app_base import BaseApp
 
 from . import screens, style
 from .flow import KioskFlow
-from .messages import Message
+from device.flowkit import Message
 from .steps import Step
 
 log = logging.getLogger(__name__)

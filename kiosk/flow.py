@@ -11,8 +11,9 @@ Every rule is the kiosk engine's (:mod:`kiosk.residents`, :mod:`kiosk.objections
 sequences the screens, counts PIN tries, keeps the idle timer and turns refusals into sentences.
 Its parts by concern live beside it and are mixed in: the resident's screens
 (:mod:`kiosk.resident_flow`) and the member's (:mod:`kiosk.staff_flow`); the steps and page sizes
-are :mod:`kiosk.steps`, sentences :mod:`kiosk.messages`. The app shows its state and forwards
-taps; tests drive it directly.
+are :mod:`kiosk.steps`; sentences, the PIN pad, paging and the base flow that opens the home and
+starts the syncer are the devices' flow kit (:mod:`device.flowkit`). The app shows its state and
+forwards taps; tests drive it directly.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ import datetime as dt
 from pathlib import Path
 from typing import Callable
 
-from bank import accounts, clock
+from bank import clock
 from bank.errors import BankError
+from device.flowkit import DeviceFlow, Message, from_error, msg, page_count, page_of, pin_after, turned
 from device.syncing import Syncer
-from sync import client, home as home_mod, replica
+from sync import replica
 
 from . import refusals, residents, staff, status
-from .messages import Message, from_error, msg
 from .resident_flow import ResidentSteps
 from .staff_flow import StaffSteps
 from .steps import (
@@ -51,26 +52,18 @@ from .steps import (
 )
 
 
-class KioskFlow(ResidentSteps, StaffSteps):
+class KioskFlow(ResidentSteps, StaffSteps, DeviceFlow):
     """The kiosk's state. ``now`` is injectable so tests move time (idle reset, same-day undo)."""
 
     def __init__(self, home_dir: Path | str | None, *, now: Callable[[], dt.datetime] = clock.now_utc,
                  transport=None, syncer: Syncer | None = None, camera: str = "0"):
         self.now = now
         self.camera = camera
-        self.home = None
-        self.syncer = None
-        self.fault: Message | None = None    # the home could not be opened: damaged, another device's
-        if home_dir is not None and (Path(home_dir) / home_mod.CONFIG).exists():
-            try:
-                self.home = home_mod.open_home(home_dir)
-            except BankError as exc:
-                self.fault = from_error(exc)
-        if self.home is not None:
-            fn = (lambda h: client.sync_once(h, transport)) if transport is not None else None
-            self.syncer = syncer or Syncer(self.home, sync_fn=fn, now=now)
-        self.conn = self.home.replica() if self.home else None
         self.transport = transport
+        self.open_home(home_dir)      # the home could not be opened: self.fault, damaged, another device's
+        if self.home is not None:
+            self.start_syncer(syncer)
+        self.conn = self.home.replica() if self.home else None
         self.lang = LANGUAGES[0]
         self.list_rows = PAGE_SIZE
         self.reset()
@@ -154,17 +147,9 @@ class KioskFlow(ResidentSteps, StaffSteps):
             self.shop_kind = self.shop_id = None
         self.step = step
 
-    def fault_message(self) -> Message | None:
-        """Why this kiosk must not show or record anything, or None: its home could not be opened,
-        the background sync found the replica damaged, or the replica is behind or forked."""
-        if self.fault is not None or self.conn is None:
-            return self.fault
-        state = self.syncer.state if self.syncer else None
-        if state is not None and state.fault:
-            code, zh, en = state.fault
-            return Message(zh, en, (), "error", code)
-        found = replica.fault(self.conn)
-        return None if found is None else from_error(found)
+    def replica_fault(self):
+        """The replica's own fault (behind, forked), on the flow's connection."""
+        return replica.fault(self.conn)
 
     def scan(self, text: str) -> None:
         self.touch()
@@ -192,16 +177,7 @@ class KioskFlow(ResidentSteps, StaffSteps):
 
     def pin_key(self, key: str) -> None:
         self.touch()
-        if key == "clear":
-            self.pin = ""
-        elif key == "back":
-            self.pin = self.pin[:-1]
-        elif key.isdigit() and len(self.pin) < accounts.PIN_LENGTHS[-1]:
-            self.pin += key
-
-    def _office(self):
-        """The transport to the office for an online PIN check (the test's, or the home's server)."""
-        return self.transport or client.transport_for(self.home, residents.ONLINE_TIMEOUT)
+        self.pin = pin_after(self.pin, key)
 
     def pin_submit(self) -> None:
         """Have the office check the PIN being entered, for whoever is asking (a kiosk holds no
@@ -211,7 +187,7 @@ class KioskFlow(ResidentSteps, StaffSteps):
         now = self.now()
         if self.step is Step.PIN and self.card is not None:
             try:
-                residents.unlock_passbook(self.home, self.conn, self._office(), self.card, pin, now)
+                residents.unlock_passbook(self.home, self.conn, self.office(residents.ONLINE_TIMEOUT), self.card, pin, now)
             except BankError as exc:
                 return self._pin_refused(exc, then=Step.PASSBOOK)
             self.unlocked = True
@@ -219,7 +195,7 @@ class KioskFlow(ResidentSteps, StaffSteps):
             self.message = None
         elif self.step is Step.STAFF_PIN and self.pending_card is not None:
             try:
-                member = staff.staff_login(self.home, self.conn, self._office(), self.pending_card, pin, now)
+                member = staff.staff_login(self.home, self.conn, self.office(residents.ONLINE_TIMEOUT), self.pending_card, pin, now)
             except BankError as exc:
                 return self._pin_refused(exc, then=None)
             self.member, self.pending_member, self.pending_card = member, None, None
@@ -227,7 +203,7 @@ class KioskFlow(ResidentSteps, StaffSteps):
             self.message = msg("{name},您好。请刷储户卡,或按楼栋单元查找。", name=self.member.name)
         elif self.step is Step.STAFF_CONFIRM and self.second_pending is not None:
             try:
-                second = staff.second_confirm(self.home, self.conn, self._office(), self.pending_card, pin, now)
+                second = staff.second_confirm(self.home, self.conn, self.office(residents.ONLINE_TIMEOUT), self.pending_card, pin, now)
             except BankError as exc:
                 self.message = from_error(exc)
                 if getattr(exc, "reason", "") != "pin_wrong":
@@ -285,12 +261,10 @@ class KioskFlow(ResidentSteps, StaffSteps):
 
     def page_of(self, rows: list) -> list:
         """This page's part of the list the current screen shows."""
-        n = self.page_size()
-        return rows[self.page * n:(self.page + 1) * n]
+        return page_of(rows, self.page, self.page_size())
 
     def pages(self, n: int) -> int:
-        size = self.page_size()
-        return max(1, (n + size - 1) // size)
+        return page_count(n, self.page_size())
 
     def paged(self) -> list:
         """The whole list the current screen pages through (empty where there is none)."""
@@ -301,11 +275,7 @@ class KioskFlow(ResidentSteps, StaffSteps):
 
     def turn(self, delta: int) -> None:
         self.touch()
-        self.page = min(max(0, self.page + delta), self.pages(len(self.paged())) - 1)
-
-    def _sync(self, reason: str) -> None:
-        if self.syncer is not None:
-            self.syncer.request(reason)
+        self.page = turned(self.page, delta, len(self.paged()), self.page_size())
 
     def sync_line(self) -> Message:
         fault = self.fault_message()

@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 
 from bank.errors import BankError
+from device.flowkit import chunks, from_error, msg
 
 from . import objections, residents, tips
-from .messages import from_error, msg
-from .steps import BOARD_TABS, CONVENTION_ITEMS_PER_PAGE, POSTING_ROWS_PER_PAGE, Step, chunks
+from .steps import BOARD_TABS, CONVENTION_ITEMS_PER_PAGE, POSTING_ROWS_PER_PAGE, Step
 
 
 class ResidentSteps:
@@ -162,7 +162,7 @@ class ResidentSteps:
         self.object_entry = None
         self.step = Step.HOME
         self.message = msg("异议已提交,评议会将调查并答复您。", "info")
-        self._sync("objection")
+        self.request_sync("objection")
 
     def tip_choices(self) -> list:
         """The tip screen's paged choices: (code, name) of the categories, then None (no building:
@@ -188,4 +188,4 @@ class ResidentSteps:
         self.tip_category, self.page = None, 0
         self.step = Step.HOME
         self.message = msg("举报已收到,不记录您的姓名和卡号。道德评议会将核实处理。")
-        self._sync("tip")
+        self.request_sync("tip")

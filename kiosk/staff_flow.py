@@ -5,12 +5,11 @@ state it reads; the rules are the engine's (:mod:`kiosk.staff`). No Kivy here.""
 
 from __future__ import annotations
 
-
 from bank.errors import BankError
+from device.flowkit import N_, chunks, from_error, msg
 
 from . import refusals, residents, staff
-from .messages import N_, from_error, msg
-from .steps import STAFF_ITEMS_PER_PAGE, Step, chunks
+from .steps import STAFF_ITEMS_PER_PAGE, Step
 
 
 # The note is stored with the entry in Chinese (the office reads it); the buttons show it translated.
@@ -132,7 +131,7 @@ class StaffSteps:
         self.target = residents.account_view(self.conn, self.target.account_id, self.today())
         self.item, self.second, self.second_pending, self.note = None, None, None, ""
         self.step = Step.STAFF_ITEMS
-        self._sync("entry")
+        self.request_sync("entry")
 
     def month(self) -> list[staff.MonthLine]:
         return staff.month_entries(self.conn, self.now())
@@ -154,4 +153,4 @@ class StaffSteps:
             self.message = from_error(exc)
             return
         self.message = msg("已撤销:{name} {item}。", name=line.name, item=line.title)
-        self._sync("undo")
+        self.request_sync("undo")

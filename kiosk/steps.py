@@ -44,7 +44,3 @@ RESIDENT_STEPS = {Step.HOME, Step.PASSBOOK, Step.PIN, Step.CONVENTION, Step.REDE
                   Step.TIP}
 STAFF_STEPS = {Step.STAFF_PIN, Step.STAFF_FIND, Step.STAFF_ITEMS, Step.STAFF_CONFIRM, Step.STAFF_MONTH}
 
-
-def chunks(rows: list, n: int) -> list[list]:
-    """``rows`` in pieces of at most ``n`` (one empty piece for no rows: a product still has its page)."""
-    return [rows[i:i + n] for i in range(0, len(rows), n)] or [[]]

@@ -11,7 +11,7 @@ from bank import accounts
 from bank.errors import BankError
 from sync import client, home as home_mod
 
-from .messages import msg
+from device.flowkit import msg
 from .steps import Step
 
 SETTINGS_FILE = "terminal.json"

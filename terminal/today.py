@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from bank import clock
 
 from . import redeem as engine
-from .messages import from_error, msg
+from device.flowkit import from_error, msg
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ home screen); the chosen category is a button that chooses again."""
 from kivy.properties import StringProperty
 
 from kiosk import tips
-from kiosk.messages import N_
+from device.flowkit import N_
 
 from .base import KioskScreen, load_kv
 
