@@ -13,6 +13,7 @@ from typing import Callable
 
 import click
 
+from bank import clock
 from bank.errors import BankError
 from sync import client
 from sync.faults import DeviceFault
@@ -24,6 +25,19 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 def echo_json(obj, indent: int | None = 2) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, indent=indent))
+
+
+def local_time(text: str | None) -> str:
+    """A stored UTC instant as a person there reads it (Asia/Shanghai)."""
+    if text is None:
+        return "从未同步 (never)"
+    return clock.local(clock.from_text(text)).strftime("%Y-%m-%d %H:%M") + " (北京时间)"
+
+
+def last_sync_line(status: dict) -> str:
+    """``status`` (a device engine's) as the line of its last sync, in local time, with its age."""
+    age = status["last_sync_age_hours"]
+    return f"上次同步 (last sync): {local_time(status['last_sync_at'])}" + (f",{age} 小时前" if age is not None else "")
 
 
 def fail(zh: str, en: str) -> None:

@@ -52,8 +52,7 @@ def status_cmd(home_dir, as_json):
         click.echo(json.dumps(s, ensure_ascii=False))
         return
     click.echo(f"设备 {s['device_id']} · 一体机 · {s['compound'] or '—'} · 办公室 {s['server']}")
-    click.echo(f"上次同步 (last sync): {s['last_sync_at'] or '从未 (never)'}"
-               + (f", {s['last_sync_age_hours']} 小时前" if s['last_sync_age_hours'] is not None else ""))
+    click.echo(clikit.last_sync_line(s))
     click.echo(f"待上传 (pending): {s['pending_events']} 条; 办公室已确认到第 {s['acked_seq']} 条, "
                f"本机最新第 {s['last_seq']} 条")
     if s["can_record"]:

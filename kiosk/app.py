@@ -20,7 +20,7 @@ from kivy.properties import BooleanProperty, StringProperty
 from device import camera as camera_mod
 from kiosk import residents
 from sync import replica
-from device.scan.verify import Refused, verify_on_replica
+from device.scan.verify import Refused
 from device.tts import Speaker
 from device.ui.app_base import BaseApp
 
@@ -88,21 +88,13 @@ class KioskApp(BaseApp):
         except camera_mod.SourceError as exc:
             attract.camera_note = self.tr("摄像头无法打开,请联系工作人员。") + f"\n{exc}"
             return
-        self.scanner = ScannerView(tracker=CardTracker(self._verify), source=source)
+        self.scanner = ScannerView(tracker=CardTracker(self.verify_card), source=source)
         self.scanner.ids.prompt.font_size = SCANNER_FONT
         self.scanner.ids.status.font_size = SCANNER_FONT
         self.scanner.prompt = self.tr("请把二维码对准这里")
         self.scanner.bind(on_card=self.on_card)
         attract.attach(self.scanner)
         self.scanner.start()
-
-    def _verify(self, text: str):
-        """The tracker's check (scanner thread): its own replica connection each time."""
-        conn = self.flow.home.replica()
-        try:
-            return verify_on_replica(conn, text)
-        finally:
-            conn.close()
 
     def on_card(self, _scanner, event) -> None:
         """A card in front of the camera (UI thread): any screen accepts it."""

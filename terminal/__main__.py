@@ -16,7 +16,6 @@ import sys
 
 import click
 
-from bank import clock
 from device import clikit
 from device.clikit import plain_errors
 from sync import home
@@ -96,13 +95,6 @@ def void_cmd(home_dir, seq, reason, as_json):
         click.echo(f"已撤销第 {seq} 号兑换,退回 {out['points']} 分 (voided; {out['points']} points returned)")
 
 
-def _local_time(text: str | None) -> str:
-    """A stored UTC instant as a person there reads it (Asia/Shanghai)."""
-    if text is None:
-        return "从未同步 (never)"
-    return clock.local(clock.from_text(text)).strftime("%Y-%m-%d %H:%M") + " (北京时间)"
-
-
 @main.command("status")
 @home_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
@@ -114,8 +106,7 @@ def status_cmd(home_dir, as_json):
         click.echo(json.dumps(s, ensure_ascii=False))
         return
     click.echo(f"设备 {s['device_id']} · {s['merchant']} · 办公室 {s['server']}")
-    click.echo(f"上次同步 (last sync): {_local_time(s['last_sync_at'])}"
-               + (f",{s['last_sync_age_hours']} 小时前" if s['last_sync_age_hours'] is not None else ""))
+    click.echo(clikit.last_sync_line(s))
     click.echo(f"待上传 (pending): {s['pending_events']} 条 / {s['pending_points']} 分; "
                f"未同步额度剩余 {s['unsynced_points_left']} 分; 距停止兑换 {s['sync_hours_left']} 小时")
     click.echo(f"今日兑换 (today): {s['today_redemptions']} 笔 / {s['today_points']} 分; "

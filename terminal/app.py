@@ -21,7 +21,7 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, StringProperty
 
 from device import camera as camera_mod
-from device.scan.verify import Refused, verify_on_replica
+from device.scan.verify import Refused
 from device.ui.app_base import BaseApp
 
 from . import screens
@@ -129,13 +129,13 @@ class TerminalApp(BaseApp):
             self.scanner.stop()
             self.scanner = None
         self._camera_for = "scan"
-        self.scanner = self._open_scanner("scan", self._verify, self.on_card,
+        self.scanner = self._open_scanner("scan", self.verify_card, self.on_card,
                                           self.tr("摄像头无法打开,请在“设置”里选择摄像头。"))
 
     def open_enrol_camera(self) -> None:
         """Read the office's enrolment QR on the enrolment screen (typing stays possible)."""
         self._camera_for = "enrol"
-        self.enrol_scanner = self._open_scanner("enrol", self._verify_enrol, self.on_enrol_qr,
+        self.enrol_scanner = self._open_scanner("enrol", self.verify_card_enrol, self.on_enrol_qr,
                                                 self.tr("摄像头无法打开,请手工输入地址和登记码。"))
         if self.enrol_scanner is not None:   # the widget's own prompt is about cards
             self.enrol_scanner.prompt = "请将登记二维码对准框内\nHold the enrolment QR in the frame"
@@ -160,14 +160,6 @@ class TerminalApp(BaseApp):
         scanner.status = self.tr("已识别登记二维码,正在登记……")
         self.act("enrol_qr", outcome.text, self.root.ids.sm.get_screen("enrol").staff_pin())
         return True       # not a card: the scanner's "card read" cue would be wrong
-
-    def _verify(self, text: str):
-        """The tracker's check (scanner thread): its own replica connection each time."""
-        conn = self.flow.home.replica()
-        try:
-            return verify_on_replica(conn, text)
-        finally:
-            conn.close()
 
     def on_card(self, _scanner, event) -> None:
         """A card appeared in front of the camera (UI thread)."""

@@ -15,6 +15,7 @@ from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.properties import StringProperty
 
+from device.scan.verify import verify_on_replica
 from device.ui import theme
 from device.ui.fonts import register_fonts
 from device.ui.i18n import Translator
@@ -61,6 +62,15 @@ class BaseApp(App):
             event.cancel()
         if self._syncer() is not None:
             self._syncer().stop(0.5)
+
+    def verify_card(self, text: str):
+        """The card tracker's check (on the scanner's thread): the flow's home's replica, on a
+        connection of its own each time (SQLite connections stay on their thread)."""
+        conn = self.flow.home.replica()
+        try:
+            return verify_on_replica(conn, text)
+        finally:
+            conn.close()
 
     def tr(self, msgid: str, lang: str | None = None) -> str:
         """Translate a Chinese msgid into ``lang`` (default: the current language)."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from bank import db, devices
+from bank import clock, db, devices
 from kiosk.__main__ import main as kiosk_main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,3 +45,12 @@ def test_status_of_a_directory_that_is_no_home_is_one_plain_line(tmp_path):
     out = CliRunner().invoke(kiosk_main, ["status", "--home", str(tmp_path / "none"), "--json"]).output
     assert json.loads(out) == {"ok": False, "error": "not_enrolled", "zh": json.loads(out)["zh"],
                                "en": json.loads(out)["en"]}
+
+
+def test_status_shows_the_last_sync_in_local_time(kiosk_home):
+    status = json.loads(CliRunner().invoke(kiosk_main, ["status", "--home", str(kiosk_home), "--json"]).output)
+    last = status["last_sync_at"]
+    out = CliRunner().invoke(kiosk_main, ["status", "--home", str(kiosk_home)]).output
+    local = clock.local(clock.from_text(last)).strftime("%Y-%m-%d %H:%M")
+    assert f"上次同步 (last sync): {local} (北京时间)" in out, out
+    assert last not in out
