@@ -39,10 +39,6 @@ SCANNER_FONT = 36    # the scanner widget's own prompt is sized for the tablet; 
 class KioskApp(BaseApp):
     title = "道德积分查询"
     place = StringProperty("")
-    sync_text = StringProperty("")
-    sync_level = StringProperty("info")
-    banner = StringProperty("")
-    banner_level = StringProperty("info")
     at_attract = BooleanProperty(True)
     domains = ("kiosk", "mpb")    # the kiosk's own catalog, then the shared device/ui texts
 
@@ -156,14 +152,11 @@ class KioskApp(BaseApp):
         self.banner = self.render(banner)
         self.banner_level = banner.level if banner else "info"
         self.place = flow.compound_name() if flow.home else "" if flow.fault else self.tr("本机未登记,请联系社区办公室")
-        self._update_sync()
+        self.update_sync()
 
-    def _update_sync(self) -> None:
-        if self.flow.home is None and self.flow.fault is None:
-            self.sync_text, self.sync_level = "", "info"
-            return
-        line = self.flow.sync_line()
-        self.sync_text, self.sync_level = self.render(line), line.level
+    def has_sync_badge(self) -> bool:
+        """A kiosk whose home cannot be opened says so on its badge too (本机暂停使用)."""
+        return self.flow.home is not None or self.flow.fault is not None
 
     def _tick(self, _dt) -> None:
         flow = self.flow
@@ -173,7 +166,7 @@ class KioskApp(BaseApp):
             self.speaker.stop()
             self.show()
         elif flow.home is not None:
-            self._update_sync()
+            self.update_sync()
 
     def _next_slide(self, _dt) -> None:
         if self.flow.step is Step.ATTRACT:

@@ -46,10 +46,6 @@ class TerminalApp(BaseApp):
     title = "道德积分兑换"
     busy = BooleanProperty(False)
     merchant = StringProperty("")
-    sync_text = StringProperty("")
-    sync_level = StringProperty("info")
-    banner = StringProperty("")
-    banner_level = StringProperty("info")
 
     def __init__(self, home_dir, camera: str | None = None, flow: TerminalFlow | None = None,
                  start_camera: bool = True, **kwargs):
@@ -227,26 +223,20 @@ class TerminalApp(BaseApp):
         self.banner_level = flow.message.level if flow.message else "info"
         self.merchant = flow.merchant_name() if flow.home else self.tr("未登记")
         self._sync_camera()
-        self._update_sync()
+        self.update_sync()
         if self._receipt_ev is not None:
             self._receipt_ev.cancel()
             self._receipt_ev = None
         if flow.step is Step.RECEIPT:
             self._receipt_ev = Clock.schedule_once(lambda _dt: self.act("receipt_done"), RECEIPT_SECONDS)
 
-    def _update_sync(self) -> None:
-        if self.flow.home is None:
-            self.sync_text, self.sync_level = "", "info"
-            return
-        line = self.flow.sync_line()
-        self.sync_text, self.sync_level = self.render(line), line.level
 
     def _tick(self, _dt) -> None:
         flow = self.flow
         if flow.syncer is not None:
             flow.syncer.tick()
         if flow.home is not None:
-            self._update_sync()
+            self.update_sync()
             if flow.step in (Step.SYNC, Step.TODAY, Step.SCAN):
                 self.root.ids.sm.get_screen(flow.step.value).refresh()
 
