@@ -8,9 +8,9 @@ import os
 from bank import accounts, clock, devices
 from bank.errors import BankError
 from device import enrolment
+from device.flowkit import from_error, msg
 from sync import client
 
-from device.flowkit import from_error, msg
 from .settings import SETTINGS_FILE, Settings
 from .steps import Step
 

@@ -195,7 +195,7 @@ class TerminalFlow(BasketSteps, EnrolmentSteps, SettingsSteps, TodaySteps, Devic
         pol = view.policy
         conn = self._replica()
         try:
-            offers = conn.execute("SELECT offer_id, name, points FROM offers ORDER BY points, offer_id").fetchall()
+            offers = replica.offers(conn)
         finally:
             conn.close()
         closed = None if view.closed is None else from_error(view.closed)
