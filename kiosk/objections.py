@@ -5,7 +5,6 @@ the case from. No Kivy here."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from bank import clock
 from sync import replica
@@ -33,15 +32,10 @@ def objectable(conn, account_id: int, today: dt.date) -> list[residents.PassLine
     """The household's awards and deductions of the periods posted now that it may object to."""
     if not residents.postings_open(conn, today):
         raise refusals.Refusal("posting_closed")
-    objected = {e["body"]["entry"] for _, e, _ in events_of_kind(conn, "objection")}
+    objected = {e["body"]["entry"] for _, e, _ in replica.events(conn, kinds=("objection",))}
     return [line for line in residents.passbook(conn, account_id)
             if line.entry_id is not None and line.kind in ("award", "deduction") and not line.reversed
             and line.entry_id not in objected and _posting_of(conn, line, today) is not None]
-
-
-def events_of_kind(conn, kind: str) -> list[tuple[int, dict, bool]]:
-    return [(r[0], json.loads(r[1]), bool(r[2])) for r in conn.execute(
-        "SELECT seq, event, acked FROM outbox WHERE kind = ? ORDER BY seq", (kind,))]
 
 
 def object_to(conn, card: residents.Card, entry_id: int, reason: str, now: dt.datetime) -> dict:
@@ -52,7 +46,7 @@ def object_to(conn, card: residents.Card, entry_id: int, reason: str, now: dt.da
         raise refusals.Refusal("posting_closed")
     if reason not in OBJECTION_REASONS:
         raise refusals.Refusal("not_objectable")
-    if entry_id in {e["body"]["entry"] for _, e, _ in events_of_kind(conn, "objection")}:
+    if entry_id in {e["body"]["entry"] for _, e, _ in replica.events(conn, kinds=("objection",))}:
         raise refusals.Refusal("already_objected")
     line = next((line for line in objectable(conn, card.account_id, today) if line.entry_id == entry_id), None)
     if line is None:

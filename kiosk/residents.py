@@ -14,7 +14,6 @@ No Kivy here: the kiosk flow and the tests call these functions directly.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sqlite3
 from dataclasses import dataclass, replace
 
@@ -76,9 +75,9 @@ def identify(conn: sqlite3.Connection, text: str) -> Card:
     return Card(claim.role, claim.card_id, account_id, claim.version, text)
 
 
-def household(conn, account_id: int):
-    return conn.execute("SELECT account_id, kind, building, unit, room FROM kiosk_households WHERE account_id = ?",
-                        (account_id,)).fetchone()
+def household(conn, account_id: int) -> tuple | None:
+    """(account id, kind, building, unit, room) of a household of this kiosk's compound."""
+    return replica.kiosk_household(conn, account_id)
 
 
 def address_of(row) -> str:
@@ -86,12 +85,11 @@ def address_of(row) -> str:
 
 
 def account_view(conn: sqlite3.Connection, account_id: int, today: dt.date) -> AccountView:
-    row = conn.execute("SELECT masked_name, status, has_pin FROM accounts WHERE account_id = ?",
-                       (account_id,)).fetchone()
-    lots = conn.execute("SELECT last_valid_day, points FROM kiosk_lots WHERE account_id = ?", (account_id,))
+    acct = replica.account(conn, account_id)
+    lots = replica.kiosk_lots(conn, account_id)
     expiring = tuple((day.isoformat(), pts) for day, pts in validity.expiring(lots, today))
-    return AccountView(account_id, row[0], address_of(household(conn, account_id)), replica.spendable(conn, account_id),
-                       expiring, bool(row[2]), row[1])
+    return AccountView(account_id, acct.masked_name, address_of(household(conn, account_id)),
+                       replica.spendable(conn, account_id), expiring, acct.has_pin, acct.status)
 
 
 def check_pin_online(home, conn, transport, card: Card, purpose: str, pin: str, offline: str, now: dt.datetime) -> dict:
@@ -116,13 +114,7 @@ def unlock_passbook(home, conn, transport, card: Card, pin: str, now: dt.datetim
 
 def pending_events(conn, account_id: int | None = None) -> list[tuple[int, dict, bool]]:
     """This kiosk's events the last pull did not include: (seq, event, acked)."""
-    applied = replica.state(conn, "applied_seq", 0)
-    sql = "SELECT seq, event, acked FROM outbox WHERE seq > ?"
-    args: list = [applied]
-    if account_id is not None:
-        sql += " AND account_id = ?"
-        args.append(account_id)
-    return [(r[0], json.loads(r[1]), bool(r[2])) for r in conn.execute(sql + " ORDER BY seq", args)]
+    return replica.events(conn, after=replica.state(conn, "applied_seq", 0), account_id=account_id)
 
 
 def catalog_items(conn) -> dict[str, list]:
@@ -136,11 +128,10 @@ def local_day(text: str) -> str:
 
 def passbook(conn: sqlite3.Connection, account_id: int) -> list[PassLine]:
     """Newest first: the office's entries for the account, then this kiosk's newer events."""
-    reversed_ids = {r[0] for r in conn.execute(
-        "SELECT reverses FROM kiosk_entries WHERE account_id = ? AND reverses IS NOT NULL", (account_id,))}
-    lines = [PassLine(r[0], local_day(r[5]), r[1], r[3] or _kind_title(r[1]), r[2], r[0] in reversed_ids, False)
-             for r in conn.execute("SELECT entry_id, kind, points, title, item_code, recorded_at FROM kiosk_entries "
-                                   "WHERE account_id = ? ORDER BY entry_id", (account_id,))]
+    reversed_ids = replica.kiosk_reversed(conn, account_id)
+    lines = [PassLine(e.entry_id, local_day(e.recorded_at), e.kind, e.title or _kind_title(e.kind), e.points,
+                      e.entry_id in reversed_ids, False)
+             for e in replica.kiosk_entries(conn, account_id=account_id)]
     items = catalog_items(conn)
     undone = {e["body"]["reverses_seq"] for _, e, _ in pending_events(conn) if e["kind"] == "reversal"}
     for seq, e, _ in pending_events(conn, account_id):
@@ -241,17 +232,12 @@ def posting_open(conn, today: dt.date) -> dict | None:
 def households_at(conn, building: int, unit: int) -> list[tuple[int, str, str]]:
     """(account id, masked name, room) of the households at a building and unit, rooms in the order
     people read them (803 before 2603)."""
-    rows = [tuple(r) for r in conn.execute(
-        "SELECT h.account_id, a.masked_name, h.room FROM kiosk_households h JOIN accounts a USING (account_id) "
-        "WHERE h.building = ? AND h.unit = ? AND a.status <> 'closed'", (building, unit))]
-    return sorted(rows, key=lambda r: (accounts.natural_key(r[2]), r[0]))
+    return sorted(replica.kiosk_households_at(conn, building, unit), key=lambda r: (accounts.natural_key(r[2]), r[0]))
 
 
 def buildings(conn) -> list[int]:
-    return sorted((r[0] for r in conn.execute("SELECT DISTINCT building FROM kiosk_households")),
-                  key=accounts.natural_key)
+    return sorted(replica.kiosk_buildings(conn), key=accounts.natural_key)
 
 
 def units(conn, building: int) -> list[int]:
-    return sorted((r[0] for r in conn.execute("SELECT DISTINCT unit FROM kiosk_households WHERE building = ?",
-                                              (building,))), key=accounts.natural_key)
+    return sorted(replica.kiosk_units(conn, building), key=accounts.natural_key)

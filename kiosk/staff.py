@@ -7,7 +7,6 @@ tells a member at once why an entry cannot be made. No Kivy here."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, replace
 
 from bank import clock, recorders, reviewers, settings
@@ -88,12 +87,10 @@ def second_confirm(home, conn, transport, card: residents.Card, pin: str, now: d
 def items_for(conn, account_id: int, now: dt.datetime) -> list[tuple[list, list[Item]]]:
     """Rule items grouped by product, each with its cap and the account's use this period."""
     used: dict[tuple[str, str], int] = {}
-    reversed_ids = {r[0] for r in conn.execute("SELECT reverses FROM kiosk_entries WHERE account_id = ? "
-                                               "AND reverses IS NOT NULL", (account_id,))}
-    for entry_id, code, key in conn.execute("SELECT entry_id, item_code, period_key FROM kiosk_entries WHERE "
-                                            "account_id = ? AND kind IN ('award', 'deduction')", (account_id,)):
-        if entry_id not in reversed_ids:
-            used[(code, key)] = used.get((code, key), 0) + 1
+    reversed_ids = replica.kiosk_reversed(conn, account_id)
+    for e in replica.kiosk_entries(conn, account_id=account_id, kinds=("award", "deduction")):
+        if e.entry_id not in reversed_ids:
+            used[(e.item_code, e.period_key)] = used.get((e.item_code, e.period_key), 0) + 1
     pending = residents.pending_events(conn, account_id)
     undone = {e["body"]["reverses_seq"] for _, e, _ in residents.pending_events(conn) if e["kind"] == "reversal"}
     out = []
@@ -122,8 +119,8 @@ def check_entry(conn, member: Member, account_id: int, item_code: str, now: dt.d
     """The checks before an entry is offered for confirmation; returns the item."""
     if member.account_id == account_id:
         raise refusals.Refusal("recusal")
-    row = conn.execute("SELECT status FROM accounts WHERE account_id = ?", (account_id,)).fetchone()
-    if row is None or row[0] != "active":
+    acct = replica.account(conn, account_id)
+    if acct is None or acct.status != "active":
         raise refusals.Refusal("account_inactive")
     for _product, items in items_for(conn, account_id, now):
         for item in items:
@@ -160,21 +157,20 @@ def month_entries(conn, now: dt.datetime) -> list[MonthLine]:
     day = clock.local_date(now)
     start = clock.to_text(clock.local_midnight(day.replace(day=1)))
     device_id = replica.state(conn, "device_id")
-    names = dict(conn.execute("SELECT account_id, masked_name FROM accounts"))
-    homes = {r[0]: r for r in conn.execute("SELECT * FROM kiosk_households")}
-    reversed_ids = {r[0] for r in conn.execute("SELECT reverses FROM kiosk_entries WHERE reverses IS NOT NULL")}
+    names = replica.masked_names(conn)
+    homes = replica.kiosk_households(conn)
+    reversed_ids = replica.kiosk_reversed(conn)
     pending = residents.pending_events(conn)
     undone = {e["body"]["reverses_seq"] for _, e, _ in pending if e["kind"] == "reversal"}
-    staff_of_seq = {seq: json.loads(ev)["body"].get("staff") for seq, ev in conn.execute(
-        "SELECT seq, event FROM outbox WHERE kind IN ('award', 'deduction')")}
+    staff_of_seq = {seq: e["body"].get("staff") for seq, e, _ in replica.events(conn, kinds=("award", "deduction"))}
     lines = []
-    for entry_id, account_id, kind, points, title, at, by, ref in conn.execute(
-            "SELECT entry_id, account_id, kind, points, title, recorded_at, recorded_by, ref FROM kiosk_entries "
-            "WHERE kind IN ('award', 'deduction') AND recorded_at >= ? ORDER BY entry_id", (start,)):
+    for e in replica.kiosk_entries(conn, kinds=("award", "deduction"), since=start):
+        ref = e.ref
         seq = int(ref.rsplit(":", 1)[1]) if ref and ref.startswith(f"dev:{device_id}:") else None
-        lines.append(MonthLine(f"e{entry_id}", residents.local_day(at), residents.address_of(homes.get(account_id)), names.get(account_id, ""),
-                               title, points, recorders.label(by), entry_id in reversed_ids or (seq in undone), False, seq,
-                               staff_of_seq.get(seq)))
+        lines.append(MonthLine(f"e{e.entry_id}", residents.local_day(e.recorded_at),
+                               residents.address_of(homes.get(e.account_id)), names.get(e.account_id, ""), e.title,
+                               e.points, recorders.label(e.recorded_by), e.entry_id in reversed_ids or (seq in undone),
+                               False, seq, staff_of_seq.get(seq)))
     items = residents.catalog_items(conn)
     by_id = {m.reviewer_id: m.name for m in members(conn)}
     for seq, e, _ in pending:
@@ -205,5 +201,5 @@ def undo(conn, member: Member, line: MonthLine, now: dt.datetime) -> dict:
 
 
 def _account_of_seq(conn, seq: int) -> int | None:
-    row = conn.execute("SELECT account_id FROM outbox WHERE seq = ?", (seq,)).fetchone()
-    return row[0] if row else None
+    row = replica.event_row(conn, seq)
+    return row[4] if row else None
