@@ -84,9 +84,10 @@ def app_group(home_help: str):
     return decorate
 
 
-def open_app(ctx, app_home: str | None, camera: str | None, size: tuple[int, int], run: Callable) -> None:
+def open_app(ctx, app_home: str | None, camera: str | None, run: Callable) -> None:
     """The group's own work when no command is given: the help without ``--home``, a camera that
-    cannot be one refused in one line, else the window (``run(home, camera)`` imports Kivy)."""
+    cannot be one refused in one line, else the window (``run(home, camera)`` is the only part
+    that imports Kivy)."""
     if ctx.invoked_subcommand is not None:
         return
     if app_home is None:
@@ -98,8 +99,6 @@ def open_app(ctx, app_home: str | None, camera: str | None, size: tuple[int, int
         if problem:
             click.echo(f"错误:{problem}", err=True)
             sys.exit(2)
-    from device.ui.scripted import headless_env
-    headless_env(*size)
     run(app_home, camera)
 
 

@@ -22,11 +22,13 @@ WIDTH, HEIGHT = 1920, 1080   # the 21.5-inch kiosk screen
 @clikit.app_group("Open the kiosk app on this enrolled home directory.")
 def main(ctx, app_home, camera):
     """服务点一体机 (service-point kiosk): 查询积分、评议记分 (check points, record entries)."""
-    clikit.open_app(ctx, app_home, camera, (WIDTH, HEIGHT), _run_app)
+    clikit.open_app(ctx, app_home, camera, _run_app)
 
 
 def _run_app(home_dir: str, camera: str | None) -> None:
-    from kiosk.app import run  # Kivy is imported only when the window is wanted
+    from device.ui.scripted import headless_env  # Kivy is imported only when the window is wanted
+    headless_env(WIDTH, HEIGHT)
+    from kiosk.app import run
     run(home_dir, camera)
 
 

@@ -28,12 +28,14 @@ home_option = clikit.home_option("tablet")
 @clikit.app_group("Open the tablet app on this home (enrolment screen if not enrolled yet).")
 def main(ctx, app_home, camera):
     """商户平板 (merchant tablet): 登记、兑换、状态 (enrol, redeem, status)."""
-    from terminal import HEIGHT, WIDTH
-    clikit.open_app(ctx, app_home, camera, (WIDTH, HEIGHT), _run_app)
+    clikit.open_app(ctx, app_home, camera, _run_app)
 
 
 def _run_app(home_dir: str, camera: str | None) -> None:
-    from terminal.app import run  # Kivy is imported only when the window is wanted
+    from device.ui.scripted import headless_env  # Kivy is imported only when the window is wanted
+    from terminal import HEIGHT, WIDTH
+    headless_env(WIDTH, HEIGHT)
+    from terminal.app import run
     run(home_dir, camera)
 
 
