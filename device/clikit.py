@@ -15,7 +15,7 @@ import click
 
 from bank import clock
 from bank.errors import BankError
-from sync import client
+from sync import client, home
 from sync.faults import DeviceFault
 
 from . import enrolment
@@ -71,17 +71,17 @@ def home_option(device: str):
                         help=f"The {device}'s home directory.")
 
 
-def app_group(home_help: str):
-    """The app's command group: without a command, ``--home DIR [--camera …]`` opens the window."""
-    def decorate(func):
-        func = click.pass_context(func)
-        func = click.option("--camera", default=None,
-                            help="Camera index (0, 1, …), a video or image file, or a folder of images or "
-                                 "videos of cards.")(func)
-        func = click.option("--home", "app_home", type=click.Path(file_okay=False), default=None,
-                            help=home_help)(func)
-        return click.group(context_settings=CONTEXT, invoke_without_command=True)(func)
-    return decorate
+def app_cli(summary: str, home_help: str, run: Callable) -> click.Group:
+    """The app's command group: without a command, ``--home DIR [--camera …]`` opens the window
+    (:func:`open_app`); ``summary`` is its help."""
+    @click.group(context_settings=CONTEXT, invoke_without_command=True, help=summary)
+    @click.option("--home", "app_home", type=click.Path(file_okay=False), default=None, help=home_help)
+    @click.option("--camera", default=None,
+                  help="Camera index (0, 1, …), a video or image file, or a folder of images or videos of cards.")
+    @click.pass_context
+    def main(ctx, app_home, camera):
+        open_app(ctx, app_home, camera, run)
+    return main
 
 
 def open_app(ctx, app_home: str | None, camera: str | None, run: Callable) -> None:
@@ -121,6 +121,16 @@ def enroll_options(device: str, code_from: str = ""):
     return decorate
 
 
+def add_enroll(group: click.Group, device: str, kind: str, where: Callable, code_from: str = "") -> None:
+    """The app's ``enroll`` command: enrol this ``kind`` device with a one-time code from the
+    office; ``where(home)`` says what it was enrolled as."""
+    @group.command("enroll", help=f"Enrol this {device} with a one-time code from the office.")
+    @enroll_options(device, code_from)
+    @plain_errors
+    def enroll_cmd(home_dir, server, code, label, fingerprint):
+        enroll(home_dir, server, code, kind, label, fingerprint, where)
+
+
 def enroll(home_dir: str, server: str, code: str, kind: str, label: str, fingerprint: str | None, where: Callable):
     """Enrol this device, or one plain line; ``where(home)`` says what it was enrolled as."""
     try:
@@ -132,3 +142,20 @@ def enroll(home_dir: str, server: str, code: str, kind: str, label: str, fingerp
     click.echo(f"登记成功 (enrolled): 设备 {h.device_id}, {where(h)}, 目录 {h.path}")
     if not pulled:
         click.echo("首次同步未完成,请稍后运行 python -m sync --home ... (first pull failed; sync later)")
+
+
+def add_status(group: click.Group, device: str, summary: str, status_of: Callable[[home.Home], dict],
+               lines: Callable[[dict], list[str]]) -> None:
+    """The app's ``status`` command: ``status_of(home)`` as one JSON object (``--json``) or as
+    ``lines`` for a person."""
+    @group.command("status", help=summary)
+    @home_option(device)
+    @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+    @plain_errors
+    def status_cmd(home_dir, as_json):
+        s = status_of(home.open_home(home_dir))
+        if as_json:
+            click.echo(json.dumps(s, ensure_ascii=False))
+            return
+        for line in lines(s):
+            click.echo(line)

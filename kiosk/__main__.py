@@ -9,20 +9,10 @@ The demo kiosk and the screenshots are ``python -m demo kiosk`` and ``python -m 
 
 from __future__ import annotations
 
-import json
-
-import click
-
 from device import clikit
-from device.clikit import plain_errors
+from kiosk import status
 
 WIDTH, HEIGHT = 1920, 1080   # the 21.5-inch kiosk screen
-
-
-@clikit.app_group("Open the kiosk app on this enrolled home directory.")
-def main(ctx, app_home, camera):
-    """服务点一体机 (service-point kiosk): 查询积分、评议记分 (check points, record entries)."""
-    clikit.open_app(ctx, app_home, camera, _run_app)
 
 
 def _run_app(home_dir: str, camera: str | None) -> None:
@@ -32,36 +22,28 @@ def _run_app(home_dir: str, camera: str | None) -> None:
     run(home_dir, camera)
 
 
-@main.command("enroll")
-@clikit.enroll_options("kiosk", code_from="office enroll --kiosk N")
-@plain_errors
-def enroll_cmd(home_dir, server, code, label, fingerprint):
-    """Enrol this kiosk with a one-time code from the office."""
-    clikit.enroll(home_dir, server, code, "kiosk", label, fingerprint,
-                  where=lambda h: f"服务点 {h.config['service_point_id']}")
+main = clikit.app_cli("服务点一体机 (service-point kiosk): 查询积分、评议记分 (check points, record entries).",
+                      "Open the kiosk app on this enrolled home directory.", _run_app)
+clikit.add_enroll(main, "kiosk", "kiosk", lambda h: f"服务点 {h.config['service_point_id']}",
+                  code_from="office enroll --kiosk N")
 
 
-@main.command("status")
-@clikit.home_option("kiosk")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
-@plain_errors
-def status_cmd(home_dir, as_json):
-    """Last sync, events waiting, whether the kiosk may record entries (it never redeems)."""
-    from kiosk import status
-    from sync import home
-    s = status.status(home.open_home(home_dir))
-    if as_json:
-        click.echo(json.dumps(s, ensure_ascii=False))
-        return
-    click.echo(f"设备 {s['device_id']} · 一体机 · {s['compound'] or '—'} · 办公室 {s['server']}")
-    click.echo(clikit.last_sync_line(s))
-    click.echo(f"待上传 (pending): {s['pending_events']} 条; 办公室已确认到第 {s['acked_seq']} 条, "
+def _status_lines(s: dict) -> list[str]:
+    out = []
+    out.append(f"设备 {s['device_id']} · 一体机 · {s['compound'] or '—'} · 办公室 {s['server']}")
+    out.append(clikit.last_sync_line(s))
+    out.append(f"待上传 (pending): {s['pending_events']} 条; 办公室已确认到第 {s['acked_seq']} 条, "
                f"本机最新第 {s['last_seq']} 条")
     if s["can_record"]:
-        click.echo("可以记分、提出异议 (can record); 一体机不兑换 (a kiosk does not redeem)")
+        out.append("可以记分、提出异议 (can record); 一体机不兑换 (a kiosk does not redeem)")
     else:
         why = s["cannot_record"]
-        click.echo(f"不能记分 (cannot record: {why['code']}):{why['zh']} {why['en']}")
+        out.append(f"不能记分 (cannot record: {why['code']}):{why['zh']} {why['en']}")
+    return out
+
+
+clikit.add_status(main, "kiosk", "Last sync, events waiting, whether the kiosk may record entries (it never redeems).",
+                  status.status, _status_lines)
 
 
 if __name__ == "__main__":

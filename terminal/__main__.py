@@ -11,7 +11,6 @@ the screenshots are ``python -m demo tablet`` and ``python -m demo screenshots t
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -25,12 +24,6 @@ from terminal import redeem as engine
 home_option = clikit.home_option("tablet")
 
 
-@clikit.app_group("Open the tablet app on this home (enrolment screen if not enrolled yet).")
-def main(ctx, app_home, camera):
-    """商户平板 (merchant tablet): 登记、兑换、状态 (enrol, redeem, status)."""
-    clikit.open_app(ctx, app_home, camera, _run_app)
-
-
 def _run_app(home_dir: str, camera: str | None) -> None:
     from device.ui.scripted import headless_env  # Kivy is imported only when the window is wanted
     from terminal import HEIGHT, WIDTH
@@ -39,13 +32,9 @@ def _run_app(home_dir: str, camera: str | None) -> None:
     run(home_dir, camera)
 
 
-@main.command("enroll")
-@clikit.enroll_options("tablet")
-@plain_errors
-def enroll_cmd(home_dir, server, code, label, fingerprint):
-    """Enrol this tablet with a one-time code from the office."""
-    clikit.enroll(home_dir, server, code, "tablet", label, fingerprint,
-                  where=lambda h: f"商户 {h.config['merchant_id']}")
+main = clikit.app_cli("商户平板 (merchant tablet): 登记、兑换、状态 (enrol, redeem, status).",
+                      "Open the tablet app on this home (enrolment screen if not enrolled yet).", _run_app)
+clikit.add_enroll(main, "tablet", "tablet", lambda h: f"商户 {h.config['merchant_id']}")
 
 
 @main.command("redeem")
@@ -97,28 +86,24 @@ def void_cmd(home_dir, seq, reason, as_json):
         click.echo(f"已撤销第 {seq} 号兑换,退回 {out['points']} 分 (voided; {out['points']} points returned)")
 
 
-@main.command("status")
-@home_option
-@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
-@plain_errors
-def status_cmd(home_dir, as_json):
-    """Last sync, pending events, limits left today."""
-    s = engine.status(home.open_home(home_dir))
-    if as_json:
-        click.echo(json.dumps(s, ensure_ascii=False))
-        return
-    click.echo(f"设备 {s['device_id']} · {s['merchant']} · 办公室 {s['server']}")
-    click.echo(clikit.last_sync_line(s))
-    click.echo(f"待上传 (pending): {s['pending_events']} 条 / {s['pending_points']} 分; "
+def _status_lines(s: dict) -> list[str]:
+    out = []
+    out.append(f"设备 {s['device_id']} · {s['merchant']} · 办公室 {s['server']}")
+    out.append(clikit.last_sync_line(s))
+    out.append(f"待上传 (pending): {s['pending_events']} 条 / {s['pending_points']} 分; "
                f"未同步额度剩余 {s['unsynced_points_left']} 分; 距停止兑换 {s['sync_hours_left']} 小时")
-    click.echo(f"今日兑换 (today): {s['today_redemptions']} 笔 / {s['today_points']} 分; "
+    out.append(f"今日兑换 (today): {s['today_redemptions']} 笔 / {s['today_points']} 分; "
                f"每卡每日上限 {s['per_card_daily_cap']} 分; 单笔联网限额 {s['floor_limit']} 分")
-    click.echo(f"兑换时间 (hours): {s['hours'] or '全天'}" + ("" if s["window_open"] else " · 现在不在兑换时间内"))
+    out.append(f"兑换时间 (hours): {s['hours'] or '全天'}" + ("" if s["window_open"] else " · 现在不在兑换时间内"))
     if s["can_redeem"]:
-        click.echo("可以兑换 (can redeem)")
+        out.append("可以兑换 (can redeem)")
     else:
         why = s["cannot_redeem"]
-        click.echo(f"不能兑换 (cannot redeem: {why['code']}):{why['zh']} {why['en']}")
+        out.append(f"不能兑换 (cannot redeem: {why['code']}):{why['zh']} {why['en']}")
+    return out
+
+
+clikit.add_status(main, "tablet", "Last sync, pending events, limits left today.", engine.status, _status_lines)
 
 
 if __name__ == "__main__":
