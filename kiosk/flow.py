@@ -68,6 +68,8 @@ class KioskFlow(ResidentSteps, StaffSteps, DeviceFlow):
         self.list_rows = PAGE_SIZE
         self.reset()
 
+    # --- state ------------------------------------------------------------------------------------
+
     def reset(self) -> None:
         """Back to the attract screen with nothing of the last person left."""
         self.step = Step.ATTRACT
@@ -151,6 +153,8 @@ class KioskFlow(ResidentSteps, StaffSteps, DeviceFlow):
         """The replica's own fault (behind, forked), on the flow's connection."""
         return replica.fault(self.conn)
 
+    # --- a card in front of the camera ------------------------------------------------------------
+
     def scan(self, text: str) -> None:
         self.touch()
         fault = self.fault_message()
@@ -174,6 +178,8 @@ class KioskFlow(ResidentSteps, StaffSteps, DeviceFlow):
             self.card = card
             self.account = residents.account_view(self.conn, card.account_id, self.today())
             self.step = Step.HOME
+
+    # --- PIN pad (the account's PIN, a member's PIN, a second member's PIN) -----------------------
 
     def pin_key(self, key: str) -> None:
         self.touch()
@@ -242,6 +248,8 @@ class KioskFlow(ResidentSteps, StaffSteps, DeviceFlow):
             self.step = then
         self.message = message
 
+    # --- paging: every list a screen shows is paged with big buttons, none is cut short -----------
+
     def fit(self, height: int) -> None:
         """The window's height decides how many big rows a page of a list holds (with a message
         on the banner, nothing runs under the top bar): the app tells the flow its height."""
@@ -276,6 +284,8 @@ class KioskFlow(ResidentSteps, StaffSteps, DeviceFlow):
     def turn(self, delta: int) -> None:
         self.touch()
         self.page = turned(self.page, delta, len(self.paged()), self.page_size())
+
+    # --- sync -------------------------------------------------------------------------------------
 
     def sync_line(self) -> Message:
         fault = self.fault_message()

@@ -40,6 +40,8 @@ class ResidentSteps:
         return [(product, chunk) for product, items in residents.convention(self.conn)
                 for chunk in chunks(items, CONVENTION_ITEMS_PER_PAGE)]
 
+    # --- 到哪里兑换: a kind of shop, then its shops nearest first, then one shop (three taps) ----------
+
     def shops(self, kind: str | None = None) -> list[residents.Shop]:
         """Every shop of ``kind`` (None: all), nearest first, with what the balance buys."""
         if self.conn is None:
@@ -67,6 +69,8 @@ class ResidentSteps:
         """Show one shop: address, hours and offers (None: back to the kind's shops)."""
         self.touch()
         self.shop_id = merchant_id
+
+    # --- 红黑榜 / 本小区公示: the boards and the postings -------------------------------------------------
 
     def show_tab(self, tab: str) -> None:
         """The 红黑榜 / 本小区公示 tabs: two views of the boards screen. The posting tab shows the
@@ -123,6 +127,8 @@ class ResidentSteps:
         p = self.posting()
         return list(p["rows"]) if p else []
 
+    # --- 异议: an objection to an entry of a period posted now --------------------------------------
+
     def objectable(self) -> list[residents.PassLine]:
         try:
             return objections.objectable(self.conn, self.account.account_id, self.today()) if self.account else []
@@ -163,6 +169,8 @@ class ResidentSteps:
         self.step = Step.HOME
         self.message = msg("异议已提交,评议会将调查并答复您。", "info")
         self.request_sync("objection")
+
+    # --- 举报: an anonymous tip, chosen from lists (a category, then a building or none) ------------
 
     def tip_choices(self) -> list:
         """The tip screen's paged choices: (code, name) of the categories, then None (no building:
