@@ -131,7 +131,7 @@ class TerminalApp(BaseApp):
     def open_enrol_camera(self) -> None:
         """Read the office's enrolment QR on the enrolment screen (typing stays possible)."""
         self._camera_for = "enrol"
-        self.enrol_scanner = self._open_scanner("enrol", self.verify_card_enrol, self.on_enrol_qr,
+        self.enrol_scanner = self._open_scanner("enrol", self._verify_enrol, self.on_enrol_qr,
                                                 self.tr("摄像头无法打开,请手工输入地址和登记码。"))
         if self.enrol_scanner is not None:   # the widget's own prompt is about cards
             self.enrol_scanner.prompt = "请将登记二维码对准框内\nHold the enrolment QR in the frame"
