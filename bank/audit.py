@@ -55,7 +55,10 @@ DETAIL_NAMES = {
     "opens_on": "公示开始", "place": "地点", "points": "积分", "posting_id": "公示", "quantity": "数量", "quarter": "季度",
     "relation": "关系", "relisted": "重新上架", "role": "角色", "rows": "行数", "ruling": "裁定", "run_id": "核查批次",
     "status": "状态", "to": "改为", "value_fen": "价值(分)", "version": "版本", "window": "兑换时间",
-    "window_id": "兑换时间编号", "year": "年份",
+    "window_id": "兑换时间编号", "year": "年份", "entry": "台账记录", "held": "暂扣积分", "client": "来源地址",
+    "failures": "连续错误次数", "locked": "已锁定", "minutes": "锁定分钟", "effective_from": "施行日期", "changed": "修改",
+    "added": "新增", "removed": "删除", "reason": "原因", "by": "办理人", "device": "设备", "count": "数量",
+    "card": "卡", "seq": "设备记录号", "staff": "评议员",
 }
 #: The first words of a record's target (``account 13``) as a person reads them.
 TARGET_NAMES = {
@@ -64,9 +67,19 @@ TARGET_NAMES = {
     "posting": "公示", "reviewer": "评议员", "run": "核查批次", "service point": "服务点", "team": "志愿服务队",
     "tip": "举报", "user name": "用户", "user": "用户", "version": "细则版本", "client": "来源地址",
 }
+#: Targets of the attempt limits (``login_client:127.0.0.1``).
+_SCOPE_NAMES = {"login_client": "来源地址", "login_user": "用户", "card_pin": "储户", "staff_pin": "评议员"}
 
 
-def _value(v) -> str:
+def _value_names() -> dict[str, dict[str, str]]:
+    """Codes that details carry for some fields, by field (imported late: these modules use the log)."""
+    from . import objections, quarterly_check
+    return {"ruling": objections.RULINGS, "status": objections.STATUSES, "kind": quarterly_check.KINDS}
+
+
+def _value(v, field: str = "") -> str:
+    if isinstance(v, str):
+        return _value_names().get(field, {}).get(v, v)
     if isinstance(v, bool):
         return "是" if v else "否"
     if isinstance(v, list):
@@ -83,12 +96,15 @@ def detail_text(detail: str) -> str:
     except (TypeError, ValueError):
         return detail
     if isinstance(data, dict):
-        return ";".join(f"{DETAIL_NAMES.get(k, k)} {_value(v)}" for k, v in data.items())
+        return ";".join(f"{DETAIL_NAMES.get(k, k)} {_value(v, k)}" for k, v in data.items() if v not in (None, ""))
     return _value(data)
 
 
 def target_text(target: str) -> str:
     """``account 13`` as ``储户 13`` (a target without a known first word as it is)."""
+    scope, sep, subject = target.partition(":")
+    if sep and scope in _SCOPE_NAMES:
+        return f"{_SCOPE_NAMES[scope]} {subject}"
     for word in sorted(TARGET_NAMES, key=len, reverse=True):
         if target.startswith(word + " "):
             return TARGET_NAMES[word] + target[len(word):]

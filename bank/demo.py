@@ -25,7 +25,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from . import (accounts, audit, cards, clock, community, convention, db, devices, keystore, ledger, merchants, money,
-               periods, policy, postings, recorders, reviewers, teams, validity, verification)
+               periods, policy, postings, quarterly_check, recorders, reviewers, teams, validity)
 from .errors import BankError
 
 COMPOUNDS = [  # name, buildings, service point
@@ -455,11 +455,11 @@ def publish_posting(conn, compound_id: int, *, by: str, now: dt.datetime | None 
     if postings.find(conn, "quarterly", quarter.key, compound_id) is not None:
         return None
     with db.transaction(conn):
-        if verification.latest_run(conn, quarter.key) is None:
-            run = verification.run(conn, quarter, by=by, now=now)
+        if quarterly_check.latest_run(conn, quarter.key) is None:
+            run = quarterly_check.run(conn, quarter, by=by, now=now)
             audit.record(conn, by, "verification.run", quarter.key,
                          {"run_id": run.run_id, "checked": run.checked_entries,
-                          "anomalies": len(verification.anomalies(conn, run.run_id))}, now=now)
+                          "anomalies": len(quarterly_check.anomalies(conn, run.run_id))}, now=now)
         today = clock.local_date(now)
         p = postings.publish(conn, kind="quarterly", period=quarter, compound_id=compound_id,
                              opens_on=max(today, quarter.last_day + dt.timedelta(days=1)), days=14, by=by, now=now)

@@ -12,6 +12,7 @@ quarantined event the council let through), ``system:expiry`` (the expiry run), 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from . import accounts
 
@@ -41,19 +42,20 @@ def of_device(device_id: str, released_by: str | None = None) -> str:
     return f"device:{device_id}" + (f"{_RELEASED}{released_by}" if released_by else "")
 
 
-_MEMBER_NAME = re.compile(r"(成员|复核|评议员)([::])([^;;:: ]{2,8})")
+_LABELLED_NAME = re.compile(r"(成员|复核|评议员)([::])([^;;:: ]{2,8})")
 
 
 def masked(recorded_by: str) -> str:
-    """The stored text with the review-group members' names masked (评议小组成员:张*明;复核:李*):
-    what devices hold (they keep no full names) and what a resident's printed passbook shows."""
-    return _MEMBER_NAME.sub(lambda m: m.group(1) + m.group(2) + accounts.mask_name(m.group(3)), recorded_by or "")
+    """The stored text with the members' names masked (评议小组成员:张*明;复核:李*): what devices
+    get, which hold no full names, and what a resident's printed passbook shows."""
+    return _LABELLED_NAME.sub(lambda m: m.group(1) + m.group(2) + accounts.mask_name(m.group(3)), recorded_by or "")
 
 
-def label(recorded_by: str, *, mask: bool = False) -> str:
+def label(recorded_by: str, *, mask: bool = False, merchants: Mapping[int, str] | None = None) -> str:
     """The label a person reads: ``评议小组成员 张三(复核:李四)``, ``设备 T3``, ``系统(积分到期)``;
-    with ``mask`` the members' names masked as :func:`masked` does."""
-    text = masked(recorded_by) if mask else (recorded_by or "")
+    with ``mask`` the members' names masked (:func:`masked`), with ``merchants`` (id -> name) a
+    merchant's redemption named by the shop."""
+    text = masked(recorded_by) if mask else recorded_by or ""
     extra = ""
     for marker, word in ((_SECOND, "复核"), (_RELEASED, "放行")):
         if marker in text:
@@ -65,7 +67,8 @@ def label(recorded_by: str, *, mask: bool = False) -> str:
     if kind == "device":
         return f"设备 {who}{extra}"
     if kind == "merchant":
-        return f"商户 {who}{extra}"
+        name = (merchants or {}).get(int(who)) if who.isdigit() else None
+        return (name or f"商户 {who}") + extra
     if kind == "system":
         return _SYSTEM.get(who, "系统") + extra
     return f"{kind} {who}{extra}"

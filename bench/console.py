@@ -21,7 +21,7 @@ import requests
 
 from bank import db, demo, periods, users
 from demo.office import OfficeProcess
-from office import pdf, reports
+from office import pdfkit, reports
 
 PAGES = ["/", "/residents", "/residents?q=张", "/residents/7", "/merchants", "/merchants/devices", "/merchants/5",
          "/convention", "/monthly", "/quarterly", "/objections", "/yearly", "/exports", "/audit", "/reviewers",
@@ -88,9 +88,9 @@ def main(argv=None) -> None:
         posting = timed(lambda: reports.posting_pdf(conn, quarter, 1), rounds)
 
         def empty_page():
-            doc = pdf.new_document("基准")
+            doc = pdfkit.new_document("基准")
             doc.add_page()
-            doc.set_font(pdf.FONT, "", 12)
+            doc.set_font(pdfkit.FONT, "", 12)
             doc.cell(text="龙海社区")
             doc.output()
 

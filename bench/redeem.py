@@ -55,12 +55,15 @@ def setup(work: Path, n: int):
         policy.set_policy(conn, None, per_card_daily_cap=10**6, unsynced_cap=10**9, pin_above=10**6)
         mid = conn.execute("SELECT merchant_id FROM merchants WHERE name = ?", (MERCHANT,)).fetchone()[0]
         code = devices.new_enrolment_code(conn, merchant_id=mid)
-        offers = [r[0] for r in conn.execute("SELECT offer_id FROM offers WHERE merchant_id = ? ORDER BY points "
-                                             "LIMIT 2", (mid,))]
+        cheapest = conn.execute("SELECT offer_id, points FROM offers WHERE merchant_id = ? ORDER BY points LIMIT 2",
+                                (mid,)).fetchall()
+        offers = [r[0] for r in cheapest]
+        # each card is used by both runs: one offer, then the basket of both
+        enough = cheapest[0][1] + sum(r[1] for r in cheapest)
         rows = conn.execute("SELECT c.card_id, c.account_id FROM cards c JOIN accounts a USING (account_id) "
                             "WHERE a.status = 'active' AND c.role = 'resident' AND c.status = 'active'").fetchall()
         from bank import cards as cards_mod
-        qrs = [cards_mod.current(conn, cid).qr for cid, aid in rows if ledger.balance(conn, aid) >= 12]
+        qrs = [cards_mod.current(conn, cid).qr for cid, aid in rows if ledger.balance(conn, aid) >= enough]
     conn.close()
     office = OfficeProcess(office_db)
     try:

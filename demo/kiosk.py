@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from bank import accounts, clock, db, demo as builder, ledger, periods, postings, reviewers
+from bank import accounts, audit, clock, db, demo as builder, ledger, periods, postings, reviewers
 
 from . import office as plumbing, video as card_video
 from .office import OfficeProcess, stop_on_sigterm
@@ -45,9 +45,12 @@ def prepare(office_db: Path) -> None:
             last_year = periods.year(clock.local_date(clock.now_utc()).year - 1)
             if postings.find(conn, "yearly", last_year.key, COMPOUND) is None:
                 today = clock.local_date(clock.now_utc())
-                postings.publish(conn, kind="yearly", period=last_year, compound_id=COMPOUND,
-                                 opens_on=max(today, last_year.last_day + dt.timedelta(days=1)), days=30,
-                                 by="社区办公室")
+                p = postings.publish(conn, kind="yearly", period=last_year, compound_id=COMPOUND,
+                                     opens_on=max(today, last_year.last_day + dt.timedelta(days=1)), days=30,
+                                     by="社区办公室")
+                audit.record(conn, "社区办公室", "posting.publish", f"posting {p.posting_id}",
+                             {"year": last_year.key, "compound": COMPOUND, "opens_on": p.opens_on,
+                              "closes_on": p.closes_on})
     finally:
         conn.close()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from bank import accounts, cards, community, reviewers
 from bank.errors import BankError, InvalidInput
 
-from . import pdf as pdfkit
+from . import pdfkit
 
 CARD_W, CARD_H = 85.6, 54.0
 COLS, ROWS = 2, 5

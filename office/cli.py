@@ -561,7 +561,7 @@ def quarantine_group(ctx, db_path: Path | None, as_json: bool, every: bool):
         click.echo("没有待审核的事件 (no quarantined events)." if not every else "没有暂扣过的事件 (none).")
         return
     for c in rows:
-        click.echo(f"{c.quarantine_id}\t{c.device_id}:{c.seq}\t{c.kind}\t{c.card_id or c.account_id or ''}\t"
+        click.echo(f"{c.quarantine_id}\t{c.device_id}:{c.seq}\t{quarantine.KIND_NAMES.get(c.kind, c.kind)}\t{c.card_id or c.account_id or ''}\t"
                    f"{c.points:+d}\t{c.rule_text} ({c.rule})\t{_local_text(c.device_time)}\t{c.status_name}")
 
 

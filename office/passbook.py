@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
-from bank import accounts, clock, community, ledger, recorders, validity
+from bank import accounts, clock, community, ledger, merchants, recorders, validity
 
-from . import pdf as pdfkit
+from . import pdfkit
 
 HEADERS = ["日期", "类别", "摘要", "积分", "余额", "记录人"]
 WIDTHS = [22, 16, 70, 16, 18, 38]          # 180 mm: A4 less 15 mm margins
@@ -51,13 +51,14 @@ def build(conn: sqlite3.Connection, account_id: int, *, now: dt.datetime | None 
     pdfkit.para(pdf, 6, f"当前余额:{balance} 分    {validity.EXPIRY_WARN_DAYS}天内到期:{soon}")
     pdfkit.para(pdf, 6, f"打印时间:{clock.local(now):%Y-%m-%d %H:%M}(北京时间)    共 {len(lines)} 笔记录")
     pdf.ln(2)
+    shops = {m.merchant_id: m.name for m in merchants.all_merchants(conn)}   # early stores: "merchant:<id>"
     pdf.set_font(pdfkit.FONT, "", 9)
     rows = []
     for ln in lines:
         what = ln.description + ("(已冲正)" if ln.reversed else "")
         rows.append([ln.local_date.isoformat(), ledger.KIND_NAMES[ln.entry.kind], _fit(pdf, what, WIDTHS[2]),
                      f"{ln.entry.points:+d}", ln.balance_after,
-                     _fit(pdf, recorders.label(ln.entry.recorded_by, mask=True), WIDTHS[5])])
+                     _fit(pdf, recorders.label(ln.entry.recorded_by, mask=True, merchants=shops), WIDTHS[5])])
     if not rows:
         rows = [["", "", "还没有记录。", "", "", ""]]
     pdfkit.table(pdf, HEADERS, WIDTHS, rows, aligns="LLLRRL")

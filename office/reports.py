@@ -10,7 +10,7 @@ from bank import boards as boards_mod
 from bank import clock, community, money, periods, postings, redemptions
 
 from . import excel
-from . import pdf as pdfkit
+from . import pdfkit
 
 MONTHLY_HEADERS = ["商户", "兑换项目", "兑换笔数", "数量", "积分", "价值(元)"]
 POSTING_HEADERS = ["序号", "储户", "楼栋", "单元", "加分", "扣分", "兑换", "期末余额"]

@@ -42,7 +42,7 @@ def register(app: FastAPI, console: Console) -> None:
         path, media = STATIC[name]
         return FileResponse(path, media_type=media, headers={"Cache-Control": "max-age=86400"})
 
-    app.add_api_route("/static/{name}", static, methods=["GET"], include_in_schema=False)
+    app.add_route("/static/{name}", static, methods=["GET"])
 
     def login_page(request: Request, message: str = "", status: int = 200):
         token = web.new_login_csrf()
@@ -108,8 +108,8 @@ def register(app: FastAPI, console: Console) -> None:
         web.delete_cookie(response, web.LOGIN_CSRF_COOKIE, path="/login")
         return response
 
-    app.add_api_route("/login", login_get, methods=["GET"], include_in_schema=False)
-    app.add_api_route("/login", login_post, methods=["POST"], include_in_schema=False)
+    app.add_route("/login", login_get, methods=["GET"])
+    app.add_route("/login", login_post, methods=["POST"])
 
     @console.action(*users.ROLES)
     def logout(ctx: web.Ctx, form):
@@ -119,7 +119,7 @@ def register(app: FastAPI, console: Console) -> None:
         web.delete_cookie(response, web.SESSION_COOKIE)
         return response
 
-    app.add_api_route("/logout", logout, methods=["POST"], include_in_schema=False)
+    app.add_route("/logout", logout, methods=["POST"])
 
     @console.page(*users.ROLES)
     def password_page(ctx: web.Ctx):
@@ -142,8 +142,8 @@ def register(app: FastAPI, console: Console) -> None:
         response.delete_cookie(web.SESSION_COOKIE, path="/")
         return response
 
-    app.add_api_route("/password", password_page, methods=["GET"], include_in_schema=False)
-    app.add_api_route("/password", change_password, methods=["POST"], include_in_schema=False)
+    app.add_route("/password", password_page, methods=["GET"])
+    app.add_route("/password", change_password, methods=["POST"])
 
     @console.page(*web.STAFF)
     def audit_view(ctx: web.Ctx):
@@ -156,4 +156,4 @@ def register(app: FastAPI, console: Console) -> None:
         return console.render(ctx, "audit.html", rows=rows, actor=actor, action=action, q=term,
                               actions=audit.actions(ctx.conn), query=query)
 
-    app.add_api_route("/audit", audit_view, methods=["GET"], include_in_schema=False)
+    app.add_route("/audit", audit_view, methods=["GET"])

@@ -89,6 +89,6 @@ def register(app: FastAPI, console: Console) -> None:
         ctx.audit("convention.withdraw", f"version {v}")
         return "/convention", f"第 {v} 版已撤回,不会生效。"
 
-    app.add_api_route("/convention", view, methods=["GET"], include_in_schema=False)
-    app.add_api_route("/convention/amend", amend, methods=["POST"], include_in_schema=False)
-    app.add_api_route("/convention/{version}/withdraw", withdraw, methods=["POST"], include_in_schema=False)
+    app.add_route("/convention", view, methods=["GET"])
+    app.add_route("/convention/amend", amend, methods=["POST"])
+    app.add_route("/convention/{version}/withdraw", withdraw, methods=["POST"])

@@ -143,5 +143,5 @@ def register(app: FastAPI, console: Console) -> None:
         ctx.audit("export", name)
         return web.xlsx_response(excel.table(TABLES[name], headers, rows), f"{TABLES[name]}.xlsx")
 
-    app.add_api_route("/exports", index, methods=["GET"], include_in_schema=False)
-    app.add_api_route("/exports/{name}", export, methods=["GET"], include_in_schema=False)
+    app.add_route("/exports", index, methods=["GET"])
+    app.add_route("/exports/{name}", export, methods=["GET"])

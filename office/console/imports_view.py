@@ -102,9 +102,9 @@ def register(app: FastAPI, console: Console) -> None:
         return console.render(ctx, "import_done.html", upload=u, result=u.result, kinds=imports.KINDS,
                               batches=_print_batches(u.result["new_accounts"]))
 
-    add = app.add_api_route
-    add("/imports", index, methods=["GET"], include_in_schema=False)
-    add("/imports/templates/{name}", template, methods=["GET"], include_in_schema=False)
-    add("/imports/preview", preview, methods=["POST"], include_in_schema=False)
-    add("/imports/confirm", confirm, methods=["POST"], include_in_schema=False)
-    add("/imports/{token}", done, methods=["GET"], include_in_schema=False)
+    add = app.add_route
+    add("/imports", index, methods=["GET"])
+    add("/imports/templates/{name}", template, methods=["GET"])
+    add("/imports/preview", preview, methods=["POST"])
+    add("/imports/confirm", confirm, methods=["POST"])
+    add("/imports/{token}", done, methods=["GET"])

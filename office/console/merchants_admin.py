@@ -146,15 +146,15 @@ def register(app: FastAPI, console: Console) -> None:
         back = f"/merchants/{w.merchant_id}#windows" if w.merchant_id is not None else "/merchants#point"
         return back, f"已删除兑换时间:{w.describe()}。"
 
-    add = app.add_api_route
-    add("/merchants/new", new_form, methods=["GET"], include_in_schema=False)
-    add("/merchants/new", create, methods=["POST"], include_in_schema=False)
-    add("/merchants/{merchant_id}/edit", edit, methods=["POST"], include_in_schema=False)
-    add("/merchants/{merchant_id}/suspend", suspend, methods=["POST"], include_in_schema=False)
-    add("/merchants/{merchant_id}/reinstate", reinstate, methods=["POST"], include_in_schema=False)
-    add("/merchants/{merchant_id}/leave", leave, methods=["POST"], include_in_schema=False)
-    add("/merchants/{merchant_id}/windows", add_window, methods=["POST"], include_in_schema=False)
-    add("/redemption-point/windows", add_point_window, methods=["POST"], include_in_schema=False)
-    add("/windows/{window_id}/remove", remove_window, methods=["POST"], include_in_schema=False)
-    add("/offers/{offer_id}/edit", edit_offer, methods=["POST"], include_in_schema=False)
-    add("/offers/{offer_id}/withdraw", withdraw_offer, methods=["POST"], include_in_schema=False)
+    add = app.add_route
+    add("/merchants/new", new_form, methods=["GET"])
+    add("/merchants/new", create, methods=["POST"])
+    add("/merchants/{merchant_id}/edit", edit, methods=["POST"])
+    add("/merchants/{merchant_id}/suspend", suspend, methods=["POST"])
+    add("/merchants/{merchant_id}/reinstate", reinstate, methods=["POST"])
+    add("/merchants/{merchant_id}/leave", leave, methods=["POST"])
+    add("/merchants/{merchant_id}/windows", add_window, methods=["POST"])
+    add("/redemption-point/windows", add_point_window, methods=["POST"])
+    add("/windows/{window_id}/remove", remove_window, methods=["POST"])
+    add("/offers/{offer_id}/edit", edit_offer, methods=["POST"])
+    add("/offers/{offer_id}/withdraw", withdraw_offer, methods=["POST"])

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from bank import alerts, clock, community, devices, merchants, periods, policy, redemptions
 from bank.errors import InvalidInput, NotFound
 
-from .. import statistics, tls
+from .. import figures, tls
 from ..sync_api import quarantine
 from . import web
 from .merchants_admin import WEEKDAYS, below_promise_page, offer_price
@@ -62,7 +62,7 @@ def register(app: FastAPI, console: Console) -> None:
     @console.page(*web.STAFF)
     def device_list(ctx: web.Ctx):
         now = clock.now_utc()
-        silent = {d["device_id"] for d in statistics.silent_devices(ctx.conn, now)}
+        silent = {d["device_id"] for d in figures.silent_devices(ctx.conn, now)}
         names = {m.merchant_id: m.name for m in merchants.all_merchants(ctx.conn)}
         points = {r[0]: r[1] for r in ctx.conn.execute("SELECT service_point_id, name FROM service_points")}
         page = web.integer({"page": ctx.request.query_params.get("alerts_page", "1")}, "page", "页码", lo=1, hi=100_000)
@@ -193,15 +193,15 @@ def register(app: FastAPI, console: Console) -> None:
         ctx.audit("policy.set", "community", values)
         return "/merchants#policy", f"离线策略已保存。一张被复制的卡最坏情况每天可兑换 {after} 分(原为 {before} 分)。"
 
-    add = app.add_api_route
-    add("/merchants", merchant_list, methods=["GET"], include_in_schema=False)
-    add("/merchants/devices", device_list, methods=["GET"], include_in_schema=False)
-    add("/merchants/{merchant_id}", merchant_page, methods=["GET"], include_in_schema=False)
-    add("/merchants/{merchant_id}/offers", add_offer, methods=["POST"], include_in_schema=False)
-    add("/merchants/{merchant_id}/enrol", enrol_tablet, methods=["POST"], include_in_schema=False)
-    add("/devices/enrol-kiosk", enrol_kiosk, methods=["POST"], include_in_schema=False)
-    add("/devices/enrolment/{token}", enrol_code_page, methods=["GET"], include_in_schema=False)
-    add("/devices/{device_id}/revoke", revoke_device, methods=["POST"], include_in_schema=False)
-    add("/alerts/clear", clear_alerts, methods=["POST"], include_in_schema=False)
-    add("/alerts/{alert_id}/clear", clear_alert, methods=["POST"], include_in_schema=False)
-    add("/policy", save_policy, methods=["POST"], include_in_schema=False)
+    add = app.add_route
+    add("/merchants", merchant_list, methods=["GET"])
+    add("/merchants/devices", device_list, methods=["GET"])
+    add("/merchants/{merchant_id}", merchant_page, methods=["GET"])
+    add("/merchants/{merchant_id}/offers", add_offer, methods=["POST"])
+    add("/merchants/{merchant_id}/enrol", enrol_tablet, methods=["POST"])
+    add("/devices/enrol-kiosk", enrol_kiosk, methods=["POST"])
+    add("/devices/enrolment/{token}", enrol_code_page, methods=["GET"])
+    add("/devices/{device_id}/revoke", revoke_device, methods=["POST"])
+    add("/alerts/clear", clear_alerts, methods=["POST"])
+    add("/alerts/{alert_id}/clear", clear_alert, methods=["POST"])
+    add("/policy", save_policy, methods=["POST"])

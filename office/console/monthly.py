@@ -92,11 +92,11 @@ def register(app: FastAPI, console: Console) -> None:
         month = periods.month(web.text(ctx.request.query_params, "month", "月份", max_len=7))
         return web.xlsx_response(reports.monthly_xlsx(ctx.conn, month), f"兑换统计-{month.key}.xlsx")
 
-    add = app.add_api_route
-    add("/monthly", monthly, methods=["GET"], include_in_schema=False)
-    add("/monthly/entries", record, methods=["POST"], include_in_schema=False)
-    add("/monthly/team-service", team_service, methods=["POST"], include_in_schema=False)
-    add("/tips", add_tip, methods=["POST"], include_in_schema=False)
-    add("/tips/{tip_id}/follow-up", follow_tip, methods=["POST"], include_in_schema=False)
-    add("/reports/monthly.pdf", table_pdf, methods=["GET"], include_in_schema=False)
-    add("/reports/monthly.xlsx", table_xlsx, methods=["GET"], include_in_schema=False)
+    add = app.add_route
+    add("/monthly", monthly, methods=["GET"])
+    add("/monthly/entries", record, methods=["POST"])
+    add("/monthly/team-service", team_service, methods=["POST"])
+    add("/tips", add_tip, methods=["POST"])
+    add("/tips/{tip_id}/follow-up", follow_tip, methods=["POST"])
+    add("/reports/monthly.pdf", table_pdf, methods=["GET"])
+    add("/reports/monthly.xlsx", table_xlsx, methods=["GET"])

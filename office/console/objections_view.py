@@ -63,8 +63,8 @@ def register(app: FastAPI, console: Console) -> None:
         ctx.audit(f"objection.{step}", f"objection {oid}", {"status": case.status, "ruling": case.ruling})
         return f"/objections/{oid}", f"异议 {oid}:{case.status_name}。"
 
-    add = app.add_api_route
-    add("/objections", listing, methods=["GET"], include_in_schema=False)
-    add("/objections", raise_case, methods=["POST"], include_in_schema=False)
-    add("/objections/{objection_id}", case_page, methods=["GET"], include_in_schema=False)
-    add("/objections/{objection_id}/{step}", step, methods=["POST"], include_in_schema=False)
+    add = app.add_route
+    add("/objections", listing, methods=["GET"])
+    add("/objections", raise_case, methods=["POST"])
+    add("/objections/{objection_id}", case_page, methods=["GET"])
+    add("/objections/{objection_id}/{step}", step, methods=["POST"])

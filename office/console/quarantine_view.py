@@ -16,8 +16,6 @@ from . import web
 from .web import Console
 
 PAGE = 50
-KIND_NAMES = {"redemption": "兑换", "reversal": "撤销", "award": "加分", "deduction": "扣分", "objection": "异议",
-              "tip": "举报"}
 
 
 def register(app: FastAPI, console: Console) -> None:
@@ -29,7 +27,7 @@ def register(app: FastAPI, console: Console) -> None:
         cases = quarantine.search(ctx.conn, status=status, limit=PAGE + 1, offset=(page - 1) * PAGE)
         held = [d for d in devices.all_devices(ctx.conn) if d.held_at]
         return console.render(ctx, "quarantine.html", cases=cases[:PAGE], more=len(cases) > PAGE, page=page,
-                              status=status, statuses=quarantine.STATUS_NAMES, kinds=KIND_NAMES,
+                              status=status, statuses=quarantine.STATUS_NAMES, kinds=quarantine.KIND_NAMES,
                               open_count=quarantine.count(ctx.conn), held=held)
 
     @console.action(*web.STAFF)
@@ -49,8 +47,8 @@ def register(app: FastAPI, console: Console) -> None:
         d = devices.release(ctx.conn, device_id[:20], by=ctx.actor)
         return "/merchants/devices", f"设备 {d.device_id} 已解除暂停,此后所发事件逐条核对。"
 
-    add = app.add_api_route
-    add("/quarantine", quarantine_list, methods=["GET"], include_in_schema=False)
-    add("/quarantine/{case_id}/post", post_case, methods=["POST"], include_in_schema=False)
-    add("/quarantine/{case_id}/reject", reject_case, methods=["POST"], include_in_schema=False)
-    add("/devices/{device_id}/release", release_device, methods=["POST"], include_in_schema=False)
+    add = app.add_route
+    add("/quarantine", quarantine_list, methods=["GET"])
+    add("/quarantine/{case_id}/post", post_case, methods=["POST"])
+    add("/quarantine/{case_id}/reject", reject_case, methods=["POST"])
+    add("/devices/{device_id}/release", release_device, methods=["POST"])

@@ -67,9 +67,9 @@ def register(app: FastAPI, console: Console) -> None:
         ctx.audit("reviewer.print", raw[:200] or "all")
         return web.pdf_response(data, "评议小组工作卡.pdf")
 
-    add_route = app.add_api_route
-    add_route("/reviewers", group_page, methods=["GET"], include_in_schema=False)
-    add_route("/reviewers", add, methods=["POST"], include_in_schema=False)
-    add_route("/reviewers/cards.pdf", cards_pdf, methods=["GET"], include_in_schema=False)
-    add_route("/reviewers/{reviewer_id}/leave", leave, methods=["POST"], include_in_schema=False)
-    add_route("/reviewers/{reviewer_id}/pin", set_pin, methods=["POST"], include_in_schema=False)
+    add_route = app.add_route
+    add_route("/reviewers", group_page, methods=["GET"])
+    add_route("/reviewers", add, methods=["POST"])
+    add_route("/reviewers/cards.pdf", cards_pdf, methods=["GET"])
+    add_route("/reviewers/{reviewer_id}/leave", leave, methods=["POST"])
+    add_route("/reviewers/{reviewer_id}/pin", set_pin, methods=["POST"])

@@ -86,9 +86,8 @@ def register(app: FastAPI, console: Console) -> None:
         return console.render(ctx, "objection_new.html", acct=acct, line=line, kind_names=ledger.KIND_NAMES,
                               max_text=objections.MAX_TEXT)
 
-    add = app.add_api_route
-    add("/expiry", expiring, methods=["GET"], include_in_schema=False)
-    add("/expiry/run", run_expiry, methods=["POST"], include_in_schema=False)
-    add("/residents/{account_id}/passbook.pdf", passbook, methods=["GET"], include_in_schema=False)
-    add("/residents/{account_id}/entries/{entry_id}/objection", objection_form, methods=["GET"],
-        include_in_schema=False)
+    add = app.add_route
+    add("/expiry", expiring, methods=["GET"])
+    add("/expiry/run", run_expiry, methods=["POST"])
+    add("/residents/{account_id}/passbook.pdf", passbook, methods=["GET"])
+    add("/residents/{account_id}/entries/{entry_id}/objection", objection_form, methods=["GET"])

@@ -65,10 +65,10 @@ def register(app: FastAPI, console: Console) -> None:
         ctx.audit("team.member_remove", f"team {tid}", {"member_id": mid, "name": m["name"]})
         return f"/teams/{tid}", f"{m['name']}已退出本队。"
 
-    add = app.add_api_route
-    add("/teams", team_list, methods=["GET"], include_in_schema=False)
-    add("/teams", create, methods=["POST"], include_in_schema=False)
-    add("/teams/{team_id}", team_page, methods=["GET"], include_in_schema=False)
-    add("/teams/{team_id}/edit", edit, methods=["POST"], include_in_schema=False)
-    add("/teams/{team_id}/members", add_member, methods=["POST"], include_in_schema=False)
-    add("/teams/{team_id}/members/{member_id}/remove", remove_member, methods=["POST"], include_in_schema=False)
+    add = app.add_route
+    add("/teams", team_list, methods=["GET"])
+    add("/teams", create, methods=["POST"])
+    add("/teams/{team_id}", team_page, methods=["GET"])
+    add("/teams/{team_id}/edit", edit, methods=["POST"])
+    add("/teams/{team_id}/members", add_member, methods=["POST"])
+    add("/teams/{team_id}/members/{member_id}/remove", remove_member, methods=["POST"])

@@ -67,8 +67,8 @@ def register(app: FastAPI, console: Console) -> None:
         ctx.audit("user.password", f"user {u.user_id}", {"name": u.name})
         return "/users", f"已重设用户 {u.name} 的密码。"
 
-    add_route = app.add_api_route
-    add_route("/users", users_page, methods=["GET"], include_in_schema=False)
-    add_route("/users", add, methods=["POST"], include_in_schema=False)
-    add_route("/users/{user_id}/active", set_active, methods=["POST"], include_in_schema=False)
-    add_route("/users/{user_id}/password", reset_password, methods=["POST"], include_in_schema=False)
+    add_route = app.add_route
+    add_route("/users", users_page, methods=["GET"])
+    add_route("/users", add, methods=["POST"])
+    add_route("/users/{user_id}/active", set_active, methods=["POST"])
+    add_route("/users/{user_id}/password", reset_password, methods=["POST"])

@@ -300,7 +300,6 @@ class Console:
                 except Exception:   # noqa: BLE001 - a page never shows a traceback
                     log.exception("console page %s failed", request.url.path)
                     return self.error_page(ctx, "服务器内部错误,请稍后再试或联系管理员。", 500)
-            route.__signature__ = _request_only
             return route
         return wrap
 
@@ -332,7 +331,6 @@ class Console:
                     return await run_in_threadpool(self._run_action, func, roles, request, form, atomic)
                 finally:
                     await form.close()      # an uploaded file's spooled copy
-            route.__signature__ = _request_only
             return route
         return wrap
 
@@ -420,17 +418,20 @@ def _csrf_field(context) -> markupsafe.Markup:
                              ).format(context.get("csrf", ""), context.get("here", ""))
 
 
-def back(form, path: str, anchor: str = "") -> str:
+def back(form, path: str, anchor: str = "", **params) -> str:
     """Where an action on ``path``'s page redirects: that page with the query the user had on it
-    (compound, month, page, search) from the form's ``back`` field, else the page itself. Only the
-    query is taken from the form, so it can never send the browser elsewhere."""
+    (compound, month, page, search) from the form's ``back`` field, else the page itself; ``params``
+    (the period the action worked on, say) override it. Only the query is taken from the form, so
+    it can never send the browser elsewhere."""
     here = form.get("back")
-    query = ""
+    query: dict[str, str] = {}
     if isinstance(here, str) and len(here) <= 500:
         parts = urllib.parse.urlsplit(here)
         if parts.path == path and not parts.scheme and not parts.netloc:
-            query = urllib.parse.urlencode(urllib.parse.parse_qsl(parts.query)[:10])
-    return path + (f"?{query}" if query else "") + (f"#{anchor}" if anchor else "")
+            query = dict(urllib.parse.parse_qsl(parts.query)[:10])
+    query.update({k: str(v) for k, v in params.items() if v not in (None, "")})
+    text = urllib.parse.urlencode(query)
+    return path + (f"?{text}" if text else "") + (f"#{anchor}" if anchor else "")
 
 
 def _local_time(text: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -440,13 +441,6 @@ def _local_time(text: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return clock.local(clock.from_text(text)).strftime(fmt)
     except ValueError:
         return text
-
-
-import inspect  # noqa: E402  (only for the route signature below)
-
-# FastAPI inspects a route's signature to decide what to inject: the wrappers take the request only.
-_request_only = inspect.Signature([inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                                     annotation=Request)])
 
 
 def path_int(value: str, what: str) -> int:

@@ -43,7 +43,7 @@ def register(app: FastAPI, console: Console) -> None:
                              days=days, by=ctx.actor)
         ctx.audit("posting.publish", f"posting {p.posting_id}", {"year": year.key, "compound": compound_id,
                                                                  "opens_on": p.opens_on, "closes_on": p.closes_on})
-        return (f"/yearly?year={year.key}#postings",
+        return (web.back(form, "/yearly", "postings", year=year.key),
                 f"{postings.compound_name(ctx.conn, compound_id)}{year.key}年度汇总公示期为 {p.opens_on} 至 {p.closes_on}。")
 
     @console.action(*web.STAFF)
@@ -56,7 +56,7 @@ def register(app: FastAPI, console: Console) -> None:
             nominator=web.text(form, "nominator", "推荐人(单位)", max_len=40),
             reason=web.text(form, "reason", "推荐理由", max_len=500), by=ctx.actor)
         ctx.audit("honour.nominate", f"nomination {nid}", {"year": year.key})
-        return f"/yearly?year={year.key}#honours", f"已登记推荐(第 {nid} 号)。"
+        return web.back(form, "/yearly", "honours", year=year.key), f"已登记推荐(第 {nid} 号)。"
 
     @console.action(*web.STAFF)
     def decide(ctx: web.Ctx, form, nomination_id: str):
@@ -64,11 +64,11 @@ def register(app: FastAPI, console: Console) -> None:
         decision = web.choice(form, "decision", "决定", honours.DECISIONS)
         honours.decide(ctx.conn, nid, decision=decision, by=ctx.actor)
         ctx.audit("honour.decide", f"nomination {nid}", decision)
-        return f"/yearly?year={web.text(form, 'year', '年份', max_len=4, required=False)}#honours", \
+        return web.back(form, "/yearly", "honours", year=web.text(form, "year", "年份", max_len=4, required=False)), \
             f"推荐 {nid}:{honours.DECISIONS[decision]}。"
 
-    add = app.add_api_route
-    add("/yearly", yearly, methods=["GET"], include_in_schema=False)
-    add("/yearly/postings", publish, methods=["POST"], include_in_schema=False)
-    add("/yearly/nominations", nominate, methods=["POST"], include_in_schema=False)
-    add("/yearly/nominations/{nomination_id}/decide", decide, methods=["POST"], include_in_schema=False)
+    add = app.add_route
+    add("/yearly", yearly, methods=["GET"])
+    add("/yearly/postings", publish, methods=["POST"])
+    add("/yearly/nominations", nominate, methods=["POST"])
+    add("/yearly/nominations/{nomination_id}/decide", decide, methods=["POST"])

@@ -59,6 +59,9 @@ RULES: dict[str, str] = {
     "undo_refused": "只能由记录人在当天撤销本人的加扣分",
 }
 STATUS_NAMES = {"open": "待审核", "posted": "已放行入账", "rejected": "已驳回"}
+#: A quarantined event's kind as the console and the command line name it.
+KIND_NAMES = {"redemption": "兑换", "reversal": "撤销", "award": "加分", "deduction": "扣分", "objection": "异议",
+              "tip": "举报"}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from bank import (accounts, audit, boards, clock, community, ledger, merchants, objections, periods, postings,
-                  redemptions, reviewers, reviews, teams, tips, users, verification, volunteering, honours)
+                  redemptions, reviewers, reviews, teams, tips, users, quarterly_check, volunteering, honours)
 from bank.errors import BankError, CapExceeded, InsufficientPoints, InvalidInput
 from tests.conftest import T0
 
@@ -129,17 +129,17 @@ def test_verification_finds_cap_and_price_anomalies_and_clears(store, account):
     ledger.append(store, account_id=account, kind="award", points=7, recorded_by="old", device_id="k1",
                   device_time=None, now=T0, note="", ref=None, item_code="XS02", catalog_version=e.catalog_version,
                   period_key=clock.period_key("daily", T0))
-    run = verification.run(store, Q1, by="评议会")
-    found = verification.anomalies(store, run.run_id)
+    run = quarterly_check.run(store, Q1, by="评议会")
+    found = quarterly_check.anomalies(store, run.run_id)
     kinds = sorted(a.kind for a in found)
     assert kinds == ["over_cap", "wrong_points"]
     assert run.checked_entries == 4
-    verification.clear(store, found[0].anomaly_id, by="评议会", note="已核实")
-    assert len(verification.anomalies(store, run.run_id, open_only=True)) == 1
+    quarterly_check.clear(store, found[0].anomaly_id, by="评议会", note="已核实")
+    assert len(quarterly_check.anomalies(store, run.run_id, open_only=True)) == 1
     with pytest.raises(BankError):
-        verification.clear(store, found[0].anomaly_id, by="评议会", note="again")
+        quarterly_check.clear(store, found[0].anomaly_id, by="评议会", note="again")
     with pytest.raises(BankError):
-        verification.clear(store, found[1].anomaly_id, by="评议会", note="")
+        quarterly_check.clear(store, found[1].anomaly_id, by="评议会", note="")
 
 
 def test_posting_masks_names_and_boards_rank(store, account):

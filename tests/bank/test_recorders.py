@@ -19,3 +19,10 @@ from bank import recorders, validity
 ])
 def test_labels(stored, shown):
     assert recorders.label(stored) == shown
+
+
+def test_masked_for_residents_and_devices_and_merchants_by_name():
+    assert recorders.label(recorders.of_member("张三明", "李四"), mask=True) == "评议小组成员 张*明(复核:李*)"
+    assert recorders.masked("评议小组成员:张三明") == "评议小组成员:张*明"
+    assert recorders.label("merchant:5", merchants={5: "老街小面"}) == "老街小面"
+    assert recorders.label("merchant:6", merchants={5: "老街小面"}) == "商户 6"

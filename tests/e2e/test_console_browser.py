@@ -134,6 +134,7 @@ def test_office_day_in_the_browser(browser, console_server):
         shot(page, name)
     page.goto(url + "/merchants/5")
     page.click("button:has-text('登记新平板')")
+    page.wait_for_url("**/devices/enrolment/*")   # the code's page is reached by a redirect
     assert page.locator(".qr svg").count() == 1
     assert console_server.fingerprint[:2].upper() + ":" in page.inner_text("code.fp")
     shot(page, "enrol")
@@ -308,6 +309,7 @@ def test_registration_open_print_and_redeem_at_a_tablet(browser, console_server,
     shot(page, "offer-warning")
     page.click("a:has-text('取消,返回')")
     page.click("button:has-text('登记新平板')")
+    page.wait_for_url("**/devices/enrolment/*")   # the code's page is reached by a redirect
     code = page.inner_text(".code").strip()
     home = tmp_path / "tablet"
     cli("terminal", "enroll", "--home", home, "--server", url, "--code", code)
@@ -472,6 +474,7 @@ def test_enrolment_qr_decodes_from_a_screenshot(browser, console_server, tmp_pat
     page = login(browser, url)
     page.goto(url + "/merchants/5")
     page.click("button:has-text('登记新平板')")
+    page.wait_for_url("**/devices/enrolment/*")   # the code's page is reached by a redirect
     code = page.inner_text("p.code").strip()
     png = tmp_path / "enrol.png"
     page.screenshot(path=str(png), full_page=True)

@@ -632,3 +632,12 @@ def test_tip_notes_and_the_audit_log_read_in_local_time_and_chinese(store):
     assert body and all(r[cells[header].index("时间")] == "2026-12-01 01:30:00" for r in body), body
     assert {r[cells[header].index("操作")] for r in body} == {"登记举报", "跟进举报"}
     assert not any(isinstance(v, str) and ("{" in v or "tip." in v) for r in body for v in r)
+
+
+def test_the_quarter_page_keeps_its_compound_after_an_action(office):
+    page = office.get("/quarterly?quarter=2026Q3&compound=4").text
+    form = page[page.index('action="/quarterly/verify"'):]
+    back = html.unescape(re.search(r'name="back" value="([^"]*)"', form)[1])
+    quarter = re.search(r'name="quarter" value="([^"]*)"', form)[1]
+    r = office.post("/quarterly/verify", {"quarter": quarter, "back": back})
+    assert r.status_code == 303 and r.headers["location"] == "/quarterly?quarter=2026Q3&compound=4"

@@ -8,9 +8,9 @@ zbar cannot read), so they stay sharp at any printer resolution.
 
 from __future__ import annotations
 
-
 import segno
 from fpdf import FPDF
+from fpdf.fonts import FontFace
 
 import assets
 
@@ -77,22 +77,17 @@ def para(pdf: FPDF, height: float, text: str, align: str = "L") -> None:
 
 def table(pdf: FPDF, headers: list[str], widths: list[float], rows: list[list], *,
           aligns: str | None = None, size: float = 9, line: float = 6.0) -> None:
-    """A simple ruled table that repeats its header on each new page."""
+    """A ruled table from the left margin (fpdf2's own: the headings repeat on every page, a long
+    cell wraps within its column instead of running into the next)."""
     aligns = aligns or "L" * len(headers)
+    pdf.set_font(FONT, "", size)
+    with pdf.table(col_widths=widths, width=sum(widths), align="LEFT", line_height=line,
+                   text_align=tuple(_ALIGN[a] for a in aligns), padding=(0, 1),
+                   headings_style=FontFace(emphasis="BOLD", fill_color=235)) as grid:
+        for values in [headers, *rows]:
+            cells = grid.row()
+            for value in values:
+                cells.cell(str(value))
 
-    def header():
-        pdf.set_font(FONT, "B", size)
-        pdf.set_fill_color(235)
-        for h, w in zip(headers, widths):
-            pdf.cell(w, line + 1, h, border=1, align="C", fill=True)
-        pdf.ln()
-        pdf.set_font(FONT, "", size)
 
-    header()
-    for row in rows:
-        if pdf.get_y() + line > pdf.h - pdf.b_margin:
-            pdf.add_page()
-            header()
-        for value, w, a in zip(row, widths, aligns):
-            pdf.cell(w, line, str(value), border=1, align=a)
-        pdf.ln()
+_ALIGN = {"L": "LEFT", "R": "RIGHT", "C": "CENTER"}
