@@ -24,7 +24,7 @@ def take(out: Path, workdir: Path | None = None) -> list[Path]:
     workdir = workdir or Path(tempfile.mkdtemp(prefix="kiosk-shots-"))
     k = demo.make(workdir)
     try:
-        from device.tts import Speaker
+        from kiosk.tts import Speaker
         from device.ui.app_base import screenshot
 
         from kiosk.app import KioskApp

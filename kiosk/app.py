@@ -18,16 +18,15 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, StringProperty
 
 from device import camera as camera_mod
-from kiosk import residents
-from sync import replica
-from device.scan.verify import Refused
-from device.tts import Speaker
-from device.ui.app_base import BaseApp
-
-from . import screens, style
-from .flow import KioskFlow
 from device.flowkit import Message
+from device.scan.verify import Refused
+from device.ui.app_base import BaseApp
+from sync import replica
+
+from . import residents, screens, style
+from .flow import KioskFlow
 from .steps import Step
+from .tts import Speaker
 
 log = logging.getLogger(__name__)
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))

@@ -5,8 +5,7 @@ tab first lists them to choose from; a posting opens at the resident's own house
 
 from kivy.properties import BooleanProperty, StringProperty
 
-from kiosk import residents
-from kiosk import style
+from kiosk import residents, style
 
 from .base import KioskScreen, load_kv
 
