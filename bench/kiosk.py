@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     from device import camera as camera_mod
     from device.scan.decoder import Decoder
     from device.scan.tracker import CardTracker
-    from device.tts import Speaker
+    from kiosk.tts import Speaker
     from device.ui.scanner import ScannerView
     from demo import kiosk as demo
     from kiosk.app import KioskApp
