@@ -142,7 +142,7 @@ def main(argv=None) -> int:
         def script(app):
             from kivy.core.window import Window
             yield 0.5
-            scanner = ScannerView(tracker=CardTracker(app._verify), source=Timed(camera_mod.open_source(str(video), realtime=True)))
+            scanner = ScannerView(tracker=CardTracker(app.verify_card), source=Timed(camera_mod.open_source(str(video), realtime=True)))
             scanner.sound = False
             scanner.bind(on_card=app.on_card)
             scanner.bind(on_card=on_card)     # after the app's handler: the screen is already updated
