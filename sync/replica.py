@@ -481,23 +481,26 @@ def offer_names(conn: sqlite3.Connection) -> dict[int, str]:
     return dict(conn.execute("SELECT offer_id, name FROM offers"))
 
 
+def _where(*conditions: tuple[str, object]) -> tuple[str, list]:
+    """`` AND <condition>`` for each (condition, value) whose value is not None, and the values:
+    the optional filters of a query (the conditions are this module's own text, never input)."""
+    given = [(c, v) for c, v in conditions if v is not None]
+    return "".join(f" AND {c}" for c, _ in given), [v for _, v in given]
+
+
+def _kinds_in(kinds: tuple[str, ...] | None) -> tuple[str, object]:
+    return "kind IN (SELECT value FROM json_each(?))", None if kinds is None else json.dumps(list(kinds))
+
+
 # --- this device's own events (the outbox, kept as its journal) --------------------------------------
 
 def events(conn: sqlite3.Connection, *, after: int | None = None, account_id: int | None = None,
            kinds: tuple[str, ...] | None = None) -> list[tuple[int, dict, bool]]:
     """(seq, event, acknowledged) of this device's events, oldest first: those after ``after``,
     of ``account_id``, of ``kinds`` (each None: all)."""
-    sql, args = "SELECT seq, event, acked FROM outbox WHERE 1", []
-    if after is not None:
-        sql += " AND seq > ?"
-        args.append(after)
-    if account_id is not None:
-        sql += " AND account_id = ?"
-        args.append(account_id)
-    if kinds is not None:
-        sql += " AND kind IN (SELECT value FROM json_each(?))"
-        args.append(json.dumps(list(kinds)))
-    return [(r[0], json.loads(r[1]), bool(r[2])) for r in conn.execute(sql + " ORDER BY seq", args)]
+    where, args = _where(("seq > ?", after), ("account_id = ?", account_id), _kinds_in(kinds))
+    return [(r[0], json.loads(r[1]), bool(r[2]))
+            for r in conn.execute(f"SELECT seq, event, acked FROM outbox WHERE 1{where} ORDER BY seq", args)]
 
 
 def event_row(conn: sqlite3.Connection, seq: int) -> tuple | None:
@@ -590,27 +593,16 @@ def kiosk_entries(conn: sqlite3.Connection, *, account_id: int | None = None, ki
                   since: str | None = None) -> list[KioskEntry]:
     """The office's ledger entries of the compound (of ``account_id``, of ``kinds``, recorded at or
     after the UTC text ``since``; each None: all), oldest first."""
-    sql, args = ("SELECT entry_id, account_id, kind, points, item_code, title, recorded_at, reverses, period_key, "
-                 "recorded_by, ref FROM kiosk_entries WHERE 1", [])
-    if account_id is not None:
-        sql += " AND account_id = ?"
-        args.append(account_id)
-    if kinds is not None:
-        sql += " AND kind IN (SELECT value FROM json_each(?))"
-        args.append(json.dumps(list(kinds)))
-    if since is not None:
-        sql += " AND recorded_at >= ?"
-        args.append(since)
-    return [KioskEntry(*r) for r in conn.execute(sql + " ORDER BY entry_id", args)]
+    where, args = _where(("account_id = ?", account_id), _kinds_in(kinds), ("recorded_at >= ?", since))
+    return [KioskEntry(*r) for r in conn.execute(
+        "SELECT entry_id, account_id, kind, points, item_code, title, recorded_at, reverses, period_key, recorded_by, "
+        f"ref FROM kiosk_entries WHERE 1{where} ORDER BY entry_id", args)]
 
 
 def kiosk_reversed(conn: sqlite3.Connection, account_id: int | None = None) -> set[int]:
     """The entry ids that a reversal in the compound's ledger reverses (of ``account_id``: its own)."""
-    sql, args = "SELECT reverses FROM kiosk_entries WHERE reverses IS NOT NULL", []
-    if account_id is not None:
-        sql += " AND account_id = ?"
-        args.append(account_id)
-    return {r[0] for r in conn.execute(sql, args)}
+    where, args = _where(("account_id = ?", account_id))
+    return {r[0] for r in conn.execute(f"SELECT reverses FROM kiosk_entries WHERE reverses IS NOT NULL{where}", args)}
 
 
 class Registry:
