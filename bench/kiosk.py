@@ -49,11 +49,12 @@ def main(argv=None) -> int:
     from device import camera as camera_mod
     from device.scan.decoder import Decoder
     from device.scan.tracker import CardTracker
-    from device.tts import Speaker
+    from kiosk.tts import Speaker
     from device.ui.scanner import ScannerView
     from demo import kiosk as demo
     from kiosk.app import KioskApp
-    from kiosk.flow import KioskFlow, Step
+    from kiosk.flow import KioskFlow
+    from kiosk.steps import Step
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-kiosk-"))
     k = demo.make(workdir, video=False)
@@ -141,7 +142,7 @@ def main(argv=None) -> int:
         def script(app):
             from kivy.core.window import Window
             yield 0.5
-            scanner = ScannerView(tracker=CardTracker(app._verify), source=Timed(camera_mod.open_source(str(video), realtime=True)))
+            scanner = ScannerView(tracker=CardTracker(app.verify_card), source=Timed(camera_mod.open_source(str(video), realtime=True)))
             scanner.sound = False
             scanner.bind(on_card=app.on_card)
             scanner.bind(on_card=on_card)     # after the app's handler: the screen is already updated

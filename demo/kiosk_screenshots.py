@@ -17,17 +17,19 @@ def take(out: Path, workdir: Path | None = None) -> list[Path]:
     from device.ui.scripted import headless_env, run_script, wait_until
     headless_env(WIDTH, HEIGHT)
     from bank.demo import REVIEWER_PIN
+    from sync import replica
 
     from . import kiosk as demo
     own = workdir is None
     workdir = workdir or Path(tempfile.mkdtemp(prefix="kiosk-shots-"))
     k = demo.make(workdir)
     try:
-        from device.tts import Speaker
+        from kiosk.tts import Speaker
         from device.ui.app_base import screenshot
 
         from kiosk.app import KioskApp
-        from kiosk.flow import KioskFlow, Step
+        from kiosk.flow import KioskFlow
+        from kiosk.steps import Step
 
         flow = KioskFlow(k.home, camera=str(k.video))
         app = KioskApp(k.home, flow=flow, camera=str(k.video), speaker=Speaker(engine=""))
@@ -118,10 +120,9 @@ def take(out: Path, workdir: Path | None = None) -> list[Path]:
             yield 0.3
             shot("staff-pin")
             login(k.staff[0][0])
-            acct = flow.conn.execute("SELECT building, unit FROM kiosk_households WHERE account_id = ?",
-                                     (k.resident[1],)).fetchone()
-            app.act("set_building", acct[0])
-            app.act("set_unit", acct[1])
+            _aid, _kind, building, unit, _room = replica.kiosk_household(flow.conn, k.resident[1])
+            app.act("set_building", building)
+            app.act("set_unit", unit)
             yield 0.3
             shot("staff-find")
             app.act("choose_household", k.resident[1])

@@ -18,13 +18,15 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, StringProperty
 
 from device import camera as camera_mod
-from device import kiosk as engine
-from device.scan.verify import Refused, verify_on_replica
-from device.tts import Speaker
+from device.flowkit import Message
+from device.scan.verify import Refused
 from device.ui.app_base import BaseApp
+from sync import replica
 
-from . import screens, style
-from .flow import KioskFlow, Message, Step
+from . import residents, screens, style
+from .flow import KioskFlow
+from .steps import Step
+from .tts import Speaker
 
 log = logging.getLogger(__name__)
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
@@ -36,10 +38,6 @@ SCANNER_FONT = 36    # the scanner widget's own prompt is sized for the tablet; 
 class KioskApp(BaseApp):
     title = "道德积分查询"
     place = StringProperty("")
-    sync_text = StringProperty("")
-    sync_level = StringProperty("info")
-    banner = StringProperty("")
-    banner_level = StringProperty("info")
     at_attract = BooleanProperty(True)
     domains = ("kiosk", "mpb")    # the kiosk's own catalog, then the shared device/ui texts
 
@@ -85,21 +83,13 @@ class KioskApp(BaseApp):
         except camera_mod.SourceError as exc:
             attract.camera_note = self.tr("摄像头无法打开,请联系工作人员。") + f"\n{exc}"
             return
-        self.scanner = ScannerView(tracker=CardTracker(self._verify), source=source)
+        self.scanner = ScannerView(tracker=CardTracker(self.verify_card), source=source)
         self.scanner.ids.prompt.font_size = SCANNER_FONT
         self.scanner.ids.status.font_size = SCANNER_FONT
         self.scanner.prompt = self.tr("请把二维码对准这里")
         self.scanner.bind(on_card=self.on_card)
         attract.attach(self.scanner)
         self.scanner.start()
-
-    def _verify(self, text: str):
-        """The tracker's check (scanner thread): its own replica connection each time."""
-        conn = self.flow.home.replica()
-        try:
-            return verify_on_replica(conn, text)
-        finally:
-            conn.close()
 
     def on_card(self, _scanner, event) -> None:
         """A card in front of the camera (UI thread): any screen accepts it."""
@@ -161,14 +151,11 @@ class KioskApp(BaseApp):
         self.banner = self.render(banner)
         self.banner_level = banner.level if banner else "info"
         self.place = flow.compound_name() if flow.home else "" if flow.fault else self.tr("本机未登记,请联系社区办公室")
-        self._update_sync()
+        self.update_sync()
 
-    def _update_sync(self) -> None:
-        if self.flow.home is None and self.flow.fault is None:
-            self.sync_text, self.sync_level = "", "info"
-            return
-        line = self.flow.sync_line()
-        self.sync_text, self.sync_level = self.render(line), line.level
+    def has_sync_badge(self) -> bool:
+        """A kiosk whose home cannot be opened says so on its badge too (本机暂停使用)."""
+        return self.flow.home is not None or self.flow.fault is not None
 
     def _tick(self, _dt) -> None:
         flow = self.flow
@@ -178,7 +165,7 @@ class KioskApp(BaseApp):
             self.speaker.stop()
             self.show()
         elif flow.home is not None:
-            self._update_sync()
+            self.update_sync()
 
     def _next_slide(self, _dt) -> None:
         if self.flow.step is Step.ATTRACT:
@@ -186,9 +173,9 @@ class KioskApp(BaseApp):
 
     def slides(self) -> list[tuple[str, str]]:
         """What the attract screen rotates: the boards and the current posting (names masked)."""
-        if self.flow.conn is None or engine.replica.state(self.flow.conn, "kiosk_compound") is None:
+        if self.flow.conn is None or replica.state(self.flow.conn, "kiosk_compound") is None:
             return []
-        b = engine.boards(self.flow.conn)
+        b = residents.boards(self.flow.conn)
         out = []
         if b["red"]:
             line = self.tr("{name}  {building}栋{unit}单元  +{points}分")
@@ -209,7 +196,7 @@ class KioskApp(BaseApp):
         return out
 
     def posting_open(self) -> bool:
-        return self.flow.conn is not None and engine.posting_open(self.flow.conn, self.flow.today()) is not None
+        return self.flow.conn is not None and residents.posting_open(self.flow.conn, self.flow.today()) is not None
 
 
 def Window_clear() -> None:

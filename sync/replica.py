@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
 from bank import cardcode, clock
@@ -393,6 +394,30 @@ def prune(conn: sqlite3.Connection, now: dt.datetime, retention_days: int) -> in
 
 
 # --- reading the replica ----------------------------------------------------------------------
+# No table of the replica is queried outside this module: the engines call these functions.
+
+@dataclass(frozen=True)
+class AccountRow:
+    status: str
+    masked_name: str
+    has_pin: bool
+    kind: str                  # household or single
+
+
+@dataclass(frozen=True)
+class KioskEntry:
+    entry_id: int
+    account_id: int
+    kind: str
+    points: int
+    item_code: str | None
+    title: str
+    recorded_at: str           # UTC text
+    reverses: int | None
+    period_key: str | None
+    recorded_by: str
+    ref: str | None            # 'dev:<device>:<seq>' for an entry a device's event made
+
 
 def spendable(conn: sqlite3.Connection, account_id: int) -> int:
     """Balance from the last pull minus this device's events that pull did not include yet."""
@@ -424,6 +449,160 @@ def redeemed_today(conn: sqlite3.Connection, card_id: str, local_day: str) -> in
     """Points this card took on this device on a local day (a reversal gives them back)."""
     return conn.execute("SELECT coalesce(sum(points), 0) FROM outbox WHERE card_id = ? AND local_day = ?",
                         (card_id, local_day)).fetchone()[0]
+
+
+def account(conn: sqlite3.Connection, account_id: int) -> AccountRow | None:
+    """The account as the last pull had it (None: not on this device)."""
+    row = conn.execute("SELECT status, masked_name, has_pin, kind FROM accounts WHERE account_id = ?",
+                       (account_id,)).fetchone()
+    return None if row is None else AccountRow(row[0], row[1], bool(row[2]), row[3])
+
+
+def masked_names(conn: sqlite3.Connection) -> dict[int, str]:
+    """{account id: masked name} of every account on this device."""
+    return dict(conn.execute("SELECT account_id, masked_name FROM accounts"))
+
+
+def account_count(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT count(*) FROM accounts").fetchone()[0]
+
+
+def offers(conn: sqlite3.Connection) -> list[tuple[int, str, int]]:
+    """(offer id, name, points) of the shop's offers, cheapest first."""
+    return [tuple(r) for r in conn.execute("SELECT offer_id, name, points FROM offers ORDER BY points, offer_id")]
+
+
+def offer(conn: sqlite3.Connection, offer_id: int) -> tuple[int, str, int] | None:
+    row = conn.execute("SELECT offer_id, name, points FROM offers WHERE offer_id = ?", (offer_id,)).fetchone()
+    return None if row is None else tuple(row)
+
+
+def offer_names(conn: sqlite3.Connection) -> dict[int, str]:
+    return dict(conn.execute("SELECT offer_id, name FROM offers"))
+
+
+def _where(*conditions: tuple[str, object]) -> tuple[str, list]:
+    """`` AND <condition>`` for each (condition, value) whose value is not None, and the values:
+    the optional filters of a query (the conditions are this module's own text, never input)."""
+    given = [(c, v) for c, v in conditions if v is not None]
+    return "".join(f" AND {c}" for c, _ in given), [v for _, v in given]
+
+
+def _kinds_in(kinds: tuple[str, ...] | None) -> tuple[str, object]:
+    return "kind IN (SELECT value FROM json_each(?))", None if kinds is None else json.dumps(list(kinds))
+
+
+# --- this device's own events (the outbox, kept as its journal) --------------------------------------
+
+def events(conn: sqlite3.Connection, *, after: int | None = None, account_id: int | None = None,
+           kinds: tuple[str, ...] | None = None) -> list[tuple[int, dict, bool]]:
+    """(seq, event, acknowledged) of this device's events, oldest first: those after ``after``,
+    of ``account_id``, of ``kinds`` (each None: all)."""
+    where, args = _where(("seq > ?", after), ("account_id = ?", account_id), _kinds_in(kinds))
+    return [(r[0], json.loads(r[1]), bool(r[2]))
+            for r in conn.execute(f"SELECT seq, event, acked FROM outbox WHERE 1{where} ORDER BY seq", args)]
+
+
+def event_row(conn: sqlite3.Connection, seq: int) -> tuple | None:
+    """(seq, kind, created_at, card_id, account_id, points) of one of this device's events."""
+    row = conn.execute("SELECT seq, kind, created_at, card_id, account_id, points FROM outbox WHERE seq = ?",
+                       (seq,)).fetchone()
+    return None if row is None else tuple(row)
+
+
+def reversed_seqs(conn: sqlite3.Connection) -> set[int]:
+    """The seqs of this device's events that one of its reversal events reverses."""
+    return {r[0] for r in conn.execute("SELECT json_extract(event, '$.body.reverses_seq') FROM outbox "
+                                       "WHERE kind = 'reversal'")}
+
+
+def redemptions_on(conn: sqlite3.Connection, local_day: str) -> tuple[int, int]:
+    """(how many, points) of this device's redemption events on a local day."""
+    row = conn.execute("SELECT count(*), coalesce(sum(points), 0) FROM outbox WHERE kind = 'redemption' "
+                       "AND local_day = ?", (local_day,)).fetchone()
+    return row[0], row[1]
+
+
+# --- a tablet's receipts and the office's decisions -------------------------------------------------
+
+def add_receipt(conn: sqlite3.Connection, seqs: list[int]) -> None:
+    """One receipt of redemption events ``seqs``: its number is the first one's seq."""
+    conn.executemany("INSERT INTO tablet_receipt_lines (seq, receipt) VALUES (?, ?)", [(s, seqs[0]) for s in seqs])
+
+
+def receipt_seqs(conn: sqlite3.Connection, seq: int) -> list[int]:
+    """The events of the receipt that ``seq`` belongs to (one event for redemptions made before
+    baskets, which have no receipt rows)."""
+    row = conn.execute("SELECT receipt FROM tablet_receipt_lines WHERE seq = ?", (seq,)).fetchone()
+    if row is None:
+        return [seq]
+    return [r[0] for r in conn.execute("SELECT seq FROM tablet_receipt_lines WHERE receipt = ? ORDER BY seq",
+                                       (row[0],))]
+
+
+def receipt_lines_on(conn: sqlite3.Connection, local_day: str) -> list[tuple]:
+    """(seq, receipt, created_at, card_id, account_id, points, event, acked) of this device's
+    redemption events on a local day, oldest first (a line with no receipt row is its own receipt)."""
+    return [tuple(r) for r in conn.execute(
+        "SELECT o.seq, coalesce(r.receipt, o.seq), o.created_at, o.card_id, o.account_id, o.points, o.event, o.acked "
+        "FROM outbox o LEFT JOIN tablet_receipt_lines r ON r.seq = o.seq "
+        "WHERE o.kind = 'redemption' AND o.local_day = ? ORDER BY o.seq", (local_day,))]
+
+
+def decisions(conn: sqlite3.Connection) -> dict[int, tuple[str, str, str]]:
+    """{seq: (status, rule text, reason)} of every event of this device the office quarantined."""
+    return {r[0]: (r[1], r[2], r[3]) for r in conn.execute("SELECT seq, status, rule_text, reason FROM decisions")}
+
+
+# --- a kiosk's view of its compound -----------------------------------------------------------------
+
+def kiosk_household(conn: sqlite3.Connection, account_id: int) -> tuple | None:
+    """(account id, kind, building, unit, room) of a household of the kiosk's compound."""
+    row = conn.execute("SELECT account_id, kind, building, unit, room FROM kiosk_households WHERE account_id = ?",
+                       (account_id,)).fetchone()
+    return None if row is None else tuple(row)
+
+
+def kiosk_households(conn: sqlite3.Connection) -> dict[int, tuple]:
+    """{account id: (account id, kind, building, unit, room)} of the kiosk's compound."""
+    return {r[0]: tuple(r) for r in conn.execute("SELECT account_id, kind, building, unit, room FROM kiosk_households")}
+
+
+def kiosk_households_at(conn: sqlite3.Connection, building: int, unit: int) -> list[tuple[int, str, str]]:
+    """(account id, masked name, room) of the open households at a building and unit, in no order."""
+    return [tuple(r) for r in conn.execute(
+        "SELECT h.account_id, a.masked_name, h.room FROM kiosk_households h JOIN accounts a USING (account_id) "
+        "WHERE h.building = ? AND h.unit = ? AND a.status <> 'closed'", (building, unit))]
+
+
+def kiosk_buildings(conn: sqlite3.Connection) -> list[int]:
+    return [r[0] for r in conn.execute("SELECT DISTINCT building FROM kiosk_households")]
+
+
+def kiosk_units(conn: sqlite3.Connection, building: int) -> list[int]:
+    return [r[0] for r in conn.execute("SELECT DISTINCT unit FROM kiosk_households WHERE building = ?", (building,))]
+
+
+def kiosk_lots(conn: sqlite3.Connection, account_id: int) -> list[tuple[str, int]]:
+    """(last valid day, points) of the account's points, as the kiosk's last pull had them."""
+    return [tuple(r) for r in conn.execute("SELECT last_valid_day, points FROM kiosk_lots WHERE account_id = ?",
+                                           (account_id,))]
+
+
+def kiosk_entries(conn: sqlite3.Connection, *, account_id: int | None = None, kinds: tuple[str, ...] | None = None,
+                  since: str | None = None) -> list[KioskEntry]:
+    """The office's ledger entries of the compound (of ``account_id``, of ``kinds``, recorded at or
+    after the UTC text ``since``; each None: all), oldest first."""
+    where, args = _where(("account_id = ?", account_id), _kinds_in(kinds), ("recorded_at >= ?", since))
+    return [KioskEntry(*r) for r in conn.execute(
+        "SELECT entry_id, account_id, kind, points, item_code, title, recorded_at, reverses, period_key, recorded_by, "
+        f"ref FROM kiosk_entries WHERE 1{where} ORDER BY entry_id", args)]
+
+
+def kiosk_reversed(conn: sqlite3.Connection, account_id: int | None = None) -> set[int]:
+    """The entry ids that a reversal in the compound's ledger reverses (of ``account_id``: its own)."""
+    where, args = _where(("account_id = ?", account_id))
+    return {r[0] for r in conn.execute(f"SELECT reverses FROM kiosk_entries WHERE reverses IS NOT NULL{where}", args)}
 
 
 class Registry:

@@ -21,7 +21,7 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, StringProperty
 
 from device import camera as camera_mod
-from device.scan.verify import Refused, verify_on_replica
+from device.scan.verify import Refused
 from device.ui.app_base import BaseApp
 
 from . import screens
@@ -46,10 +46,6 @@ class TerminalApp(BaseApp):
     title = "道德积分兑换"
     busy = BooleanProperty(False)
     merchant = StringProperty("")
-    sync_text = StringProperty("")
-    sync_level = StringProperty("info")
-    banner = StringProperty("")
-    banner_level = StringProperty("info")
 
     def __init__(self, home_dir, camera: str | None = None, flow: TerminalFlow | None = None,
                  start_camera: bool = True, **kwargs):
@@ -129,7 +125,7 @@ class TerminalApp(BaseApp):
             self.scanner.stop()
             self.scanner = None
         self._camera_for = "scan"
-        self.scanner = self._open_scanner("scan", self._verify, self.on_card,
+        self.scanner = self._open_scanner("scan", self.verify_card, self.on_card,
                                           self.tr("摄像头无法打开,请在“设置”里选择摄像头。"))
 
     def open_enrol_camera(self) -> None:
@@ -160,14 +156,6 @@ class TerminalApp(BaseApp):
         scanner.status = self.tr("已识别登记二维码,正在登记……")
         self.act("enrol_qr", outcome.text, self.root.ids.sm.get_screen("enrol").staff_pin())
         return True       # not a card: the scanner's "card read" cue would be wrong
-
-    def _verify(self, text: str):
-        """The tracker's check (scanner thread): its own replica connection each time."""
-        conn = self.flow.home.replica()
-        try:
-            return verify_on_replica(conn, text)
-        finally:
-            conn.close()
 
     def on_card(self, _scanner, event) -> None:
         """A card appeared in front of the camera (UI thread)."""
@@ -235,26 +223,20 @@ class TerminalApp(BaseApp):
         self.banner_level = flow.message.level if flow.message else "info"
         self.merchant = flow.merchant_name() if flow.home else self.tr("未登记")
         self._sync_camera()
-        self._update_sync()
+        self.update_sync()
         if self._receipt_ev is not None:
             self._receipt_ev.cancel()
             self._receipt_ev = None
         if flow.step is Step.RECEIPT:
             self._receipt_ev = Clock.schedule_once(lambda _dt: self.act("receipt_done"), RECEIPT_SECONDS)
 
-    def _update_sync(self) -> None:
-        if self.flow.home is None:
-            self.sync_text, self.sync_level = "", "info"
-            return
-        line = self.flow.sync_line()
-        self.sync_text, self.sync_level = self.render(line), line.level
 
     def _tick(self, _dt) -> None:
         flow = self.flow
         if flow.syncer is not None:
             flow.syncer.tick()
         if flow.home is not None:
-            self._update_sync()
+            self.update_sync()
             if flow.step in (Step.SYNC, Step.TODAY, Step.SCAN):
                 self.root.ids.sm.get_screen(flow.step.value).refresh()
 

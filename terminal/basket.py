@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .messages import Message, msg
+from device.flowkit import Message, msg
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ import os
 from bank import accounts, clock, devices
 from bank.errors import BankError
 from device import enrolment
+from device.flowkit import from_error, msg
 from sync import client
 
-from .messages import from_error, msg
 from .settings import SETTINGS_FILE, Settings
 from .steps import Step
 
@@ -48,7 +48,7 @@ class EnrolmentSteps:
         if staff_pin:
             self.settings.staff_pin_hash = accounts.hash_pin(staff_pin)
         self.settings.save(self.home_dir / SETTINGS_FILE)
-        self._start_syncer()
+        self.start_syncer(factory=self.syncer_factory)
         self.step = Step.SCAN
         self.message = (msg("登记成功:{merchant}。", merchant=self.merchant_name()) if pulled else
                         msg("已登记,但首次同步未完成。联网后请点“立即同步”。", "warn"))

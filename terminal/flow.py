@@ -8,7 +8,8 @@ PIN attempts, and turns every refusal into a sentence with what to do next.
 Its parts by concern live beside it and are mixed into the one class the screens use: the basket
 (:mod:`terminal.basket`), enrolment (:mod:`terminal.enrolment`), settings
 (:mod:`terminal.settings`), today's receipts and voids (:mod:`terminal.today`); sentences are
-:mod:`terminal.messages`, the steps :mod:`terminal.steps`.
+the steps :mod:`terminal.steps`; sentences, the PIN pad and the base flow that opens the
+home and starts the syncer are the devices' flow kit (:mod:`device.flowkit`).
 
 Threading: the app calls the methods that may touch the network (:meth:`confirm`, :meth:`void`,
 :meth:`enrol`) on a worker thread and reads the resulting state on the UI thread afterwards.
@@ -23,16 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from bank import accounts, clock, devices, policy
+from bank import clock, devices, policy
 from bank.errors import BankError
+from device.flowkit import DeviceFlow, Message, from_error, msg, pin_after
 from device.syncing import Syncer
-from sync import client, home as home_mod, replica
+from sync import home as home_mod, replica
 from sync.faults import DeviceFault
 
 from . import redeem as engine
 from .basket import BasketSteps, OfferView
 from .enrolment import EnrolmentSteps
-from .messages import Message, from_error, msg
 from .settings import SETTINGS_FILE, Settings, SettingsSteps
 from .steps import Step
 from .today import TodaySteps
@@ -92,7 +93,7 @@ class CardView:
 
 
 @dataclass
-class TerminalFlow(BasketSteps, EnrolmentSteps, SettingsSteps, TodaySteps):
+class TerminalFlow(BasketSteps, EnrolmentSteps, SettingsSteps, TodaySteps, DeviceFlow):
     """The one flow the screens use; its parts by concern are the basket (:mod:`terminal.basket`),
     enrolment (:mod:`terminal.enrolment`), settings (:mod:`terminal.settings`) and today's
     receipts (:mod:`terminal.today`)."""
@@ -124,32 +125,17 @@ class TerminalFlow(BasketSteps, EnrolmentSteps, SettingsSteps, TodaySteps):
         self.settings = Settings.load(self.home_dir / SETTINGS_FILE)
         if self.camera is not None:
             self.settings.camera = str(self.camera)
-        self.fault: Message | None = None      # the home could not be opened (damaged): see enrol
-        try:
-            self.home = home_mod.open_home(self.home_dir)
-        except home_mod.HomeError:             # not enrolled yet
-            self.home = None
-        except BankError as exc:                # damaged, another device's: say so, offer to re-enrol
-            self.home, self.fault = None, from_error(exc)
-            self.message = self.fault
+        self.open_home(self.home_dir)          # a damaged home: say so, offer to re-enrol
+        self.message = self.fault
         self.step = Step.SCAN if self.home else Step.ENROL
         if self.home:
-            self._start_syncer()
+            self.start_syncer(factory=self.syncer_factory)
 
     # --- basics ---------------------------------------------------------------------------------
 
     @property
     def language(self) -> str:
         return self.settings.language
-
-    def _start_syncer(self) -> None:
-        if self.syncer_factory is not None:
-            self.syncer = self.syncer_factory(self.home)
-            return
-        sync_fn = None
-        if self.transport is not None:   # tests and benchmarks: the office in-process
-            sync_fn = lambda h: client.sync_once(h, self.transport, now=self.now())  # noqa: E731
-        self.syncer = Syncer(self.home, sync_fn=sync_fn, now=self.now)
 
     def _replica(self) -> sqlite3.Connection:
         return self.home.replica()
@@ -160,25 +146,6 @@ class TerminalFlow(BasketSteps, EnrolmentSteps, SettingsSteps, TodaySteps):
     def status(self) -> dict:
         """The engine's status of this tablet (last sync, pending, limits left)."""
         return engine.status(self.home, now=self.now())
-
-    def fault_message(self) -> Message | None:
-        """Why this tablet must not redeem at all, or None: its home could not be opened, the
-        background sync found the replica damaged, or the replica is behind or forked."""
-        if self.fault is not None or self.home is None:
-            return self.fault
-        state = self.syncer.state if self.syncer else None
-        if state is not None and state.fault:
-            code, zh, en = state.fault
-            return Message(zh, en, (), "error", code)
-        try:
-            conn = self._replica()
-        except BankError as exc:                 # the file went missing or was replaced meanwhile
-            return from_error(exc)
-        try:
-            found = replica.fault(conn)
-        finally:
-            conn.close()
-        return None if found is None else from_error(found)
 
     def merchant_name(self) -> str:
         conn = self._replica()
@@ -228,7 +195,7 @@ class TerminalFlow(BasketSteps, EnrolmentSteps, SettingsSteps, TodaySteps):
         pol = view.policy
         conn = self._replica()
         try:
-            offers = conn.execute("SELECT offer_id, name, points FROM offers ORDER BY points, offer_id").fetchall()
+            offers = replica.offers(conn)
         finally:
             conn.close()
         closed = None if view.closed is None else from_error(view.closed)
@@ -276,12 +243,7 @@ class TerminalFlow(BasketSteps, EnrolmentSteps, SettingsSteps, TodaySteps):
 
     def pin_key(self, key: str) -> None:
         """A PIN pad key: a digit, 'back' or 'clear'."""
-        if key == "back":
-            self.pin = self.pin[:-1]
-        elif key == "clear":
-            self.pin = ""
-        elif key.isdigit() and len(self.pin) < accounts.PIN_LENGTHS[-1]:
-            self.pin += key
+        self.pin = pin_after(self.pin, key)
 
     # --- the redemption -------------------------------------------------------------------------
 
@@ -302,7 +264,7 @@ class TerminalFlow(BasketSteps, EnrolmentSteps, SettingsSteps, TodaySteps):
         # must reach the office; below them the receipt must not wait for the network, so the
         # background syncer pushes right after.
         if policy.needs_authorisation(self._policy(), self.total, self.card.needs_pin_above is not None):
-            transport = self.transport or client.transport_for(self.home, engine.ONLINE_TIMEOUT)
+            transport = self.office(engine.ONLINE_TIMEOUT)
         else:
             transport = engine.Deferred()
         self.busy = True
@@ -324,8 +286,7 @@ class TerminalFlow(BasketSteps, EnrolmentSteps, SettingsSteps, TodaySteps):
             self.busy = False
         self.receipt, self.step, self.message = receipt, Step.RECEIPT, None
         self.pin = ""
-        if self.syncer is not None:
-            self.syncer.request("after_redemption")
+        self.request_sync("after_redemption")
         return True
 
     def _refused(self, exc: engine.Refusal) -> bool:

@@ -211,20 +211,19 @@ def inspect(h: home_mod.Home, card_text: str, *, now: dt.datetime | None = None)
         acct = _account(conn, account_id)
         today = clock.local_date(now)
         expiring = tuple((day.isoformat(), pts) for day, pts in validity.expiring(replica.lots(conn, account_id), today))
-        return CardView(claim.card_id, claim.version, account_id, acct[1], acct[3],
+        return CardView(claim.card_id, claim.version, account_id, acct.masked_name, acct.kind,
                         replica.spendable(conn, account_id), replica.held(conn, account_id),
                         replica.available(conn, account_id),
                         replica.redeemed_today(conn, claim.card_id, today.isoformat()), expiring,
-                        bool(acct[2]), pol, replica.pending_summary(conn)[1], _closed(conn, now))
+                        acct.has_pin, pol, replica.pending_summary(conn)[1], _closed(conn, now))
     finally:
         conn.close()
 
 
 def _account(conn, account_id: int):
-    """(status, masked name, has PIN, kind) of an active account, or Refusal."""
-    acct = conn.execute("SELECT status, masked_name, has_pin, kind FROM accounts WHERE account_id = ?",
-                        (account_id,)).fetchone()
-    if acct is None or acct[0] != "active":
+    """An active account (:class:`sync.replica.AccountRow`), or Refusal."""
+    acct = replica.account(conn, account_id)
+    if acct is None or acct.status != "active":
         raise Refusal("account_inactive")
     return acct
 
@@ -333,11 +332,10 @@ def _plan(conn, card_text: str, basket, now: dt.datetime, *, authorised: bool) -
     acct = _account(conn, account_id)
     offers = []
     for offer_id, qty in basket:
-        offer = conn.execute("SELECT offer_id, name, points FROM offers WHERE offer_id = ?",
-                             (offer_id,)).fetchone()
+        offer = replica.offer(conn, offer_id)
         if offer is None:
             raise Refusal("unknown_offer")
-        offers.append((tuple(offer), qty, offer[2] * qty))
+        offers.append((offer, qty, offer[2] * qty))
     points = sum(p for _o, _q, p in offers)
     closed = _closed(conn, now)
     if closed is not None:
@@ -345,7 +343,7 @@ def _plan(conn, card_text: str, basket, now: dt.datetime, *, authorised: bool) -
     used = replica.redeemed_today(conn, claim.card_id, clock.local_date(now).isoformat())
     unsynced = replica.pending_summary(conn)[1]
     breach = rules.redemption_breach(pol, points=points, used_today=used, unsynced=unsynced,
-                                     has_pin=bool(acct[2]), authorised=authorised)
+                                     has_pin=acct.has_pin, authorised=authorised)
     if breach == "floor_limit":
         raise Refusal("floor_limit_offline", floor=pol.floor_limit)
     if breach == "pin_required":
@@ -360,7 +358,7 @@ def _plan(conn, card_text: str, basket, now: dt.datetime, *, authorised: bool) -
         if held:
             raise Refusal("insufficient_held", need=points, have=have, held=held)
         raise Refusal("insufficient", need=points, have=have)
-    return _Plan(pol, claim, account_id, acct[1], bool(acct[2]), tuple(offers), points, have)
+    return _Plan(pol, claim, account_id, acct.masked_name, acct.has_pin, tuple(offers), points, have)
 
 
 def _record(h, conn, plan: _Plan, card_text: str, auth: str | None, now: dt.datetime) -> Receipt:
@@ -375,21 +373,10 @@ def _record(h, conn, plan: _Plan, card_text: str, auth: str | None, now: dt.date
                                card_text=card_text)
         items.append(ReceiptLine(event["seq"], offer[0], offer[1], qty, line_points))
     first = items[0].seq
-    conn.executemany("INSERT INTO tablet_receipt_lines (seq, receipt) VALUES (?, ?)",
-                     [(i.seq, first) for i in items])
+    replica.add_receipt(conn, [i.seq for i in items])
     merchant = (replica.state(conn, "merchant") or {}).get("name", "")
     return Receipt(first, h.device_id, merchant, plan.claim.card_id, plan.name, tuple(items), plan.points,
                    plan.have - plan.points, clock.local(now).strftime("%Y-%m-%d %H:%M"), False)
-
-
-def receipt_seqs(conn, seq: int) -> list[int]:
-    """The events of the receipt that ``seq`` belongs to (one event for redemptions made before
-    baskets, which have no receipt rows)."""
-    row = conn.execute("SELECT receipt FROM tablet_receipt_lines WHERE seq = ?", (seq,)).fetchone()
-    if row is None:
-        return [seq]
-    return [r[0] for r in conn.execute("SELECT seq FROM tablet_receipt_lines WHERE receipt = ? ORDER BY seq",
-                                       (row[0],))]
 
 
 def _push_quietly(h: home_mod.Home, transport, now: dt.datetime) -> bool:
@@ -412,16 +399,13 @@ def void(h: home_mod.Home, seq: int, reason: str = "商户撤销", *, now: dt.da
     conn = h.replica()
     try:
         with replica._txn(conn):
-            seqs = receipt_seqs(conn, seq)
-            rows = [conn.execute("SELECT seq, kind, created_at, card_id, account_id, points FROM outbox "
-                                 "WHERE seq = ?", (s,)).fetchone() for s in seqs]
+            seqs = replica.receipt_seqs(conn, seq)
+            rows = [replica.event_row(conn, s) for s in seqs]
             if any(r is None for r in rows):
                 raise Refusal("void_unknown")
             if any(r[1] != "redemption" for r in rows):
                 raise Refusal("void_unknown" if len(rows) == 1 else "void_not_redemption")
-            done = {s for s in seqs if conn.execute(
-                "SELECT 1 FROM outbox WHERE kind = 'reversal' AND json_extract(event, '$.body.reverses_seq') = ?",
-                (s,)).fetchone()}
+            done = set(seqs) & replica.reversed_seqs(conn)
             if len(done) == len(seqs):
                 raise Refusal("void_done")
             pol = _policy(conn)
@@ -452,8 +436,7 @@ def status(h: home_mod.Home, *, now: dt.datetime | None = None) -> dict:
         last = replica.state(conn, "last_pull_at")
         count, points = replica.pending_summary(conn)
         today = clock.local_date(now).isoformat()
-        day = conn.execute("SELECT count(*), coalesce(sum(points), 0) FROM outbox WHERE kind = 'redemption' "
-                           "AND local_day = ?", (today,)).fetchone()
+        day = replica.redemptions_on(conn, today)
         age_h = None if last is None else round((now - clock.from_text(last)).total_seconds() / 3600, 2)
         fault = replica.fault(conn)
         if h.config.get("kind") != "tablet":
@@ -482,7 +465,7 @@ def status(h: home_mod.Home, *, now: dt.datetime | None = None) -> dict:
             "sync_hours_left": None if age_h is None else max(0.0, round(pol.max_sync_age_hours - age_h, 2)),
             "per_card_daily_cap": pol.per_card_daily_cap, "floor_limit": pol.floor_limit,
             "deny_list_version": replica.state(conn, "deny_version"),
-            "accounts": conn.execute("SELECT count(*) FROM accounts").fetchone()[0],
+            "accounts": replica.account_count(conn),
             "on_hold": bool(replica.state(conn, "device_on_hold")),
             "hours": rules.hours_text(windows) if windows else None,    # None: no hours set, always open
             "window_open": rules.open_at(windows, now),

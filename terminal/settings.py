@@ -9,9 +9,9 @@ from pathlib import Path
 
 from bank import accounts
 from bank.errors import BankError
+from device.flowkit import msg
 from sync import client, home as home_mod
 
-from .messages import msg
 from .steps import Step
 
 SETTINGS_FILE = "terminal.json"

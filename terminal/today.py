@@ -7,9 +7,10 @@ import json
 from dataclasses import dataclass
 
 from bank import clock
+from device.flowkit import from_error, msg
+from sync import replica
 
 from . import redeem as engine
-from .messages import from_error, msg
 
 
 @dataclass(frozen=True)
@@ -40,16 +41,12 @@ class TodaySteps:
         pol = engine.policy(self.home)
         conn = self._replica()
         try:
-            names = dict(conn.execute("SELECT account_id, masked_name FROM accounts"))
-            voided = {json.loads(r[0])["body"]["reverses_seq"] for r in conn.execute(
-                "SELECT event FROM outbox WHERE kind = 'reversal'")}
-            rows = conn.execute("SELECT o.seq, coalesce(r.receipt, o.seq), o.created_at, o.card_id, o.account_id, "
-                                "o.points, o.event, o.acked FROM outbox o LEFT JOIN tablet_receipt_lines r "
-                                "ON r.seq = o.seq WHERE o.kind = 'redemption' AND o.local_day = ? ORDER BY o.seq",
-                                (clock.local_date(now).isoformat(),)).fetchall()
-            offer_names = dict(conn.execute("SELECT offer_id, name FROM offers"))
-            decisions = {r[0]: (r[1], r[3] if r[1] == "rejected" and r[3] else r[2])
-                         for r in conn.execute("SELECT seq, status, rule_text, reason FROM decisions")}
+            names = replica.masked_names(conn)
+            voided = replica.reversed_seqs(conn)
+            rows = replica.receipt_lines_on(conn, clock.local_date(now).isoformat())
+            offer_names = replica.offer_names(conn)
+            decisions = {seq: (status, reason if status == "rejected" and reason else rule_text)
+                         for seq, (status, rule_text, reason) in replica.decisions(conn).items()}
         finally:
             conn.close()
         receipts: dict[int, list] = {}

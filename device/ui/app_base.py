@@ -15,6 +15,7 @@ from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.properties import StringProperty
 
+from device.scan.verify import verify_on_replica
 from device.ui import theme
 from device.ui.fonts import register_fonts
 from device.ui.i18n import Translator
@@ -24,6 +25,10 @@ class BaseApp(App):
     """An App with the CJK font, the theme, ``lang`` and ``tr``."""
 
     lang = StringProperty("zh")
+    sync_text = StringProperty("")      # the header's sync badge (update_sync)
+    sync_level = StringProperty("info")
+    banner = StringProperty("")         # the flow's message on the current screen
+    banner_level = StringProperty("info")
     domains: tuple[str, ...] = ("mpb",)   # gettext domains, asked in order (device/ui/i18n.py)
 
     def __init__(self, **kwargs):
@@ -61,6 +66,24 @@ class BaseApp(App):
             event.cancel()
         if self._syncer() is not None:
             self._syncer().stop(0.5)
+
+    def verify_card(self, text: str):
+        """The card tracker's check (on the scanner's thread): the flow's home's replica, on a
+        connection of its own each time (SQLite connections stay on their thread)."""
+        conn = self.flow.home.replica()
+        try:
+            return verify_on_replica(conn, text)
+        finally:
+            conn.close()
+
+    def has_sync_badge(self) -> bool:
+        """Whether the header shows the flow's sync line (not before the device is enrolled)."""
+        return self.flow.home is not None
+
+    def update_sync(self) -> None:
+        """The header's sync badge: ``sync_text`` and ``sync_level`` from the flow's sync line."""
+        line = self.flow.sync_line() if self.has_sync_badge() else None
+        self.sync_text, self.sync_level = self.render(line), line.level if line else "info"
 
     def tr(self, msgid: str, lang: str | None = None) -> str:
         """Translate a Chinese msgid into ``lang`` (default: the current language)."""

@@ -5,8 +5,7 @@ tab first lists them to choose from; a posting opens at the resident's own house
 
 from kivy.properties import BooleanProperty, StringProperty
 
-from device import kiosk as engine
-from kiosk import style
+from kiosk import residents, style
 
 from .base import KioskScreen, load_kv
 
@@ -35,7 +34,7 @@ class BoardsScreen(KioskScreen):
             self._posting(grid, rows, flow.page_of(rows))
 
     def _boards(self, grid, page) -> None:
-        b = engine.boards(self.flow.conn)
+        b = residents.boards(self.flow.conn)
         self.ids.title.text = self.tr("{period}红黑榜").format(period=b.get("label", ""))
         grid.cols = 2
         grid.add_widget(self.text(self.tr("红榜 · 加分最多"), kind="KLarge", bold=True, bg=style.RED_BOARD,

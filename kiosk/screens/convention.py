@@ -1,7 +1,7 @@
 """The convention: the four products and their items with points, in plain words; one product per page
 (a few of its items at a time), turned with the big 上一页/下一页 buttons: nothing to scroll."""
 
-from device import kiosk as engine
+from kiosk import residents
 
 from .base import KioskScreen, load_kv
 
@@ -18,4 +18,4 @@ class ConventionScreen(KioskScreen):
             box.add_widget(self.text(f"{product[1]} · {product[2]}", kind="KLarge", bold=True))
             for code, _p, heading, name, points, cap, _desc in items:
                 sign = "+" if points > 0 else ""
-                box.add_widget(self.text(f"{name}   {sign}{points} 分   ({engine.cap_text(cap, product[3])})"))
+                box.add_widget(self.text(f"{name}   {sign}{points} 分   ({residents.cap_text(cap, product[3])})"))

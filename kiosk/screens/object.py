@@ -3,7 +3,7 @@
 from kivy.factory import Factory
 from kivy.properties import BooleanProperty
 
-from device import kiosk as engine
+from kiosk import objections
 
 from .base import KioskScreen, load_kv
 
@@ -22,7 +22,7 @@ class ObjectScreen(KioskScreen):
             line = next((p for p in flow.passbook() if p.entry_id == flow.object_entry), None)
             self.ids.prompt.text = self.tr("对“{title}”的异议理由是:").format(title=line.title if line else "")
             self.ids.pager.show(flow, 0, self.tr)     # one page: the pager hides
-            reasons = engine.OBJECTION_REASONS
+            reasons = objections.OBJECTION_REASONS
             for i in range(0, len(reasons), 2):       # two a row: the reasons fit the small screen too
                 row = Factory.KRow()
                 for reason in reasons[i:i + 2]:

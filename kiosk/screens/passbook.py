@@ -2,7 +2,7 @@
 
 from kivy.properties import BooleanProperty, StringProperty
 
-from kiosk.flow import N_
+from device.flowkit import N_
 
 from .base import KioskScreen, load_kv
 

@@ -5,7 +5,7 @@ One class, three screens (``pin``, ``staff_pin``, ``second_pin``): only the titl
 
 from kivy.properties import StringProperty
 
-from kiosk.flow import N_
+from device.flowkit import N_
 
 from .base import KioskScreen, load_kv
 

@@ -5,7 +5,7 @@ what the balance buys there. Big buttons, paged; nothing to scroll."""
 from kivy.properties import ListProperty, StringProperty
 
 from bank import merchants
-from kiosk.flow import N_
+from device.flowkit import N_
 
 from .base import KioskScreen, load_kv
 

@@ -4,7 +4,7 @@ one screen at both sizes (the note prompt is the first cell of the notes' grid).
 from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk import style
-from kiosk.flow import NOTES
+from kiosk.staff_flow import NOTES
 
 from .base import KioskScreen, load_kv
 

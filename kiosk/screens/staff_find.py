@@ -3,7 +3,7 @@ time in big buttons, paged with 上一页/下一页; the chosen building and uni
 
 from kivy.properties import StringProperty
 
-from kiosk.flow import N_
+from device.flowkit import N_
 
 from .base import KioskScreen, load_kv
 

@@ -4,8 +4,8 @@ home screen); the chosen category is a button that chooses again."""
 
 from kivy.properties import StringProperty
 
-from device import kiosk as engine
-from kiosk.flow import N_
+from kiosk import tips
+from device.flowkit import N_
 
 from .base import KioskScreen, load_kv
 
@@ -32,7 +32,7 @@ class TipScreen(KioskScreen):
             for code, name in flow.page_of(choices):
                 box.add_widget(self.button(self.tr(name), "choose_tip_category", code, kind="KSecondary"))
             return
-        name = dict(engine.tip_categories()).get(flow.tip_category, "")
+        name = dict(tips.tip_categories()).get(flow.tip_category, "")
         self.prompt = self.tr("在哪一栋?")
         self.category_text = self.tr(N_("{} · 重选")).format(self.tr(name))
         for building in flow.page_of(choices):

@@ -1,6 +1,7 @@
 """One test of "is this the Android build", shared by the camera and the speech."""
 
-from device import android, tts
+from device import android
+from kiosk import tts
 
 
 def test_the_android_build_is_told_by_its_launcher_not_by_sys_platform(monkeypatch):

@@ -9,7 +9,8 @@ import json
 import pytest
 
 from bank import db, tips
-from kiosk.flow import KioskFlow, Step
+from kiosk.flow import KioskFlow
+from kiosk.steps import Step
 from tests.kiosk.conftest import make_town
 
 from .conftest import Server, cli

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from bank import alerts, clock, db
-from device import kiosk as kiosk_engine
+from kiosk import residents as kiosk_residents, staff as kiosk_staff
 from sync import home as home_mod, replica
 
 from tests.kiosk.conftest import make_town
@@ -39,11 +39,11 @@ def _award(home, account_id, staff_qr):
     h = home_mod.open_home(home)
     conn = h.replica()
     try:
-        member = kiosk_engine.staff_login(h, conn, client.transport_for(h), kiosk_engine.identify(conn, staff_qr),
+        member = kiosk_staff.staff_login(h, conn, client.transport_for(h), kiosk_residents.identify(conn, staff_qr),
                                           STAFF_PIN, clock.now_utc())
-        item = next(i for _p, items in kiosk_engine.items_for(conn, account_id, clock.now_utc()) for i in items
+        item = next(i for _p, items in kiosk_staff.items_for(conn, account_id, clock.now_utc()) for i in items
                     if 0 < i.points <= 3 and not i.full)
-        kiosk_engine.record_entry(conn, member, account_id, item.code, note="演练", now=clock.now_utc())
+        kiosk_staff.record_entry(conn, member, account_id, item.code, note="演练", now=clock.now_utc())
     finally:
         conn.close()
 

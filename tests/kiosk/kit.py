@@ -15,7 +15,7 @@ def login(flow, qr, pin=STAFF_PIN):
 
 def kiosk_app(kiosk_home, hub, camera=None, now=None):
     """A kiosk flow and its real app (no camera unless given, a silent speaker)."""
-    from device.tts import Speaker
+    from kiosk.tts import Speaker
     from kiosk.app import KioskApp
     from kiosk.flow import KioskFlow
     kwargs = {"now": now} if now else {}

@@ -17,7 +17,7 @@ import pytest
 from bank import clock, db, ledger, periods, postings
 from device.ui.scripted import headless_env, run_script
 
-from kiosk.flow import PAGE_SIZE
+from kiosk.steps import PAGE_SIZE
 
 from .conftest import make_town
 from .kit import kiosk_app, login
@@ -59,7 +59,7 @@ def test_every_screen_at_both_sizes_and_languages(kt, hub, kiosk_home):
 
     from device.ui.theme import contrast
     from kiosk import style
-    from kiosk.flow import Step
+    from kiosk.steps import Step
     from kiosk.widgets import KText
 
     flow, app = kiosk_app(kiosk_home, hub)

@@ -27,7 +27,7 @@ def _tap_key(screen, key):
 @pytest.mark.slow
 def test_window_resident_check_staff_award_and_objection(kt, hub, kiosk_home, tmp_path):
     from bank import db, ledger
-    from kiosk.flow import Step
+    from kiosk.steps import Step
     video = _video(tmp_path, [kt.town.poor[2], kt.staff[1][1]])
     flow, app = kiosk_app(kiosk_home, hub, str(video))
     seen = {}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from bank import db, ledger
-from device import kiosk as engine
-from kiosk.flow import IDLE_SECONDS, PAGE_SIZE, STAFF_IDLE_SECONDS, Step
+from kiosk import objections, refusals, residents, staff
+from kiosk.steps import IDLE_SECONDS, PAGE_SIZE, STAFF_IDLE_SECONDS, Step
 from sync import client, replica
 
 from .conftest import STAFF_PIN
@@ -20,7 +20,7 @@ def test_resident_sees_points_passbook_convention_shops_boards(flow, kt):
     flow.go("passbook")
     assert flow.passbook_page()[0].points == 100
     flow.go("convention")
-    products = engine.convention(flow.conn)
+    products = residents.convention(flow.conn)
     assert [p[1] for p, _ in products] == ["修身", "润家", "睦邻", "怡城"] and sum(len(i) for _, i in products) == 25
     flow.go("redeem")
     shops = flow.shops()
@@ -104,8 +104,8 @@ def test_recusal_refused_for_own_household(flow, kt):
     flow.scan(kt.town.rich[2])
     assert flow.step is Step.STAFF_FIND and flow.message.zh.startswith("不能为自己家庭记分")
     try:
-        engine.record_entry(flow.conn, flow.member, kt.town.rich[0], "XS01", now=flow.now())
-    except engine.Refusal as exc:
+        staff.record_entry(flow.conn, flow.member, kt.town.rich[0], "XS01", now=flow.now())
+    except refusals.Refusal as exc:
         assert exc.reason == "recusal"
     else:
         raise AssertionError("recusal not enforced")
@@ -198,14 +198,14 @@ def test_objection_during_the_posting_period(flow, kt, hub):
     [line] = flow.objectable()
     assert line.entry_id == kt.q_entry
     flow.choose_objection(line.entry_id)
-    flow.object_with(engine.OBJECTION_REASONS[0])
+    flow.object_with(objections.OBJECTION_REASONS[0])
     assert flow.step is Step.HOME and "异议已提交" in flow.message.zh
     flow.go("object")
     assert flow.objectable() == []      # one objection per entry
     client.sync_once(flow.home, hub)
     conn = db.connect(kt.path)
     row = conn.execute("SELECT account_id, entry_id, source, reason, points_held FROM objections").fetchone()
-    assert tuple(row) == (kt.town.poor[0], kt.q_entry, "kiosk", engine.OBJECTION_REASONS[0], 2)
+    assert tuple(row) == (kt.town.poor[0], kt.q_entry, "kiosk", objections.OBJECTION_REASONS[0], 2)
     conn.close()
 
 
@@ -222,8 +222,8 @@ def test_objection_window_closed(tmp_path):
         flow.go("object")
         assert flow.step is Step.HOME and "不在公示期" in flow.message.zh
         try:
-            engine.object_to(flow.conn, flow.card, kt.q_entry, engine.OBJECTION_REASONS[0], flow.now())
-        except engine.Refusal as exc:
+            objections.object_to(flow.conn, flow.card, kt.q_entry, objections.OBJECTION_REASONS[0], flow.now())
+        except refusals.Refusal as exc:
             assert exc.reason == "posting_closed"
         else:
             raise AssertionError("objection accepted outside the posting period")
@@ -275,7 +275,7 @@ def test_objection_entries_shops_and_posting_rows_are_paged_not_cut_short(flow, 
     """Every list on a resident screen pages by tap (上一页/下一页); nothing beyond a page is dropped."""
     from bank import clock, merchants, periods
     from bank.errors import BankError
-    from kiosk.flow import BOARD_ROWS_PER_PAGE, POSTING_ROWS_PER_PAGE, SHOPS_PER_PAGE
+    from kiosk.steps import BOARD_ROWS_PER_PAGE, POSTING_ROWS_PER_PAGE, SHOPS_PER_PAGE
     conn = db.connect(kt.path)
     quarter = periods.previous_quarter(clock.now_utc())
     with db.transaction(conn):
@@ -346,12 +346,11 @@ def test_objection_entries_shops_and_posting_rows_are_paged_not_cut_short(flow, 
 
 
 def test_boards_tab_pages_red_and_black_side_by_side(flow, kt, monkeypatch):
-    from device import kiosk as engine
-    from kiosk.flow import BOARD_ROWS_PER_PAGE
+    from kiosk.steps import BOARD_ROWS_PER_PAGE
     flow.scan(kt.town.rich[2])
     red = [(f"红{i}", 1, 1, 20 - i) for i in range(BOARD_ROWS_PER_PAGE + 2)]
     black = [(f"黑{i}", 2, 1, 3) for i in range(2)]
-    monkeypatch.setattr(engine, "boards", lambda conn: {"label": "2026年第3季度", "red": red, "black": black})
+    monkeypatch.setattr(residents, "boards", lambda conn: {"label": "2026年第3季度", "red": red, "black": black})
     flow.go("boards")
     lines = flow.board_rows()
     assert len(lines) == len(red) and flow.pages(len(lines)) == 2
@@ -383,10 +382,10 @@ def test_language_switch_stays_for_the_resident_and_idle_brings_chinese_back(flo
 
 
 def test_convention_pages_one_product_a_few_items_at_a_time(flow, kt):
-    from kiosk.flow import CONVENTION_ITEMS_PER_PAGE
+    from kiosk.steps import CONVENTION_ITEMS_PER_PAGE
     flow.scan(kt.town.rich[2])
     flow.go("convention")
-    products = engine.convention(flow.conn)
+    products = residents.convention(flow.conn)
     pages = flow.convention_pages()
     assert len(pages) == sum(-(-len(items) // CONVENTION_ITEMS_PER_PAGE) for _, items in products)
     assert all(0 < len(items) <= CONVENTION_ITEMS_PER_PAGE for _, items in pages)
@@ -401,7 +400,7 @@ def test_convention_pages_one_product_a_few_items_at_a_time(flow, kt):
 
 
 def test_staff_find_one_list_at_a_time_paged_and_items_paged_by_product(flow, kt):
-    from kiosk.flow import FIND_CHOICES_PER_PAGE, STAFF_ITEMS_PER_PAGE
+    from kiosk.steps import FIND_CHOICES_PER_PAGE, STAFF_ITEMS_PER_PAGE
     login(flow, kt.staff[1][1])
     assert flow.find_level() == "building" and flow.find_choices() == flow.buildings()
     flow.turn(1)

@@ -8,7 +8,7 @@ import pytest
 
 from bank import db, ledger
 from bank.clock import now_utc
-from device import kiosk as engine
+from kiosk import residents
 from sync import client, events as ev, replica, wire
 
 from .conftest import STAFF_PIN
@@ -25,7 +25,7 @@ def _push(flow, hub, kind, body, account_id, points=0, card_text=None):
 
 def _session(flow, hub, qr, purpose="staff"):
     """An authorisation the office issues after the member's own PIN (as the kiosk asks for it)."""
-    card = engine.identify(flow.conn, qr)
+    card = residents.identify(flow.conn, qr)
     return client.authorise(flow.home, flow.conn, hub, purpose=purpose, card_text=qr, card_id=card.card_id,
                             card_version=card.version, pin=STAFF_PIN)["auth"]
 

@@ -10,7 +10,7 @@ import pytest
 
 from bank import clock, db, tips, users
 from bank.errors import InvalidInput
-from kiosk.flow import Step
+from kiosk.steps import Step
 from office.server import create_app
 from office.sync_api import quarantine
 from sync import client, events, replica, wire

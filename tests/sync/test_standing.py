@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from bank import alerts, clock, db, policy
-from device import kiosk as kiosk_engine
+from kiosk import residents as kiosk_residents, staff as kiosk_staff, status as kiosk_status
 from terminal import redeem as engine
 from kiosk.__main__ import main as kiosk_main
 from sync import client, replica
@@ -209,7 +209,7 @@ def test_a_kiosk_status_never_claims_it_can_redeem(kt, hub, tmp_path):
     assert as_tablet["can_redeem"] is False and as_tablet["cannot_redeem"]["code"] == "not_a_tablet"
     out = CliRunner().invoke(terminal_main, ["status", "--home", str(home.path)]).output
     assert "不能兑换" in out and "可以兑换" not in out
-    status = kiosk_engine.status(home)
+    status = kiosk_status.status(home)
     assert status["can_redeem"] is False and status["can_record"] is True and status["kind"] == "kiosk"
     out = CliRunner().invoke(kiosk_main, ["status", "--home", str(home.path)])
     assert out.exit_code == 0 and "可以记分" in out.output and "一体机不兑换" in out.output
@@ -234,15 +234,15 @@ def test_a_kiosk_put_back_from_an_old_copy_stops_recording_and_says_so(kt, hub, 
     home = enrol_kiosk(kt.path, hub, tmp_path / "kiosk")
     conn = home.replica()
     from tests.kiosk.conftest import STAFF_PIN
-    zhao = kiosk_engine.staff_login(home, conn, hub, kiosk_engine.identify(conn, kt.staff[2][1]), STAFF_PIN,
+    zhao = kiosk_staff.staff_login(home, conn, hub, kiosk_residents.identify(conn, kt.staff[2][1]), STAFF_PIN,
                                     clock.now_utc())       # a session the office opened online
-    item = lambda account: next(i for _p, items in kiosk_engine.items_for(conn, account, clock.now_utc())  # noqa: E731
+    item = lambda account: next(i for _p, items in kiosk_staff.items_for(conn, account, clock.now_utc())  # noqa: E731
                                 for i in items if 0 < i.points <= 3 and not i.full)
-    kiosk_engine.record_entry(conn, zhao, kt.town.poor[0], item(kt.town.poor[0]).code, now=clock.now_utc())
+    kiosk_staff.record_entry(conn, zhao, kt.town.poor[0], item(kt.town.poor[0]).code, now=clock.now_utc())
     client.sync_once(home, hub)
     old = tmp_path / "old-replica.sqlite"
     _copy_sqlite(home.path / "replica.sqlite", old)
-    kiosk_engine.record_entry(conn, zhao, kt.town.rich[0], item(kt.town.rich[0]).code, now=clock.now_utc())
+    kiosk_staff.record_entry(conn, zhao, kt.town.rich[0], item(kt.town.rich[0]).code, now=clock.now_utc())
     client.sync_once(home, hub)
     conn.close()
     _put_back(old, home.path / "replica.sqlite")
@@ -254,8 +254,8 @@ def test_a_kiosk_put_back_from_an_old_copy_stops_recording_and_says_so(kt, hub, 
     assert flow.message.code == "device_behind" and flow.account is None
     assert flow.sync_line().code == "device_behind"
     with pytest.raises(DeviceFault):
-        kiosk_engine.record_entry(flow.conn, zhao, kt.town.poor[0], "XS02", now=clock.now_utc())
-    status = kiosk_engine.status(home)
+        kiosk_staff.record_entry(flow.conn, zhao, kt.town.poor[0], "XS02", now=clock.now_utc())
+    status = kiosk_status.status(home)
     assert not status["can_record"] and status["cannot_record"]["code"] == "device_behind"
     out = CliRunner().invoke(kiosk_main, ["status", "--home", str(home.path)])
     assert "device_behind" in out.output and "旧副本" in out.output

@@ -144,3 +144,25 @@ def test_offer_tiles_name_the_reason_and_disabled_buttons_look_disabled(town, hu
             assert tuple(b.background_color) != tuple(theme.DISABLED), kind
 
     run_script(app, script)
+
+
+def test_a_card_shown_to_the_enrolment_reader_is_not_taken_for_an_enrolment_code(town, tmp_path):
+    """Before enrolment the camera reads the office's enrolment QR; a resident's card there is
+    said to be no enrolment code, and the tablet stays on its enrolment screen."""
+    headless_env(WIDTH, HEIGHT)
+    from terminal.app import TerminalApp
+    from demo.tablet import write_card_video
+    from terminal.flow import Step, TerminalFlow
+
+    video = write_card_video(tmp_path / "card.avi", [town.rich[2]], hold_frames=40, gap_frames=20)
+    flow = TerminalFlow(tmp_path / "new-tablet", camera=str(video))
+    app = TerminalApp(tmp_path / "new-tablet", flow=flow)
+    seen = {}
+
+    def script(app):
+        yield from wait_until(app, lambda: "这不是登记二维码" in app.banner, 20)
+        seen["screen"] = app.root.ids.sm.current
+
+    run_script(app, script, timeout=60)
+    assert seen["screen"] == "enrol" and flow.step is Step.ENROL
+    assert not (tmp_path / "new-tablet" / "config.json").exists()

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import threading
 
-from .android import is_android
+from device.android import is_android
 
 log = logging.getLogger(__name__)
 
