@@ -66,7 +66,7 @@ def main() -> None:
                 code = devices.new_enrolment_code(conn, **where)
             conn.close()
             spy = _Recorder(tc)
-            enrolment.enroll(work / kind, "http://127.0.0.1:1", code, kind=kind, transport=spy)
+            enrolment.enrol(work / kind, "http://127.0.0.1:1", code, kind=kind, transport=spy)
             answer = spy.pulls[-1]
             payload = json.loads(answer)["payload"]
             found = {what: sum(1 for s in items if s and s in payload) for what, items in secrets.items()}

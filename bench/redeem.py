@@ -67,7 +67,7 @@ def setup(work: Path, n: int):
     conn.close()
     office = OfficeProcess(office_db)
     try:
-        enrolment.enroll(work / "tablet", office.url, code, kind="tablet", fingerprint=office.fingerprint)
+        enrolment.enrol(work / "tablet", office.url, code, kind="tablet", fingerprint=office.fingerprint)
     finally:
         office.stop()
     return work / "tablet", offers, qrs

@@ -100,7 +100,7 @@ def enrol(office_db: Path, home: Path, server: str, *, kind: str, label: str,
         fingerprint = devices.office_fingerprint(conn)
     finally:
         conn.close()
-    enrolment.enroll(home, server, code, kind=kind, label=label,
+    enrolment.enrol(home, server, code, kind=kind, label=label,
                      fingerprint=fingerprint if server.startswith("https://") else None)
 
 

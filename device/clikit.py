@@ -1,9 +1,11 @@
 """What ``python -m terminal`` and ``python -m kiosk`` share: the app's own options (``--home``,
-``--camera``) and its start, ``enroll``, and plain errors (one line on stderr and exit 1, never a
+``--camera``) and its start, ``enrol``, and plain errors (one line on stderr and exit 1, never a
 traceback). No Kivy here: the window is imported only when it is wanted.
 """
 
 from __future__ import annotations
+
+import copy
 
 import functools
 import json
@@ -102,8 +104,8 @@ def open_app(ctx, app_home: str | None, camera: str | None, run: Callable) -> No
     run(app_home, camera)
 
 
-def enroll_options(device: str, code_from: str = ""):
-    """The options of ``enroll``: the home, the office, its one-time code, a label, the certificate's
+def enrol_options(device: str, code_from: str = ""):
+    """The options of ``enrol``: the home, the office, its one-time code, a label, the certificate's
     fingerprint; ``code_from`` says which office command gives the code."""
     def decorate(func):
         for option in reversed((
@@ -113,7 +115,7 @@ def enroll_options(device: str, code_from: str = ""):
                                                        + (f" ({code_from})." if code_from else ".")),
             click.option("--label", default="", help=f"A name for this {device} (shown in the office's device list)."),
             click.option("--fingerprint", default=None,
-                         help="The office certificate's SHA-256 (from office enroll or the console), if you have "
+                         help="The office certificate's SHA-256 (from office enrol or the console), if you have "
                               "it; the code's last two groups check it anyway."),
         )):
             func = option(func)
@@ -121,20 +123,29 @@ def enroll_options(device: str, code_from: str = ""):
     return decorate
 
 
-def add_enroll(group: click.Group, device: str, kind: str, where: Callable, code_from: str = "") -> None:
-    """The app's ``enroll`` command: enrol this ``kind`` device with a one-time code from the
+def add_enrol(group: click.Group, device: str, kind: str, where: Callable, code_from: str = "") -> None:
+    """The app's ``enrol`` command: enrol this ``kind`` device with a one-time code from the
     office; ``where(home)`` says what it was enrolled as."""
-    @group.command("enroll", help=f"Enrol this {device} with a one-time code from the office.")
-    @enroll_options(device, code_from)
+    @group.command("enrol", help=f"Enrol this {device} with a one-time code from the office.")
+    @enrol_options(device, code_from)
     @plain_errors
-    def enroll_cmd(home_dir, server, code, label, fingerprint):
-        enroll(home_dir, server, code, kind, label, fingerprint, where)
+    def enrol_cmd(home_dir, server, code, label, fingerprint):
+        enrol(home_dir, server, code, kind, label, fingerprint, where)
+
+    group.add_command(hidden_alias(enrol_cmd), "enroll")
 
 
-def enroll(home_dir: str, server: str, code: str, kind: str, label: str, fingerprint: str | None, where: Callable):
+def hidden_alias(command: click.Command) -> click.Command:
+    """The same command under the American spelling people type (``enroll``), not listed in --help."""
+    alias = copy.copy(command)
+    alias.hidden = True
+    return alias
+
+
+def enrol(home_dir: str, server: str, code: str, kind: str, label: str, fingerprint: str | None, where: Callable):
     """Enrol this device, or one plain line; ``where(home)`` says what it was enrolled as."""
     try:
-        h, pulled = enrolment.enroll(home_dir, server, code, kind=kind, label=label,
+        h, pulled = enrolment.enrol(home_dir, server, code, kind=kind, label=label,
                                      fingerprint=enrolment.fingerprint_text(fingerprint))
     except client.Unreachable as exc:
         # nothing was written and the code was not spent: the same command may simply be run again

@@ -9,7 +9,7 @@ from bank import clock, devices
 from sync import client, home
 
 
-def enroll(home_dir: str | Path, server: str, code: str, *, kind: str = "tablet", label: str = "",
+def enrol(home_dir: str | Path, server: str, code: str, *, kind: str = "tablet", label: str = "",
            transport=None, timeout: float = 15.0, fingerprint: str | None = None) -> tuple[home.Home, bool]:
     """Enrol this machine as a ``kind`` device; return its home and whether the first pull worked.
 

@@ -1,6 +1,6 @@
 """``python -m kiosk``: the service-point kiosk.
 
-    python -m kiosk enroll --home DIR --server URL --code CODE
+    python -m kiosk enrol --home DIR --server URL --code CODE
     python -m kiosk status --home DIR [--json]
     python -m kiosk --home DIR [--camera INDEX|VIDEO|IMAGE|FOLDER]
 
@@ -24,8 +24,8 @@ def _run_app(home_dir: str, camera: str | None) -> None:
 
 main = clikit.app_cli("服务点一体机 (service-point kiosk): 查询积分、评议记分 (check points, record entries).",
                       "Open the kiosk app on this enrolled home directory.", _run_app)
-clikit.add_enroll(main, "kiosk", "kiosk", lambda h: f"服务点 {h.config['service_point_id']}",
-                  code_from="office enroll --kiosk N")
+clikit.add_enrol(main, "kiosk", "kiosk", lambda h: f"服务点 {h.config['service_point_id']}",
+                  code_from="office enrol --kiosk N")
 
 
 def _status_lines(s: dict) -> list[str]:

@@ -6,6 +6,8 @@ traceback reaches the user, and a refused command writes nothing.
 
 from __future__ import annotations
 
+import copy
+
 import datetime as dt
 import functools
 import json
@@ -386,7 +388,7 @@ def _server_option_ok(server: str) -> bool:
         url.scheme == "http" and url.hostname in ("127.0.0.1", "localhost")))
 
 
-@main.command("enroll")
+@main.command("enrol")
 @db_option()
 @click.option("--merchant", "merchant_id", type=int, default=None, help="Enrol a tablet of this merchant.")
 @click.option("--kiosk", "service_point_id", type=int, default=None, help="Enrol the kiosk of this service point.")
@@ -396,7 +398,7 @@ def _server_option_ok(server: str) -> bool:
 @click.option("--server", default=None,
               help="The office address the device should use (e.g. https://192.168.1.10:8080), put in the QR.")
 @plain_errors
-def enroll_cmd(db_path: Path, merchant_id: int | None, service_point_id: int | None, hours: int,
+def enrol_cmd(db_path: Path, merchant_id: int | None, service_point_id: int | None, hours: int,
                qr_path: Path | None, server: str | None):
     """Make a one-time enrolment code for a device (printed alone on the last line).
 
@@ -425,6 +427,12 @@ def enroll_cmd(db_path: Path, merchant_id: int | None, service_point_id: int | N
     click.echo(f"办公室证书指纹 (office certificate SHA-256): {tls.spaced(fp)}")
     click.echo(f"{what}登记码,{hours} 小时内有效,只能使用一次 (one-time enrolment code, valid {hours} h):")
     click.echo(code)
+
+
+# the American spelling people type, not listed in --help
+_enroll = copy.copy(enrol_cmd)
+_enroll.hidden = True
+main.add_command(_enroll, "enroll")
 
 
 def _device_rows(conn):

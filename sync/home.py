@@ -89,8 +89,8 @@ def open_home(path: str | Path, *, thorough: bool = True) -> Home:
     try:
         text = (path / CONFIG).read_text("utf-8")
     except FileNotFoundError:
-        raise HomeError(f"{path} 不是已登记设备的目录,请先登记(enroll)。",
-                        f"{path} is not an enrolled device's home: run enroll first", code="not_enrolled") from None
+        raise HomeError(f"{path} 不是已登记设备的目录,请先登记(enrol)。",
+                        f"{path} is not an enrolled device's home: run enrol first", code="not_enrolled") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DeviceFault("config_damaged", detail=str(exc)) from None
     try:

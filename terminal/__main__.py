@@ -1,6 +1,6 @@
 """``python -m terminal``: the merchant tablet.
 
-    python -m terminal enroll --home DIR --server URL --code CODE
+    python -m terminal enrol --home DIR --server URL --code CODE
     python -m terminal redeem --home DIR --card TEXT --offer OFFER_ID [--qty N] [--pin PIN] [--json]
     python -m terminal void   --home DIR --seq N [--json]
     python -m terminal status --home DIR [--json]
@@ -34,7 +34,7 @@ def _run_app(home_dir: str, camera: str | None) -> None:
 
 main = clikit.app_cli("商户平板 (merchant tablet): 登记、兑换、状态 (enrol, redeem, status).",
                       "Open the tablet app on this home (enrolment screen if not enrolled yet).", _run_app)
-clikit.add_enroll(main, "tablet", "tablet", lambda h: f"商户 {h.config['merchant_id']}")
+clikit.add_enrol(main, "tablet", "tablet", lambda h: f"商户 {h.config['merchant_id']}")
 
 
 @main.command("redeem")

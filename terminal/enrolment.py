@@ -36,7 +36,7 @@ class EnrolmentSteps:
         if self.fault is not None and self.home_dir.exists():
             self._set_aside()          # the damaged home is kept, never deleted, for the office
         try:
-            h, pulled = enrolment.enroll(self.home_dir, server, code, kind="tablet", transport=self.transport,
+            h, pulled = enrolment.enrol(self.home_dir, server, code, kind="tablet", transport=self.transport,
                                          fingerprint=fingerprint)
         except client.Unreachable:
             self.message = msg("无法连接社区办公室。请检查网络和办公室地址后重试。", "error")

@@ -224,7 +224,7 @@ def pull_full(store: Path, n_accounts: int, work: Path) -> dict:
     conn.close()
     server = Server(store)
     try:
-        h, _ = __import__("device.enrolment", fromlist=["enroll"]).enroll(work / f"tab{n_accounts}", server.url, code)
+        h, _ = __import__("device.enrolment", fromlist=["enrol"]).enrol(work / f"tab{n_accounts}", server.url, code)
         rconn = h.replica()
         transport = client.HttpTransport(server.url, 300)
         started = time.perf_counter()

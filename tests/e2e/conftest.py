@@ -103,8 +103,8 @@ def server(town, tmp_path):
 
 
 def enrol_cli(town, server: Server, home: Path, merchant_id: int) -> None:
-    code = cli("office", "enroll", "--db", town.path, "--merchant", merchant_id).stdout.strip().splitlines()[-1]
-    cli("terminal", "enroll", "--home", home, "--server", server.url, "--code", code)
+    code = cli("office", "enrol", "--db", town.path, "--merchant", merchant_id).stdout.strip().splitlines()[-1]
+    cli("terminal", "enrol", "--home", home, "--server", server.url, "--code", code)
 
 
 @pytest.fixture(scope="module")

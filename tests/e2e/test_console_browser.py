@@ -312,7 +312,7 @@ def test_registration_open_print_and_redeem_at_a_tablet(browser, console_server,
     page.wait_for_url("**/devices/enrolment/*")   # the code's page is reached by a redirect
     code = page.inner_text(".code").strip()
     home = tmp_path / "tablet"
-    cli("terminal", "enroll", "--home", home, "--server", url, "--code", code)
+    cli("terminal", "enrol", "--home", home, "--server", url, "--code", code)
     conn = db.connect(console_server.db_path, readonly=True)
     bowl = next(o for o in merchants.offers_of(conn, mid) if o.name == "小面")
     conn.close()

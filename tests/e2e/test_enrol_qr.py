@@ -1,4 +1,4 @@
-"""Enrolment by QR end to end: ``office enroll --qr --server`` writes the PNG, a video of that
+"""Enrolment by QR end to end: ``office enrol --qr --server`` writes the PNG, a video of that
 image feeds the tablet app's camera, the enrolment screen's reader enrols against the real office
 server (a subprocess), and the card scanner takes the camera over."""
 
@@ -34,7 +34,7 @@ def video_of_image(png, path, frames: int = 90):
 
 def test_tablet_enrols_from_the_office_qr_through_the_camera(town, server, tmp_path):
     png = tmp_path / "enrol.png"
-    code = cli("office", "enroll", "--db", town.path, "--merchant", town.noodles, "--qr", png,
+    code = cli("office", "enrol", "--db", town.path, "--merchant", town.noodles, "--qr", png,
                "--server", server.url).stdout.strip().splitlines()[-1]
     video = video_of_image(png, tmp_path / "enrol.avi")
 

@@ -23,8 +23,8 @@ def test_a_kiosk_tip_reaches_the_office_by_the_next_sync(tmp_path):
     server = Server(kt.path, tmp_path / "server.log").start()
     try:
         home = tmp_path / "kiosk"
-        code = cli("office", "enroll", "--db", kt.path, "--kiosk", 1).stdout.strip().splitlines()[-1]
-        cli("kiosk", "enroll", "--home", home, "--server", server.url, "--code", code)
+        code = cli("office", "enrol", "--db", kt.path, "--kiosk", 1).stdout.strip().splitlines()[-1]
+        cli("kiosk", "enrol", "--home", home, "--server", server.url, "--code", code)
         flow = KioskFlow(home)
         try:
             flow.scan(kt.town.poor[2])

@@ -47,7 +47,7 @@ def test_offline_day(town, server, tmp_path):
 
 def test_cli_refusals_are_plain(town, server, tmp_path):
     r = cli("terminal", "redeem", "--home", tmp_path / "nowhere", "--card", "x", "--offer", 1, check=1)
-    assert "Traceback" not in r.stderr and "enroll" in r.stderr
+    assert "Traceback" not in r.stderr and "enrol" in r.stderr
     r = cli("sync", "--home", tmp_path / "nowhere", check=1)
     assert "Traceback" not in r.stderr
     home = tmp_path / "tablet"

@@ -22,8 +22,8 @@ pytestmark = pytest.mark.slow
 
 
 def _enrol_kiosk(kt, server, home):
-    code = cli("office", "enroll", "--db", kt.path, "--kiosk", 1).stdout.strip().splitlines()[-1]
-    cli("kiosk", "enroll", "--home", home, "--server", server.url, "--code", code)
+    code = cli("office", "enrol", "--db", kt.path, "--kiosk", 1).stdout.strip().splitlines()[-1]
+    cli("kiosk", "enrol", "--home", home, "--server", server.url, "--code", code)
 
 
 def _redeem(home, card, offer, n=1):

@@ -182,7 +182,7 @@ def _enrol_kiosk(store_path, server, home_dir):
     with db.transaction(conn):
         code = devices.new_enrolment_code(conn, service_point_id=1)
     conn.close()
-    h, pulled = enrolment.enroll(home_dir, server.url, code, kind="kiosk")
+    h, pulled = enrolment.enrol(home_dir, server.url, code, kind="kiosk")
     assert pulled
     return h
 

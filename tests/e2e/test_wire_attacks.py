@@ -187,7 +187,7 @@ def test_a_proxy_on_plain_http_learns_no_code_and_plants_no_key(town, plain_serv
     proxy = Proxy(plain_server.port, rewrite_request=swap_device_key)
     try:
         with pytest.raises(client.Refused) as info:
-            enrolment.enroll(tmp_path / "a", f"http://127.0.0.1:{proxy.port}", code)
+            enrolment.enrol(tmp_path / "a", f"http://127.0.0.1:{proxy.port}", code)
         assert info.value.code == "enrolment_code_wrong"
         assert count(town.path, "devices") == 0 and not _used(town, code)
     finally:
@@ -207,7 +207,7 @@ def test_a_proxy_on_plain_http_learns_no_code_and_plants_no_key(town, plain_serv
     proxy = Proxy(plain_server.port, rewrite_response=plant_issuing_key)
     try:
         with pytest.raises(client.Refused) as info:
-            enrolment.enroll(tmp_path / "b", f"http://127.0.0.1:{proxy.port}", code)
+            enrolment.enrol(tmp_path / "b", f"http://127.0.0.1:{proxy.port}", code)
         assert info.value.code == "enrolment_mac" and "不是本社区的办公室" in info.value.zh
         assert not (tmp_path / "b").exists()             # no home: the planted key is nowhere
         assert b"issuing_keys" in proxy.seen             # it did see and rewrite the answer
@@ -221,7 +221,7 @@ def test_a_proxy_on_plain_http_learns_no_code_and_plants_no_key(town, plain_serv
     assert count(town.path, "devices") == 1 and _used(town, code)
 
     # a fresh code, no proxy: the real device enrols and its pin is "none" only over plain HTTP here
-    h, pulled = enrolment.enroll(tmp_path / "c", plain_server.url, _code(town))
+    h, pulled = enrolment.enrol(tmp_path / "c", plain_server.url, _code(town))
     assert pulled and h.config["tls_pin"] is None
     assert planted not in json.dumps(h.config)
 
@@ -250,17 +250,17 @@ def test_a_proxy_with_its_own_certificate_is_refused_and_sent_nothing(town, serv
         assert len(code.split("-")) == 7       # the office serves HTTPS: its codes carry the check
         # from the QR: the whole fingerprint, pinned before the first byte
         with pytest.raises(client.Refused) as info:
-            enrolment.enroll(tmp_path / "qr", via_proxy, code, fingerprint=server.fingerprint)
+            enrolment.enrol(tmp_path / "qr", via_proxy, code, fingerprint=server.fingerprint)
         assert info.value.code == "tls_pin_mismatch" and "证书" in info.value.zh
         # typed: the check in the code does not match the proxy's certificate
-        r = cli("terminal", "enroll", "--home", tmp_path / "typed", "--server", via_proxy, "--code", code, check=1)
+        r = cli("terminal", "enrol", "--home", tmp_path / "typed", "--server", via_proxy, "--code", code, check=1)
         assert "证书" in r.stderr and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
         assert not (tmp_path / "qr").exists() and not (tmp_path / "typed").exists()
         assert bytes(proxy.seen) == b""          # no request ever went through it
         assert count(town.path, "devices") == 0 and not _used(town, code)
 
         # the real office, directly: enrols and pins its certificate
-        cli("terminal", "enroll", "--home", tmp_path / "tab", "--server", server.url, "--code", code)
+        cli("terminal", "enrol", "--home", tmp_path / "tab", "--server", server.url, "--code", code)
         config = json.loads((tmp_path / "tab" / "config.json").read_text("utf-8"))
         assert config["tls_pin"] == server.fingerprint
         # later the tablet is pointed at the proxy (DNS, a rogue access point): it will not sync
@@ -278,6 +278,6 @@ def test_a_pinned_device_ignores_the_environments_trust_store(town, server, tmp_
     the pin decides, alone."""
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "nothing.pem"))
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")        # and no proxy from the environment
-    h, pulled = enrolment.enroll(tmp_path / "tab", server.url, _code(town))
+    h, pulled = enrolment.enrol(tmp_path / "tab", server.url, _code(town))
     assert pulled and h.config["tls_pin"] == server.fingerprint
     assert client.sync_once(home.open_home(tmp_path / "tab")).pulled == "delta"

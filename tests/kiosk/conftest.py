@@ -57,7 +57,7 @@ def enrol_kiosk(store_path: Path, transport, home_dir: Path):
     with db.transaction(conn):
         code = devices.new_enrolment_code(conn, service_point_id=1)
     conn.close()
-    h, pulled = enrolment.enroll(home_dir, "http://office.test", code, kind="kiosk", transport=transport)
+    h, pulled = enrolment.enrol(home_dir, "http://office.test", code, kind="kiosk", transport=transport)
     assert pulled
     return h
 

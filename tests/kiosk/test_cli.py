@@ -29,7 +29,7 @@ def test_enrol_against_an_unreachable_office_says_what_to_check_in_one_line(kt, 
     conn.close()
     home_dir = tmp_path / "kiosk"
     server = f"http://127.0.0.1:{_free_port()}"
-    r = subprocess.run([sys.executable, "-m", "kiosk", "enroll", "--home", str(home_dir), "--server", server,
+    r = subprocess.run([sys.executable, "-m", "kiosk", "enrol", "--home", str(home_dir), "--server", server,
                         "--code", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 1 and r.stdout == ""
     lines = r.stderr.strip().splitlines()

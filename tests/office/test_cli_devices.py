@@ -1,4 +1,4 @@
-"""Office commands for devices: enroll (with QR), devices, revoke-device, merchants, serve refusals."""
+"""Office commands for devices: enrol (with QR), devices, revoke-device, merchants, serve refusals."""
 
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ def run(*args):
     return CliRunner().invoke(main, [str(a) for a in args])
 
 
-def test_enroll_prints_code_on_last_line_and_writes_qr(town, tmp_path):
+def test_enrol_prints_code_on_last_line_and_writes_qr(town, tmp_path):
     png = tmp_path / "code.png"
-    assert run("enroll", "--db", town.path, "--merchant", town.noodles, "--qr", png).exit_code != 0  # no --server
+    assert run("enrol", "--db", town.path, "--merchant", town.noodles, "--qr", png).exit_code != 0  # no --server
     # plain HTTP to another machine would be refused by the device: refused here first
-    r = run("enroll", "--db", town.path, "--merchant", town.noodles, "--qr", png, "--server", "http://10.0.0.5:8080/")
+    r = run("enrol", "--db", town.path, "--merchant", town.noodles, "--qr", png, "--server", "http://10.0.0.5:8080/")
     assert r.exit_code == 2 and "https://" in r.output and not png.exists()
-    r = run("enroll", "--db", town.path, "--merchant", town.noodles, "--qr", png, "--server", "https://10.0.0.5:8080/")
+    r = run("enrol", "--db", town.path, "--merchant", town.noodles, "--qr", png, "--server", "https://10.0.0.5:8080/")
     assert r.exit_code == 0, r.output
     code = r.output.strip().splitlines()[-1]
     assert len(code) == 34 and code.count("-") == 6
@@ -39,11 +39,14 @@ def test_enroll_prints_code_on_last_line_and_writes_qr(town, tmp_path):
     assert read.type == "QRCODE" and read.data.decode() == f"MPB-ENROL:https://10.0.0.5:8080#{code}#{fp}"
 
 
-def test_enroll_refuses_bad_targets(town):
-    assert run("enroll", "--db", town.path).exit_code == 1
-    r = run("enroll", "--db", town.path, "--merchant", 999)
+def test_enrol_refuses_bad_targets(town):
+    assert run("enrol", "--db", town.path).exit_code == 1
+    r = run("enrol", "--db", town.path, "--merchant", 999)
     assert r.exit_code == 1 and "Traceback" not in r.output
+    assert run("enrol", "--db", town.path, "--kiosk", 1).exit_code == 0
+    # the American spelling still works (people type it), though --help lists only enrol
     assert run("enroll", "--db", town.path, "--kiosk", 1).exit_code == 0
+    assert "enroll" not in run("--help").output
 
 
 def test_devices_list_and_revoke(town, hub, tmp_path):

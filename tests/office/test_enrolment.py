@@ -157,7 +157,7 @@ def test_every_small_order_and_non_canonical_key_is_refused_and_burns_nothing(to
         assert r.status_code == 403 and r.json()["error"] == "enrolment_key_weak", (raw.hex(), r.text)
     assert count(town.path, "devices") == 0
     # the code still works for a real device
-    h, pulled = enrolment.enroll(tmp_path / "tab", "http://office.test", code, transport=hub)
+    h, pulled = enrolment.enrol(tmp_path / "tab", "http://office.test", code, transport=hub)
     assert pulled and h.device_id == "T0001"
 
 
@@ -175,7 +175,7 @@ def test_a_signature_not_by_the_offered_key_is_refused_and_burns_nothing(town, h
     r = _post(hub, req)
     assert r.status_code == 403 and r.json()["error"] == "enrolment_key_unproven"
     assert count(town.path, "devices") == 0 and _code_row(town.path, req["code_id"]).used_at is None
-    enrolment.enroll(tmp_path / "tab", "http://office.test", code, transport=hub)
+    enrolment.enrol(tmp_path / "tab", "http://office.test", code, transport=hub)
     assert count(town.path, "devices") == 1
 
 
@@ -202,18 +202,18 @@ def test_wrong_code_stale_challenge_and_another_certificate_are_refused_and_burn
     r = _post(hub, _request(hub, code, tls="ab" * 32))
     assert r.status_code == 403 and r.json()["error"] == "enrolment_channel"
     assert count(town.path, "devices") == 0 and _code_row(town.path, parsed.code_id).used_at is None
-    enrolment.enroll(tmp_path / "tab", "http://office.test", code, transport=hub)
+    enrolment.enrol(tmp_path / "tab", "http://office.test", code, transport=hub)
     assert count(town.path, "devices") == 1
 
 
 def test_a_code_for_the_other_kind_of_device_is_refused_before_the_office_registers_anything(town, hub, tmp_path):
     code = _new_code(town.path, merchant_id=None, service_point_id=1)
     with pytest.raises(client.Refused) as refused:
-        enrolment.enroll(tmp_path / "tab", "http://office.test", code, kind="tablet", transport=hub)
+        enrolment.enrol(tmp_path / "tab", "http://office.test", code, kind="tablet", transport=hub)
     assert refused.value.code == "enrolment_wrong_kind" and "另一类设备" in refused.value.zh
     assert count(town.path, "devices") == 0 and not (tmp_path / "tab").exists()
     assert _code_row(town.path, devices.parse_code(code).code_id).used_at is None
-    h, pulled = enrolment.enroll(tmp_path / "kiosk", "http://office.test", code, kind="kiosk", transport=hub)
+    h, pulled = enrolment.enrol(tmp_path / "kiosk", "http://office.test", code, kind="kiosk", transport=hub)
     assert h.config["kind"] == "kiosk" and count(town.path, "devices") == 1
 
 
@@ -255,7 +255,7 @@ def test_the_code_never_travels_and_an_altered_answer_plants_nothing(town, hub, 
 
     spy = Recorder(hub, plant)
     with pytest.raises(client.Refused) as info:
-        enrolment.enroll(tmp_path / "tab", "http://office.test", code, transport=spy)
+        enrolment.enrol(tmp_path / "tab", "http://office.test", code, transport=spy)
     assert info.value.code == "enrolment_mac"
     assert not (tmp_path / "tab").exists()          # no home, so no planted key anywhere
     everything = b"".join(spy.sent)

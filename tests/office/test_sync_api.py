@@ -172,17 +172,17 @@ def test_enrolment_codes_expire_and_work_once(town, hub, tmp_path):
     conn.close()
     from device import enrolment
     with pytest.raises(client.Refused) as info:
-        enrolment.enroll(tmp_path / "a", "http://x", old, transport=hub)
+        enrolment.enrol(tmp_path / "a", "http://x", old, transport=hub)
     assert info.value.code == "enrolment_code_expired"
-    enrolment.enroll(tmp_path / "b", "http://x", fresh.lower(), transport=hub)
+    enrolment.enrol(tmp_path / "b", "http://x", fresh.lower(), transport=hub)
     with pytest.raises(client.Refused) as info:
-        enrolment.enroll(tmp_path / "c", "http://x", fresh, transport=hub)
+        enrolment.enrol(tmp_path / "c", "http://x", fresh, transport=hub)
     assert info.value.code == "enrolment_code_used"
     with pytest.raises(client.Refused) as info:
-        enrolment.enroll(tmp_path / "d", "http://x", "2222-XXXX-XXXX-XXXX-XXXX", transport=hub)
+        enrolment.enrol(tmp_path / "d", "http://x", "2222-XXXX-XXXX-XXXX-XXXX", transport=hub)
     assert info.value.code == "enrolment_code_unknown"
     with pytest.raises(devices.BadCode):        # refused on the device, nothing sent
-        enrolment.enroll(tmp_path / "e", "http://x", "NOPE-NOPE", transport=hub)
+        enrolment.enrol(tmp_path / "e", "http://x", "NOPE-NOPE", transport=hub)
     assert not (tmp_path / "e").exists()
     assert count(town.path, "devices") == 1
 

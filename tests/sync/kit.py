@@ -121,7 +121,7 @@ def enrol_tablet(store_path: Path, transport, home_dir: Path, merchant_id: int) 
     with db.transaction(conn):
         code = devices.new_enrolment_code(conn, merchant_id=merchant_id)
     conn.close()
-    h, pulled = enrolment.enroll(home_dir, "http://office.test", code, transport=transport)
+    h, pulled = enrolment.enrol(home_dir, "http://office.test", code, transport=transport)
     assert pulled
     return h
 

@@ -44,7 +44,7 @@ def test_enrol_against_an_unreachable_office_is_one_plain_line_and_writes_nothin
     conn.close()
     home_dir = tmp_path / "tab"
     server = f"http://127.0.0.1:{_free_port()}"
-    r = _cli("enroll", "--home", home_dir, "--server", server, "--code", code)
+    r = _cli("enrol", "--home", home_dir, "--server", server, "--code", code)
     assert r.returncode != 0 and r.stdout == ""
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
@@ -52,5 +52,5 @@ def test_enrol_against_an_unreachable_office_is_one_plain_line_and_writes_nothin
     assert "稍后" not in lines[0]             # no retry is coming: the command has ended
     assert not home_dir.exists()
     # the same code and the same directory enrol once the office answers
-    h, pulled = enrolment.enroll(home_dir, "http://office.test", code, transport=hub)
+    h, pulled = enrolment.enrol(home_dir, "http://office.test", code, transport=hub)
     assert pulled and h.config["merchant_id"] == town.noodles
