@@ -12,6 +12,8 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 def command_paths(group: click.Group, prefix: str):
     for name, command in group.commands.items():
+        if command.hidden:          # an alias (enroll for enrol): the README names the command once
+            continue
         if isinstance(command, click.Group):
             yield from command_paths(command, f"{prefix} {name}")
             if not command.commands:
