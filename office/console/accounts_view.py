@@ -71,7 +71,7 @@ def register(app: FastAPI, console: Console) -> None:
             passbook=ledger.passbook(ctx.conn, aid, limit=HISTORY_PER_PAGE, offset=(history_page - 1) * HISTORY_PER_PAGE),
             history_page=history_page, history_total=history_total, history_per_page=HISTORY_PER_PAGE,
             history_pages=max(1, -(-history_total // HISTORY_PER_PAGE)), kind_names=ledger.KIND_NAMES,
-            expiring=validity.expiring_within(ctx.conn, aid, clock.local_date(clock.now_utc())),
+            expiring=validity.expiring_within(ctx.conn, aid, clock.local_date(ctx.clock())),
             catalog=catalog, compound=dict((c.compound_id, c.name) for c in community.compounds(ctx.conn))[acct.compound_id],
             cases=objections.search(ctx.conn, account_id=aid), offers=offers, relations=RELATIONS,
             undoable=households.undoable_merges(ctx.conn, aid) if ctx.user.role == "office" else [],

@@ -57,7 +57,7 @@ def register(app: FastAPI, console: Console) -> None:
         return console.render(ctx, "convention.html", versions=versions, cat=convention.load(ctx.conn, shown),
                               current=current, latest=latest, cadences=convention.CADENCE_NAMES,
                               headings=convention.HEADINGS, new_rows=NEW_ROWS,
-                              today=clock.local_date(clock.now_utc()))
+                              today=clock.local_date(ctx.clock()))
 
     @console.action("office")
     def amend(ctx: web.Ctx, form):

@@ -14,7 +14,7 @@ from .web import Console
 def register(app: FastAPI, console: Console) -> None:
     @console.page(*web.STAFF)
     def dashboard(ctx: web.Ctx):
-        now = clock.now_utc()
+        now = ctx.clock()
         months = figures.last_months(clock.local_date(now))
         by_month = figures.points_by_month(ctx.conn, months)
         peak = max([max(r["award"], r["deduction"], r["redemption"], r["expiry"]) for r in by_month] + [1])

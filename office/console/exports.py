@@ -21,11 +21,11 @@ TABLES = {
 MAX_MONTHS = 36     # a range of months in one workbook: three years is more than a council asks for
 
 
-def month_range(q) -> tuple[periods.Period, periods.Period]:
+def month_range(q, now) -> tuple[periods.Period, periods.Period]:
     """The from-month and to-month of the entries export (one month: ``month``, or the current one)."""
     single = web.text(q, "month", "月份", max_len=7, required=False)
     first = periods.month(web.text(q, "from_month", "起始月份", max_len=7, required=False) or single
-                          or periods.current_month().key)
+                          or periods.current_month(now).key)
     last = periods.month(web.text(q, "to_month", "截止月份", max_len=7, required=False) or first.key)
     months = (last.first_day.year - first.first_day.year) * 12 + last.first_day.month - first.first_day.month + 1
     if months < 1:
@@ -52,7 +52,7 @@ def _rows(ctx: web.Ctx, name: str):
         return (["储户", "户主", "类型", "小区", "楼栋", "单元", "房号", "电话", "状态", "余额", "有效卡号"],
                 [[*r[:8], accounts.STATUS_NAMES[r[8]], *r[9:]] for r in rows])
     if name == "entries":
-        first, last = month_range(q)
+        first, last = month_range(q, ctx.clock())
         rows = conn.execute(
             "SELECT e.entry_id, e.recorded_at, e.account_id, e.kind, e.points, e.item_code, coalesce(ri.name, ''), "
             "e.merchant_id, coalesce(m.name, ''), e.offer_id, coalesce(o.name, ''), e.quantity, e.reverses_entry_id, "
@@ -88,7 +88,7 @@ def _rows(ctx: web.Ctx, name: str):
                 [[t.tip_id, _local(t.received_at), tips.CHANNELS[t.channel], t.compound_id, t.account_id, t.content,
                   tips.STATUSES[t.status], t.follow_up] for t in tips.search(conn, limit=100_000)])
     if name == "nominations":
-        year = periods.year(web.text(q, "year", "年份", max_len=4, required=False) or clock.local_date(clock.now_utc()).year)
+        year = periods.year(web.text(q, "year", "年份", max_len=4, required=False) or clock.local_date(ctx.clock()).year)
         return (["编号", "年份", "表彰", "储户", "来源", "推荐人", "理由", "决定"],
                 [[n.nomination_id, n.year, honours.HONOURS[n.honour], n.account_id, honours.SOURCES[n.source], n.nominator,
                   n.reason, honours.DECISIONS.get(n.decision or "", "")] for n in honours.nominations(conn, int(year.key))])
@@ -103,9 +103,9 @@ def _rows(ctx: web.Ctx, name: str):
 
 def register(app: FastAPI, console: Console) -> None:
     def index_page(ctx: web.Ctx, error: str | None = None, status: int = 200, **chosen):
-        month = periods.current_month().key
+        month = periods.current_month(ctx.clock()).key
         return console.render(ctx, "exports.html", status_code=status, tables=TABLES, month=month,
-                              year=clock.local_date(clock.now_utc()).year, error=error,
+                              year=clock.local_date(ctx.clock()).year, error=error,
                               from_month=chosen.get("from_month", month), to_month=chosen.get("to_month", month))
 
     @console.page(*web.STAFF)
@@ -121,7 +121,7 @@ def register(app: FastAPI, console: Console) -> None:
             m = merchants.get(ctx.conn, web.path_int(name[9:], "商户"))
             ctx.scope_merchant(m.merchant_id)
             month = periods.month(web.text(ctx.request.query_params, "month", "月份", max_len=7, required=False)
-                                  or periods.current_month().key)
+                                  or periods.current_month(ctx.clock()).key)
             rows = [[r.offer, r.count, r.quantity, r.points, r.value_fen / 100]
                     for r in redemptions.monthly_table(ctx.conn, month, m.merchant_id)]
             data = excel.table(f"{m.name} {month.label}兑换统计", ["兑换项目", "笔数", "数量", "积分", "价值(元)"], rows)
@@ -130,7 +130,7 @@ def register(app: FastAPI, console: Console) -> None:
         if name == "entries":
             q = ctx.request.query_params
             try:
-                first, last = month_range(q)
+                first, last = month_range(q, ctx.clock())
             except InvalidInput as exc:     # the form again, with the reason beside the months chosen
                 return index_page(ctx, exc.zh, 400, from_month=str(q.get("from_month", ""))[:7],
                                   to_month=str(q.get("to_month", ""))[:7])

@@ -11,7 +11,7 @@ import markupsafe
 import segno
 from fastapi import FastAPI
 
-from bank import alerts, clock, community, devices, merchants, periods, policy, redemptions
+from bank import alerts, community, devices, merchants, periods, policy, redemptions
 from bank.errors import InvalidInput, NotFound
 
 from .. import figures, tls
@@ -43,7 +43,7 @@ def register(app: FastAPI, console: Console) -> None:
 
     @console.page(*web.STAFF)
     def merchant_list(ctx: web.Ctx):
-        month = periods.current_month()
+        month = periods.current_month(ctx.clock())
         table = redemptions.monthly_table(ctx.conn, month)
         by_merchant: dict[int, list[int]] = {}
         for r in table:
@@ -61,7 +61,7 @@ def register(app: FastAPI, console: Console) -> None:
 
     @console.page(*web.STAFF)
     def device_list(ctx: web.Ctx):
-        now = clock.now_utc()
+        now = ctx.clock()
         silent = {d["device_id"] for d in figures.silent_devices(ctx.conn, now)}
         names = {m.merchant_id: m.name for m in merchants.all_merchants(ctx.conn)}
         points = {r[0]: r[1] for r in ctx.conn.execute("SELECT service_point_id, name FROM service_points")}
@@ -78,7 +78,7 @@ def register(app: FastAPI, console: Console) -> None:
         m = merchants.get(ctx.conn, web.path_int(merchant_id, "商户"))
         ctx.scope_merchant(m.merchant_id)
         q = ctx.request.query_params
-        month = periods.month(web.text(q, "month", "月份", max_len=7, required=False) or periods.current_month().key)
+        month = periods.month(web.text(q, "month", "月份", max_len=7, required=False) or periods.current_month(ctx.clock()).key)
         table = redemptions.monthly_table(ctx.conn, month, m.merchant_id)
         recent = ctx.conn.execute(
             "SELECT e.entry_id, e.recorded_at, e.account_id, o.name AS offer, e.quantity, e.points, e.device_id, "

@@ -16,7 +16,7 @@ def register(app: FastAPI, console: Console) -> None:
     @console.page(*web.EVERYONE_BUT_MERCHANTS)
     def monthly(ctx: web.Ctx):
         q = ctx.request.query_params
-        month = periods.month(web.text(q, "month", "月份", max_len=7, required=False) or periods.current_month().key)
+        month = periods.month(web.text(q, "month", "月份", max_len=7, required=False) or periods.current_month(ctx.clock()).key)
         compounds = community.compounds(ctx.conn)
         if ctx.user.role == "reviewer":
             compound_id = ctx.user.compound_id
@@ -33,7 +33,7 @@ def register(app: FastAPI, console: Console) -> None:
             general_item=volunteering.general_item(ctx.conn, catalog),
             tips=tips.search(ctx.conn, compound_id=compound_id if ctx.user.role == "reviewer" else None, limit=50),
             tip_channels=tips.CHANNELS, tip_statuses=tips.STATUSES, teams=teams.all_teams(ctx.conn),
-            today=clock.local_date(clock.now_utc()), **web.second_fields(ctx))
+            today=clock.local_date(ctx.clock()), **web.second_fields(ctx))
 
     @console.action(*web.EVERYONE_BUT_MERCHANTS, atomic=False)   # a second member's PIN is counted first
     def record(ctx: web.Ctx, form):

@@ -16,14 +16,14 @@ from .web import Console
 
 
 def register(app: FastAPI, console: Console) -> None:
-    def quarter_of(q) -> periods.Period:
+    def quarter_of(q, now) -> periods.Period:
         raw = web.text(q, "quarter", "季度", max_len=6, required=False)
-        return periods.quarter(raw) if raw else periods.previous_quarter()
+        return periods.quarter(raw) if raw else periods.previous_quarter(now)
 
     @console.page(*web.STAFF)
     def quarterly(ctx: web.Ctx):
         q = ctx.request.query_params
-        quarter = quarter_of(q)
+        quarter = quarter_of(q, ctx.clock())
         compounds = community.compounds(ctx.conn)
         board_compound = web.compound(ctx.conn, q) or compounds[0].compound_id
         run = quarterly_check.latest_run(ctx.conn, quarter.key)
@@ -31,7 +31,7 @@ def register(app: FastAPI, console: Console) -> None:
         found.sort(key=lambda a: (a.cleared_at is not None, a.anomaly_id))
         published = {p.compound_id: p for p in postings.all_postings(ctx.conn)
                      if p.kind == "quarterly" and p.period == quarter.key}
-        today = clock.local_date(clock.now_utc())
+        today = clock.local_date(ctx.clock())
         return console.render(
             ctx, "quarterly.html", quarter=quarter, compounds=compounds, run=run, anomalies=found[:300],
             anomaly_total=len(found), open_count=sum(a.cleared_at is None for a in found),
@@ -41,7 +41,7 @@ def register(app: FastAPI, console: Console) -> None:
 
     @console.action(*web.STAFF)
     def run_verification(ctx: web.Ctx, form):
-        quarter = quarter_of(form)
+        quarter = quarter_of(form, ctx.clock())
         run = quarterly_check.run(ctx.conn, quarter, by=ctx.actor)
         count = len(quarterly_check.anomalies(ctx.conn, run.run_id))
         ctx.audit("verification.run", quarter.key, {"run_id": run.run_id, "checked": run.checked_entries,
@@ -60,7 +60,7 @@ def register(app: FastAPI, console: Console) -> None:
 
     @console.action(*web.STAFF)
     def clear_kind(ctx: web.Ctx, form):
-        quarter = quarter_of(form)
+        quarter = quarter_of(form, ctx.clock())
         run = quarterly_check.latest_run(ctx.conn, quarter.key)
         if run is None:
             raise InvalidInput("本季度尚未核查。", "no verification run for the quarter")
@@ -72,7 +72,7 @@ def register(app: FastAPI, console: Console) -> None:
 
     @console.action(*web.STAFF)
     def publish(ctx: web.Ctx, form):
-        quarter = quarter_of(form)
+        quarter = quarter_of(form, ctx.clock())
         compound_id = web.integer(form, "compound", "小区", lo=1)
         opens_on = web.date(form, "opens_on", "公示开始日期")
         days = web.integer(form, "days", "公示天数", lo=1, hi=postings.MAX_DAYS)
@@ -90,7 +90,7 @@ def register(app: FastAPI, console: Console) -> None:
     def posting_pdf(ctx: web.Ctx):
         q = ctx.request.query_params
         kind = web.choice(q, "kind", "公示类型", postings.KINDS) if q.get("kind") else "quarterly"
-        period = quarter_of(q) if kind == "quarterly" else periods.year(web.text(q, "year", "年份", max_len=4))
+        period = quarter_of(q, ctx.clock()) if kind == "quarterly" else periods.year(web.text(q, "year", "年份", max_len=4))
         compound_id = web.compound(ctx.conn, q, required=True)
         p = postings.find(ctx.conn, kind, period.key, compound_id)
         data = reports.posting_pdf(ctx.conn, period, compound_id, kind=kind, posting=p)
@@ -98,7 +98,7 @@ def register(app: FastAPI, console: Console) -> None:
 
     @console.page(*web.STAFF)
     def boards_pdf(ctx: web.Ctx):
-        quarter = quarter_of(ctx.request.query_params)
+        quarter = quarter_of(ctx.request.query_params, ctx.clock())
         return web.pdf_response(reports.boards_pdf(ctx.conn, quarter), f"红黑榜-{quarter.key}.pdf")
 
     add = app.add_route

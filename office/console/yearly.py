@@ -14,18 +14,18 @@ from .web import Console
 
 
 def register(app: FastAPI, console: Console) -> None:
-    def year_of(data) -> periods.Period:
+    def year_of(data, now) -> periods.Period:
         raw = web.text(data, "year", "年份", max_len=4, required=False)
-        return periods.year(raw or clock.local_date(clock.now_utc()).year)
+        return periods.year(raw or clock.local_date(now).year)
 
     @console.page(*web.STAFF)
     def yearly(ctx: web.Ctx):
-        year = year_of(ctx.request.query_params)
+        year = year_of(ctx.request.query_params, ctx.clock())
         noms = honours.nominations(ctx.conn, int(year.key))
         names = {n.account_id: accounts.get(ctx.conn, n.account_id).display_name for n in noms}
         published = {p.compound_id: p for p in postings.all_postings(ctx.conn)
                      if p.kind == "yearly" and p.period == year.key}
-        today = clock.local_date(clock.now_utc())
+        today = clock.local_date(ctx.clock())
         return console.render(ctx, "yearly.html", year=year, compounds=community.compounds(ctx.conn),
                               candidates=honours.candidates(ctx.conn, int(year.key)), nominations=noms, names=names,
                               honours=honours.HONOURS, sources=honours.SOURCES, decisions=honours.DECISIONS,
@@ -35,7 +35,7 @@ def register(app: FastAPI, console: Console) -> None:
     @console.action(*web.STAFF)
     def publish(ctx: web.Ctx, form):
         """The year-end summary posting of one compound, with its posting period (opens after the year)."""
-        year = year_of(form)
+        year = year_of(form, ctx.clock())
         compound_id = web.integer(form, "compound", "小区", lo=1)
         opens_on = web.date(form, "opens_on", "公示开始日期")
         days = web.integer(form, "days", "公示天数", lo=1, hi=postings.MAX_DAYS)
@@ -48,7 +48,7 @@ def register(app: FastAPI, console: Console) -> None:
 
     @console.action(*web.STAFF)
     def nominate(ctx: web.Ctx, form):
-        year = year_of(form)
+        year = year_of(form, ctx.clock())
         nid = honours.nominate(
             ctx.conn, year=int(year.key), honour=web.choice(form, "honour", "表彰类别", honours.HONOURS),
             account_id=web.integer(form, "account", "储户编号", lo=1),
