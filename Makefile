@@ -35,7 +35,7 @@ test-fast: setup lint
 # The fast suite with the wall clock just before midnight in Chongqing at the end of a week and
 # of a month (libfaketime, as an offset so the server and CLI subprocesses share one clock): a
 # test that reads the wall clock twice and assumes one local day fails here.
-MIDNIGHTS ?= 2026-11-29T15:59:20Z 2026-11-30T15:59:20Z
+MIDNIGHTS ?= 2026-11-29T15:59:30Z 2026-11-30T15:59:30Z
 test-midnight: setup
 	@dpkg -s faketime >/dev/null 2>&1 || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends faketime; }
