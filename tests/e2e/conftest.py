@@ -108,5 +108,15 @@ def enrol_cli(town, server: Server, home: Path, merchant_id: int) -> None:
 
 
 @pytest.fixture(scope="module")
+def console_server(demo_db, tmp_path_factory):
+    """The office serving a copy of the demo store with the console's users, one per test module."""
+    from tests.office.console_kit import make_store
+    tmp = tmp_path_factory.mktemp("console")
+    s = Server(make_store(demo_db, tmp / "store.sqlite"), tmp / "server.log").start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
 def browser():
     yield from browser_kit.launch()

@@ -8,20 +8,10 @@ from __future__ import annotations
 import pytest
 
 from bank import db, reviewers
-from tests.e2e.conftest import Server
 from tests.e2e.browser_kit import new_page, shot
-from tests.office.console_kit import PASSWORD, make_store
+from tests.office.console_kit import PASSWORD
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def console_server(demo_db, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("attempts")
-    store = make_store(demo_db, tmp / "store.sqlite")
-    s = Server(store, tmp / "server.log").start()
-    yield s
-    s.stop()
 
 
 def _login(page, url, name, password):
@@ -31,7 +21,7 @@ def _login(page, url, name, password):
     page.click("button[type=submit]")
 
 
-def test_the_pages_say_how_long_to_wait_and_how_many_tries_are_left(browser, console_server):  # noqa: F811
+def test_the_pages_say_how_long_to_wait_and_how_many_tries_are_left(browser, console_server):
     url = console_server.url
     # The second member's PIN at the monthly form (a reviewer records a -10 entry).
     page = new_page(browser)
@@ -71,7 +61,7 @@ def test_the_pages_say_how_long_to_wait_and_how_many_tries_are_left(browser, con
     page.context.close()
 
 
-def test_a_reset_throws_the_old_session_out(browser, console_server):  # noqa: F811
+def test_a_reset_throws_the_old_session_out(browser, console_server):
     url = console_server.url
     lost_laptop = browser.new_context(locale="zh-CN", ignore_https_errors=True)
     old = lost_laptop.new_page()

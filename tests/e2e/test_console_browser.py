@@ -13,19 +13,9 @@ import pytest
 from bank import db, ledger
 
 from tests.e2e.browser_kit import SHOTS, new_page, shot
-from tests.e2e.conftest import Server
-from tests.office.console_kit import PASSWORD, make_store
+from tests.office.console_kit import PASSWORD
 
 pytestmark = pytest.mark.slow
-@pytest.fixture(scope="module")
-def console_server(demo_db, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("browser")
-    store = make_store(demo_db, tmp / "store.sqlite")
-    s = Server(store, tmp / "server.log").start()
-    yield s
-    s.stop()
-
-
 def flash(page) -> str:
     return page.locator(".flash").inner_text()
 

@@ -9,33 +9,14 @@ import pytest
 from bank import db, objections
 
 from tests.e2e.browser_kit import new_page, shot
-from tests.e2e.conftest import Server
-from tests.office.console_kit import PASSWORD, make_store
+from tests.office.console_kit import PASSWORD, busiest
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def routine_server(demo_db, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("routine-browser")
-    store = make_store(demo_db, tmp / "store.sqlite")
-    s = Server(store, tmp / "server.log").start()
-    yield s
-    s.stop()
-
-
-def busiest(path) -> int:
-    conn = db.connect(path, readonly=True)
-    try:
-        return conn.execute("SELECT account_id FROM ledger_entries GROUP BY account_id "
-                            "ORDER BY count(*) DESC, account_id LIMIT 1").fetchone()[0]
-    finally:
-        conn.close()
-
-
-def test_passbook_download_history_page_two_and_an_objection_from_an_entry(browser, routine_server):
-    url = routine_server.url
-    aid = busiest(routine_server.db_path)
+def test_passbook_download_history_page_two_and_an_objection_from_an_entry(browser, console_server):
+    url = console_server.url
+    aid = busiest(console_server.db_path)
     page = new_page(browser)
     page.goto(url + "/login")
     page.fill("#name", "王主任")
@@ -67,6 +48,6 @@ def test_passbook_download_history_page_two_and_an_objection_from_an_entry(brows
     page.wait_for_url(f"{url}/objections/*")
     assert "已登记异议" in page.locator(".flash").inner_text()
     assert not page.csp_violations
-    conn = db.connect(routine_server.db_path, readonly=True)
+    conn = db.connect(console_server.db_path, readonly=True)
     case = objections.search(conn, account_id=aid)[0]
     assert (case.entry_id, case.reason, case.raised_by) == (entry_id, "这笔记录的日期不对", "户主本人")

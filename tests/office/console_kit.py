@@ -83,3 +83,13 @@ def count(path, table: str) -> int:
         return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     finally:
         conn.close()
+
+
+def busiest(path) -> int:
+    """The account with the most ledger entries (a passbook of several pages)."""
+    conn = db.connect(path, readonly=True)
+    try:
+        return conn.execute("SELECT account_id FROM ledger_entries GROUP BY account_id "
+                            "ORDER BY count(*) DESC, account_id LIMIT 1").fetchone()[0]
+    finally:
+        conn.close()

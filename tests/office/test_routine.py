@@ -15,7 +15,7 @@ from bank import accounts, audit, cards, clock, db, ledger, objections, validity
 from office import expiry, server
 from tests.conftest import copy_store
 
-from .console_kit import Browser, count, error_text, make_store
+from .console_kit import Browser, busiest, count, error_text, make_store
 from .pdf_kit import pdf_text, render
 
 NEW_YEAR = dt.date(2027, 1, 1)       # the demo's 2025 points were valid to 2026-12-31
@@ -142,15 +142,6 @@ def test_serve_starts_the_daily_run_and_it_stops_with_the_app(store):
 
 
 # --- the printed passbook -------------------------------------------------------------------------
-
-def busiest(path) -> int:
-    conn = db.connect(path, readonly=True)
-    try:
-        return conn.execute("SELECT account_id FROM ledger_entries GROUP BY account_id "
-                            "ORDER BY count(*) DESC, account_id LIMIT 1").fetchone()[0]
-    finally:
-        conn.close()
-
 
 def test_passbook_pdf_has_every_entry_with_its_running_balance_and_the_header(demo_db, tmp_path):
     aid = busiest(demo_db)
