@@ -97,7 +97,7 @@ def snapshot(conn: sqlite3.Connection, device: devices.Device, since: tuple[int,
         acct_rows = conn.execute(
             "SELECT a.account_id, coalesce(b.bal, 0), a.status, a.display_name, a.pin_hash IS NOT NULL, a.kind "
             "FROM accounts a LEFT JOIN (SELECT account_id, sum(points) AS bal FROM ledger_entries GROUP BY account_id) b "
-            f"ON b.account_id = a.account_id WHERE 1{scope} ORDER BY a.account_id").fetchall()
+            f"ON b.account_id = a.account_id WHERE 1 = 1{scope} ORDER BY a.account_id").fetchall()
         card_rows = conn.execute("SELECT c.card_id, c.version, c.account_id FROM cards c JOIN accounts a "
                                  f"USING (account_id) WHERE c.status = 'active'{scope} ORDER BY c.card_id").fetchall()
     else:
@@ -113,7 +113,7 @@ def snapshot(conn: sqlite3.Connection, device: devices.Device, since: tuple[int,
         acct_rows = conn.execute(
             "SELECT a.account_id, (SELECT coalesce(sum(points), 0) FROM ledger_entries e "
             "WHERE e.account_id = a.account_id), a.status, a.display_name, a.pin_hash IS NOT NULL, a.kind "
-            f"FROM temp.pull_changed p JOIN accounts a ON a.account_id = p.account_id WHERE 1{scope} "
+            f"FROM temp.pull_changed p JOIN accounts a ON a.account_id = p.account_id WHERE 1 = 1{scope} "
             "ORDER BY a.account_id").fetchall()
         card_rows = conn.execute(
             "SELECT c.card_id, c.version, c.account_id FROM temp.pull_changed p JOIN cards c "
