@@ -124,6 +124,10 @@ def create(url: str, *, app_role: str | None = None, now: dt.datetime | None = N
         if raw.execute("SELECT to_regnamespace(%s) IS NOT NULL", (DIRECTORY,)).fetchone()[0]:
             raise DatabaseError(f"数据库已是区级数据库,不会覆盖:{pg.safe_url(url)}",
                                 f"the database already is a district store, not overwriting: {pg.safe_url(url)}")
+        if raw.execute("SELECT to_regclass('public.mpb_store') IS NOT NULL").fetchone()[0]:
+            raise DatabaseError(f"数据库中已有一个社区的数据(public 模式),不能再作区级数据库:{pg.safe_url(url)}",
+                                f"the database holds a one-community store (schema public); a district store "
+                                f"needs a database of its own: {pg.safe_url(url)}")
         raw.execute(f"CREATE SCHEMA {DIRECTORY}")
     try:
         store = db.connect(directory_url(url), create=True)
@@ -159,10 +163,17 @@ class NotDistrict(DatabaseError):
                          "run 'python -m office district create --db URL' first")
 
 
-def _check_new(raw, code: str, name: str) -> None:
+def check_new(code: str, name: str, compounds: list[CompoundPlan] | None = None) -> None:
+    """Refuse a bad code, name or compound list (before anything is written)."""
     check_code(code)
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME:
         raise InvalidInput(f"请填写社区名称(不超过{MAX_NAME}个字)。", f"a community name of 1 to {MAX_NAME} characters is required")
+    if compounds is not None:
+        _check_compounds(compounds)
+
+
+def _check_new(raw, code: str, name: str) -> None:
+    check_new(code, name)
     if raw.execute(f"SELECT 1 FROM {DIRECTORY}.communities WHERE code = %s", (code,)).fetchone():
         raise InvalidInput(f"社区代码 {code} 已被使用。", f"community code {code} is taken", code="duplicate")
     if raw.execute(f"SELECT 1 FROM {DIRECTORY}.communities WHERE name = %s", (name.strip(),)).fetchone():
@@ -218,7 +229,7 @@ def add_community(url: str, *, code: str, name: str, compounds: Iterable[Compoun
     from . import cards, keystore
     now = now or clock.now_utc()
     compounds = list(compounds)
-    _check_compounds(compounds)
+    check_new(code, name, compounds)
     keys = keys or keystore.for_store(None)
     with new_community(url, code=code, name=name, app_role=app_role, now=now) as store_url:
         conn = db.connect(store_url)
@@ -280,4 +291,4 @@ def read_compounds(path: str | Path) -> list[CompoundPlan]:
 
 
 __all__ = ["Entry", "CompoundPlan", "community_url", "directory_url", "is_district", "create", "communities",
-           "add_community", "new_community", "parse_compound", "read_compounds", "check_code"]
+           "add_community", "new_community", "check_new", "parse_compound", "read_compounds", "check_code"]

@@ -36,9 +36,56 @@ class DateType(click.ParamType):
             self.fail(f"{value!r} 不是 YYYY-MM-DD 格式的日期 (not a date in the form YYYY-MM-DD)", param, ctx)
 
 
-def db_option():
-    return click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
-                        help="The community database file (SQLite).")
+class StoreType(click.ParamType):
+    """A store: a ``postgresql://`` URL is kept as text (bank.db.connect opens it), anything else
+    is a SQLite file path."""
+    name = "PATH|URL"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, Path) or db.is_url(value):
+            return value
+        if not value:
+            self.fail("数据库不能为空 (the database must not be empty)", param, ctx)
+        return Path(value)
+
+
+def db_option(required: bool = True):
+    """``--db`` (a SQLite file or a PostgreSQL URL) and ``--community CODE``: one community of a
+    district store (bank.district), which the command then reaches as a store of its own."""
+
+    def decorate(func):
+        @functools.wraps(func)
+        def with_community(*args, community: str | None = None, **kwargs):
+            if community is not None and kwargs.get("db_path") is not None:
+                kwargs["db_path"] = _community_store(kwargs["db_path"], community)
+            return func(*args, **kwargs)
+
+        with_community = click.option(
+            "--community", default=None, metavar="CODE",
+            help="One community of a district store (--db postgresql://...), by its code, e.g. LH.")(with_community)
+        return click.option("--db", "db_path", required=required, type=StoreType(),
+                            help="The community's store: a SQLite file, or a PostgreSQL URL "
+                                 "(postgresql://...).")(with_community)
+    return decorate
+
+
+def _community_store(store, code: str) -> str:
+    """The store URL of community ``code`` of the district store ``store``, or exit 1 saying why."""
+    from bank import district
+
+    @plain_errors
+    def resolve():
+        if not db.is_url(store):
+            raise BankError("--community 只能用于区级数据库(postgresql://…),SQLite 文件只有一个社区。",
+                            "--community is for a district store (postgresql://...); a SQLite file holds one "
+                            "community", code="invalid_input")
+        district.check_code(code)
+        if code not in {e.code for e in district.communities(store)}:
+            raise BankError(f"区级数据库中没有社区 {code}。可用 python -m office community list --db URL 查看。",
+                            f"the district store has no community {code} (see 'office community list')",
+                            code="not_found")
+        return district.community_url(store, code)
+    return resolve()
 
 
 def key_options(func):
@@ -57,7 +104,8 @@ def _keys(db_path: Path, key_dir: Path | None, ask: bool, *, new: bool = False):
         passphrase = click.prompt("密钥文件口令 (key file passphrase)", hide_input=True, confirmation_prompt=new)
         if not passphrase:
             raise click.UsageError("口令不能为空 (the passphrase must not be empty)")
-    return keystore.for_store(db_path, directory=key_dir, passphrase=passphrase)
+    # a store on a server has no file to keep keys beside: --key-dir or $MPB_KEY_DIR
+    return keystore.for_store(None if db.is_url(db_path) else db_path, directory=key_dir, passphrase=passphrase)
 
 
 def _connect_with_keys(db_path: Path, key_dir: Path | None, ask: bool, *, new: bool = False) -> sqlite3.Connection:
@@ -107,17 +155,37 @@ def main():
 @db_option()
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed: same seed and date, same community.")
 @click.option("--until", type=DateType(), default=None, help="Last day of the history, two years from the scheme's start (default: today; never past now).")
+@click.option("--communities", type=click.IntRange(1, demo.MAX_COMMUNITIES), default=None,
+              help="Build this many demo communities (distinct codes and names) in a district store "
+                   "(--db postgresql://...; an empty database becomes a district store).")
+@click.option("--app-role", default=None, help="With --communities: the PostgreSQL role the office runs as.")
 @key_options
 @plain_errors
-def demo_cmd(db_path: Path, seed: int, until: dt.date | None, key_dir: Path | None, ask_passphrase: bool):
+def demo_cmd(db_path: Path, seed: int, until: dt.date | None, communities: int | None, app_role: str | None,
+             key_dir: Path | None, ask_passphrase: bool):
     """Build a demo community shaped like Longhai in a new database file (its issuing key in a key file)."""
     started = time.monotonic()
     keys = _keys(db_path, key_dir, ask_passphrase, new=True)
+    if communities is not None:
+        if not db.is_url(db_path):
+            raise click.UsageError("--communities 需要区级数据库 --db postgresql://… "
+                                   "(--communities needs a district store on PostgreSQL).")
+
+        def built(code, name, summary):
+            click.echo(f"已建立演示社区 {code} {name} ({time.monotonic() - started:.1f} s): {_demo_line(summary)}")
+        demo.build_district(db_path, communities, seed=seed, until=until, keys=keys, app_role=app_role,
+                            progress=built)
+        click.echo(f"已建立 {communities} 个演示社区 (demo district built in {time.monotonic() - started:.1f} s).")
+        return
     summary = demo.build(db_path, seed=seed, until=until, keys=keys)
     click.echo(f"已建立演示社区 {db_path} (demo community built in {time.monotonic() - started:.1f} s): "
-               f"{summary.accounts} 户储户, {summary.cards} 张卡, {summary.merchants} 家商户, "
-               f"{summary.entries} 条台账; 加分 {summary.awarded}, 扣分 {summary.deducted}, "
-               f"兑换 {summary.redeemed}, 到期 {summary.expired}.")
+               f"{_demo_line(summary)}")
+
+
+def _demo_line(summary) -> str:
+    return (f"{summary.accounts} 户储户, {summary.cards} 张卡, {summary.merchants} 家商户, "
+            f"{summary.entries} 条台账; 加分 {summary.awarded}, 扣分 {summary.deducted}, "
+            f"兑换 {summary.redeemed}, 到期 {summary.expired}.")
 
 
 @main.command("migrate")
@@ -906,3 +974,4 @@ main.add_command(import_group)
 # above and adds its groups to ``main`` when imported (whichever of the two modules is imported first).
 from . import registration_cli  # noqa: E402,F401
 from . import routine_cli  # noqa: E402,F401  (expire, passbook: the year's routine)
+from . import district_cli  # noqa: E402,F401  (community add, community list: a district store)
