@@ -203,7 +203,7 @@ def build_district(url: str, communities: int, *, seed: int = 1, until: dt.date 
     is there already is refused (bank.district), with the ones before it kept."""
     from . import district
     now = now or clock.now_utc()
-    if not district.is_district(url):
+    if not district.has_directory(url):
         district.create(url, app_role=app_role, now=now)
     out = []
     for i in range(communities):

@@ -107,11 +107,24 @@ def _raw(url: str):
 
 
 def is_district(url: str) -> bool:
-    """Whether the PostgreSQL database at ``url`` is a district store (has the directory)."""
+    """Whether ``url`` names a district store as a whole: a PostgreSQL database with the directory
+    of communities, the URL not being one community's (:func:`community_url`) or the district's own."""
     if not db.is_url(url):
         return False
     with _raw(url) as raw:
-        return raw.execute("SELECT to_regclass('district.communities') IS NOT NULL").fetchone()[0]
+        return raw.execute("SELECT to_regclass('district.communities') IS NOT NULL "
+                           "AND to_regclass('mpb_store') IS NULL").fetchone()[0]
+
+
+def _has_directory(raw) -> bool:
+    return raw.execute("SELECT to_regclass('district.communities') IS NOT NULL").fetchone()[0]
+
+
+def has_directory(url: str) -> bool:
+    """Whether the PostgreSQL database of ``url`` holds a directory of communities."""
+    _check_url(url)
+    with _raw(url) as raw:
+        return _has_directory(raw)
 
 
 def create(url: str, *, app_role: str | None = None, now: dt.datetime | None = None) -> None:
@@ -147,9 +160,9 @@ def create(url: str, *, app_role: str | None = None, now: dt.datetime | None = N
 def communities(url: str) -> list[Entry]:
     """Every community of the district store at ``url``, by code."""
     _check_url(url)
-    if not is_district(url):
-        raise NotDistrict(url)
     with _raw(url) as raw:
+        if not _has_directory(raw):
+            raise NotDistrict(url)
         rows = raw.execute(f"SELECT code, name FROM {DIRECTORY}.communities ORDER BY code").fetchall()
     return [Entry(code, name, community_url(url, code)) for code, name in rows]
 
@@ -195,7 +208,7 @@ def new_community(url: str, *, code: str, name: str, app_role: str | None = None
     now = now or clock.now_utc()
     name = name.strip() if isinstance(name, str) else name
     with _raw(url) as raw:
-        if not raw.execute("SELECT to_regclass('district.communities') IS NOT NULL").fetchone()[0]:
+        if not _has_directory(raw):
             raise NotDistrict(url)
         _check_new(raw, code, name)
         schema = schema_of(code)
@@ -290,5 +303,5 @@ def read_compounds(path: str | Path) -> list[CompoundPlan]:
     return out
 
 
-__all__ = ["Entry", "CompoundPlan", "community_url", "directory_url", "is_district", "create", "communities",
+__all__ = ["Entry", "CompoundPlan", "community_url", "directory_url", "is_district", "has_directory", "create", "communities",
            "add_community", "new_community", "check_new", "parse_compound", "read_compounds", "check_code"]

@@ -404,6 +404,10 @@ def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_ke
         raise click.UsageError("--insecure-http cannot be combined with --tls-cert/--tls-key.")
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together.")
+    from bank import district
+    if db.is_url(db_path) and district.is_district(db_path):
+        _serve_district(db_path, host, port, tls_cert, tls_key, insecure_http, no_daily_expiry, key_dir, ask_passphrase)
+        return
     app_fp = None
     if not insecure_http:
         conn = db.connect(db_path)       # a bad database fails here, before a certificate is made
@@ -432,6 +436,37 @@ def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_ke
         click.echo(f"证书指纹 (certificate SHA-256): {tls.spaced(app_fp)}", err=True)
     else:
         click.echo("注意:明文 HTTP,仅供本机开发 (plain HTTP, development on this machine only)", err=True)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _serve_district(url: str, host: str, port: int, tls_cert: Path | None, tls_key: Path | None, insecure_http: bool,
+                    no_daily_expiry: bool, key_dir: Path | None, ask_passphrase: bool) -> None:
+    """``serve`` on a district store: every community at /c/CODE/ (office.district_server)."""
+    import uvicorn
+
+    from bank import district, pg
+
+    from . import district_server, server, tls
+    if not insecure_http and tls_cert is None:
+        raise click.UsageError("区级服务需要证书:--tls-cert 和 --tls-key(或本机开发用 --insecure-http)"
+                               " (a district server needs --tls-cert and --tls-key, or --insecure-http on 127.0.0.1).")
+    app_fp = None
+    if tls_cert is not None:
+        tls.check_pair(tls_cert, tls_key)
+        app_fp = tls.fingerprint(tls_cert)
+    keys = _keys(url, key_dir, ask_passphrase)
+    app = district_server.create_district_app(url, keys, tls_fingerprint=app_fp, daily_expiry=not no_daily_expiry)
+    server.configure_logging()
+    sock = _listen(host, port)
+    config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning",
+                            ssl_certfile=str(tls_cert) if app_fp else None, ssl_keyfile=str(tls_key) if app_fp else None)
+    scheme = "http" if insecure_http else "https"
+    codes = [e.code for e in district.communities(url)]
+    click.echo(f"区级服务已启动 (serving district {pg.safe_url(url)}, {len(codes)} communities) at "
+               f"{scheme}://{host}:{port}/  each community: /c/CODE/ (e.g. /c/{codes[0] if codes else 'LH'}/)",
+               err=True)
+    if app_fp:
+        click.echo(f"证书指纹 (certificate SHA-256): {tls.spaced(app_fp)}", err=True)
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -482,6 +517,8 @@ def enrol_cmd(db_path: Path, merchant_id: int | None, service_point_id: int | No
         raise click.UsageError("--qr needs --server https://HOST:PORT (the office address the device will use; "
                                "plain http:// only for 127.0.0.1).")
     conn = db.connect(db_path)
+    if server is not None:
+        server = _community_address(server, db_path, conn)
     fp = _certificate_for_codes(db_path, conn)
     with db.transaction(conn):
         code = devices.new_enrolment_code(conn, merchant_id=merchant_id, service_point_id=service_point_id,
@@ -495,6 +532,20 @@ def enrol_cmd(db_path: Path, merchant_id: int | None, service_point_id: int | No
     click.echo(f"办公室证书指纹 (office certificate SHA-256): {tls.spaced(fp)}")
     click.echo(f"{what}登记码,{hours} 小时内有效,只能使用一次 (one-time enrolment code, valid {hours} h):")
     click.echo(code)
+
+
+def _community_address(server: str, db_path, conn) -> str:
+    """The office address a device of this store uses: for a community of a district store the
+    district server's address with the community's own path (/c/CODE), added when not given."""
+    import urllib.parse
+
+    from bank import community, district
+    if not db.is_url(db_path) or not district.has_directory(db_path) or district.is_district(db_path):
+        return server
+    parts = urllib.parse.urlsplit(server)
+    if parts.path.strip("/"):
+        return server
+    return server.rstrip("/") + "/c/" + community.code(conn)
 
 
 # the American spelling people type, not listed in --help

@@ -51,7 +51,7 @@ def community_add_cmd(db_url, code: str, name: str, compounds_file: Path | None,
                  else [district.parse_compound(c, "--compound") for c in compound_args])
     district.check_new(code, name, compounds)     # before an empty database becomes a district store
     keys = _keys(url, key_dir, ask_passphrase, new=True)
-    if not district.is_district(url):
+    if not district.has_directory(url):
         district.create(url, app_role=app_role)
     entry = district.add_community(url, code=code, name=name, compounds=compounds, keys=keys, app_role=app_role)
     click.echo(f"已建立社区 {entry.code} {entry.name}(小区 {len(compounds)} 个,发卡密钥在 {keys.directory})。"

@@ -62,14 +62,16 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tl
     ``now``: the office's clock for the sync API (tests move it; a server uses the real one);
     ``daily_expiry``: run the expiry at 02:00 local every day in a thread of its own (``serve``).
     """
-    db_path = Path(db_path)
-    keys = keys or keystore.for_store(db_path)
+    on_server = db.is_url(db_path)          # PostgreSQL: a URL (bank.pg), perhaps one community's (bank.district)
+    if not on_server:
+        db_path = Path(db_path)
+    keys = keys or keystore.for_store(None if on_server else db_path)
     challenges = sync_api.ChallengeKey()
     # Held for as long as the app lives: `python -m office restore` refuses to replace a store
     # that a server is serving (and a server refuses to start during a restore).
-    if not db_path.is_file():
+    if not on_server and not db_path.is_file():
         db.connect(db_path)                  # "database file not found", in plain words
-    serving = backup.hold_serving_lock(db_path)
+    serving = None if on_server else backup.hold_serving_lock(db_path)
     try:
         first = db.connect(db_path)          # raises DatabaseError: the CLI prints it and exits
         try:
@@ -78,7 +80,8 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tl
         finally:
             first.close()
     except BaseException:
-        os.close(serving)
+        if serving is not None:
+            os.close(serving)
         raise
     local = _Connections()
     # SQLite has one writer at a time. Pushes that wait for it inside SQLite's busy handler sleep
@@ -95,7 +98,8 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tl
 
     app = FastAPI(title="道德积分银行 · 社区办公室同步接口 (Moral Points Bank office sync API)",
                   version="1", docs_url="/docs", redoc_url=None)
-    weakref.finalize(app, os.close, serving)
+    if serving is not None:
+        weakref.finalize(app, os.close, serving)
 
     @app.middleware("http")
     async def request_log(request: Request, call_next):
@@ -160,7 +164,7 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tl
         def run(request: Request, body: bytes):
             at = now()
             c = conn()
-            device, skew = sync_api.authenticate(c, request.method, request.url.path, request.headers, body, at)
+            device, skew = sync_api.authenticate(c, request.method, signed_path(request), request.headers, body, at)
             return func(c, device, body, at, skew)
         return run
 
@@ -182,7 +186,7 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tl
             at = now()
             c = conn()
             # the request time is claimed inside the push's own transaction: one commit per batch
-            device, skew = sync_api.authenticate(c, request.method, request.url.path, request.headers, body, at,
+            device, skew = sync_api.authenticate(c, request.method, signed_path(request), request.headers, body, at,
                                                  claim=False)
             return sync_api.push(c, device, body, at, skew, request_time=request.headers[wire.H_TIME])
         finally:
@@ -196,7 +200,7 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tl
         """Check a PIN or authorise a redemption online: {purpose, card, card_version, proof, pin, points}."""
         at = now()
         c = conn()
-        device, _skew = sync_api.authenticate(c, request.method, request.url.path, request.headers, body, at)
+        device, _skew = sync_api.authenticate(c, request.method, signed_path(request), request.headers, body, at)
         return sync_api.authorise(c, device, body, at, request.headers[wire.H_TIME])
 
     app.add_api_route(wire.API + "/enrol/challenge", answer(enrol_challenge), methods=["POST"],
@@ -243,6 +247,16 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tl
                             status_code=405)
 
     return app
+
+
+def signed_path(request: Request) -> str:
+    """The path a device signed: the whole path it sent, with the prefix under which a district
+    server serves this community (``/c/LH``, office.district_server), so that a request signed
+    for one community is refused at another's address."""
+    return request.scope.get(FULL_PATH, request.url.path)
+
+
+FULL_PATH = "mpb.full_path"   # the scope key where a prefix-serving dispatcher keeps the path as sent
 
 
 def configure_logging() -> None:

@@ -33,3 +33,37 @@ def new_district(server, request, tmp_path, codes=("LH", "JS"), *, compounds=COM
         district.add_community(owner, code=code, name=f"{code}社区", compounds=compounds, now=T0, keys=keys,
                                app_role=pg_kit.APP)
     return owner, app, keys
+
+
+# --- two communities with the same-looking data, served by one district server ------------------
+
+PASSWORD = "test-password-1"
+USERS = {"王主任": "office", "李委员": "council"}     # the same user names in every community
+
+
+def populate(conn, code: str, name: str, *, marker: str) -> dict:
+    """A small community in an empty migrated store (the same ids in every store it is run on):
+    a compound, two merchants with offers, three households with cards and balances, the office's
+    users. ``marker`` starts every name a person reads, so a page can be searched for it."""
+    from bank import accounts, cards, community, convention, db, merchants, policy, users
+    with db.transaction(conn):
+        community.found(conn, code=code, name=name)
+        cards.create_issuing_key(conn, now=T0)
+        convention.install(conn, convention.load_file(), effective_from=dt.date(2025, 1, 1), now=T0)
+        cid = community.add_compound(conn, f"{marker}花园", 9, service_point=f"{marker}花园党群服务点")
+        noodles = merchants.add_merchant(conn, f"{marker}小面", "noodles", compound_id=cid)
+        merchants.add_merchant(conn, f"{marker}药房", "pharmacy", compound_id=cid)
+        bowl = merchants.add_offer(conn, noodles, f"{marker}小面一碗", 6, 700)
+        policy.set_policy(conn, None, **vars(policy.OfflinePolicy()))
+        people = []
+        for n, pts in (("甲", 100), ("乙", 20), ("丙", 30)):
+            aid = accounts.open_account(conn, kind="household", holder=f"{marker}{n}", compound_id=cid, building=1,
+                                        unit=1, room="101", now=T0)
+            card = cards.issue(conn, aid, now=T0)
+            ledger_note = f"{marker}期初余额"
+            from bank import ledger
+            ledger.record_adjustment(conn, aid, pts, recorded_by="社区办公室", note=ledger_note, now=T0)
+            people.append((aid, card.card_id, card.qr))
+        for user, role in USERS.items():
+            users.add_user(conn, name=user, role=role, password=PASSWORD)
+    return {"noodles": noodles, "bowl": bowl, "people": people}

@@ -29,7 +29,7 @@ CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'se
 
 
 def mount(app: FastAPI, db_path: str | Path, keys=None) -> Console:
-    console = Console(Path(db_path), keys)
+    console = Console(db_path, keys)
     app.state.console = console
     for module in MODULES:
         module.register(app, console)

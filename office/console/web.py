@@ -189,7 +189,7 @@ def second_fields(ctx: "Ctx") -> dict:
 
 class Console:
     def __init__(self, db_path: Path, keys: keystore.KeyStore | None = None):
-        self.db_path = Path(db_path)
+        self.db_path = db_path if db.is_url(db_path) else Path(db_path)   # a PostgreSQL URL stays text
         self.keys = keys                 # where the issuing key is, for card issue
         self.clock = clock.now_utc       # the time attempt limits count by (tests move it)
         self.local = _Local()

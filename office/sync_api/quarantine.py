@@ -115,7 +115,7 @@ def get(conn: sqlite3.Connection, quarantine_id: int) -> Case:
 def search(conn: sqlite3.Connection, *, status: str | None = "open", device_id: str | None = None,
            limit: int = 100, offset: int = 0) -> list[Case]:
     """Cases oldest first; ``status`` None for every status."""
-    sql, args = f"SELECT {_COLUMNS} FROM quarantine WHERE 1", []
+    sql, args = f"SELECT {_COLUMNS} FROM quarantine WHERE 1 = 1", []
     if status is not None:
         sql += " AND status = ?"
         args.append(status)

@@ -38,6 +38,7 @@ def test_community_url_puts_one_schema_on_the_search_path():
 def test_each_community_is_a_whole_store_of_its_own_and_nothing_lands_in_public(two):
     owner, app, _keys = two
     assert district.is_district(owner) and district.is_district(app)
+    assert not district.is_district(district.community_url(app, "LH")) and district.has_directory(district.community_url(app, "LH"))
     assert [(e.code, e.name) for e in district.communities(app)] == [("JS", "JS社区"), ("LH", "LH社区")]
     assert _tables(owner, "public") == set()
     lh, js = _tables(owner, "c_lh"), _tables(owner, "c_js")
