@@ -32,7 +32,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import audit, clock
-from .db import APPLICATION_ID, connect, transaction
+from .db import APPLICATION_ID, connect, is_url, shown, transaction
+from .db import location as db_location
 from .devices import GENESIS
 from .errors import BankError
 from .schema import MIGRATIONS, statements
@@ -273,33 +274,107 @@ def lock_path(db_path: str | Path) -> Path:
     return db_path.with_name(db_path.name + ".lock")
 
 
-def hold_serving_lock(db_path: str | Path) -> int:
-    """The office server's claim on its store (a shared flock, for as long as the process lives;
-    several servers of one store may share it). Refused while a restore holds it exclusively.
-    Returns the descriptor (closing it releases the claim)."""
+# On PostgreSQL there is no file to lock: the claim is a session-level advisory lock, held by one
+# connection the server keeps open for its whole life (the lock goes with the session, so a server
+# killed with -9 leaves no stale claim behind). It is keyed per schema, because a district store
+# holds one community per schema and a restore replaces one community. The two-integer key form
+# is another key space than bank.pg's one-integer write lock, so the two never collide.
+SERVING_LOCK_CLASS = 0x4D50         # "MP": the class half of the key; the schema's CRC-32 is the other
+
+
+class ServingLock:
+    """A URL store's serving claim: the connection that holds the advisory lock."""
+
+    def __init__(self, conn, schema: str):
+        self.conn, self.schema = conn, schema
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _lock_key(conn) -> tuple[str, int]:
+    import zlib
+    schema = conn.raw.execute("SELECT current_schema()").fetchone()[0]
+    if schema is None:
+        raise BackupError("数据库连接没有可用的模式(search_path),请检查数据库地址。",
+                          "the connection has no current schema (check search_path in the URL)")
+    crc = zlib.crc32(schema.encode())
+    return schema, crc - (1 << 32) if crc >= 1 << 31 else crc
+
+
+def _try_lock(conn, shared: bool) -> bool:
+    _, key = _lock_key(conn)
+    function = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
+    return conn.raw.execute(f"SELECT {function}(%s, %s)", (SERVING_LOCK_CLASS, key)).fetchone()[0]
+
+
+def hold_serving_lock(db_path: str | Path):
+    """The office server's claim on its store, for as long as the process lives (several servers
+    of one store may share it). Refused while a restore holds it exclusively.
+
+    A SQLite store: a shared flock on ``<store>.lock``; returns the descriptor. A ``postgresql://``
+    store: a shared session-level advisory lock on the URL's schema; returns a :class:`ServingLock`.
+    Either way :func:`release_serving_lock` gives the claim up."""
+    if is_url(db_path):
+        conn = connect(db_path, migrate=False)
+        try:
+            if not _try_lock(conn, shared=True):
+                raise _being_restored()
+        except BaseException:
+            conn.close()
+            raise
+        return ServingLock(conn, _lock_key(conn)[0])
     fd = os.open(lock_path(db_path), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except OSError as exc:
         os.close(fd)
         if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-            raise BackupError("数据库正在恢复中,请等恢复完成后再启动办公室服务。",
-                              "the store is being restored: start the office server when the restore is done") from None
+            raise _being_restored() from None
         raise
     return fd
 
 
+def release_serving_lock(handle) -> None:
+    """Give up what :func:`hold_serving_lock` returned (idempotent for a URL store's lock)."""
+    if isinstance(handle, ServingLock):
+        handle.close()
+    else:
+        os.close(handle)
+
+
+def _being_restored() -> BackupError:
+    return BackupError("数据库正在恢复中,请等恢复完成后再启动办公室服务。",
+                       "the store is being restored: start the office server when the restore is done")
+
+
+def _in_use(shown: str) -> BackupError:
+    return BackupError("办公室服务正在使用这个数据库,不能恢复。请先停止服务(systemctl stop mpb-office),再恢复。",
+                       f"{shown} is in use by a running office server: stop it first (systemctl stop mpb-office)")
+
+
 @contextmanager
-def exclusive(db_path: Path):
-    """Hold the store for a restore: no server may be serving it, nor start while we work."""
+def exclusive(db_path: str | Path):
+    """Hold the store for a restore: no server may be serving it, nor start while we work.
+
+    On PostgreSQL: the exclusive advisory lock of the URL's schema, on a connection of its own
+    that this context keeps open (yields that connection, a bank.pg.Connection)."""
+    if is_url(db_path):
+        conn = connect(db_path, migrate=False)
+        try:
+            if not _try_lock(conn, shared=False):
+                raise _in_use(shown(db_path))
+            yield conn
+        finally:
+            conn.close()        # the session's advisory lock goes with it
+        return
+    db_path = Path(db_path)
     fd = os.open(lock_path(db_path), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise BackupError("办公室服务正在使用这个数据库,不能恢复。请先停止服务(systemctl stop mpb-office),再恢复。",
-                              f"{db_path} is in use by a running office server: stop it first "
-                              "(systemctl stop mpb-office)") from None
+            raise _in_use(str(db_path)) from None
         if db_path.exists():
             _no_writer(db_path)
         yield
@@ -308,8 +383,9 @@ def exclusive(db_path: Path):
 
 
 def check_not_in_use(db_path: str | Path) -> None:
-    """Refuse now (BackupError) if a server serves the store or a process is writing it."""
-    with exclusive(Path(db_path)):
+    """Refuse now (BackupError) if a server serves the store (a SQLite file or a URL's schema) or,
+    for a SQLite file, a process is writing it."""
+    with exclusive(db_location(db_path)):
         pass
 
 
@@ -460,4 +536,4 @@ def _after_restore(conn, plan: RestorePlan, aside: Path | None, marks: dict[str,
 
 
 __all__ = ["BackupError", "Summary", "make_backup", "verify", "problems", "plan_restore", "restore",
-           "hold_serving_lock", "lock_path", "backups_in"]
+           "hold_serving_lock", "release_serving_lock", "ServingLock", "lock_path", "backups_in"]

@@ -7,6 +7,7 @@ One connection per thread (sqlite3's default check). WAL lets readers run beside
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 from .errors import DatabaseError
@@ -31,6 +32,21 @@ def schema_version() -> int:
 def is_url(store) -> bool:
     """Whether a store is named by a PostgreSQL URL (anything else is a SQLite file path)."""
     return isinstance(store, str) and store.startswith(("postgresql://", "postgres://"))
+
+
+def location(store: str | Path) -> str | Path:
+    """A store as given (a command-line argument, a config value): a URL stays the text it is,
+    anything else is a SQLite file path. ``Path("postgresql://h/db")`` would silently become
+    ``postgresql:/h/db``, so code that may get either passes it through here, never ``Path()``."""
+    return store if is_url(store) else Path(store)
+
+
+def shown(store: str | Path) -> str:
+    """A store as messages and logs show it: a URL without its password."""
+    if is_url(store):
+        from .pg import safe_url
+        return safe_url(store)
+    return str(store)
 
 
 def engine(conn) -> str:
@@ -129,9 +145,24 @@ def upgrade(conn: sqlite3.Connection) -> int:
     return len(MIGRATIONS)
 
 
+def user_version(conn) -> int:
+    """The schema version of an open store (SQLite's ``user_version``; ``mpb_store`` on PostgreSQL)."""
+    if engine(conn) == "postgresql":
+        from . import pg
+        return pg.user_version(conn)
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
 def scrub(conn: sqlite3.Connection) -> None:
     """Rewrite the store so that deleted or overwritten bytes (a moved private key) are gone from
-    its free pages and its write-ahead log, not only from its tables. Outside a transaction."""
+    its free pages and its write-ahead log, not only from its tables. Outside a transaction.
+
+    On PostgreSQL the table that held them is rewritten (``VACUUM FULL``, by the owner, as
+    ``office migrate`` runs); the server's WAL archive and older base backups are beyond reach
+    (the command says so)."""
+    if engine(conn) == "postgresql":
+        conn.execute("VACUUM FULL issuing_keys")
+        return
     conn.execute("PRAGMA secure_delete=ON")
     conn.execute("VACUUM")
     busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
@@ -168,3 +199,33 @@ class transaction:
             self.conn.execute("COMMIT")
         else:
             self.conn.execute("ROLLBACK")
+
+
+class PerThread:
+    """One store connection per thread, opened on first use by ``open``; :meth:`close_all` closes
+    every one of them (a server shutting down: a PostgreSQL session left open would linger on the
+    database server until it notices)."""
+
+    def __init__(self, open):
+        self._open = open
+        self._local = threading.local()
+        self._all: list = []
+        self._lock = threading.Lock()
+
+    def get(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._open()
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def close_all(self) -> None:
+        with self._lock:
+            opened, self._all = self._all, []
+        for conn in opened:
+            try:
+                conn.close()
+            except Exception:   # noqa: BLE001 - closing on the way out: a broken one is gone anyway
+                pass
+        self._local = threading.local()

@@ -25,8 +25,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from . import (accounts, audit, cards, clock, community, convention, db, devices, keystore, ledger, merchants, money,
-               periods, policy, postings, quarterly_check, recorders, reviewers, teams, validity)
-from .errors import BankError
+               periods, policy, postings, quarterly_check, recorders, reviewers, settings, teams, validity)
+from .errors import BankError, DatabaseError
 
 COMPOUNDS = [  # name, buildings, service point
     ("龙海花园", 9, "龙海花园党群服务点"), ("金色港湾", 8, "金色港湾党群服务点"),
@@ -164,11 +164,12 @@ def district_community(index: int) -> tuple[str, str]:
 
 def build(path: str | Path, *, seed: int = 1, until: dt.date | None = None,
           keys: keystore.KeyStore | None = None, now: dt.datetime | None = None,
-          code: str = "LH", name: str = "龙海社区", create: bool = True) -> DemoSummary:
-    """Create the demo community in a new database file at ``path`` (with ``create=False``: in
-    the empty store there, a community of a district, bank.district.new_community); its issuing
-    key goes to ``keys``
-    (default: the key directory beside the file, see :mod:`bank.keystore`).
+          code: str = "LH", name: str = "龙海社区") -> DemoSummary:
+    """Create the demo community ``code`` ``name`` in a new database file at ``path``, or in an
+    empty store on PostgreSQL (``path`` a ``postgresql://`` URL: a database ``python -m office
+    pg-init`` made, or a new community's schema of a district store, bank.district.new_community,
+    migrated and holding no community yet); its issuing key goes to ``keys`` (default: the key
+    directory beside the file, or ``$MPB_KEY_DIR`` for a URL, see :mod:`bank.keystore`).
 
     The history runs from the scheme's start (1 December, two years before ``until``'s year) to the
     end of ``until`` (default: today), and never past ``now`` (default: the clock): a demo built
@@ -178,15 +179,19 @@ def build(path: str | Path, *, seed: int = 1, until: dt.date | None = None,
     cutoff = min(now, clock.local_midnight(until + dt.timedelta(days=1)) - dt.timedelta(seconds=1))
     rng = random.Random(seed)
     on_server = db.is_url(path)
-    conn = db.connect(path, create=create)
+    conn = db.connect(path) if on_server else db.connect(path, create=True)
     if keys is not None:
         keystore.use(conn, keys)
     try:
         with db.transaction(conn):
+            if on_server and settings.get(conn, "community.code") is not None:
+                raise DatabaseError(f"数据库 {db.shown(path)} 里已有社区 {community.code(conn)},不会覆盖。"
+                                    "演示社区要建在一个空的数据库里。",
+                                    f"{db.shown(path)} already holds a community: the demo needs an empty store")
             summary = _populate(conn, rng, seed, until, cutoff, code, name)
     except BaseException:
         conn.close()
-        if not on_server:
+        if not on_server:      # on a server the transaction's rollback left the store as it was
             for suffix in ("", "-wal", "-shm"):
                 Path(str(path) + suffix).unlink(missing_ok=True)
         raise
@@ -209,8 +214,7 @@ def build_district(url: str, communities: int, *, seed: int = 1, until: dt.date 
     for i in range(communities):
         code, name = district_community(i)
         with district.new_community(url, code=code, name=name, app_role=app_role, now=now) as store_url:
-            summary = build(store_url, seed=seed + i, until=until, keys=keys, now=now, code=code, name=name,
-                            create=False)
+            summary = build(store_url, seed=seed + i, until=until, keys=keys, now=now, code=code, name=name)
         out.append((code, name, summary))
         if progress is not None:
             progress(code, name, summary)

@@ -219,10 +219,14 @@ def for_store(store_path: str | Path | None, *, directory: str | Path | None = N
     """The key store of a store: ``directory``, else ``$MPB_KEY_DIR``, else beside the SQLite file;
     the passphrase given, else ``$MPB_KEY_PASSPHRASE``, else none."""
     chosen = directory or os.environ.get(DIR_ENV) or None
+    if isinstance(store_path, str) and store_path.startswith(("postgresql://", "postgres://")):
+        store_path = None       # a store on a database server has no file to keep its keys beside
     if chosen is None:
         if store_path is None:
-            raise KeyFileError("没有指定密钥目录(--key-dir 或环境变量 MPB_KEY_DIR)。",
-                               f"no key directory: give --key-dir or set {DIR_ENV}")
+            raise KeyFileError("没有指定发卡密钥目录:数据库在服务器上,密钥不能放在它旁边。"
+                               f"请用 --key-dir 指明,或设置环境变量 {DIR_ENV}。",
+                               f"no key directory: a store on a database server has no file to keep keys beside; "
+                               f"give --key-dir or set {DIR_ENV}")
         chosen = default_directory(store_path)
     if passphrase is None:
         passphrase = os.environ.get(PASSPHRASE_ENV) or None

@@ -285,7 +285,7 @@ def negative_balances(conn: sqlite3.Connection, account_ids: list[int]) -> list[
     One covering-index query for all of them, for settlement, instead of one per account.
     """
     rows = conn.execute("SELECT account_id, sum(points) AS bal FROM ledger_entries WHERE account_id IN "
-                        "(SELECT value FROM json_each(?)) GROUP BY account_id HAVING bal < 0",
+                        "(SELECT value FROM json_each(?)) GROUP BY account_id HAVING sum(points) < 0",
                         (json.dumps(sorted(set(account_ids))),))
     return sorted(tuple(r) for r in rows)
 

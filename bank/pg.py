@@ -37,7 +37,7 @@ import sqlite3
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-from psycopg import pq, sql
+from psycopg import conninfo, pq, sql
 
 from .errors import DatabaseError
 from .schema import MIGRATIONS, statements
@@ -181,12 +181,57 @@ class Query:
 
 _cache: dict[tuple[str, bool], Query] = {}
 
+# SQLite's date functions on our stored UTC texts ('2026-03-02T02:00:00.000000Z'), as the bank uses
+# them: strftime(format, column[, '+N hours']) -> to_char of the text read as a timestamp (the
+# 'Z' is ignored by a timestamp without time zone, so no session time zone can shift it).
+_STRFTIME = re.compile(r"strftime\('([^']*)',\s*([\w.]+)(?:,\s*'([+-]\d+) hours')?\)")
+_STRFTIME_FORMAT = {"%Y": "YYYY", "%m": "MM", "%d": "DD", "%H": "HH24", "%M": "MI", "%S": "SS"}
+_TEMP = re.compile(r"\btemp\.(?=\w)")
+
+
+def _group_concat(text: str) -> str:
+    """``group_concat(expr[, sep])`` -> ``string_agg(CAST(expr AS text), sep)`` (SQLite's default
+    separator is a comma); the argument is found by its parentheses, outside string literals."""
+    out, i = [], 0
+    while (start := text.find("group_concat(", i)) >= 0:
+        depth, j, quoted, comma = 1, start + len("group_concat("), False, None
+        while depth:
+            c = text[j]
+            if c == "'":
+                quoted = not quoted
+            elif not quoted:
+                depth += c == "("
+                depth -= c == ")"
+                if c == "," and depth == 1:
+                    comma = j
+            j += 1
+        inner_start, end = start + len("group_concat("), j - 1
+        expr = text[inner_start:comma if comma is not None else end]
+        sep = text[comma + 1:end].strip() if comma is not None else "','"
+        out.append(text[i:start] + f"string_agg(CAST({expr.strip()} AS text), {sep})")
+        i = j
+    return "".join(out) + text[i:]
+
+
+def _strftime(m: re.Match) -> str:
+    fmt = re.sub(r"%[A-Za-z]", lambda f: _STRFTIME_FORMAT[f[0]], m[1])
+    when = f"CAST({m[2]} AS timestamp)"
+    if m[3]:
+        when = f"({when} + interval '{m[3]} hours')"
+    return f"to_char({when}, '{fmt}')"
+
 
 def translate(query: str, named: bool = False) -> Query:
     key = (query, named)
     if key in _cache:
         return _cache[key]
     text = _JSON_LIST.sub("= ANY(\x01)", query)
+    if "strftime(" in text:
+        text = _STRFTIME.sub(_strftime, text)
+    if "temp." in text:     # SQLite's schema of temporary tables is PostgreSQL's pg_temp
+        text = _TEMP.sub("pg_temp.", text)
+    if "group_concat(" in text:
+        text = _group_concat(text)
     text = _IS_PARAM.sub("IS NOT DISTINCT FROM ?", _IS_NOT_PARAM.sub("IS DISTINCT FROM ?", text))
     insert = _INSERT.match(text)
     if insert and insert[1]:
@@ -253,6 +298,15 @@ class Row(tuple):
         return list(self._index)
 
 
+class _IntBool(psycopg.adapt.Loader):
+    """A boolean result (``x IS NOT NULL``, ``a = b``) read as SQLite gives it: 1 or 0. The schema
+    has no boolean columns (it is SQLite's), so only expressions are boolean, and their values then
+    print, compare and serialise (JSON in pulls) the same on both engines."""
+
+    def load(self, data) -> int:
+        return 1 if bytes(data) == b"t" else 0
+
+
 def _row_factory(cursor):
     if cursor.description is None:
         return tuple
@@ -310,7 +364,8 @@ class Cursor:
         return self
 
     def executemany(self, query: str, rows) -> Cursor:
-        q = translate(query)
+        rows = list(rows)
+        q = translate(query, bool(rows) and isinstance(rows[0], dict))
         text = q.text
         if q.returns_key:  # nobody reads lastrowid of a batch
             text = text[:text.rindex(" RETURNING ")]
@@ -366,6 +421,12 @@ class Connection:
     def close(self) -> None:
         self.raw.close()
 
+    def __del__(self):
+        # as a sqlite3 connection does: one dropped without close() is closed, without a warning
+        raw = getattr(self, "raw", None)
+        if raw is not None and not raw.closed:
+            raw.close()
+
     def __enter__(self):
         return self
 
@@ -377,12 +438,46 @@ class Connection:
 
 def safe_url(url: str) -> str:
     """The URL without its password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
+    url = re.sub(r"(?i)(password=)[^&]*", r"\1***", url)
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+    except ValueError:      # a malformed URL: show it without what looks like a password
+        return re.sub(r"(//[^/:@]*:)[^/@]*@", r"\1***@", url)
     netloc = parts.netloc.rsplit("@", 1)
     user = parts.username or ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[-1]}"))
+
+
+CONNECT_TIMEOUT_S = 10      # a server that drops packets: say so instead of waiting for ever
+
+
+def connect_problem(exc: psycopg.Error, shown: str) -> DatabaseError:
+    """Why a connection could not be made, as one plain line (libpq's own words are several lines
+    of detail a person at the office cannot act on)."""
+    text = str(exc)
+    detail = " ".join(text.split())
+    if isinstance(exc, psycopg.ProgrammingError) or "invalid" in text and "connection option" in text:
+        return DatabaseError(f"数据库地址写得不对:{shown}。格式如 postgresql://用户:密码@主机:5432/数据库",
+                             f"not a valid database URL: {shown} ({detail})")
+    if "password authentication failed" in text or "no password supplied" in text:
+        return DatabaseError(f"数据库用户名或密码不对:{shown}",
+                             f"wrong user name or password for {shown}")
+    found = re.search(r'(role|database) "([^"]*)" does not exist', text)
+    if found:
+        what = "数据库用户" if found[1] == "role" else "数据库"
+        return DatabaseError(f"数据库服务器上没有{what} {found[2]}:{shown}",
+                             f"no {found[1]} {found[2]!r} on the database server: {shown}")
+    if "resolve host" in text or "could not translate host name" in text:
+        return DatabaseError(f"找不到数据库服务器(主机名不对?):{shown}",
+                             f"cannot find the database server (wrong host name?): {shown}")
+    if any(w in text for w in ("Connection refused", "timeout expired", "No such file or directory",
+                               "Network is unreachable", "No route to host", "the database system is")):
+        return DatabaseError(f"连不上数据库服务器,请检查它是否在运行、地址和端口是否正确:{shown}",
+                             f"cannot reach the database server (is it running? right host and port?): {shown}")
+    first = detail.removeprefix("connection failed: ")
+    return DatabaseError(f"无法连接数据库 {shown}:{first}", f"cannot connect to database {shown}: {first}")
 
 
 def connect(url: str, *, create: bool = False, migrate: bool = True, readonly: bool = False,
@@ -390,9 +485,12 @@ def connect(url: str, *, create: bool = False, migrate: bool = True, readonly: b
     """Open (or with ``create`` make) a community store on PostgreSQL; as bank.db.connect."""
     shown = safe_url(url)
     try:
-        raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory, cursor_factory=psycopg.ClientCursor)
+        extra = {} if "connect_timeout" in conninfo.conninfo_to_dict(url) else {"connect_timeout": CONNECT_TIMEOUT_S}
+        raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory, cursor_factory=psycopg.ClientCursor,
+                              **extra)
     except psycopg.Error as exc:
-        raise DatabaseError(f"无法连接数据库 {shown}:{exc}", f"cannot connect to database {shown}: {exc}") from None
+        raise connect_problem(exc, shown) from None
+    raw.adapters.register_loader("bool", _IntBool)
     conn = Connection(raw)
     conn.url = url
     try:
@@ -439,18 +537,44 @@ def upgrade(conn: Connection) -> int:
     raw = conn.raw
     if user_version(conn) == len(MIGRATIONS):
         return len(MIGRATIONS)
+    applied = False
     for number in range(1, len(MIGRATIONS) + 1):
-        with raw.transaction():
-            raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-            version = user_version(conn)  # another process may have migrated meanwhile
-            if version > len(MIGRATIONS):
-                raise _too_new(version)
-            if version >= number:
-                continue
-            for statement in statements(MIGRATIONS[number - 1]):
-                raw.execute(ddl(statement))
-            raw.execute("UPDATE mpb_store SET version = %s", (number,))
+        try:
+            with raw.transaction():
+                raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                version = user_version(conn)  # another process may have migrated meanwhile
+                if version > len(MIGRATIONS):
+                    raise _too_new(version)
+                if version >= number:
+                    continue
+                for statement in statements(MIGRATIONS[number - 1]):
+                    raw.execute(ddl(statement))
+                raw.execute("UPDATE mpb_store SET version = %s", (number,))
+                applied = True
+        except psycopg.errors.InsufficientPrivilege:
+            # the office's application role may not change the schema (pg-init gives the owner
+            # that right alone): say who can, instead of "permission denied for schema public"
+            shown = safe_url(conn.url)
+            raise DatabaseError(
+                f"数据库 {shown} 的版本({version})需要升级到第 {len(MIGRATIONS)} 版,而这个数据库用户无权修改表结构:"
+                "请用数据库所有者的地址运行 python -m office migrate --db URL",
+                f"database {shown} is at schema {version}, not {len(MIGRATIONS)}, and this role may not change "
+                "the schema: run 'python -m office migrate --db OWNER_URL' as the store's owner") from None
+    if applied:
+        # tables a step made belong to the owner: give the application roles their rights on them
+        for role in app_roles(conn):
+            grant_app_role(conn, role)
     return len(MIGRATIONS)
+
+
+def app_roles(conn: Connection) -> list[str]:
+    """The roles the office runs as on this store: those granted reading ``mpb_store`` (as
+    :func:`grant_app_role` does), other than its owner."""
+    return [r[0] for r in conn.raw.execute(
+        "SELECT DISTINCT g.grantee FROM information_schema.role_table_grants g "
+        "JOIN pg_tables t ON t.schemaname = g.table_schema AND t.tablename = g.table_name "
+        "WHERE g.table_schema = current_schema() AND g.table_name = 'mpb_store' AND g.privilege_type = 'SELECT' "
+        "AND g.grantee <> t.tableowner AND g.grantee <> 'PUBLIC' ORDER BY 1").fetchall()]
 
 
 def grant_app_role(conn: Connection, role: str) -> None:

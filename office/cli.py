@@ -37,16 +37,24 @@ class DateType(click.ParamType):
 
 
 class StoreType(click.ParamType):
-    """A store: a ``postgresql://`` URL is kept as text (bank.db.connect opens it), anything else
-    is a SQLite file path."""
+    """``--db``: a SQLite file path (a ``Path``) or a ``postgresql://`` URL (kept as text)."""
+
     name = "PATH|URL"
 
     def convert(self, value, param, ctx):
         if isinstance(value, Path) or db.is_url(value):
             return value
-        if not value:
-            self.fail("数据库不能为空 (the database must not be empty)", param, ctx)
-        return Path(value)
+        text = str(value)
+        if "://" in text:
+            self.fail(f"{text.split('://')[0]}:// 不是支持的数据库:"
+                      "--db 是 SQLite 数据库文件的路径,或 postgresql:// 地址 "
+                      "(--db is a SQLite file path or a postgresql:// URL)", param, ctx)
+        if not text.strip():
+            self.fail("数据库路径不能为空 (the database path is empty)", param, ctx)
+        return Path(text)
+
+
+STORE = StoreType()
 
 
 def db_option(required: bool = True):
@@ -63,7 +71,7 @@ def db_option(required: bool = True):
         with_community = click.option(
             "--community", default=None, metavar="CODE",
             help="One community of a district store (--db postgresql://...), by its code, e.g. LH.")(with_community)
-        return click.option("--db", "db_path", required=required, type=StoreType(),
+        return click.option("--db", "db_path", required=required, type=STORE,
                             help="The community's store: a SQLite file, or a PostgreSQL URL "
                                  "(postgresql://...).")(with_community)
     return decorate
@@ -104,8 +112,24 @@ def _keys(db_path: Path, key_dir: Path | None, ask: bool, *, new: bool = False):
         passphrase = click.prompt("密钥文件口令 (key file passphrase)", hide_input=True, confirmation_prompt=new)
         if not passphrase:
             raise click.UsageError("口令不能为空 (the passphrase must not be empty)")
-    # a store on a server has no file to keep keys beside: --key-dir or $MPB_KEY_DIR
-    return keystore.for_store(None if db.is_url(db_path) else db_path, directory=key_dir, passphrase=passphrase)
+    return keystore.for_store(db_path if db.is_url(db_path) else Path(db_path), directory=key_dir,
+                              passphrase=passphrase)
+
+
+def _tls_base(db_path, keys=None) -> Path:
+    """Where the office's own certificate is made: beside a SQLite store (community.tls.crt), or
+    for a store on a database server in its key directory (office.tls.crt), which is the office
+    machine's own place for secrets."""
+    if not db.is_url(db_path):
+        return Path(db_path)
+    from bank import keystore
+    keys = keys or keystore.for_store(db_path)
+    try:
+        keys.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BankError(f"无法建立密钥目录 {keys.directory}:{exc.strerror}。",
+                        f"cannot make the key directory {keys.directory}: {exc.strerror}", code="key_file") from None
+    return keys.directory / "office"
 
 
 def _connect_with_keys(db_path: Path, key_dir: Path | None, ask: bool, *, new: bool = False) -> sqlite3.Connection:
@@ -178,7 +202,7 @@ def demo_cmd(db_path: Path, seed: int, until: dt.date | None, communities: int |
         click.echo(f"已建立 {communities} 个演示社区 (demo district built in {time.monotonic() - started:.1f} s).")
         return
     summary = demo.build(db_path, seed=seed, until=until, keys=keys)
-    click.echo(f"已建立演示社区 {db_path} (demo community built in {time.monotonic() - started:.1f} s): "
+    click.echo(f"已建立演示社区 {db.shown(db_path)} (demo community built in {time.monotonic() - started:.1f} s): "
                f"{_demo_line(summary)}")
 
 
@@ -196,15 +220,21 @@ def migrate_cmd(db_path: Path, key_dir: Path | None, ask_passphrase: bool):
     """Upgrade a database to this program's schema version; move an issuing private key that an
     older database still holds into its key file (and wipe it from the database file)."""
     conn = _connect_with_keys(db_path, key_dir, ask_passphrase, new=True)
-    click.echo(f"数据库已是第 {conn.execute('PRAGMA user_version').fetchone()[0]} 版 (schema up to date).")
+    click.echo(f"数据库已是第 {db.user_version(conn)} 版 (schema up to date).")
     if conn.execute("SELECT count(*) FROM issuing_keys WHERE private_key IS NOT NULL").fetchone()[0]:
-        conn.execute("PRAGMA secure_delete=ON")
+        on_file = db.engine(conn) == "sqlite"
+        if on_file:
+            conn.execute("PRAGMA secure_delete=ON")
         with db.transaction(conn):
             moved = cards.move_keys_out(conn)
         db.scrub(conn)
         from bank import keystore
         click.echo(f"已把发卡密钥 {'、'.join(moved)} 移到密钥目录 {keystore.of(conn).directory},数据库中不再有私钥 "
                    f"(issuing private key(s) moved to their key files; the database keeps only public keys).")
+        if not on_file:
+            click.echo("注意:PostgreSQL 的预写日志归档和以前的备份里可能还有旧私钥;若它们曾被复制出去,请运行 keys rotate "
+                       "换新密钥 (PostgreSQL's WAL archive and older backups may still hold the old private key: "
+                       "if they ever left this server, run keys rotate).")
 
 
 @main.command("cards")
@@ -351,8 +381,9 @@ def tour_cmd(db_path: Path):
     today = clock.local_date(clock.now_utc())
     _print_passbook(conn, richest, ledger.balance(conn, richest), ledger.passbook(conn, richest, limit=12),
                     validity.expiring_within(conn, richest, today))
-    click.echo(f"\n试试 (try): python -m office balance --db {db_path} {richest}"
-               f"\n           python -m office rules --db {db_path}")
+    shown = db.shown(db_path)
+    click.echo(f"\n试试 (try): python -m office balance --db {shown} {richest}"
+               f"\n           python -m office rules --db {shown}")
 
 
 # --- devices and the sync service ---------------------------------------------------------------
@@ -366,7 +397,7 @@ def _certificate_for_codes(db_path: Path, conn) -> str:
 
     fp = devices.office_fingerprint(conn)
     if fp is None:
-        cert, _ = tls.own_certificate(db_path, community.name(conn))
+        cert, _ = tls.own_certificate(_tls_base(db_path), community.name(conn))
         fp = tls.fingerprint(cert)
         with db.transaction(conn):
             devices.record_office_fingerprint(conn, fp)
@@ -409,18 +440,18 @@ def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_ke
         _serve_district(db_path, host, port, tls_cert, tls_key, insecure_http, no_daily_expiry, key_dir, ask_passphrase)
         return
     app_fp = None
+    keys = _keys(db_path, key_dir, ask_passphrase)     # a URL store without a key directory: refused here
     if not insecure_http:
         conn = db.connect(db_path)       # a bad database fails here, before a certificate is made
         try:
             if tls_cert is None:
-                tls_cert, tls_key = tls.own_certificate(db_path, community.name(conn))
+                tls_cert, tls_key = tls.own_certificate(_tls_base(db_path, keys), community.name(conn))
             tls.check_pair(tls_cert, tls_key)
             app_fp = tls.fingerprint(tls_cert)
             with db.transaction(conn):       # enrolment codes carry the certificate actually served
                 devices.record_office_fingerprint(conn, app_fp)
         finally:
             conn.close()
-    keys = _keys(db_path, key_dir, ask_passphrase)
     # opens, migrates, loads the key: a bad database or key fails here
     app = server.create_app(db_path, keys, tls_fingerprint=app_fp, daily_expiry=not no_daily_expiry)
     server.configure_logging()
@@ -430,7 +461,7 @@ def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_ke
     config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning",
                             ssl_certfile=str(tls_cert) if app_fp else None, ssl_keyfile=str(tls_key) if app_fp else None)
     scheme = "http" if insecure_http else "https"
-    click.echo(f"办公室服务已启动 (serving {db_path}) at {scheme}://{host}:{port}/  sync API: /api/v1  docs: /docs",
+    click.echo(f"办公室服务已启动 (serving {db.shown(db_path)}) at {scheme}://{host}:{port}/  sync API: /api/v1  docs: /docs",
                err=True)
     if app_fp:
         click.echo(f"证书指纹 (certificate SHA-256): {tls.spaced(app_fp)}", err=True)
@@ -667,8 +698,8 @@ def clear_hold_cmd(db_path: Path, ident: str, by: str):
 
 
 @main.group("quarantine", invoke_without_command=True)
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The community database file (SQLite): lists the open cases.")
+@click.option("--db", "db_path", type=STORE, default=None,
+              help="The community store (a SQLite file or a postgresql:// URL): lists the open cases.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array of cases.")
 @click.option("--all", "every", is_flag=True, help="Decided cases too, not only open ones.")
 @click.pass_context

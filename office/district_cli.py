@@ -13,7 +13,7 @@ import click
 from bank import db, district
 from bank.errors import InvalidInput
 
-from .cli import StoreType, _echo_json, _keys, key_options, main, plain_errors
+from .cli import STORE, _echo_json, _keys, key_options, main, plain_errors
 
 
 def _district_url(value) -> str:
@@ -29,7 +29,7 @@ def community_group():
 
 
 @community_group.command("add")
-@click.option("--db", "db_url", required=True, type=StoreType(),
+@click.option("--db", "db_url", required=True, type=STORE,
               help="The district store (postgresql://...); an empty database becomes one.")
 @click.option("--code", required=True, help="The community code printed in its cards: 2 to 8 capital letters, e.g. LH.")
 @click.option("--name", required=True, help="The community's name, e.g. 龙海社区.")
@@ -60,7 +60,7 @@ def community_add_cmd(db_url, code: str, name: str, compounds_file: Path | None,
 
 
 @community_group.command("list")
-@click.option("--db", "db_url", required=True, type=StoreType(), help="The district store (postgresql://...).")
+@click.option("--db", "db_url", required=True, type=STORE, help="The district store (postgresql://...).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array of {code, name}.")
 @plain_errors
 def community_list_cmd(db_url, as_json: bool):

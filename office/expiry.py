@@ -72,7 +72,7 @@ class DailyExpiry:
 
     def __init__(self, db_path: str | Path, *, now: Callable[[], dt.datetime] = clock.now_utc,
                  wait: Callable[[float], bool] | None = None, connect=None):
-        self.db_path = db_path if db.is_url(db_path) else Path(db_path)
+        self.db_path = db.location(db_path)
         self.now = now
         self._stop = threading.Event()
         self.wait = wait or self._stop.wait

@@ -2,7 +2,8 @@
 
 Each route reads the raw body itself (with a size limit) and hands bytes to :mod:`office.sync_api`, so that any
 malformed input becomes a 4xx with a reason rather than a framework validation error or a 500.
-Database work runs in the thread pool with one SQLite connection per thread.
+Database work runs in the thread pool with one store connection per thread (SQLite, or PostgreSQL for a
+``postgresql://`` store: the same code through bank.db).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -43,10 +43,6 @@ def busy_answer() -> JSONResponse:
                         status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
-class _Connections(threading.local):
-    conn = None
-
-
 def _body_schema(description: str) -> dict:
     return {"requestBody": {"required": True, "description": description,
                             "content": {"application/json": {"schema": {"type": "object"}}}}}
@@ -62,16 +58,15 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tl
     ``now``: the office's clock for the sync API (tests move it; a server uses the real one);
     ``daily_expiry``: run the expiry at 02:00 local every day in a thread of its own (``serve``).
     """
-    on_server = db.is_url(db_path)          # PostgreSQL: a URL (bank.pg), perhaps one community's (bank.district)
-    if not on_server:
-        db_path = Path(db_path)
-    keys = keys or keystore.for_store(None if on_server else db_path)
+    db_path = db.location(db_path)           # a SQLite file, or a postgresql:// URL (kept as text)
+    keys = keys or keystore.for_store(db_path)
     challenges = sync_api.ChallengeKey()
     # Held for as long as the app lives: `python -m office restore` refuses to replace a store
-    # that a server is serving (and a server refuses to start during a restore).
-    if not on_server and not db_path.is_file():
+    # that a server is serving (and a server refuses to start during a restore). On PostgreSQL it
+    # is an advisory lock held by a connection of its own (bank.backup.hold_serving_lock).
+    if not db.is_url(db_path) and not db_path.is_file():
         db.connect(db_path)                  # "database file not found", in plain words
-    serving = None if on_server else backup.hold_serving_lock(db_path)
+    serving = backup.hold_serving_lock(db_path)
     try:
         first = db.connect(db_path)          # raises DatabaseError: the CLI prints it and exits
         try:
@@ -80,26 +75,27 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tl
         finally:
             first.close()
     except BaseException:
-        if serving is not None:
-            os.close(serving)
+        backup.release_serving_lock(serving)
         raise
-    local = _Connections()
     # SQLite has one writer at a time. Pushes that wait for it inside SQLite's busy handler sleep
     # in steps of up to 100 ms and wake to find it taken again; waiting here hands the store
     # over the moment the previous push commits. Measured with 70 tablets pushing 500 events at
     # once (2 CPUs, noisy): about 11,500 events/s with the lock, 9,800 without (5 runs each).
     push_lock = threading.Lock()
 
-    def conn():
-        if local.conn is None:
-            local.conn = db.connect(db_path, migrate=False, busy_timeout=BUSY_TIMEOUT_S)
-            keystore.use(local.conn, keys)
-        return local.conn
+    def open_conn():
+        c = db.connect(db_path, migrate=False, busy_timeout=BUSY_TIMEOUT_S)
+        keystore.use(c, keys)
+        return c
+
+    connections = db.PerThread(open_conn)
+    conn = connections.get
 
     app = FastAPI(title="道德积分银行 · 社区办公室同步接口 (Moral Points Bank office sync API)",
                   version="1", docs_url="/docs", redoc_url=None)
-    if serving is not None:
-        weakref.finalize(app, os.close, serving)
+    app.state.serving_lock = serving
+    weakref.finalize(app, backup.release_serving_lock, serving)
+    weakref.finalize(app, connections.close_all)
 
     @app.middleware("http")
     async def request_log(request: Request, call_next):
@@ -223,6 +219,12 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tl
 
     console = console_ui.mount(app, db_path, keys)   # the console (HTML) at /, login at /login
     console.clock = now                               # one clock for the API and the console
+    weakref.finalize(app, console.connections.close_all)
+
+    def shut_down() -> None:    # uvicorn's shutdown (and a TestClient's exit): close the sessions
+        connections.close_all()
+        console.connections.close_all()
+    app.router.on_shutdown.append(shut_down)
     if daily_expiry:
         from office import expiry
         app.state.daily_expiry = expiry.DailyExpiry(db_path, now=now).start()

@@ -118,10 +118,28 @@ def now():
 
 
 @pytest.fixture
-def town(tmp_path):
-    """The small sync community (tests/sync/kit.py): two merchants, three residents with cards."""
+def store_location(engine, tmp_path, request, monkeypatch):
+    """Where a new office store goes on the test's engine, as ``--db`` names it: a SQLite path in
+    tmp_path (not made yet; its keys will sit beside it), or the URL of a database of its own on the
+    session's PostgreSQL server (migrated, empty, as the application role), whose key directory is
+    ``$MPB_KEY_DIR`` = tmp_path/keys, as an office on a database server runs (processes the test
+    starts inherit it)."""
+    if engine == "sqlite":
+        return tmp_path / "office.sqlite"
+    from tests import pg_kit
+    server = request.getfixturevalue("pg_server")
+    name = server.new_database()
+    request.addfinalizer(lambda: server.drop_database(name))
+    monkeypatch.setenv("MPB_KEY_DIR", str(tmp_path / "keys"))
+    return server.url(name, pg_kit.APP)
+
+
+@pytest.fixture
+def town(store_location):
+    """The small sync community (tests/sync/kit.py): two merchants, three residents with cards,
+    on the test's engine (``@pytest.mark.engines``; SQLite otherwise)."""
     from tests.sync.kit import build
-    return build(tmp_path / "office.sqlite")
+    return build(store_location)
 
 
 @pytest.fixture

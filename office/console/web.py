@@ -15,7 +15,6 @@ import logging
 import re
 import secrets
 import sqlite3
-import threading
 import typing
 import urllib.parse
 from dataclasses import dataclass
@@ -43,10 +42,6 @@ EVERYONE_BUT_MERCHANTS = ("office", "council", "reviewer")
 
 class Forbidden(BankError):
     code = "forbidden"
-
-
-class _Local(threading.local):
-    conn = None
 
 
 @dataclass
@@ -189,10 +184,10 @@ def second_fields(ctx: "Ctx") -> dict:
 
 class Console:
     def __init__(self, db_path: Path, keys: keystore.KeyStore | None = None):
-        self.db_path = db_path if db.is_url(db_path) else Path(db_path)   # a PostgreSQL URL stays text
+        self.db_path = db.location(db_path)
         self.keys = keys                 # where the issuing key is, for card issue
         self.clock = clock.now_utc       # the time attempt limits count by (tests move it)
-        self.local = _Local()
+        self.connections = db.PerThread(self._open)
         self.env = jinja2.Environment(loader=jinja2.PackageLoader("office.console"),
                                       autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
                                       trim_blocks=True, lstrip_blocks=True)
@@ -205,12 +200,14 @@ class Console:
         self.env.globals["action_name"] = audit.action_name
         self._community = None
 
+    def _open(self):
+        conn = db.connect(self.db_path, migrate=False, busy_timeout=BUSY_TIMEOUT_S)
+        if self.keys is not None:
+            keystore.use(conn, self.keys)
+        return conn
+
     def conn(self):
-        if self.local.conn is None:
-            self.local.conn = db.connect(self.db_path, migrate=False, busy_timeout=BUSY_TIMEOUT_S)
-            if self.keys is not None:
-                keystore.use(self.local.conn, self.keys)
-        return self.local.conn
+        return self.connections.get()
 
     def community_name(self) -> str:
         if self._community is None:

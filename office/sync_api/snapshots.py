@@ -102,21 +102,21 @@ def snapshot(conn: sqlite3.Connection, device: devices.Device, since: tuple[int,
                                  f"USING (account_id) WHERE c.status = 'active'{scope} ORDER BY c.card_id").fetchall()
     else:
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS pull_changed (account_id INTEGER PRIMARY KEY)")
-        conn.execute("DELETE FROM pull_changed")
-        conn.execute("INSERT OR IGNORE INTO pull_changed SELECT account_id FROM ledger_entries "
+        conn.execute("DELETE FROM temp.pull_changed")
+        conn.execute("INSERT OR IGNORE INTO temp.pull_changed SELECT account_id FROM ledger_entries "
                      "WHERE entry_id > ?", (since[0],))
-        conn.execute("INSERT OR IGNORE INTO pull_changed SELECT account_id FROM replica_changes "
+        conn.execute("INSERT OR IGNORE INTO temp.pull_changed SELECT account_id FROM replica_changes "
                      "WHERE change_id > ?", (since[1],))
         if device.kind == "tablet" and _expiry_horizon_moved_past_lots(conn, device.last_pull_at, now):
-            conn.execute("INSERT OR IGNORE INTO pull_changed SELECT account_id FROM ledger_entries "
+            conn.execute("INSERT OR IGNORE INTO temp.pull_changed SELECT account_id FROM ledger_entries "
                          "GROUP BY account_id HAVING sum(points) > 0")
         acct_rows = conn.execute(
             "SELECT a.account_id, (SELECT coalesce(sum(points), 0) FROM ledger_entries e "
             "WHERE e.account_id = a.account_id), a.status, a.display_name, a.pin_hash IS NOT NULL, a.kind "
-            f"FROM pull_changed p JOIN accounts a ON a.account_id = p.account_id WHERE 1 = 1{scope} "
+            f"FROM temp.pull_changed p JOIN accounts a ON a.account_id = p.account_id WHERE 1 = 1{scope} "
             "ORDER BY a.account_id").fetchall()
         card_rows = conn.execute(
-            "SELECT c.card_id, c.version, c.account_id FROM pull_changed p JOIN cards c "
+            "SELECT c.card_id, c.version, c.account_id FROM temp.pull_changed p JOIN cards c "
             f"ON c.account_id = p.account_id JOIN accounts a ON a.account_id = c.account_id "
             f"WHERE c.status = 'active'{scope} ORDER BY c.card_id").fetchall()
     deny = alerts.deny_list(conn)

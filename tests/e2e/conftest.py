@@ -16,7 +16,6 @@ import pytest
 from bank import db, devices
 from sync import client
 from tests.e2e import browser_kit
-from tests.sync.kit import build
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,11 +87,6 @@ class Server:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill9()
-
-
-@pytest.fixture
-def town(tmp_path):
-    return build(tmp_path / "office.sqlite")
 
 
 @pytest.fixture

@@ -49,7 +49,11 @@ def _add_events(h, town, n: int) -> None:
     conn.close()
 
 
-def test_kill_nine_at_random_points(town, server, tmp_path):
+@pytest.mark.engines("sqlite", "postgresql")
+def test_kill_nine_at_random_points(town, server, tmp_path, engine):
+    # on PostgreSQL fewer rounds: the server's side of durability is the database's own (its
+    # commit is durable before the push is answered); what is tested is the same protocol
+    kills = KILLS if engine == "sqlite" else KILLS // 2
     _grow(town)
     home = tmp_path / "tablet"
     enrol_cli(town, server, home, town.noodles)
@@ -64,7 +68,7 @@ def test_kill_nine_at_random_points(town, server, tmp_path):
     started = time.monotonic()
     cli("sync", "--home", home, "--json")
     span = time.monotonic() - started
-    for round_ in range(KILLS):
+    for round_ in range(kills):
         _add_events(h, town, EVENTS_PER_ROUND)
         if round_ % 3 == 0:
             conn = h.replica()
@@ -87,7 +91,7 @@ def test_kill_nine_at_random_points(town, server, tmp_path):
     # now a clean sync, twice (the second must change nothing)
     cli("sync", "--home", home, "--json", timeout=120)
     cli("sync", "--home", home, "--json", timeout=120)
-    total = (KILLS + 1) * EVENTS_PER_ROUND
+    total = (kills + 1) * EVENTS_PER_ROUND
     office = db.connect(town.path)
     conn = h.replica()
     try:
@@ -105,10 +109,11 @@ def test_kill_nine_at_random_points(town, server, tmp_path):
         office_cards = {tuple(r) for r in office.execute(
             "SELECT card_id, version, account_id FROM cards WHERE status = 'active'")}
         assert {tuple(r) for r in conn.execute("SELECT card_id, version, account_id FROM cards")} == office_cards
-        assert office.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        if engine == "sqlite":
+            assert office.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         office.close()
         conn.close()
     print(f"sync span {span:.2f} s; kills that landed mid-sync: {mid_flight}")
-    assert mid_flight["server"] + mid_flight["client"] >= KILLS // 3
+    assert mid_flight["server"] + mid_flight["client"] >= kills // 3

@@ -13,6 +13,7 @@ from .conftest import cli, enrol_cli
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.engines("sqlite", "postgresql")
 def test_offline_day(town, server, tmp_path):
     home = tmp_path / "tablet"
     enrol_cli(town, server, home, town.noodles)

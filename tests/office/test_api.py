@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
+
 from bank import clock, db
 from sync import events, wire
 
@@ -49,6 +51,7 @@ def _mutations(valid: dict, rng: random.Random):
     yield wire.canonical({**valid, "events": valid["events"] * (wire.MAX_BATCH + 1)})
 
 
+@pytest.mark.engines("sqlite", "postgresql")
 def test_push_fuzz_only_4xx_and_nothing_written(town, hub, tmp_path):
     tab = enrol_tablet(town.path, hub, tmp_path / "tab", town.noodles)
     [ev] = redemptions(town.path, tab.device_id, [{"card": town.rich[1], "offer": town.bowl, "points": 6}])
@@ -81,6 +84,7 @@ def test_oversized_body_is_413_before_parsing(town, hub):
     assert r.status_code == 413
 
 
+@pytest.mark.engines("sqlite", "postgresql")
 def test_enrol_and_pull_malformed(town, hub, tmp_path):
     for body in (b"", b"[]", b'{"code": 1, "public_key": "AA=="}', b'{"code": "X", "public_key": "!!"}',
                  b'{"code": "X", "public_key": "AAAA", "extra": 1}'):
@@ -147,6 +151,7 @@ def _refused_as_text(r):
     assert body["error"] == "malformed" and body["zh"] and body["en"]
 
 
+@pytest.mark.engines("sqlite", "postgresql")
 def test_text_that_is_not_unicode_in_every_field_of_every_request_is_400_and_writes_nothing(town, hub, tmp_path):
     tab = enrol_tablet(town.path, hub, tmp_path / "tab", town.noodles)
     before = _snapshot(town.path)

@@ -14,13 +14,16 @@ from sync import client, events, replica, wire
 
 from tests.sync.kit import count, enrol_tablet, office_balance, redemptions
 
+pytestmark = pytest.mark.engines("sqlite", "postgresql")
+
 
 def _state(path):
     conn = db.connect(path)
     try:
         return (conn.execute("SELECT count(*) FROM ledger_entries").fetchone()[0],
                 conn.execute("SELECT count(*) FROM device_events").fetchone()[0],
-                conn.execute("SELECT group_concat(device_id || ':' || last_seq || ':' || last_hash) FROM devices").fetchone()[0],
+                ",".join(r[0] for r in conn.execute("SELECT device_id || ':' || last_seq || ':' || last_hash FROM devices "
+                                                     "ORDER BY device_id")),
                 conn.execute("SELECT count(*) FROM card_holds").fetchone()[0])
     finally:
         conn.close()

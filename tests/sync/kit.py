@@ -24,7 +24,7 @@ T0 = dt.datetime(2026, 3, 2, 2, 0, tzinfo=clock.UTC)  # Monday 10:00 in Chongqin
 
 @dataclass
 class Community:
-    path: Path
+    path: Path | str      # a SQLite file, or a postgresql:// URL (tests marked engines)
     noodles: int          # merchant ids
     pharmacy: int
     bowl: int             # offers: 小面 6 points at the noodle shop
@@ -36,9 +36,10 @@ class Community:
     lost: tuple[int, str, str]   # a card reissued: this is the old (superseded) QR; account has 30
 
 
-def build(path: Path) -> Community:
-    """A store with two merchants, three accounts with cards and balances, the default policy."""
-    conn = db.connect(path, create=True)
+def build(path: Path | str) -> Community:
+    """A store with two merchants, three accounts with cards and balances, the default policy: a new
+    SQLite file, or on a fresh (migrated, empty) PostgreSQL database given by its URL."""
+    conn = db.connect(path) if db.is_url(path) else db.connect(path, create=True)
     with db.transaction(conn):
         community.found(conn, code="LH", name="龙海社区")
         cards.create_issuing_key(conn, now=T0)
