@@ -143,10 +143,31 @@ def _at(rng: random.Random, day: dt.date, first_hour: int = 8, last_hour: int = 
     return local.astimezone(clock.UTC)
 
 
+# The communities of a demo district (``office demo --communities N``): Banan's towns and
+# communities first, then numbered ones; codes are what a card's QR text allows (bank.district).
+DISTRICT = [("LH", "龙海社区"), ("LZW", "龙洲湾社区"), ("YD", "鱼洞社区"), ("LJT", "李家沱社区"), ("HX", "花溪社区"),
+            ("NQ", "南泉社区"), ("JS", "界石社区"), ("YP", "一品社区"), ("MD", "木洞社区"), ("ES", "二圣社区"),
+            ("DWQ", "东温泉社区"), ("JL", "接龙社区"), ("SL", "石龙社区"), ("FS", "丰盛社区"), ("SHK", "双河口社区"),
+            ("AL", "安澜社区"), ("TS", "跳石社区"), ("HM", "惠民社区"), ("NP", "南彭社区"), ("RH", "融汇社区")]
+MAX_COMMUNITIES = len(DISTRICT) + 26 * 26
+
+
+def district_community(index: int) -> tuple[str, str]:
+    """(code, name) of the ``index``-th community of a demo district (0: 龙海社区, LH)."""
+    if not 0 <= index < MAX_COMMUNITIES:
+        raise ValueError(f"a demo district has at most {MAX_COMMUNITIES} communities")
+    if index < len(DISTRICT):
+        return DISTRICT[index]
+    n = index - len(DISTRICT)
+    return "Q" + chr(ord("A") + n // 26) + chr(ord("A") + n % 26), f"演示第{index + 1}社区"
+
+
 def build(path: str | Path, *, seed: int = 1, until: dt.date | None = None,
-          keys: keystore.KeyStore | None = None, now: dt.datetime | None = None) -> DemoSummary:
-    """Create the demo community in a new database file at ``path``, or in an empty store on
-    PostgreSQL (``path`` a ``postgresql://`` URL: a database ``python -m office pg-init`` made,
+          keys: keystore.KeyStore | None = None, now: dt.datetime | None = None,
+          code: str = "LH", name: str = "龙海社区") -> DemoSummary:
+    """Create the demo community ``code`` ``name`` in a new database file at ``path``, or in an
+    empty store on PostgreSQL (``path`` a ``postgresql://`` URL: a database ``python -m office
+    pg-init`` made, or a new community's schema of a district store, bank.district.new_community,
     migrated and holding no community yet); its issuing key goes to ``keys`` (default: the key
     directory beside the file, or ``$MPB_KEY_DIR`` for a URL, see :mod:`bank.keystore`).
 
@@ -167,7 +188,7 @@ def build(path: str | Path, *, seed: int = 1, until: dt.date | None = None,
                 raise DatabaseError(f"数据库 {db.shown(path)} 里已有社区 {community.code(conn)},不会覆盖。"
                                     "演示社区要建在一个空的数据库里。",
                                     f"{db.shown(path)} already holds a community: the demo needs an empty store")
-            summary = _populate(conn, rng, seed, until, cutoff)
+            summary = _populate(conn, rng, seed, until, cutoff, code, name)
     except BaseException:
         conn.close()
         if not on_server:      # on a server the transaction's rollback left the store as it was
@@ -178,10 +199,33 @@ def build(path: str | Path, *, seed: int = 1, until: dt.date | None = None,
     return summary
 
 
-def _populate(conn, rng: random.Random, seed: int, until: dt.date, cutoff: dt.datetime) -> DemoSummary:
+def build_district(url: str, communities: int, *, seed: int = 1, until: dt.date | None = None,
+                   keys: keystore.KeyStore | None = None, now: dt.datetime | None = None,
+                   app_role: str | None = None, progress=None) -> list[tuple[str, str, DemoSummary]]:
+    """``communities`` demo communities in the district store at ``url`` (made a district store
+    first when it is an empty database): the ``i``-th is :func:`district_community` ``(i)``,
+    built from seed ``seed + i``, so the same arguments give the same district. A community that
+    is there already is refused (bank.district), with the ones before it kept."""
+    from . import district
+    now = now or clock.now_utc()
+    if not district.has_directory(url):
+        district.create(url, app_role=app_role, now=now)
+    out = []
+    for i in range(communities):
+        code, name = district_community(i)
+        with district.new_community(url, code=code, name=name, app_role=app_role, now=now) as store_url:
+            summary = build(store_url, seed=seed + i, until=until, keys=keys, now=now, code=code, name=name)
+        out.append((code, name, summary))
+        if progress is not None:
+            progress(code, name, summary)
+    return out
+
+
+def _populate(conn, rng: random.Random, seed: int, until: dt.date, cutoff: dt.datetime,
+              code: str = "LH", name: str = "龙海社区") -> DemoSummary:
     started_on = dt.date(until.year - 2, 12, 1)
     founded = clock.local_midnight(started_on)
-    community.found(conn, code="LH", name="龙海社区")
+    community.found(conn, code=code, name=name)
     key_seed = hashlib.sha256(f"longhai-demo-issuing-key:{seed}".encode()).digest()
     cards.create_issuing_key(conn, now=founded, private=Ed25519PrivateKey.from_private_bytes(key_seed))
     convention.install(conn, convention.load_file(), effective_from=started_on,

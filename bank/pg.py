@@ -59,7 +59,9 @@ PRELUDE = [
     """CREATE FUNCTION mpb_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
        BEGIN RAISE EXCEPTION USING MESSAGE = TG_ARGV[0], ERRCODE = 'restrict_violation'; END $$""",
     # An account whose replica rows changed: a pull delta sends it again (bank.schema V4, V14).
-    """CREATE FUNCTION mpb_replica_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    # Its table is named without a schema: the function keeps the search path it was made with
+    # (the community's schema in a district store, bank.district), whoever's session fires it.
+    """CREATE FUNCTION mpb_replica_change() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
        BEGIN
          IF TG_OP IN ('UPDATE', 'DELETE') AND (TG_OP = 'DELETE' OR TG_ARGV[0] = 'both') THEN
            INSERT INTO replica_changes (account_id) VALUES (OLD.account_id);
@@ -581,10 +583,12 @@ def grant_app_role(conn: Connection, role: str) -> None:
     update device events, nor change the schema version. Run as the store's owner."""
     raw = conn.raw
     who = sql.Identifier(role)
+    # the store's own schema: public, or one community's schema of a district store (bank.district)
+    schema = sql.Identifier(raw.execute("SELECT current_schema()").fetchone()[0])
     with raw.transaction():
-        raw.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(who))
-        raw.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}").format(who))
-        raw.execute(sql.SQL("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}").format(who))
+        raw.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, who))
+        raw.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO {}").format(schema, who))
+        raw.execute(sql.SQL("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {} TO {}").format(schema, who))
         for table, refused in {**APPEND_ONLY, "mpb_store": ("INSERT", "UPDATE", "DELETE", "TRUNCATE")}.items():
             raw.execute(sql.SQL("REVOKE {} ON {} FROM {}").format(
                 sql.SQL(", ").join(sql.SQL(p) for p in refused), sql.Identifier(table), who))

@@ -57,9 +57,43 @@ class StoreType(click.ParamType):
 STORE = StoreType()
 
 
-def db_option():
-    return click.option("--db", "db_path", required=True, type=STORE,
-                        help="The community store: a SQLite file, or a postgresql:// URL.")
+def db_option(required: bool = True):
+    """``--db`` (a SQLite file or a PostgreSQL URL) and ``--community CODE``: one community of a
+    district store (bank.district), which the command then reaches as a store of its own."""
+
+    def decorate(func):
+        @functools.wraps(func)
+        def with_community(*args, community: str | None = None, **kwargs):
+            if community is not None and kwargs.get("db_path") is not None:
+                kwargs["db_path"] = _community_store(kwargs["db_path"], community)
+            return func(*args, **kwargs)
+
+        with_community = click.option(
+            "--community", default=None, metavar="CODE",
+            help="One community of a district store (--db postgresql://...), by its code, e.g. LH.")(with_community)
+        return click.option("--db", "db_path", required=required, type=STORE,
+                            help="The community's store: a SQLite file, or a PostgreSQL URL "
+                                 "(postgresql://...).")(with_community)
+    return decorate
+
+
+def _community_store(store, code: str) -> str:
+    """The store URL of community ``code`` of the district store ``store``, or exit 1 saying why."""
+    from bank import district
+
+    @plain_errors
+    def resolve():
+        if not db.is_url(store):
+            raise BankError("--community 只能用于区级数据库(postgresql://…),SQLite 文件只有一个社区。",
+                            "--community is for a district store (postgresql://...); a SQLite file holds one "
+                            "community", code="invalid_input")
+        district.check_code(code)
+        if code not in {e.code for e in district.communities(store)}:
+            raise BankError(f"区级数据库中没有社区 {code}。可用 python -m office community list --db URL 查看。",
+                            f"the district store has no community {code} (see 'office community list')",
+                            code="not_found")
+        return district.community_url(store, code)
+    return resolve()
 
 
 def key_options(func):
@@ -145,17 +179,37 @@ def main():
 @db_option()
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed: same seed and date, same community.")
 @click.option("--until", type=DateType(), default=None, help="Last day of the history, two years from the scheme's start (default: today; never past now).")
+@click.option("--communities", type=click.IntRange(1, demo.MAX_COMMUNITIES), default=None,
+              help="Build this many demo communities (distinct codes and names) in a district store "
+                   "(--db postgresql://...; an empty database becomes a district store).")
+@click.option("--app-role", default=None, help="With --communities: the PostgreSQL role the office runs as.")
 @key_options
 @plain_errors
-def demo_cmd(db_path: Path, seed: int, until: dt.date | None, key_dir: Path | None, ask_passphrase: bool):
+def demo_cmd(db_path: Path, seed: int, until: dt.date | None, communities: int | None, app_role: str | None,
+             key_dir: Path | None, ask_passphrase: bool):
     """Build a demo community shaped like Longhai in a new database file (its issuing key in a key file)."""
     started = time.monotonic()
     keys = _keys(db_path, key_dir, ask_passphrase, new=True)
+    if communities is not None:
+        if not db.is_url(db_path):
+            raise click.UsageError("--communities 需要区级数据库 --db postgresql://… "
+                                   "(--communities needs a district store on PostgreSQL).")
+
+        def built(code, name, summary):
+            click.echo(f"已建立演示社区 {code} {name} ({time.monotonic() - started:.1f} s): {_demo_line(summary)}")
+        demo.build_district(db_path, communities, seed=seed, until=until, keys=keys, app_role=app_role,
+                            progress=built)
+        click.echo(f"已建立 {communities} 个演示社区 (demo district built in {time.monotonic() - started:.1f} s).")
+        return
     summary = demo.build(db_path, seed=seed, until=until, keys=keys)
     click.echo(f"已建立演示社区 {db.shown(db_path)} (demo community built in {time.monotonic() - started:.1f} s): "
-               f"{summary.accounts} 户储户, {summary.cards} 张卡, {summary.merchants} 家商户, "
-               f"{summary.entries} 条台账; 加分 {summary.awarded}, 扣分 {summary.deducted}, "
-               f"兑换 {summary.redeemed}, 到期 {summary.expired}.")
+               f"{_demo_line(summary)}")
+
+
+def _demo_line(summary) -> str:
+    return (f"{summary.accounts} 户储户, {summary.cards} 张卡, {summary.merchants} 家商户, "
+            f"{summary.entries} 条台账; 加分 {summary.awarded}, 扣分 {summary.deducted}, "
+            f"兑换 {summary.redeemed}, 到期 {summary.expired}.")
 
 
 @main.command("migrate")
@@ -381,6 +435,10 @@ def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_ke
         raise click.UsageError("--insecure-http cannot be combined with --tls-cert/--tls-key.")
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together.")
+    from bank import district
+    if db.is_url(db_path) and district.is_district(db_path):
+        _serve_district(db_path, host, port, tls_cert, tls_key, insecure_http, no_daily_expiry, key_dir, ask_passphrase)
+        return
     app_fp = None
     keys = _keys(db_path, key_dir, ask_passphrase)     # a URL store without a key directory: refused here
     if not insecure_http:
@@ -409,6 +467,37 @@ def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_ke
         click.echo(f"证书指纹 (certificate SHA-256): {tls.spaced(app_fp)}", err=True)
     else:
         click.echo("注意:明文 HTTP,仅供本机开发 (plain HTTP, development on this machine only)", err=True)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _serve_district(url: str, host: str, port: int, tls_cert: Path | None, tls_key: Path | None, insecure_http: bool,
+                    no_daily_expiry: bool, key_dir: Path | None, ask_passphrase: bool) -> None:
+    """``serve`` on a district store: every community at /c/CODE/ (office.district_server)."""
+    import uvicorn
+
+    from bank import district, pg
+
+    from . import district_server, server, tls
+    if not insecure_http and tls_cert is None:
+        raise click.UsageError("区级服务需要证书:--tls-cert 和 --tls-key(或本机开发用 --insecure-http)"
+                               " (a district server needs --tls-cert and --tls-key, or --insecure-http on 127.0.0.1).")
+    app_fp = None
+    if tls_cert is not None:
+        tls.check_pair(tls_cert, tls_key)
+        app_fp = tls.fingerprint(tls_cert)
+    keys = _keys(url, key_dir, ask_passphrase)
+    app = district_server.create_district_app(url, keys, tls_fingerprint=app_fp, daily_expiry=not no_daily_expiry)
+    server.configure_logging()
+    sock = _listen(host, port)
+    config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning",
+                            ssl_certfile=str(tls_cert) if app_fp else None, ssl_keyfile=str(tls_key) if app_fp else None)
+    scheme = "http" if insecure_http else "https"
+    codes = [e.code for e in district.communities(url)]
+    click.echo(f"区级服务已启动 (serving district {pg.safe_url(url)}, {len(codes)} communities) at "
+               f"{scheme}://{host}:{port}/  each community: /c/CODE/ (e.g. /c/{codes[0] if codes else 'LH'}/)",
+               err=True)
+    if app_fp:
+        click.echo(f"证书指纹 (certificate SHA-256): {tls.spaced(app_fp)}", err=True)
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -459,6 +548,8 @@ def enrol_cmd(db_path: Path, merchant_id: int | None, service_point_id: int | No
         raise click.UsageError("--qr needs --server https://HOST:PORT (the office address the device will use; "
                                "plain http:// only for 127.0.0.1).")
     conn = db.connect(db_path)
+    if server is not None:
+        server = _community_address(server, db_path, conn)
     fp = _certificate_for_codes(db_path, conn)
     with db.transaction(conn):
         code = devices.new_enrolment_code(conn, merchant_id=merchant_id, service_point_id=service_point_id,
@@ -472,6 +563,20 @@ def enrol_cmd(db_path: Path, merchant_id: int | None, service_point_id: int | No
     click.echo(f"办公室证书指纹 (office certificate SHA-256): {tls.spaced(fp)}")
     click.echo(f"{what}登记码,{hours} 小时内有效,只能使用一次 (one-time enrolment code, valid {hours} h):")
     click.echo(code)
+
+
+def _community_address(server: str, db_path, conn) -> str:
+    """The office address a device of this store uses: for a community of a district store the
+    district server's address with the community's own path (/c/CODE), added when not given."""
+    import urllib.parse
+
+    from bank import community, district
+    if not db.is_url(db_path) or not district.has_directory(db_path) or district.is_district(db_path):
+        return server
+    parts = urllib.parse.urlsplit(server)
+    if parts.path.strip("/"):
+        return server
+    return server.rstrip("/") + "/c/" + community.code(conn)
 
 
 # the American spelling people type, not listed in --help
@@ -951,3 +1056,4 @@ main.add_command(import_group)
 # above and adds its groups to ``main`` when imported (whichever of the two modules is imported first).
 from . import registration_cli  # noqa: E402,F401
 from . import routine_cli  # noqa: E402,F401  (expire, passbook: the year's routine)
+from . import district_cli  # noqa: E402,F401  (community add, community list: a district store)

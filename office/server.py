@@ -160,7 +160,7 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tl
         def run(request: Request, body: bytes):
             at = now()
             c = conn()
-            device, skew = sync_api.authenticate(c, request.method, request.url.path, request.headers, body, at)
+            device, skew = sync_api.authenticate(c, request.method, signed_path(request), request.headers, body, at)
             return func(c, device, body, at, skew)
         return run
 
@@ -182,7 +182,7 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tl
             at = now()
             c = conn()
             # the request time is claimed inside the push's own transaction: one commit per batch
-            device, skew = sync_api.authenticate(c, request.method, request.url.path, request.headers, body, at,
+            device, skew = sync_api.authenticate(c, request.method, signed_path(request), request.headers, body, at,
                                                  claim=False)
             return sync_api.push(c, device, body, at, skew, request_time=request.headers[wire.H_TIME])
         finally:
@@ -196,7 +196,7 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tl
         """Check a PIN or authorise a redemption online: {purpose, card, card_version, proof, pin, points}."""
         at = now()
         c = conn()
-        device, _skew = sync_api.authenticate(c, request.method, request.url.path, request.headers, body, at)
+        device, _skew = sync_api.authenticate(c, request.method, signed_path(request), request.headers, body, at)
         return sync_api.authorise(c, device, body, at, request.headers[wire.H_TIME])
 
     app.add_api_route(wire.API + "/enrol/challenge", answer(enrol_challenge), methods=["POST"],
@@ -249,6 +249,16 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tl
                             status_code=405)
 
     return app
+
+
+def signed_path(request: Request) -> str:
+    """The path a device signed: the whole path it sent, with the prefix under which a district
+    server serves this community (``/c/LH``, office.district_server), so that a request signed
+    for one community is refused at another's address."""
+    return request.scope.get(FULL_PATH, request.url.path)
+
+
+FULL_PATH = "mpb.full_path"   # the scope key where a prefix-serving dispatcher keeps the path as sent
 
 
 def configure_logging() -> None:

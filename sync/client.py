@@ -147,6 +147,12 @@ class HttpTransport:
                               f"office unreachable: {type(exc).__name__}") from None
         return r.status_code, r.content
 
+    @property
+    def path_prefix(self) -> str:
+        """The path of the office address (``/c/LH`` for a community of a district server): part of
+        every path the device signs, so a request is bound to its community."""
+        return urllib.parse.urlsplit(self.base_url).path.rstrip("/")
+
     def post(self, path: str, body: bytes, headers: dict) -> tuple[int, bytes]:
         return self._send("POST", path, data=body, headers={"content-type": "application/json", **headers})
 
@@ -275,11 +281,14 @@ def _signed_call(home: home_mod.Home, private, conn, transport, path: str, body,
       the future therefore costs one refused request, never a device locked out.
     """
     build = body if callable(body) else (lambda _time: body)
+    # the whole path as the office receives it: with the office address's own path (a district
+    # server serves each community under /c/CODE), which the office verifies as it was sent
+    signed = getattr(transport, "path_prefix", "") + path
 
     def send(at: dt.datetime) -> dict:
         time_text = _next_request_time(conn, at)
         data = build(time_text)
-        return _call(transport, path, data, wire.sign_request(private, "POST", path, home.device_id, time_text, data))
+        return _call(transport, path, data, wire.sign_request(private, "POST", signed, home.device_id, time_text, data))
 
     with request_lock(home, lock_wait):
         try:

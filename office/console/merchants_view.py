@@ -143,7 +143,7 @@ def register(app: FastAPI, console: Console) -> None:
         # instead of cropping a fixed-size drawing to the box.
         svg = segno.make_qr(devices.enrol_qr_text(server, code, fp), error="m").svg_inline(border=4, omitsize=True)
         return console.render(ctx, "enrol.html", code=code, what=what, hours=hours, qr=markupsafe.Markup(svg),
-                              fingerprint=tls.spaced(fp) if fp else "")
+                              fingerprint=tls.spaced(fp) if fp else "", server=server.rstrip("/"))
 
     @console.action("office")
     def enrol_tablet(ctx: web.Ctx, form, merchant_id: str):
