@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import weakref
 from pathlib import Path
 
 from .errors import DatabaseError
@@ -201,31 +202,46 @@ class transaction:
             self.conn.execute("ROLLBACK")
 
 
-class PerThread:
-    """One store connection per thread, opened on first use by ``open``; :meth:`close_all` closes
-    every one of them (a server shutting down: a PostgreSQL session left open would linger on the
-    database server until it notices)."""
+class _Held:
+    """A thread's connection, closed when the thread ends (its thread-local slot is dropped then):
+    a worker pool retires idle threads, and a connection must not outlive the thread that held it."""
 
-    def __init__(self, open):
-        self._open = open
-        self._local = threading.local()
-        self._all: list = []
-        self._lock = threading.Lock()
+    def __init__(self, conn):
+        self.conn = conn
 
-    def get(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self._open()
-            with self._lock:
-                self._all.append(conn)
-        return conn
-
-    def close_all(self) -> None:
-        with self._lock:
-            opened, self._all = self._all, []
-        for conn in opened:
+    def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
             try:
                 conn.close()
             except Exception:   # noqa: BLE001 - closing on the way out: a broken one is gone anyway
                 pass
+
+    __del__ = close
+
+
+class PerThread:
+    """One store connection per live thread, opened on first use by ``open`` and closed when its
+    thread ends; :meth:`close_all` closes every one of them (a server shutting down: a PostgreSQL
+    session left open would linger on the database server until it notices)."""
+
+    def __init__(self, open):
+        self._open = open
+        self._local = threading.local()
+        self._all: weakref.WeakSet[_Held] = weakref.WeakSet()
+        self._lock = threading.Lock()
+
+    def get(self):
+        held = getattr(self._local, "held", None)
+        if held is None or held.conn is None:
+            held = self._local.held = _Held(self._open())
+            with self._lock:
+                self._all.add(held)
+        return held.conn
+
+    def close_all(self) -> None:
+        with self._lock:
+            opened, self._all = list(self._all), weakref.WeakSet()
+        for held in opened:
+            held.close()
         self._local = threading.local()

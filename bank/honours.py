@@ -74,7 +74,7 @@ def candidates(conn: sqlite3.Connection, year: int, limit: int = 20) -> list[tup
         "SELECT e.account_id, a.display_name, sum(e.points) FROM ledger_entries e JOIN accounts a USING (account_id) "
         "WHERE e.kind = 'award' AND e.recorded_at >= ? AND e.recorded_at < ? "
         "AND NOT EXISTS (SELECT 1 FROM ledger_entries r WHERE r.reverses_entry_id = e.entry_id) "
-        "GROUP BY e.account_id ORDER BY 3 DESC, 1 LIMIT ?", (p.start, p.end, limit))]
+        "GROUP BY e.account_id, a.display_name ORDER BY 3 DESC, 1 LIMIT ?", (p.start, p.end, limit))]
 
 
 __all__ = ["HONOURS", "SOURCES", "nominate", "decide", "nominations", "candidates"]

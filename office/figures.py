@@ -72,8 +72,9 @@ def participation(conn: sqlite3.Connection, now: dt.datetime) -> dict:
 def silent_devices(conn: sqlite3.Connection, now: dt.datetime, hours: int = 24) -> list[sqlite3.Row]:
     """Active devices whose last sync (push or pull) is older than ``hours`` or that never synced."""
     limit = clock.to_text(now - dt.timedelta(hours=hours))
+    # The later of two times, written as CASE: SQLite's two-argument max() is PostgreSQL's greatest().
+    push, pull = "coalesce(last_push_at, '')", "coalesce(last_pull_at, '')"
+    last_sync = f"CASE WHEN {push} > {pull} THEN {push} ELSE {pull} END"
     return conn.execute(
-        "SELECT device_id, kind, label, merchant_id, service_point_id, "
-        "max(coalesce(last_push_at, ''), coalesce(last_pull_at, '')) AS last_sync FROM devices "
-        "WHERE status = 'active' AND max(coalesce(last_push_at, ''), coalesce(last_pull_at, '')) < ? "
-        "ORDER BY device_id", (limit,)).fetchall()
+        f"SELECT device_id, kind, label, merchant_id, service_point_id, {last_sync} AS last_sync FROM devices "
+        f"WHERE status = 'active' AND {last_sync} < ? ORDER BY device_id", (limit,)).fetchall()

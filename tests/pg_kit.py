@@ -97,7 +97,7 @@ def start() -> Server:
                                      "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]), **run)
         # fsync off: a throw-away cluster; the durability settings of a real one are deploy's business.
         options = (f"-p {server.port} -k {server.socket_dir} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
         subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(directory / "log"),
                                      "-o", options, "-w", "start"]), **run)
     except subprocess.CalledProcessError as exc:

@@ -10,7 +10,7 @@ import warnings
 
 import pytest
 
-from bank import clock, db, devices, district, keystore, ledger
+from bank import accounts, clock, db, devices, district, keystore, ledger
 from device import enrolment
 from office import district_server, server
 from sync import client, events, wire
@@ -173,7 +173,7 @@ def test_a_session_of_one_community_opens_nothing_of_another(site):
     stolen = {"cookie": f"mpb_session={token}"}
     inner = site["district"].apps["JS"].app
     conn = db.connect(district.community_url(site["app"], "JS"))
-    before = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("audit_log", "ledger_entries", "users")]
+    before = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("audit_log", "ledger_entries", "console_users")]
     for path in _get_routes(inner):
         r = tc.get("/c/JS" + path, headers=stolen)
         assert "界石" not in r.text or r.status_code in (303,) or path.startswith(("/login", "/static", "/api")) \
@@ -188,7 +188,7 @@ def test_a_session_of_one_community_opens_nothing_of_another(site):
         assert r.status_code in (303, 400, 403, 404, 405, 413), (path, r.status_code)
         if r.status_code == 303:
             assert r.headers["location"].startswith("/c/JS/login"), path
-    after = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("audit_log", "ledger_entries", "users")]
+    after = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("audit_log", "ledger_entries", "console_users")]
     conn.close()
     assert after == before
 
@@ -213,7 +213,7 @@ def test_an_enrolment_code_works_only_at_its_own_community(site, tmp_path):
 def test_the_enrolment_page_names_the_communitys_own_address(site):
     tc = TestClient(site["district"], follow_redirects=False)
     _login(tc, "/c/JS", "王主任")
-    page = tc.get("/c/JS/merchants/devices")
+    page = tc.get(f"/c/JS/merchants/{site['data']['JS']['noodles']}")
     form = re.search(r'action="(/c/JS/merchants/\d+/enrol)"', page.text)
     assert form, page.text[:2000]
     r = tc.post(form[1], data={"csrf": CSRF.search(page.text)[1], "hours": "1"})
@@ -232,7 +232,11 @@ def test_a_device_request_sent_to_another_community_is_refused(site, endpoint):
     h, _transport = site["homes"]["LH"]
     body = wire.canonical({"cursor": None, "full": True}) if endpoint == "/pull" else wire.canonical({})
     if endpoint == "/push":
-        body = wire.canonical(events.sign_batch(h.private_key(), h.device_id, []))
+        _aid, card_id, qr = site["data"]["LH"]["people"][0]
+        redeem = {"card": card_id, "card_version": 1, "offer": site["data"]["LH"]["bowl"], "points": 6, "qty": 1,
+                  "receipt": 1, "auth": None, "proof": events.card_proof(qr, h.device_id, 1)}
+        ev = events.make(h.device_id, 1, devices.GENESIS, "redemption", clock.to_text(clock.now_utc()), redeem)
+        body = wire.canonical(events.sign_batch(h.private_key(), h.device_id, [ev]))
     # signed for LH's address, replayed at JS's (where a T0001 exists too, with another key)
     headers = _signed(h, "/c/LH" + wire.API + endpoint, body)
     r = tc.post("/c/JS" + wire.API + endpoint, content=body, headers={"content-type": "application/json", **headers})
@@ -255,11 +259,14 @@ def test_a_device_pulls_only_its_own_community_and_as_much_as_a_store_of_its_own
         try:
             client.pull(h, conn, transport, full=True)
             full[code] = transport.sizes[-1]
-            names = {r[0] for r in conn.execute("SELECT display_name FROM accounts")}
+            names = {r[0] for r in conn.execute("SELECT masked_name FROM accounts")}
+            offers = {r[0] for r in conn.execute("SELECT name FROM offers")}
+            holders = conn.execute("SELECT count(*) FROM accounts").fetchone()[0]
         finally:
             conn.close()
         marker = MARKERS["LH" if code == "single" else code]
-        assert names == {f"{marker}甲", f"{marker}乙", f"{marker}丙"}
+        assert names == {accounts.mask_name(f"{marker}{n}") for n in "甲乙丙"} and holders == 3
+        assert offers == {f"{marker}小面一碗"}
     assert full["LH"] == full["single"]
     assert full["JS"] == full["single"]
 
