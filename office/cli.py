@@ -214,13 +214,21 @@ def _demo_line(summary) -> str:
 
 @main.command("migrate")
 @db_option()
+@click.option("--app-role", default=None,
+              help="PostgreSQL: the role the office runs as gets its rights here (never UPDATE/DELETE on the ledger).")
 @key_options
 @plain_errors
-def migrate_cmd(db_path: Path, key_dir: Path | None, ask_passphrase: bool):
+def migrate_cmd(db_path: Path, app_role: str | None, key_dir: Path | None, ask_passphrase: bool):
     """Upgrade a database to this program's schema version; move an issuing private key that an
     older database still holds into its key file (and wipe it from the database file)."""
+    if app_role is not None and not db.is_url(db_path):
+        raise click.UsageError("--app-role 只用于 PostgreSQL 数据库 (--app-role is for a postgresql:// store).")
     conn = _connect_with_keys(db_path, key_dir, ask_passphrase, new=True)
     click.echo(f"数据库已是第 {db.user_version(conn)} 版 (schema up to date).")
+    if app_role is not None:
+        from bank import pg
+        pg.grant_app_role(conn, app_role)
+        click.echo(f"已授权数据库角色 {app_role} 读写,台账只增不改 (role {app_role} granted; the ledger stays append-only).")
     if conn.execute("SELECT count(*) FROM issuing_keys WHERE private_key IS NOT NULL").fetchone()[0]:
         on_file = db.engine(conn) == "sqlite"
         if on_file:
