@@ -389,6 +389,10 @@ def exclusive(db_path: str | Path):
 def check_not_in_use(db_path: str | Path) -> None:
     """Refuse now (BackupError) if a server serves the store (a SQLite file or a URL's schema) or,
     for a SQLite file, a process is writing it."""
+    if is_url(db_path):      # the URL's schema may hold no store yet (a restore drill)
+        from . import pg_backup
+        with pg_backup.exclusive(db_path):
+            return
     with exclusive(db_location(db_path)):
         pass
 

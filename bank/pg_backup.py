@@ -32,6 +32,7 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +40,7 @@ import psycopg
 from psycopg import conninfo, sql
 
 from . import audit, clock, pg
-from .backup import BackupError, RestorePlan, Summary, _starts_with, exclusive, expected_schema
+from .backup import BackupError, RestorePlan, Summary, _starts_with, expected_schema
 from .devices import GENESIS
 from .errors import DatabaseError
 from .schema import MIGRATIONS
@@ -411,8 +412,12 @@ def plan_restore(backup_file: str | Path, url: str, *, allow_other: bool = False
     current, problem, community = None, None, None
     schema = conn.raw.execute("SELECT current_schema()").fetchone()[0]
     try:
-        found = problems(conn)
-        if found:
+        empty = not conn.raw.execute("SELECT count(*) FROM pg_class WHERE relnamespace = current_schema()::regnamespace"
+                                     ).fetchone()[0] if schema else True
+        found = [] if empty else problems(conn)
+        if empty:
+            pass            # no store there (a restore drill into a new database): nothing replaced
+        elif found:
             problem = found[0]
         else:
             current, community = summarize(conn), _community(conn)
@@ -514,6 +519,21 @@ def restore(plan: PgRestorePlan, *, by: str, now: dt.datetime | None = None) -> 
         finally:
             conn.close()
     return aside
+
+
+@contextmanager
+def exclusive(url: str):
+    """bank.backup.exclusive for a URL whose schema may hold no store (yet): a restore drill into
+    an empty database, or over a store too damaged to open."""
+    from .backup import _in_use, _try_lock
+    from .db import shown
+    conn = _open_any(url)
+    try:
+        if not _try_lock(conn, shared=False):
+            raise _in_use(shown(url))
+        yield conn
+    finally:
+        conn.close()
 
 
 def _password(env: dict) -> dict:

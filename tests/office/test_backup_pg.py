@@ -234,3 +234,42 @@ def test_restore_drill_devices_give_back_what_the_restore_lost_nothing_twice(tow
         assert conn.execute("SELECT count(*) FROM store_restores").fetchone()[0] == 1
     finally:
         conn.close()
+
+
+def test_a_copy_that_fails_its_checks_is_not_kept_and_a_drill_restores_into_an_empty_database(pg_server, single,
+                                                                                             tmp_path):
+    from tests import pg_kit
+    name = pg_server.new_database()
+    try:
+        altered = pg_server.url(name, pg_kit.OWNER)
+        with psycopg.connect(altered, autocommit=True) as raw:
+            raw.execute("DROP TRIGGER ledger_no_update ON ledger_entries")
+        with pytest.raises(backup.BackupError) as exc:
+            backup.make_backup(altered, tmp_path / "disk")
+        assert "ledger_no_update" in exc.value.en and list((tmp_path / "disk").iterdir()) == []
+    finally:
+        pg_server.drop_database(name)
+    dump, _s, _r = backup.make_backup(_owner(single.path), tmp_path / "disk")
+    with pg_server.admin() as admin:
+        admin.execute(f"CREATE DATABASE drill OWNER {pg_kit.OWNER}")
+    try:
+        drill = pg_server.url("drill", pg_kit.OWNER)
+        out = _run("restore", "--from", dump, "--db", drill)
+        assert out.exit_code == 1 and "现在没有数据库" in out.output, out.output
+        out = _run("restore", "--from", dump, "--db", drill, "--yes", "--by", "演练")
+        assert out.exit_code == 0, out.output
+        assert _count(drill) == _count(single.path)
+    finally:
+        pg_server.drop_database("drill")
+
+
+def test_the_nightly_district_backup_unit_backs_up_every_community_onto_the_mounted_disk():
+    from tests.test_deploy import command, unit
+    package, args = command("mpb-district-backup.service")
+    assert (package, args[0]) == ("office", "backup") and "--all" in args and "--keep" in args
+    assert args[args.index("--db") + 1].startswith("postgresql://")
+    to = args[args.index("--to") + 1]
+    service = unit("mpb-district-backup.service")
+    assert to.startswith(service["Unit"]["RequiresMountsFor"] + "/") and to in service["Service"]["ReadWritePaths"]
+    timer = unit("mpb-district-backup.timer")["Timer"]
+    assert timer["OnCalendar"].startswith("*-*-* 03:") and timer["Persistent"] == "true"
