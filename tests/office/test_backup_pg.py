@@ -106,6 +106,10 @@ def test_restore_is_refused_while_served_then_swaps_schemas_keeps_the_old_and_re
         (row,) = conn.execute("SELECT backup_file, restored_by, replaced_file FROM store_restores").fetchall()
         assert tuple(row) == (str(path), "王主任", f"schema {aside}")
         assert conn.execute("SELECT actor FROM audit_log WHERE action = 'store.restore'").fetchone()[0] == "王主任"
+        # each schema's trigger function writes into its own schema's replica_changes
+        configs = dict(conn.raw.execute("SELECT n.nspname, p.proconfig FROM pg_proc p JOIN pg_namespace n "
+                                        "ON n.oid = p.pronamespace WHERE p.proname = 'mpb_replica_change'").fetchall())
+        assert configs == {"public": ["search_path=public"], aside: [f"search_path={aside}"]}, configs
         with db.transaction(conn):
             ledger.record_adjustment(conn, 1, 2, recorded_by="test", note="after the restore")
         with pytest.raises(sqlite3.DatabaseError):      # and still may not rewrite the ledger
