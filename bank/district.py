@@ -72,7 +72,12 @@ def _with_search_path(url: str, schema: str) -> str:
     options = " ".join(v for k, v in query if k == "options")
     options = (_SEARCH_PATH.sub("", options).strip() + f" -c search_path={schema}").strip()
     query = [(k, v) for k, v in query if k != "options"] + [("options", options)]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="/", quote_via=quote)))
+    out = urlunsplit(parts._replace(query=urlencode(query, safe="/", quote_via=quote)))
+    # urlunsplit drops the "//" of an empty host ("postgresql:///db": libpq's default host),
+    # which libpq then cannot read: put it back
+    if not out.startswith(f"{parts.scheme}://"):
+        out = f"{parts.scheme}://{out[len(parts.scheme) + 1:]}"
+    return out
 
 
 def community_url(url: str, code: str) -> str:

@@ -777,15 +777,25 @@ def quarantine_reject_cmd(db_path: Path, case_id: int, by: str, reason: str):
               help="Directory for the backups, on a second disk (made if missing).")
 @click.option("--keep", type=click.IntRange(1, 100000), default=None,
               help="Keep only the newest N backups of this store in that directory.")
+@click.option("--all", "every", is_flag=True,
+              help="A district store (--db postgresql://...): back up every community, one file each.")
 @plain_errors
-def backup_cmd(db_path: Path, to_dir: Path, keep: int | None):
+def backup_cmd(db_path: Path, to_dir: Path, keep: int | None, every: bool):
     """An online copy of the store, checked before it is kept (the server may keep running)."""
     from bank import backup
-    path, summary, removed = backup.make_backup(db_path, to_dir, keep=keep)
-    click.echo(f"备份完成,检查通过 (backup written and checked): {path}")
-    click.echo(f"  {summary.describe()}")
-    if removed:
-        click.echo(f"  已删除较旧的 {len(removed)} 份备份 (pruned): {', '.join(p.name for p in removed)}")
+    stores = [db_path]
+    if every:
+        from bank import district
+        if not db.is_url(db_path) or not district.has_directory(db_path):
+            raise BankError("--all 只能用于区级数据库(postgresql://…)。", "--all is for a district store (postgresql://...)",
+                            code="invalid_input")
+        stores = [e.url for e in district.communities(db_path)]
+    for store in stores:
+        path, summary, removed = backup.make_backup(store, to_dir, keep=keep)
+        click.echo(f"备份完成,检查通过 (backup written and checked): {path}")
+        click.echo(f"  {summary.describe()}")
+        if removed:
+            click.echo(f"  已删除较旧的 {len(removed)} 份备份 (pruned): {', '.join(p.name for p in removed)}")
 
 
 @main.command("restore")
@@ -794,14 +804,16 @@ def backup_cmd(db_path: Path, to_dir: Path, keep: int | None):
 @db_option()
 @click.option("--yes", is_flag=True, help="Really replace the store; without it, only say what would be replaced.")
 @click.option("--by", "by", default=None, help="Who restores (recorded in the store); default: the login name.")
+@click.option("--other-community", "other", is_flag=True,
+              help="PostgreSQL: allow a backup of another community to replace this one.")
 @plain_errors
-def restore_cmd(backup_file: Path, db_path: Path, yes: bool, by: str | None):
+def restore_cmd(backup_file: Path, db_path: Path, yes: bool, by: str | None, other: bool):
     """Replace the store by a backup (the server must be stopped); the replaced store is kept."""
     import getpass
 
     from bank import backup
     backup.check_not_in_use(db_path)
-    plan = backup.plan_restore(backup_file, db_path)
+    plan = backup.plan_restore(backup_file, db_path, allow_other=other)
     for line in plan.describe():
         click.echo(line)
     if not yes:
@@ -809,7 +821,7 @@ def restore_cmd(backup_file: Path, db_path: Path, yes: bool, by: str | None):
                    err=True)
         sys.exit(1)
     aside = backup.restore(plan, by=by or getpass.getuser())
-    click.echo(f"已恢复 (restored) {db_path}"
+    click.echo(f"已恢复 (restored) {db.shown(db_path)}"
                + (f";原来的数据库保留在 (the replaced store is kept as) {aside}" if aside else ""))
     click.echo("启动办公室服务后,各设备下次同步时会重新上传备份之后的记录 "
                "(devices re-send what the backup lacks at their next sync)")

@@ -94,7 +94,8 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tl
     app = FastAPI(title="道德积分银行 · 社区办公室同步接口 (Moral Points Bank office sync API)",
                   version="1", docs_url="/docs", redoc_url=None)
     app.state.serving_lock = serving
-    weakref.finalize(app, backup.release_serving_lock, serving)
+    # also callable once by whoever stops serving in-process (a restore drill in one process)
+    app.state.release_serving_lock = weakref.finalize(app, backup.release_serving_lock, serving)
     weakref.finalize(app, connections.close_all)
 
     @app.middleware("http")
