@@ -99,6 +99,8 @@ def test_the_table_sorts_by_any_column(site):
     order = [r[0] for r in cells(page.text, "district")[1:-1]]
     awarded = {c: w["award"] for c, w in site["wrote"].items()}
     assert order == sorted(awarded, key=awarded.get, reverse=True)
+    ascending = site["tc"].get(f"/district/?month={MONTH}&sort=awarded")
+    assert f'href="/district/?month={MONTH}&amp;sort=awarded&amp;desc=1"' in ascending.text   # a second click: desc
     nonsense = site["tc"].get(f"/district/?month={MONTH}&sort=password_hash")
     assert [r[0] for r in cells(nonsense.text, "district")[1:-1]] == ["JS", "LH", "XY"]
 
