@@ -39,7 +39,7 @@ class Row:
     donated_fen: int
     commitment_fen: int
     quarter: str              # the last quarter that ended before the month, e.g. '2026Q3'
-    verification: str         # quarterly_check.STATUS key: done, due, overdue, running
+    verification: str         # a quarterly_check.STATUS key
     open_objections: int
     open_alerts: int
     silent_devices: int

@@ -14,7 +14,7 @@ from ..console import web
 from . import report
 
 DISTRICT = ("district",)
-SORT_ORDER = {"done": 0, "running": 1, "due": 2, "overdue": 3}
+SORT_ORDER = {"not_started": 0, "done": 1, "running": 2, "due": 3, "overdue": 4}
 
 
 def month_of(ctx: web.Ctx) -> periods.Period:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from bank import db, district, district_figures, ledger, periods, quarterly_check, users
+from bank import convention, db, district, district_figures, ledger, periods, quarterly_check, users
 from bank.errors import InvalidInput
 from tests import district_view_kit as kit
 
@@ -56,6 +56,10 @@ def test_verification_is_due_within_30_days_of_the_quarter_then_overdue(site):
         assert quarterly_check.verification_status(conn, q3, on((9, 30))) == "running"
         assert quarterly_check.verification_status(conn, q3, on((10, 30))) == "due"
         assert quarterly_check.verification_status(conn, q3, on((10, 31))) == "overdue"
+        # the community's convention took effect on 1 January 2025: it owes no check for a quarter before
+        assert convention.versions(conn)[-1]["effective_from"] == "2025-01-01"
+        assert quarterly_check.verification_status(conn, periods.quarter("2024Q4"), on((10, 31))) == "not_started"
+        assert quarterly_check.verification_status(conn, periods.quarter("2025Q1"), on((10, 31))) == "overdue"
     finally:
         conn.close()
 
