@@ -16,7 +16,9 @@ the SQL both engines accept; this module translates only what has no common spel
 - ``lastrowid``: an INSERT into a table with an integer key gets ``RETURNING key``;
 - ``BEGIN IMMEDIATE`` -> ``BEGIN`` and a transaction-scoped advisory lock of the connection's
   schema: one writer at a time per store (per community in a district store), as SQLite has it,
-  so the bank's read-check-write steps (caps, balances, refs) stay correct;
+  so the bank's read-check-write steps (caps, balances, refs) stay correct (READ COMMITTED: every
+  statement after the lock sees what the previous writer committed); a plain ``BEGIN`` (a reader's
+  one snapshot) -> ``BEGIN ISOLATION LEVEL REPEATABLE READ``;
 - the schema: the numbered SQLite migrations of bank.schema are translated statement by statement
   (:func:`ddl`); triggers have their PL/pgSQL form here, by name, and a step with a trigger this
   module does not know is refused, so the two schemas cannot drift apart silently.
@@ -362,6 +364,12 @@ class Cursor:
                     # as SQLite's BEGIN IMMEDIATE: a writer that gave up is not left in a transaction
                     self.raw.execute("ROLLBACK")
                     raise
+                return self
+            if query.strip().upper() == "BEGIN":
+                # a plain BEGIN is a reader's "one snapshot" (a pull: balances, the deny list and
+                # applied_seq agree), as SQLite's deferred transaction gives it; PostgreSQL's
+                # default, READ COMMITTED, takes a new snapshot for every statement
+                self.raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
                 return self
             named = isinstance(params, dict)
             q = translate(query, named)
