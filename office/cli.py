@@ -11,6 +11,7 @@ import copy
 import datetime as dt
 import functools
 import json
+import os
 import sqlite3
 import sys
 import time
@@ -416,16 +417,20 @@ def _certificate_for_codes(db_path: Path, conn) -> str:
               help="Plain HTTP, for development on 127.0.0.1 only (devices refuse it anywhere else).")
 @click.option("--no-daily-expiry", is_flag=True,
               help="Do not run the expiry at 02:00 local each day (when mpb-office-expire.timer does it).")
+@click.option("--pool-size", type=click.IntRange(1, 1000), default=None,
+              help="PostgreSQL only: connections in this process's pool, shared by every community "
+                   "(default 10, or $MPB_POOL_SIZE).")
 @key_options
 @plain_errors
 def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_key: Path | None, insecure_http: bool,
-              no_daily_expiry: bool, key_dir: Path | None, ask_passphrase: bool):
+              no_daily_expiry: bool, pool_size: int | None, key_dir: Path | None, ask_passphrase: bool):
     """Serve the sync API for devices under /api/v1 and the console at / over HTTPS."""
     import uvicorn
 
     from bank import community, devices
 
     from . import server, tls
+    _pool_options(db_path, pool_size)
 
     if insecure_http and host != "127.0.0.1":
         click.echo(f"错误:--insecure-http 只能和 --host 127.0.0.1 一起用(本机开发),不能用于 {host}。"
@@ -468,6 +473,18 @@ def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_ke
     else:
         click.echo("注意:明文 HTTP,仅供本机开发 (plain HTTP, development on this machine only)", err=True)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _pool_options(db_path, pool_size: int | None) -> None:
+    """``--pool-size`` reaches office.pool through the environment (as every worker would read it)."""
+    if pool_size is None:
+        return
+    if not db.is_url(db_path):
+        click.echo("错误:--pool-size 只用于 PostgreSQL 数据库(postgresql://…);SQLite 文件不用连接池。"
+                   " (Error: --pool-size is for a postgresql:// store only; a SQLite file has no pool.)", err=True)
+        sys.exit(2)
+    from . import pool
+    os.environ[pool.ENV_SIZE] = str(pool_size)
 
 
 def _serve_district(url: str, host: str, port: int, tls_cert: Path | None, tls_key: Path | None, insecure_http: bool,
