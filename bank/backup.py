@@ -27,6 +27,7 @@ import os
 import re
 import secrets
 import sqlite3
+import threading
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -287,23 +288,92 @@ SERVING_LOCK_CLASS = 0x4D50         # "MP": the class half of the key; the schem
 
 
 class ServingLock:
-    """A URL store's serving claim: the connection that holds the advisory lock."""
+    """A URL store's serving claim: one shared advisory lock taken on the process's claims session
+    for that database (:class:`_Claims`); :meth:`close` gives it back (idempotent)."""
 
-    def __init__(self, conn, schema: str):
-        self.conn, self.schema = conn, schema
+    def __init__(self, claims: _Claims, schema: str, key: int):
+        self.claims, self.schema, self.key = claims, schema, key
+        self.held = True
 
     def close(self) -> None:
-        self.conn.close()
+        if self.held:
+            self.held = False
+            self.claims.release(self.key)
+
+
+class _Claims:
+    """One session per database holding every serving claim of this process: a district server
+    of 200 communities (each worker process claiming each) would otherwise keep 200 sessions per
+    worker open just to hold locks, past PostgreSQL's default of 100 connections. Session-level
+    advisory locks stack: a claim taken twice is released twice."""
+
+    _all: dict[str, _Claims] = {}
+    _guard = threading.Lock()
+
+    def __init__(self, base: str):
+        self.base, self.conn, self.count = base, None, 0
+
+    @classmethod
+    def of(cls, url: str) -> _Claims:
+        from psycopg import conninfo
+        params = conninfo.conninfo_to_dict(url)
+        params.pop("options", None)
+        base = conninfo.make_conninfo(**params)
+        with cls._guard:
+            return cls._all.setdefault(base, cls(base))
+
+    def take(self, key: int) -> bool:
+        import psycopg
+        with self._guard:
+            if self.conn is None:
+                try:
+                    self.conn = psycopg.connect(self.base, autocommit=True)
+                except psycopg.Error as exc:
+                    from .pg import connect_problem, safe_url
+                    raise connect_problem(exc, safe_url(self.base)) from None
+            if not self.conn.execute("SELECT pg_try_advisory_lock_shared(%s, %s)",
+                                     (SERVING_LOCK_CLASS, key)).fetchone()[0]:
+                self._close_if_idle()
+                return False
+            self.count += 1
+            return True
+
+    def release(self, key: int) -> None:
+        with self._guard:
+            if self.conn is None:
+                return
+            try:
+                self.conn.execute("SELECT pg_advisory_unlock_shared(%s, %s)", (SERVING_LOCK_CLASS, key))
+            except Exception:   # noqa: BLE001 - a lost session has released every claim already
+                self.count = 1
+            self.count -= 1
+            self._close_if_idle()
+
+    def _close_if_idle(self) -> None:
+        if self.count == 0 and self.conn is not None:
+            conn, self.conn = self.conn, None
+            conn.close()
+
+
+def _schema_of_url(url: str) -> str:
+    """The schema a store URL's connections use: its search_path option's first name, else public."""
+    from psycopg import conninfo
+    found = re.search(r"search_path\s*=\s*([A-Za-z_][\w$]*)", conninfo.conninfo_to_dict(url).get("options") or "")
+    return found[1] if found else "public"
+
+
+def _key_of(schema: str) -> int:
+    import zlib
+    crc = zlib.crc32(schema.encode())
+    return crc - (1 << 32) if crc >= 1 << 31 else crc
 
 
 def _lock_key(conn) -> tuple[str, int]:
-    import zlib
     schema = conn.raw.execute("SELECT current_schema()").fetchone()[0]
     if schema is None:
         raise BackupError("数据库连接没有可用的模式(search_path),请检查数据库地址。",
                           "the connection has no current schema (check search_path in the URL)")
-    crc = zlib.crc32(schema.encode())
-    return schema, crc - (1 << 32) if crc >= 1 << 31 else crc
+    return schema, _key_of(schema)
 
 
 def _try_lock(conn, shared: bool) -> bool:
@@ -317,17 +387,15 @@ def hold_serving_lock(db_path: str | Path):
     of one store may share it). Refused while a restore holds it exclusively.
 
     A SQLite store: a shared flock on ``<store>.lock``; returns the descriptor. A ``postgresql://``
-    store: a shared session-level advisory lock on the URL's schema; returns a :class:`ServingLock`.
-    Either way :func:`release_serving_lock` gives the claim up."""
+    store: a shared session-level advisory lock on the URL's schema, on the one session this
+    process keeps for its claims on that database; returns a :class:`ServingLock`. Either way
+    :func:`release_serving_lock` gives the claim up."""
     if is_url(db_path):
-        conn = connect(db_path, migrate=False)
-        try:
-            if not _try_lock(conn, shared=True):
-                raise _being_restored()
-        except BaseException:
-            conn.close()
-            raise
-        return ServingLock(conn, _lock_key(conn)[0])
+        schema = _schema_of_url(str(db_path))
+        claims = _Claims.of(str(db_path))
+        if not claims.take(_key_of(schema)):
+            raise _being_restored()
+        return ServingLock(claims, schema, _key_of(schema))
     fd = os.open(lock_path(db_path), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)

@@ -87,9 +87,14 @@ def test_restore_is_refused_while_served_then_swaps_schemas_keeps_the_old_and_re
     path, _s, _r = backup.make_backup(owner, tmp_path / "disk")
     _fill(single.path, 5)
     serving = backup.hold_serving_lock(single.path)          # what a running office server holds
+    second = backup.hold_serving_lock(single.path)           # a second server of the store, same process
     try:
         out = _run("restore", "--from", path, "--db", owner, "--yes")
         assert out.exit_code == 1 and "正在使用" in out.output and "systemctl stop" in out.output, out.output
+        backup.release_serving_lock(second)
+        backup.release_serving_lock(second)                  # given back once, however often it is called
+        out = _run("restore", "--from", path, "--db", owner, "--yes")
+        assert out.exit_code == 1 and "正在使用" in out.output, out.output   # the first claim still holds
     finally:
         backup.release_serving_lock(serving)
     out = _run("restore", "--from", path, "--db", owner)
