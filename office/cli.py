@@ -416,10 +416,13 @@ def _certificate_for_codes(db_path: Path, conn) -> str:
               help="Plain HTTP, for development on 127.0.0.1 only (devices refuse it anywhere else).")
 @click.option("--no-daily-expiry", is_flag=True,
               help="Do not run the expiry at 02:00 local each day (when mpb-office-expire.timer does it).")
+@click.option("--read-replica", "read_replica", default=None, metavar="URL",
+              help="A streaming replica of the PostgreSQL store (postgresql://...): the console's read-only "
+                   "pages (dashboard, figures, reports, audit) read it; sessions and writes stay on --db.")
 @key_options
 @plain_errors
 def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_key: Path | None, insecure_http: bool,
-              no_daily_expiry: bool, key_dir: Path | None, ask_passphrase: bool):
+              no_daily_expiry: bool, key_dir: Path | None, ask_passphrase: bool, read_replica: str | None = None):
     """Serve the sync API for devices under /api/v1 and the console at / over HTTPS."""
     import uvicorn
 
@@ -435,9 +438,11 @@ def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_ke
         raise click.UsageError("--insecure-http cannot be combined with --tls-cert/--tls-key.")
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together.")
+    replica_cli.check_read_replica(db_path, read_replica)    # imported at the end of this module
     from bank import district
     if db.is_url(db_path) and district.is_district(db_path):
-        _serve_district(db_path, host, port, tls_cert, tls_key, insecure_http, no_daily_expiry, key_dir, ask_passphrase)
+        _serve_district(db_path, host, port, tls_cert, tls_key, insecure_http, no_daily_expiry, key_dir, ask_passphrase,
+                        read_replica=read_replica)
         return
     app_fp = None
     keys = _keys(db_path, key_dir, ask_passphrase)     # a URL store without a key directory: refused here
@@ -453,7 +458,8 @@ def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_ke
         finally:
             conn.close()
     # opens, migrates, loads the key: a bad database or key fails here
-    app = server.create_app(db_path, keys, tls_fingerprint=app_fp, daily_expiry=not no_daily_expiry)
+    app = server.create_app(db_path, keys, tls_fingerprint=app_fp, daily_expiry=not no_daily_expiry,
+                            read_replica=read_replica)
     server.configure_logging()
     # Listen before saying it started: a busy port is one line and exit 1, not "已启动" followed
     # by uvicorn's error. uvicorn serves on this very socket, so nothing can take the port between.
@@ -471,7 +477,8 @@ def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_ke
 
 
 def _serve_district(url: str, host: str, port: int, tls_cert: Path | None, tls_key: Path | None, insecure_http: bool,
-                    no_daily_expiry: bool, key_dir: Path | None, ask_passphrase: bool) -> None:
+                    no_daily_expiry: bool, key_dir: Path | None, ask_passphrase: bool, *,
+                    read_replica: str | None = None) -> None:
     """``serve`` on a district store: every community at /c/CODE/ (office.district_server)."""
     import uvicorn
 
@@ -486,7 +493,8 @@ def _serve_district(url: str, host: str, port: int, tls_cert: Path | None, tls_k
         tls.check_pair(tls_cert, tls_key)
         app_fp = tls.fingerprint(tls_cert)
     keys = _keys(url, key_dir, ask_passphrase)
-    app = district_server.create_district_app(url, keys, tls_fingerprint=app_fp, daily_expiry=not no_daily_expiry)
+    app = district_server.create_district_app(url, keys, tls_fingerprint=app_fp, daily_expiry=not no_daily_expiry,
+                                              read_replica=read_replica)
     server.configure_logging()
     sock = _listen(host, port)
     config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning",
@@ -1057,3 +1065,4 @@ main.add_command(import_group)
 from . import registration_cli  # noqa: E402,F401
 from . import routine_cli  # noqa: E402,F401  (expire, passbook: the year's routine)
 from . import district_cli  # noqa: E402,F401  (community add, community list: a district store)
+from . import replica_cli  # noqa: E402,F401  (failover; serve --read-replica is checked there)
