@@ -197,3 +197,28 @@ def test_a_district_server_reads_each_community_on_the_replica(pair, tmp_path, r
                 assert f"{other}社区" not in page
         finally:
             pg_kit.resume_replay(replica)
+
+
+def test_bad_replica_options_and_a_failover_onto_a_standby_are_refused(site, pair, tmp_path):
+    from click.testing import CliRunner
+
+    from office.cli import main
+    _primary, replica = pair
+    _console, _browser, url = site
+    runner = CliRunner()
+    r = runner.invoke(main, ["serve", "--db", url, "--read-replica", "db2:5432", "--insecure-http"])
+    assert r.exit_code == 2 and "--read-replica 须为 PostgreSQL 副本的地址" in r.output
+    r = runner.invoke(main, ["serve", "--db", str(tmp_path / "x.sqlite"), "--read-replica", url, "--insecure-http"])
+    assert r.exit_code == 2 and "只读副本只用于 PostgreSQL" in r.output
+    r = runner.invoke(main, ["failover", "--db", str(tmp_path / "x.sqlite"), "--by", "演练"])
+    assert r.exit_code == 1 and "故障切换只用于 PostgreSQL" in r.output and "Traceback" not in r.output
+    name = url.split("/")[3].split("?")[0]
+    r = runner.invoke(main, ["failover", "--db", replica.url(name, pg_kit.APP), "--by", "演练"])
+    assert r.exit_code == 1 and "仍是只读副本" in r.output and "Traceback" not in r.output
+    r = runner.invoke(main, ["failover", "--db", url, "--by", " "])
+    assert r.exit_code == 2 and "--by" in r.output
+    conn = db.connect(url, migrate=False)
+    try:
+        assert conn.execute("SELECT count(*) FROM audit_log WHERE action = 'store.failover'").fetchone()[0] == 0
+    finally:
+        conn.close()
