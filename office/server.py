@@ -272,7 +272,7 @@ def configure_logging() -> None:
     """One JSON object per request on stderr (uvicorn's own access log is turned off)."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    for logger in (log, logging.getLogger("office.expiry")):
+    for logger in (log, logging.getLogger("office.expiry"), logging.getLogger("office.console")):
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False

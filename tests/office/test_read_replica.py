@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from bank import audit, db, keystore
+from bank import audit, db, keystore, replication
 from office import district_server, server
 from tests import district_kit, pg_kit
 from tests.office.console_kit import CSRF, Browser, TestClient
@@ -75,8 +75,16 @@ def _audit_page(browser) -> str:
     return r.text
 
 
-def test_every_marked_page_answers_from_the_replica(site, caplog):
-    console, browser, _url = site
+def test_every_marked_page_answers_from_the_replica(site, pair, caplog):
+    console, browser, url = site
+    primary, replica = pair
+    name = url.split("/")[3].split("?")[0]
+    for server_, expected in ((primary, None), (replica, 0.0)):
+        conn = db.connect(server_.url(name, pg_kit.APP), readonly=True)
+        try:
+            assert replication.standby_lag(conn) == expected     # a primary: None; a caught-up standby: 0
+        finally:
+            conn.close()
     caplog.set_level(logging.WARNING, logger="office.console")
     for path in MARKED:
         r = browser.get(path)
