@@ -73,7 +73,7 @@ def failover_cmd(db_url, by: str, old_primary: str):
     click.echo(f"已记录故障切换:{url} 现在是主库(时间线 {done.timeline},日志位置 {done.lsn}),已写入{where}。")
     click.echo("接下来请办理:")
     click.echo(f"  1. 停止原来的办公室服务,改用新主库重新启动:python -m office serve --db '{url}' …"
-               "(systemd:修改 mpb-office 服务的 --db 后 systemctl restart);原来的 --read-replica 先去掉,"
+               "(systemd:修改 mpb-office 或 mpb-district 服务的 --db 后 systemctl restart);原来的 --read-replica 先去掉,"
                "等新的副本建好后再加上。")
     click.echo("  2. 原主库不要再启动为主库:它可能有副本没来得及收到的最后几秒的数据,两边会分叉。"
                "把它清空后用 pg_basebackup 重新建成新主库的副本。")
