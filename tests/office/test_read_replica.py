@@ -79,12 +79,15 @@ def test_every_marked_page_answers_from_the_replica(site, pair, caplog):
     console, browser, url = site
     primary, replica = pair
     name = url.split("/")[3].split("?")[0]
-    for server_, expected in ((primary, None), (replica, 0.0)):
+    pg_kit.wait_caught_up(primary, replica)          # the login's session, written on the primary
+    lags = {}
+    for which, server_ in (("primary", primary), ("replica", replica)):
         conn = db.connect(server_.url(name, pg_kit.APP), readonly=True)
         try:
-            assert replication.standby_lag(conn) == expected     # a primary: None; a caught-up standby: 0
+            lags[which] = replication.standby_lag(conn)
         finally:
             conn.close()
+    assert lags["primary"] is None and 0.0 <= lags["replica"] < 5   # a primary is no standby; seconds behind
     caplog.set_level(logging.WARNING, logger="office.console")
     for path in MARKED:
         r = browser.get(path)
@@ -157,7 +160,7 @@ def test_the_replica_down_pages_answer_from_the_primary(site, pair, caplog):
         started = time.monotonic()
         page = _audit_page(browser)
         assert "副本四号" in page and NOTE not in page
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 5         # no waiting on the dead replica (libpq: 10 s)
         assert any("failed" in r.getMessage() for r in caplog.records)
         assert browser.get("/").status_code == 200
     finally:
