@@ -20,8 +20,12 @@ demo: setup
 	$(PY) -m office tour --db $(DEMO_DIR)/community.sqlite
 	$(PY) -m demo --dir $(DEMO_DIR)
 
+# One test process per core (pytest-xdist), each file's tests in one process (--dist loadfile) so
+# module fixtures are built once; every process starts its own PostgreSQL cluster.
+PYTEST_PARALLEL ?= -n auto --dist loadfile
+
 test: setup lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(PYTEST_PARALLEL)
 
 # The guard rails: ruff, and the import contracts of docs/architecture.md (import-linter).
 lint: setup
@@ -30,7 +34,7 @@ lint: setup
 
 # For developers: skip the slow end-to-end tests (CI runs everything through `make test`).
 test-fast: setup lint
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q $(PYTEST_PARALLEL) -m "not slow"
 
 # The fast suite with the wall clock just before midnight in Chongqing at the end of a week and
 # of a month (libfaketime, as an offset so the server and CLI subprocesses share one clock): a
@@ -60,7 +64,8 @@ bench: setup
 screenshots: setup
 	$(PY) -m demo screenshots tablet --out docs/screenshots
 	$(PY) -m demo screenshots kiosk --out docs/screenshots
-	MPB_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_console_browser.py tests/e2e/test_routine_browser.py
+	MPB_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_console_browser.py tests/e2e/test_routine_browser.py \
+		tests/e2e/test_district_browser.py
 
 setup: deps $(VENV)/.installed
 

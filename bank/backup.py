@@ -189,8 +189,12 @@ def make_backup(db_path: str | Path, to_dir: str | Path, *, keep: int | None = N
 
     Returns (the backup, its summary, the backups removed). The copy is written under a
     ``.partial`` name, checked, flushed to disk and only then renamed into place, so a backup
-    that exists is a backup that passed.
+    that exists is a backup that passed. A ``postgresql://`` URL: bank.pg_backup (pg_dump of
+    the URL's schema, checked the same way).
     """
+    if is_url(db_path):
+        from . import pg_backup
+        return pg_backup.make_backup(db_path, to_dir, keep=keep, now=now)
     db_path, to_dir = Path(db_path), Path(to_dir)
     now = now or clock.now_utc()
     if keep is not None and keep < 1:
@@ -385,6 +389,10 @@ def exclusive(db_path: str | Path):
 def check_not_in_use(db_path: str | Path) -> None:
     """Refuse now (BackupError) if a server serves the store (a SQLite file or a URL's schema) or,
     for a SQLite file, a process is writing it."""
+    if is_url(db_path):      # the URL's schema may hold no store yet (a restore drill)
+        from . import pg_backup
+        with pg_backup.exclusive(db_path):
+            return
     with exclusive(db_location(db_path)):
         pass
 
@@ -436,9 +444,16 @@ class RestorePlan:
         return lines
 
 
-def plan_restore(backup_file: str | Path, db_path: str | Path) -> RestorePlan:
-    """Check the backup and read what it would replace; nothing is written."""
+def plan_restore(backup_file: str | Path, db_path: str | Path, *, allow_other: bool = False) -> RestorePlan:
+    """Check the backup and read what it would replace; nothing is written. A ``postgresql://``
+    URL: bank.pg_backup (``allow_other``: a backup of another community may replace this one)."""
+    if is_url(db_path):
+        from . import pg_backup
+        return pg_backup.plan_restore(backup_file, db_path, allow_other=allow_other)
     backup_file, db_path = Path(backup_file), Path(db_path)
+    if _starts_with(backup_file, b"PGDMP"):
+        raise BackupError(f"{backup_file} 是 PostgreSQL 数据库的备份,不能恢复到 SQLite 文件。",
+                          f"{backup_file} is a backup of a PostgreSQL store: it cannot be restored into a SQLite file")
     summary = verify(backup_file)
     current, problem = None, None
     if db_path.exists():
@@ -456,12 +471,24 @@ def plan_restore(backup_file: str | Path, db_path: str | Path) -> RestorePlan:
     return RestorePlan(backup_file, summary, db_path, current, problem)
 
 
+def _starts_with(path: Path, magic: bytes) -> bool:
+    """Whether a file begins with a format's magic bytes (a PostgreSQL dump, a SQLite file)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(magic)) == magic
+    except OSError:
+        return False
+
+
 def restore(plan: RestorePlan, *, by: str, now: dt.datetime | None = None) -> Path | None:
     """Replace the store by the backup of ``plan``; return where the replaced store was set aside.
 
     Refuses while the store is in use. The backup is copied (SQLite's backup API) beside the
     store, flushed, renamed into place; then the restore is recorded in it.
     """
+    if is_url(getattr(plan, "url", None)):
+        from . import pg_backup
+        return pg_backup.restore(plan, by=by, now=now)
     if not by.strip():
         raise BackupError("必须写明操作人。", "say who restores (--by)")
     now = now or clock.now_utc()

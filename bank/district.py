@@ -72,7 +72,12 @@ def _with_search_path(url: str, schema: str) -> str:
     options = " ".join(v for k, v in query if k == "options")
     options = (_SEARCH_PATH.sub("", options).strip() + f" -c search_path={schema}").strip()
     query = [(k, v) for k, v in query if k != "options"] + [("options", options)]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="/", quote_via=quote)))
+    out = urlunsplit(parts._replace(query=urlencode(query, safe="/", quote_via=quote)))
+    # urlunsplit drops the "//" of an empty host ("postgresql:///db": libpq's default host),
+    # which libpq then cannot read: put it back
+    if not out.startswith(f"{parts.scheme}://"):
+        out = f"{parts.scheme}://{out[len(parts.scheme) + 1:]}"
+    return out
 
 
 def community_url(url: str, code: str) -> str:
@@ -234,15 +239,20 @@ def new_community(url: str, *, code: str, name: str, app_role: str | None = None
 
 
 def add_community(url: str, *, code: str, name: str, compounds: Iterable[CompoundPlan],
-                  now: dt.datetime | None = None, keys=None, app_role: str | None = None) -> Entry:
+                  now: dt.datetime | None = None, keys=None, app_role: str | None = None,
+                  catalog: dict | None = None) -> Entry:
     """Found a new community in the district store at ``url``: its schema (migrated), its code
-    and name, its compounds with their service points and review groups, and its issuing key
-    (written to ``keys``, a bank.keystore.KeyStore, default $MPB_KEY_DIR). Refused, writing
-    nothing, for a bad or taken code or name or a bad compound list."""
-    from . import cards, keystore
+    and name, its compounds with their service points and review groups, its issuing key
+    (written to ``keys``, a bank.keystore.KeyStore, default $MPB_KEY_DIR) and its residents'
+    convention: ``catalog`` (bank.convention's catalog file format), by default the model one,
+    in force from the founding day; the community amends it afterwards as its own. Refused,
+    writing nothing, for a bad or taken code or name, a bad compound list or a bad catalog."""
+    from . import cards, convention, keystore
     now = now or clock.now_utc()
     compounds = list(compounds)
     check_new(code, name, compounds)
+    catalog = convention.load_file() if catalog is None else catalog
+    convention.validate(catalog)
     keys = keys or keystore.for_store(None)
     with new_community(url, code=code, name=name, app_role=app_role, now=now) as store_url:
         conn = db.connect(store_url)
@@ -253,6 +263,7 @@ def add_community(url: str, *, code: str, name: str, compounds: Iterable[Compoun
                 for c in compounds:
                     community.add_compound(conn, c.name, c.buildings, service_point=c.service_point)
                 cards.create_issuing_key(conn, now=now)
+                convention.install(conn, catalog, effective_from=clock.local_date(now), note="建社区时的居民公约", now=now)
         finally:
             conn.close()
     return Entry(code, name.strip(), store_url)

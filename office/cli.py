@@ -11,6 +11,7 @@ import copy
 import datetime as dt
 import functools
 import json
+import os
 import sqlite3
 import sys
 import time
@@ -214,13 +215,21 @@ def _demo_line(summary) -> str:
 
 @main.command("migrate")
 @db_option()
+@click.option("--app-role", default=None,
+              help="PostgreSQL: the role the office runs as gets its rights here (never UPDATE/DELETE on the ledger).")
 @key_options
 @plain_errors
-def migrate_cmd(db_path: Path, key_dir: Path | None, ask_passphrase: bool):
+def migrate_cmd(db_path: Path, app_role: str | None, key_dir: Path | None, ask_passphrase: bool):
     """Upgrade a database to this program's schema version; move an issuing private key that an
     older database still holds into its key file (and wipe it from the database file)."""
+    if app_role is not None and not db.is_url(db_path):
+        raise click.UsageError("--app-role 只用于 PostgreSQL 数据库 (--app-role is for a postgresql:// store).")
     conn = _connect_with_keys(db_path, key_dir, ask_passphrase, new=True)
     click.echo(f"数据库已是第 {db.user_version(conn)} 版 (schema up to date).")
+    if app_role is not None:
+        from bank import pg
+        pg.grant_app_role(conn, app_role)
+        click.echo(f"已授权数据库角色 {app_role} 读写,台账只增不改 (role {app_role} granted; the ledger stays append-only).")
     if conn.execute("SELECT count(*) FROM issuing_keys WHERE private_key IS NOT NULL").fetchone()[0]:
         on_file = db.engine(conn) == "sqlite"
         if on_file:
@@ -416,19 +425,31 @@ def _certificate_for_codes(db_path: Path, conn) -> str:
               help="Plain HTTP, for development on 127.0.0.1 only (devices refuse it anywhere else).")
 @click.option("--no-daily-expiry", is_flag=True,
               help="Do not run the expiry at 02:00 local each day (when mpb-office-expire.timer does it).")
+@click.option("--pool-size", type=click.IntRange(1, 1000), default=None,
+              help="PostgreSQL only: connections in this process's pool, shared by every community "
+                   "(default 10, or $MPB_POOL_SIZE).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="PostgreSQL only: serve with this many worker processes.")
 @click.option("--read-replica", "read_replica", default=None, metavar="URL",
               help="A streaming replica of the PostgreSQL store (postgresql://...): the console's read-only "
                    "pages (dashboard, figures, reports, audit) read it; sessions and writes stay on --db.")
 @key_options
 @plain_errors
 def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_key: Path | None, insecure_http: bool,
-              no_daily_expiry: bool, key_dir: Path | None, ask_passphrase: bool, read_replica: str | None = None):
+              no_daily_expiry: bool, pool_size: int | None, workers: int, key_dir: Path | None, ask_passphrase: bool,
+              read_replica: str | None = None):
     """Serve the sync API for devices under /api/v1 and the console at / over HTTPS."""
     import uvicorn
 
     from bank import community, devices
 
     from . import server, tls
+    _pool_options(db_path, pool_size)
+    if workers > 1 and not db.is_url(db_path):
+        click.echo("错误:--workers 只用于 PostgreSQL 数据库(postgresql://…);SQLite 文件同一时间只能有一个写入者,"
+                   "请用一个进程服务。 (Error: --workers needs a postgresql:// store; a SQLite file is served by one "
+                   "process.)", err=True)
+        sys.exit(2)
 
     if insecure_http and host != "127.0.0.1":
         click.echo(f"错误:--insecure-http 只能和 --host 127.0.0.1 一起用(本机开发),不能用于 {host}。"
@@ -439,10 +460,15 @@ def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_ke
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together.")
     replica_cli.check_read_replica(db_path, read_replica)    # imported at the end of this module
+    if read_replica and workers > 1:     # each worker builds its own app (office.workers) and reads it there
+        import os
+
+        from . import workers as worker_kit
+        os.environ[worker_kit.ENV_READ_REPLICA] = read_replica
     from bank import district
     if db.is_url(db_path) and district.is_district(db_path):
         _serve_district(db_path, host, port, tls_cert, tls_key, insecure_http, no_daily_expiry, key_dir, ask_passphrase,
-                        read_replica=read_replica)
+                        workers, read_replica=read_replica)
         return
     app_fp = None
     keys = _keys(db_path, key_dir, ask_passphrase)     # a URL store without a key directory: refused here
@@ -458,8 +484,12 @@ def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_ke
         finally:
             conn.close()
     # opens, migrates, loads the key: a bad database or key fails here
-    app = server.create_app(db_path, keys, tls_fingerprint=app_fp, daily_expiry=not no_daily_expiry,
+    app = server.create_app(db_path, keys, tls_fingerprint=app_fp, daily_expiry=not no_daily_expiry and workers == 1,
                             read_replica=read_replica)
+    if workers > 1:     # the check is done: the workers build their own apps (office.workers)
+        from bank import backup
+        backup.release_serving_lock(app.state.serving_lock)
+        app = None
     server.configure_logging()
     # Listen before saying it started: a busy port is one line and exit 1, not "已启动" followed
     # by uvicorn's error. uvicorn serves on this very socket, so nothing can take the port between.
@@ -473,11 +503,47 @@ def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_ke
         click.echo(f"证书指纹 (certificate SHA-256): {tls.spaced(app_fp)}", err=True)
     else:
         click.echo("注意:明文 HTTP,仅供本机开发 (plain HTTP, development on this machine only)", err=True)
+    if workers > 1:
+        _run_workers(db_path, sock, host, port, tls_cert, tls_key, app_fp, workers, key_dir, keys, no_daily_expiry)
+        return
     uvicorn.Server(config).run(sockets=[sock])
 
 
+def _run_workers(url: str, sock, host: str, port: int, tls_cert, tls_key, app_fp, workers: int, key_dir, keys,
+                 no_daily_expiry: bool) -> None:
+    """uvicorn's supervisor with ``workers`` processes on the socket already bound; the daily expiry
+    runs here, in the supervising process, once a day for all of them (office.workers)."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from . import workers as worker_kit
+    worker_kit.environment(url, app_fp, key_dir, getattr(keys, "passphrase", None))
+    config = uvicorn.Config("office.workers:app", factory=True, host=host, port=port, workers=workers,
+                            access_log=False, log_level="warning",
+                            ssl_certfile=str(tls_cert) if app_fp else None, ssl_keyfile=str(tls_key) if app_fp else None)
+    jobs = [] if no_daily_expiry else worker_kit.daily_expiry(url)
+    click.echo(f"{workers} 个工作进程 ({workers} worker processes)", err=True)
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        for job in jobs:
+            job.stop()
+
+
+def _pool_options(db_path, pool_size: int | None) -> None:
+    """``--pool-size`` reaches office.pool through the environment (as every worker would read it)."""
+    if pool_size is None:
+        return
+    if not db.is_url(db_path):
+        click.echo("错误:--pool-size 只用于 PostgreSQL 数据库(postgresql://…);SQLite 文件不用连接池。"
+                   " (Error: --pool-size is for a postgresql:// store only; a SQLite file has no pool.)", err=True)
+        sys.exit(2)
+    from . import pool
+    os.environ[pool.ENV_SIZE] = str(pool_size)
+
+
 def _serve_district(url: str, host: str, port: int, tls_cert: Path | None, tls_key: Path | None, insecure_http: bool,
-                    no_daily_expiry: bool, key_dir: Path | None, ask_passphrase: bool, *,
+                    no_daily_expiry: bool, key_dir: Path | None, ask_passphrase: bool, workers: int = 1, *,
                     read_replica: str | None = None) -> None:
     """``serve`` on a district store: every community at /c/CODE/ (office.district_server)."""
     import uvicorn
@@ -493,8 +559,10 @@ def _serve_district(url: str, host: str, port: int, tls_cert: Path | None, tls_k
         tls.check_pair(tls_cert, tls_key)
         app_fp = tls.fingerprint(tls_cert)
     keys = _keys(url, key_dir, ask_passphrase)
-    app = district_server.create_district_app(url, keys, tls_fingerprint=app_fp, daily_expiry=not no_daily_expiry,
-                                              read_replica=read_replica)
+    app = None
+    if workers == 1:
+        app = district_server.create_district_app(url, keys, tls_fingerprint=app_fp, daily_expiry=not no_daily_expiry,
+                                                  read_replica=read_replica)
     server.configure_logging()
     sock = _listen(host, port)
     config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning",
@@ -506,6 +574,9 @@ def _serve_district(url: str, host: str, port: int, tls_cert: Path | None, tls_k
                err=True)
     if app_fp:
         click.echo(f"证书指纹 (certificate SHA-256): {tls.spaced(app_fp)}", err=True)
+    if workers > 1:
+        _run_workers(url, sock, host, port, tls_cert, tls_key, app_fp, workers, key_dir, keys, no_daily_expiry)
+        return
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -777,15 +848,25 @@ def quarantine_reject_cmd(db_path: Path, case_id: int, by: str, reason: str):
               help="Directory for the backups, on a second disk (made if missing).")
 @click.option("--keep", type=click.IntRange(1, 100000), default=None,
               help="Keep only the newest N backups of this store in that directory.")
+@click.option("--all", "every", is_flag=True,
+              help="A district store (--db postgresql://...): back up every community, one file each.")
 @plain_errors
-def backup_cmd(db_path: Path, to_dir: Path, keep: int | None):
+def backup_cmd(db_path: Path, to_dir: Path, keep: int | None, every: bool):
     """An online copy of the store, checked before it is kept (the server may keep running)."""
     from bank import backup
-    path, summary, removed = backup.make_backup(db_path, to_dir, keep=keep)
-    click.echo(f"备份完成,检查通过 (backup written and checked): {path}")
-    click.echo(f"  {summary.describe()}")
-    if removed:
-        click.echo(f"  已删除较旧的 {len(removed)} 份备份 (pruned): {', '.join(p.name for p in removed)}")
+    stores = [db_path]
+    if every:
+        from bank import district
+        if not db.is_url(db_path) or not district.has_directory(db_path):
+            raise BankError("--all 只能用于区级数据库(postgresql://…)。", "--all is for a district store (postgresql://...)",
+                            code="invalid_input")
+        stores = [e.url for e in district.communities(db_path)]
+    for store in stores:
+        path, summary, removed = backup.make_backup(store, to_dir, keep=keep)
+        click.echo(f"备份完成,检查通过 (backup written and checked): {path}")
+        click.echo(f"  {summary.describe()}")
+        if removed:
+            click.echo(f"  已删除较旧的 {len(removed)} 份备份 (pruned): {', '.join(p.name for p in removed)}")
 
 
 @main.command("restore")
@@ -794,14 +875,16 @@ def backup_cmd(db_path: Path, to_dir: Path, keep: int | None):
 @db_option()
 @click.option("--yes", is_flag=True, help="Really replace the store; without it, only say what would be replaced.")
 @click.option("--by", "by", default=None, help="Who restores (recorded in the store); default: the login name.")
+@click.option("--other-community", "other", is_flag=True,
+              help="PostgreSQL: allow a backup of another community to replace this one.")
 @plain_errors
-def restore_cmd(backup_file: Path, db_path: Path, yes: bool, by: str | None):
+def restore_cmd(backup_file: Path, db_path: Path, yes: bool, by: str | None, other: bool):
     """Replace the store by a backup (the server must be stopped); the replaced store is kept."""
     import getpass
 
     from bank import backup
     backup.check_not_in_use(db_path)
-    plan = backup.plan_restore(backup_file, db_path)
+    plan = backup.plan_restore(backup_file, db_path, allow_other=other)
     for line in plan.describe():
         click.echo(line)
     if not yes:
@@ -809,7 +892,7 @@ def restore_cmd(backup_file: Path, db_path: Path, yes: bool, by: str | None):
                    err=True)
         sys.exit(1)
     aside = backup.restore(plan, by=by or getpass.getuser())
-    click.echo(f"已恢复 (restored) {db_path}"
+    click.echo(f"已恢复 (restored) {db.shown(db_path)}"
                + (f";原来的数据库保留在 (the replaced store is kept as) {aside}" if aside else ""))
     click.echo("启动办公室服务后,各设备下次同步时会重新上传备份之后的记录 "
                "(devices re-send what the backup lacks at their next sync)")
@@ -916,7 +999,8 @@ def user_group():
 
 @user_group.command("add")
 @db_option()
-@click.option("--role", required=True, type=click.Choice(["office", "council", "reviewer", "merchant"]))
+@click.option("--role", required=True, type=click.Choice(["office", "council", "reviewer", "merchant", "district"]),
+              help="district: a district user, on the district store itself (--db URL without --community).")
 @click.option("--name", required=True, help="Log-in name (shown in the audit log).")
 @click.option("--compound", "compound_id", type=int, default=None, help="A reviewer's compound (optional check).")
 @click.option("--reviewer", "reviewer_id", type=int, default=None,
@@ -934,6 +1018,10 @@ def user_add_cmd(db_path: Path, role: str, name: str, compound_id: int | None, r
         password = lines[0] if lines else ""
     else:
         password = click.prompt("密码 (password)", hide_input=True, confirmation_prompt=True)
+    if role == "district" and db.is_url(db_path):
+        from bank import district
+        if district.is_district(db_path):       # district users live in the directory schema
+            db_path = district.directory_url(db_path)
     conn = db.connect(db_path)
     with db.transaction(conn):
         uid = users.add_user(conn, name=name, role=role, password=password, compound_id=compound_id,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from bank import db, district
+from bank import convention, db, district
 from bank.errors import InvalidInput
 
 from .cli import STORE, _echo_json, _keys, key_options, main, plain_errors
@@ -37,13 +37,17 @@ def community_group():
               default=None, help="A UTF-8 text file, one compound a line: NAME,BUILDINGS[,SERVICE POINT].")
 @click.option("--compound", "compound_args", multiple=True, metavar="NAME,BUILDINGS[,SERVICE POINT]",
               help="A compound (repeat for each); instead of --compounds.")
+@click.option("--convention", "convention_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="The community's residents' convention (a catalog file); default: the model one.")
 @click.option("--app-role", default=None, help="The PostgreSQL role the office runs as (gets its rights here).")
 @key_options
 @plain_errors
 def community_add_cmd(db_url, code: str, name: str, compounds_file: Path | None, compound_args: tuple[str, ...],
-                      app_role: str | None, key_dir: Path | None, ask_passphrase: bool):
-    """Found a community in a district store: its schema, compounds and service points, issuing key."""
+                      convention_file: Path | None, app_role: str | None, key_dir: Path | None, ask_passphrase: bool):
+    """Found a community in a district store: its schema, compounds and service points, issuing key
+    and residents' convention (in force from today)."""
     url = _district_url(db_url)
+    catalog = convention.load_file(convention_file) if convention_file is not None else None
     if (compounds_file is None) == (not compound_args):
         raise click.UsageError("请用 --compounds 文件或 --compound 列出小区(二选一)"
                                " (give the compounds with --compounds FILE or --compound, one of the two).")
@@ -53,7 +57,8 @@ def community_add_cmd(db_url, code: str, name: str, compounds_file: Path | None,
     keys = _keys(url, key_dir, ask_passphrase, new=True)
     if not district.has_directory(url):
         district.create(url, app_role=app_role)
-    entry = district.add_community(url, code=code, name=name, compounds=compounds, keys=keys, app_role=app_role)
+    entry = district.add_community(url, code=code, name=name, compounds=compounds, keys=keys, app_role=app_role,
+                                   catalog=catalog)
     click.echo(f"已建立社区 {entry.code} {entry.name}(小区 {len(compounds)} 个,发卡密钥在 {keys.directory})。"
                f" (community {entry.code} founded with {len(compounds)} compounds; "
                f"use --db URL --community {entry.code} with the other commands)")
@@ -75,3 +80,27 @@ def community_list_cmd(db_url, as_json: bool):
     click.echo("代码\t名称")
     for e in entries:
         click.echo(f"{e.code}\t{e.name}")
+
+
+@main.command("district-report")
+@click.option("--db", "db_url", required=True, type=STORE, help="The district store (postgresql://...).")
+@click.option("--month", required=True, help="The month, e.g. 2026-11 (Beijing time).")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the PDF.")
+@plain_errors
+def district_report_cmd(db_url, month: str, out: Path):
+    """The monthly district report (PDF): every community's figures for a month, the totals line."""
+    from bank import clock, district_figures, periods
+
+    from .district import report
+    url = _district_url(db_url)
+    period = periods.month(month)
+    now = clock.now_utc()
+    if period.first_day > clock.local_date(now):
+        raise InvalidInput(f"{period.label}还没有到,没有数据。", f"{period.key} is in the future")
+    if not out.parent.is_dir():
+        raise InvalidInput(f"目录 {out.parent} 不存在。", f"no directory {out.parent}")
+    rows = district_figures.table(url, period, now=now)
+    data = report.pdf(rows, period, now=now)
+    out.write_bytes(data)
+    click.echo(f"已写出 {period.label}区级月度报告({len(rows)} 个社区):{out} (district report written)")

@@ -116,7 +116,8 @@ def _prepare(server: Server) -> None:
     """The two roles, and the template database migrated by the owner and granted to the app."""
     from bank import db, pg
     with server.admin() as conn:
-        conn.execute(f"CREATE ROLE {OWNER} LOGIN")
+        # CREATEDB: backups are checked in a throw-away database (bank.pg_backup); as deployed
+        conn.execute(f"CREATE ROLE {OWNER} LOGIN CREATEDB")
         conn.execute(f"CREATE ROLE {APP} LOGIN")
         conn.execute(f"CREATE DATABASE {TEMPLATE} OWNER {OWNER}")
     import psycopg

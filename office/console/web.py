@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bank import attempts, audit, clock, community, db, keystore, money, recorders, reviewers, reviews, users
 from bank.errors import BankError, InvalidInput, NotFound
+from office import pool
 
 log = logging.getLogger("office.console")
 SESSION_COOKIE = "mpb_session"
@@ -189,7 +190,8 @@ class Console:
         self.db_path = db.location(db_path)
         self.keys = keys                 # where the issuing key is, for card issue
         self.clock = clock.now_utc       # the time attempt limits count by (tests move it)
-        self.connections = db.PerThread(self._open)
+        # PostgreSQL: a connection of the process's pool lent per request (office.pool); SQLite: one per thread
+        self.connections = pool.source(self.db_path, self._open, keys, BUSY_TIMEOUT_S)
         self.env = jinja2.Environment(loader=jinja2.PackageLoader("office.console"),
                                       autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
                                       trim_blocks=True, lstrip_blocks=True)
@@ -197,10 +199,13 @@ class Console:
         self.env.filters["yuan"] = money.yuan
         self.env.filters["recorder"] = recorders.label
         self.env.filters["pct"] = _pct
-        self.env.globals["roles"] = users.ROLES
+        self.env.globals["roles"] = {k: users.ROLES[k] for k in users.COMMUNITY_ROLES}   # no district staff here
         self.env.globals["csrf_field"] = _csrf_field
         self.env.globals["action_name"] = audit.action_name
         self._community = None
+        # Who may log in here: a community's staff; the district view (office.district) its own.
+        self.login_roles = users.COMMUNITY_ROLES
+        self.env.globals["login_subtitle"] = "社区办公室 · 道德评议会"
         self.replica = None              # replica_reads.ReplicaReads, with serve --read-replica
 
     def use_read_replica(self, url: str) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import psycopg
 import pytest
 
-from bank import accounts, community, db, district, keystore, ledger
+from bank import accounts, clock, community, convention, db, district, keystore, ledger
 from bank.district import CompoundPlan
-from bank.errors import DatabaseError, InvalidInput
+from bank.errors import DatabaseError, InvalidInput, NotFound
 from tests import district_kit, pg_kit
 from tests.district_kit import COMPOUNDS, T0
 
@@ -164,3 +166,23 @@ def test_compounds_are_read_from_lines(tmp_path):
     with pytest.raises(InvalidInput, match="NAME,BUILDINGS"):
         district.parse_compound("龙海花园")
     assert district.parse_compound("滨江丽景,10") == CompoundPlan("滨江丽景", 10, "滨江丽景党群服务点")
+
+
+def test_a_new_community_has_its_convention_in_force_from_its_founding_day(two):
+    _owner, app, _keys = two
+    conn = db.connect(district.community_url(app, "JS"))
+    founded = clock.local_date(T0)
+    catalog = convention.in_force(conn, founded)
+    assert catalog.effective_from == founded
+    assert len(catalog.items) == len(convention.load_file()["items"])
+    with pytest.raises(NotFound):
+        convention.in_force(conn, founded - dt.timedelta(days=1))
+    conn.close()
+
+
+def test_a_bad_convention_file_is_refused_and_nothing_is_written(two, tmp_path):
+    owner, app, keys = two
+    with pytest.raises(InvalidInput):
+        district.add_community(owner, code="XY", name="新社区", compounds=COMPOUNDS, now=T0, keys=keys,
+                               catalog={"items": "not a list"})
+    assert [e.code for e in district.communities(app)] == ["JS", "LH"]

@@ -125,3 +125,18 @@ def test_demo_district_names_codes_and_seeds(database, tmp_path):
     assert tuple(conn.execute("SELECT count(*), sum(points) FROM ledger_entries").fetchone()) == tuple(figures[0])
     conn.close()
     assert "--communities" in run("demo", "--db", tmp_path / "x.sqlite", "--communities", "2", check=2).stderr
+
+
+def test_migrate_grants_the_app_role_of_a_single_community_store_the_app_role_append_only(database, tmp_path):
+    owner, app = database
+    db.connect(owner, create=True).close()   # a store of one community, as demo or restore leaves it
+    out = run("migrate", "--db", owner, "--app-role", pg_kit.APP, check=0, key_dir=tmp_path / "k").stdout
+    assert pg_kit.APP in out and "版" in out
+    conn = db.connect(app, migrate=False)
+    with db.transaction(conn):
+        community.found(conn, code="LH", name="龙海社区")
+    assert community.code(conn) == "LH"
+    conn.close()
+    with psycopg.connect(app) as raw, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        raw.execute("DELETE FROM ledger_entries")
+    assert "--app-role" in run("migrate", "--db", tmp_path / "x.sqlite", "--app-role", "x", check=2).stderr
