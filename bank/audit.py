@@ -37,6 +37,7 @@ ACTION_NAMES = {
     "import.preview": "导入预览", "import.refused": "导入被拒", "import.roster": "导入储户名册", "import.merchants": "导入商户",
     "import.balances": "导入期初余额",
     "expiry.run": "积分到期处理", "passbook.print": "打印积分存折",
+    "store.failover": "数据库故障切换",
 }
 
 
@@ -59,6 +60,7 @@ DETAIL_NAMES = {
     "failures": "连续错误次数", "locked": "已锁定", "minutes": "锁定分钟", "effective_from": "施行日期", "changed": "修改",
     "added": "新增", "removed": "删除", "reason": "原因", "by": "办理人", "device": "设备", "count": "数量",
     "card": "卡", "seq": "设备记录号", "staff": "评议员",
+    "timeline": "时间线", "lsn": "日志位置", "old_primary": "原主库", "epoch": "同步批次",
 }
 #: The first words of a record's target (``account 13``) as a person reads them.
 TARGET_NAMES = {

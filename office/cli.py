@@ -430,10 +430,14 @@ def _certificate_for_codes(db_path: Path, conn) -> str:
                    "(default 10, or $MPB_POOL_SIZE).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="PostgreSQL only: serve with this many worker processes.")
+@click.option("--read-replica", "read_replica", default=None, metavar="URL",
+              help="A streaming replica of the PostgreSQL store (postgresql://...): the console's read-only "
+                   "pages (dashboard, figures, reports, audit) read it; sessions and writes stay on --db.")
 @key_options
 @plain_errors
 def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_key: Path | None, insecure_http: bool,
-              no_daily_expiry: bool, pool_size: int | None, workers: int, key_dir: Path | None, ask_passphrase: bool):
+              no_daily_expiry: bool, pool_size: int | None, workers: int, key_dir: Path | None, ask_passphrase: bool,
+              read_replica: str | None = None):
     """Serve the sync API for devices under /api/v1 and the console at / over HTTPS."""
     import uvicorn
 
@@ -455,10 +459,16 @@ def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_ke
         raise click.UsageError("--insecure-http cannot be combined with --tls-cert/--tls-key.")
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together.")
+    replica_cli.check_read_replica(db_path, read_replica)    # imported at the end of this module
+    if read_replica and workers > 1:     # each worker builds its own app (office.workers) and reads it there
+        import os
+
+        from . import workers as worker_kit
+        os.environ[worker_kit.ENV_READ_REPLICA] = read_replica
     from bank import district
     if db.is_url(db_path) and district.is_district(db_path):
         _serve_district(db_path, host, port, tls_cert, tls_key, insecure_http, no_daily_expiry, key_dir, ask_passphrase,
-                        workers)
+                        workers, read_replica=read_replica)
         return
     app_fp = None
     keys = _keys(db_path, key_dir, ask_passphrase)     # a URL store without a key directory: refused here
@@ -474,7 +484,8 @@ def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_ke
         finally:
             conn.close()
     # opens, migrates, loads the key: a bad database or key fails here
-    app = server.create_app(db_path, keys, tls_fingerprint=app_fp, daily_expiry=not no_daily_expiry and workers == 1)
+    app = server.create_app(db_path, keys, tls_fingerprint=app_fp, daily_expiry=not no_daily_expiry and workers == 1,
+                            read_replica=read_replica)
     if workers > 1:     # the check is done: the workers build their own apps (office.workers)
         from bank import backup
         backup.release_serving_lock(app.state.serving_lock)
@@ -532,7 +543,8 @@ def _pool_options(db_path, pool_size: int | None) -> None:
 
 
 def _serve_district(url: str, host: str, port: int, tls_cert: Path | None, tls_key: Path | None, insecure_http: bool,
-                    no_daily_expiry: bool, key_dir: Path | None, ask_passphrase: bool, workers: int = 1) -> None:
+                    no_daily_expiry: bool, key_dir: Path | None, ask_passphrase: bool, workers: int = 1, *,
+                    read_replica: str | None = None) -> None:
     """``serve`` on a district store: every community at /c/CODE/ (office.district_server)."""
     import uvicorn
 
@@ -549,7 +561,8 @@ def _serve_district(url: str, host: str, port: int, tls_cert: Path | None, tls_k
     keys = _keys(url, key_dir, ask_passphrase)
     app = None
     if workers == 1:
-        app = district_server.create_district_app(url, keys, tls_fingerprint=app_fp, daily_expiry=not no_daily_expiry)
+        app = district_server.create_district_app(url, keys, tls_fingerprint=app_fp, daily_expiry=not no_daily_expiry,
+                                                  read_replica=read_replica)
     server.configure_logging()
     sock = _listen(host, port)
     config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning",
@@ -1140,3 +1153,4 @@ main.add_command(import_group)
 from . import registration_cli  # noqa: E402,F401
 from . import routine_cli  # noqa: E402,F401  (expire, passbook: the year's routine)
 from . import district_cli  # noqa: E402,F401  (community add, community list: a district store)
+from . import replica_cli  # noqa: E402,F401  (failover; serve --read-replica is checked there)

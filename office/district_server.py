@@ -104,8 +104,10 @@ class DistrictApp:
     """The ASGI app of a district server (``python -m office serve --db URL`` on a district store)."""
 
     def __init__(self, url: str, keys: keystore.KeyStore | None = None, *, tls_fingerprint: str | None = None,
-                 now: Callable[[], dt.datetime] = clock.now_utc, daily_expiry: bool = False):
+                 now: Callable[[], dt.datetime] = clock.now_utc, daily_expiry: bool = False,
+                 read_replica: str | None = None):
         self.url = url
+        self.read_replica = read_replica         # a streaming replica of the district store, or None
         self.keys = keys or keystore.for_store(None)
         self.tls_fingerprint = tls_fingerprint
         self.now = now
@@ -129,8 +131,9 @@ class DistrictApp:
                         devices.record_office_fingerprint(conn, self.tls_fingerprint)
                 finally:
                     conn.close()
+            replica = district.community_url(self.read_replica, entry.code) if self.read_replica else None
             app = server.create_app(entry.url, self.keys, tls_fingerprint=self.tls_fingerprint, now=self.now,
-                                    daily_expiry=self.daily_expiry)
+                                    daily_expiry=self.daily_expiry, read_replica=replica)
             self.apps[entry.code] = Prefixed(app, COMMUNITY_PREFIX + entry.code)
             return self.apps[entry.code]
 
@@ -201,9 +204,13 @@ def mount_district(app: DistrictApp, url: str, keys: keystore.KeyStore | None = 
 
 
 def create_district_app(url: str, keys: keystore.KeyStore | None = None, *, tls_fingerprint: str | None = None,
-                        now: Callable[[], dt.datetime] = clock.now_utc, daily_expiry: bool = False) -> DistrictApp:
-    """The district server's app for the district store at ``url`` (every community started now)."""
-    app = DistrictApp(url, keys, tls_fingerprint=tls_fingerprint, now=now, daily_expiry=daily_expiry)
+                        now: Callable[[], dt.datetime] = clock.now_utc, daily_expiry: bool = False,
+                        read_replica: str | None = None) -> DistrictApp:
+    """The district server's app for the district store at ``url`` (every community started now);
+    ``read_replica``: a streaming replica of that store (each community's read-only console pages
+    read their schema there)."""
+    app = DistrictApp(url, keys, tls_fingerprint=tls_fingerprint, now=now, daily_expiry=daily_expiry,
+                      read_replica=read_replica)
     mount_district(app, url, keys, now=now)
     return app
 

@@ -49,14 +49,17 @@ def _body_schema(description: str) -> dict:
 
 
 def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tls_fingerprint: str | None = None,
-               now: Callable[[], dt.datetime] = clock.now_utc, daily_expiry: bool = False) -> FastAPI:
+               now: Callable[[], dt.datetime] = clock.now_utc, daily_expiry: bool = False,
+               read_replica: str | None = None) -> FastAPI:
     """The app serving one community store (opened and migrated now, so a bad path fails early).
 
     ``keys``: where the issuing private key is (default: :func:`bank.keystore.for_store`);
     ``tls_fingerprint``: the SHA-256 of the certificate the server presents (None for plain HTTP
     on this machine, and in-process tests); an enrolling device must have seen exactly that one;
     ``now``: the office's clock for the sync API (tests move it; a server uses the real one);
-    ``daily_expiry``: run the expiry at 02:00 local every day in a thread of its own (``serve``).
+    ``daily_expiry``: run the expiry at 02:00 local every day in a thread of its own (``serve``);
+    ``read_replica``: the URL of a streaming replica of a PostgreSQL store, which the console's
+    read-only pages read while it may be read (office.console.replica_reads).
     """
     db_path = db.location(db_path)           # a SQLite file, or a postgresql:// URL (kept as text)
     keys = keys or keystore.for_store(db_path)
@@ -227,6 +230,10 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tl
     console = console_ui.mount(app, db_path, keys)   # the console (HTML) at /, login at /login
     console.clock = now                               # one clock for the API and the console
     weakref.finalize(app, console.connections.close_all)
+    if read_replica:
+        console.use_read_replica(read_replica)
+        weakref.finalize(app, console.replica.close_all)
+        app.router.on_shutdown.append(console.replica.close_all)
 
     def shut_down() -> None:    # uvicorn's shutdown (and a TestClient's exit): close the sessions
         connections.close_all()
@@ -272,7 +279,7 @@ def configure_logging() -> None:
     """One JSON object per request on stderr (uvicorn's own access log is turned off)."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    for logger in (log, logging.getLogger("office.expiry")):
+    for logger in (log, logging.getLogger("office.expiry"), logging.getLogger("office.console")):
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False

@@ -23,6 +23,7 @@ from bank import district, keystore
 
 ENV_DB = "MPB_SERVE_DB"
 ENV_TLS = "MPB_SERVE_TLS_FINGERPRINT"
+ENV_READ_REPLICA = "MPB_SERVE_READ_REPLICA"     # serve --read-replica (office.console.replica_reads)
 
 
 def app():
@@ -31,10 +32,12 @@ def app():
     url = os.environ[ENV_DB]
     fingerprint = os.environ.get(ENV_TLS) or None
     keys = keystore.for_store(url)
+    replica = os.environ.get(ENV_READ_REPLICA) or None
     server.configure_logging()
     if district.is_district(url):
-        return district_server.create_district_app(url, keys, tls_fingerprint=fingerprint, daily_expiry=False)
-    return server.create_app(url, keys, tls_fingerprint=fingerprint, daily_expiry=False)
+        return district_server.create_district_app(url, keys, tls_fingerprint=fingerprint, daily_expiry=False,
+                                                   read_replica=replica)
+    return server.create_app(url, keys, tls_fingerprint=fingerprint, daily_expiry=False, read_replica=replica)
 
 
 def environment(url: str, fingerprint: str | None, key_dir, passphrase: str | bytes | None) -> None:

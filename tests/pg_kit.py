@@ -132,3 +132,91 @@ def stop(server: Server) -> None:
     subprocess.run(_as_postgres([str(server.bin / "pg_ctl"), "-D", str(server.directory / "data"),
                                  "-m", "immediate", "-w", "stop"]), capture_output=True)
     shutil.rmtree(server.directory, ignore_errors=True)
+
+
+# --- a streaming replica (issue 13: read replica and failover) --------------------------------
+# initdb --auth=trust already writes `local replication all trust` and `host replication all
+# 127.0.0.1/32 trust` into pg_hba.conf, and PostgreSQL 15's defaults are wal_level=replica and
+# max_wal_senders=10: a pg_kit primary needs nothing more to be copied and streamed from.
+
+def _cluster_options(port: int, socket_dir: Path) -> str:
+    """As :func:`start` runs a cluster (a standby needs max_connections at least the primary's)."""
+    return (f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+
+
+def start_replica(primary: Server) -> Server:
+    """An asynchronous streaming replica of ``primary``: ``pg_basebackup -R`` (standby.signal and
+    primary_conninfo written for us) into a new temp directory, started on another free port with
+    hot_standby on (the default), so it answers read-only queries while it replays."""
+    directory = Path(tempfile.mkdtemp(prefix="mpb-pg-replica-"))
+    (directory / "socket").mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(directory, "postgres", "postgres")
+        shutil.chown(directory / "socket", "postgres", "postgres")
+    replica = Server(directory, _free_port(), primary.bin)
+    data = directory / "data"
+    run = {"check": True, "capture_output": True, "text": True}
+    try:
+        subprocess.run(_as_postgres([str(primary.bin / "pg_basebackup"), "-D", str(data), "-R", "-X", "stream",
+                                     "-c", "fast", "-h", str(primary.socket_dir), "-p", str(primary.port),
+                                     "-U", "postgres", "--no-sync"]), **run)
+        start_cluster(replica)
+    except subprocess.CalledProcessError as exc:
+        log = (directory / "log").read_text() if (directory / "log").exists() else ""
+        shutil.rmtree(directory, ignore_errors=True)
+        raise RuntimeError(f"the replica did not start: {exc.stderr}\n{log}") from None
+    return replica
+
+
+def start_cluster(server: Server) -> None:
+    """Start (again) a cluster made by :func:`start` or :func:`start_replica` that was stopped."""
+    subprocess.run(_as_postgres([str(server.bin / "pg_ctl"), "-D", str(server.directory / "data"),
+                                 "-l", str(server.directory / "log"), "-o",
+                                 _cluster_options(server.port, server.socket_dir), "-w", "start"]),
+                   check=True, capture_output=True, text=True)
+
+
+def stop_cluster(server: Server, mode: str = "fast") -> None:
+    """Stop a cluster but keep its files (``immediate``: as a crash, no shutdown checkpoint)."""
+    subprocess.run(_as_postgres([str(server.bin / "pg_ctl"), "-D", str(server.directory / "data"),
+                                 "-m", mode, "-w", "stop"]), check=True, capture_output=True, text=True)
+
+
+def replay_lsn(replica: Server) -> str:
+    with replica.admin() as conn:
+        return conn.execute("SELECT pg_last_wal_replay_lsn()").fetchone()[0]
+
+
+def wait_caught_up(primary: Server, replica: Server, timeout: float = 20.0) -> float:
+    """Wait until the replica has replayed everything the primary has written so far; returns the
+    seconds that took (the replica's lag, as measured). The target is the insert position, not
+    pg_current_wal_lsn: a pg_kit cluster runs synchronous_commit=off, so a commit's WAL may not be
+    written out yet (the WAL writer does it within wal_writer_delay, 200 ms)."""
+    import time
+    started = time.monotonic()
+    with primary.admin() as conn:
+        target = conn.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]
+    with replica.admin() as conn:
+        while True:
+            if conn.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (str(target),)).fetchone()[0]:
+                return time.monotonic() - started
+            if time.monotonic() - started > timeout:
+                raise TimeoutError(f"the replica did not replay up to {target} in {timeout} s")
+            time.sleep(0.02)
+
+
+def pause_replay(replica: Server) -> None:
+    with replica.admin() as conn:
+        conn.execute("SELECT pg_wal_replay_pause()")
+
+
+def resume_replay(replica: Server) -> None:
+    with replica.admin() as conn:
+        conn.execute("SELECT pg_wal_replay_resume()")
+
+
+def promote(replica: Server) -> None:
+    """``pg_ctl promote -w``: the replica ends recovery and becomes a primary (a new timeline)."""
+    subprocess.run(_as_postgres([str(replica.bin / "pg_ctl"), "-D", str(replica.directory / "data"),
+                                 "-w", "promote"]), check=True, capture_output=True, text=True)

@@ -145,7 +145,7 @@ def register(app: FastAPI, console: Console) -> None:
     app.add_route("/password", password_page, methods=["GET"])
     app.add_route("/password", change_password, methods=["POST"])
 
-    @console.page(*web.STAFF)
+    @console.page(*web.STAFF, replica=True)
     def audit_view(ctx: web.Ctx):
         q = ctx.request.query_params
         actor = web.text(q, "actor", "操作人", max_len=20, required=False)

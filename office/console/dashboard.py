@@ -12,7 +12,7 @@ from .web import Console
 
 
 def register(app: FastAPI, console: Console) -> None:
-    @console.page(*web.STAFF)
+    @console.page(*web.STAFF, replica=True)
     def dashboard(ctx: web.Ctx):
         now = ctx.clock()
         months = figures.last_months(clock.local_date(now))

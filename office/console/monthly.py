@@ -13,7 +13,7 @@ from .web import Console
 
 
 def register(app: FastAPI, console: Console) -> None:
-    @console.page(*web.EVERYONE_BUT_MERCHANTS)
+    @console.page(*web.EVERYONE_BUT_MERCHANTS, replica=True)
     def monthly(ctx: web.Ctx):
         q = ctx.request.query_params
         month = periods.month(web.text(q, "month", "月份", max_len=7, required=False) or periods.current_month(ctx.clock()).key)
@@ -82,12 +82,12 @@ def register(app: FastAPI, console: Console) -> None:
         ctx.audit("tip.follow_up", f"tip {tid}", {"status": tips.STATUSES[status]})
         return web.back(form, "/monthly", "tips"), f"举报 {tid} 已更新为“{tips.STATUSES[status]}”。"
 
-    @console.page(*web.STAFF)
+    @console.page(*web.STAFF, replica=True)
     def table_pdf(ctx: web.Ctx):
         month = periods.month(web.text(ctx.request.query_params, "month", "月份", max_len=7))
         return web.pdf_response(reports.monthly_pdf(ctx.conn, month), f"兑换统计-{month.key}.pdf")
 
-    @console.page(*web.STAFF)
+    @console.page(*web.STAFF, replica=True)
     def table_xlsx(ctx: web.Ctx):
         month = periods.month(web.text(ctx.request.query_params, "month", "月份", max_len=7))
         return web.xlsx_response(reports.monthly_xlsx(ctx.conn, month), f"兑换统计-{month.key}.xlsx")

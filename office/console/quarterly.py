@@ -20,7 +20,7 @@ def register(app: FastAPI, console: Console) -> None:
         raw = web.text(q, "quarter", "季度", max_len=6, required=False)
         return periods.quarter(raw) if raw else periods.previous_quarter(now)
 
-    @console.page(*web.STAFF)
+    @console.page(*web.STAFF, replica=True)
     def quarterly(ctx: web.Ctx):
         q = ctx.request.query_params
         quarter = quarter_of(q, ctx.clock())
@@ -86,7 +86,7 @@ def register(app: FastAPI, console: Console) -> None:
         return (web.back(form, "/quarterly", "postings", quarter=quarter.key),
                 f"{postings.compound_name(ctx.conn, compound_id)}公示期为 {p.opens_on} 至 {p.closes_on}。")
 
-    @console.page(*web.STAFF)
+    @console.page(*web.STAFF, replica=True)
     def posting_pdf(ctx: web.Ctx):
         q = ctx.request.query_params
         kind = web.choice(q, "kind", "公示类型", postings.KINDS) if q.get("kind") else "quarterly"
@@ -96,7 +96,7 @@ def register(app: FastAPI, console: Console) -> None:
         data = reports.posting_pdf(ctx.conn, period, compound_id, kind=kind, posting=p)
         return web.pdf_response(data, f"公示-{period.key}-{compound_id}.pdf")
 
-    @console.page(*web.STAFF)
+    @console.page(*web.STAFF, replica=True)
     def boards_pdf(ctx: web.Ctx):
         quarter = quarter_of(ctx.request.query_params, ctx.clock())
         return web.pdf_response(reports.boards_pdf(ctx.conn, quarter), f"红黑榜-{quarter.key}.pdf")

@@ -8,6 +8,7 @@ and turns a bank refusal into a page with the reason (status 400) with nothing w
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hmac
@@ -53,6 +54,7 @@ class Ctx:
     user: users.User
     csrf: str
     clock: typing.Callable[[], dt.datetime] = clock.now_utc
+    replica_lag: float | None = None     # seconds, when ``conn`` is the read replica (replica_reads)
 
     def require(self, *roles: str) -> None:
         if self.user.role not in roles:
@@ -204,6 +206,12 @@ class Console:
         # Who may log in here: a community's staff; the district view (office.district) its own.
         self.login_roles = users.COMMUNITY_ROLES
         self.env.globals["login_subtitle"] = "社区办公室 · 道德评议会"
+        self.replica = None              # replica_reads.ReplicaReads, with serve --read-replica
+
+    def use_read_replica(self, url: str) -> None:
+        """Pages marked ``replica=True`` read the streaming replica at ``url`` (when it may be read)."""
+        from .replica_reads import ReplicaReads
+        self.replica = ReplicaReads(url, self.keys)
 
     def _open(self):
         conn = db.connect(self.db_path, migrate=False, busy_timeout=BUSY_TIMEOUT_S)
@@ -225,6 +233,8 @@ class Console:
         flash = None
         if request is not None and request.cookies.get(FLASH_COOKIE):
             flash = urllib.parse.unquote(request.cookies[FLASH_COOKIE])[:300]
+        values.setdefault("replica_note", REPLICA_NOTE if ctx and self.replica and self.replica.note(ctx.replica_lag)
+                          else "")
         html = self.env.get_template(template).render(
             user=ctx.user if ctx else None, csrf=ctx.csrf if ctx else "", community=self.community_name(),
             path=request.url.path if request else "", flash=flash,
@@ -274,8 +284,11 @@ class Console:
         nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse("/login?" + urllib.parse.urlencode({"next": nxt}), status_code=303)
 
-    def page(self, *roles: str):
-        """A GET screen: ``func(ctx, **path_params) -> Response``; runs in the thread pool."""
+    def page(self, *roles: str, replica: bool = False):
+        """A GET screen: ``func(ctx, **path_params) -> Response``; runs in the thread pool.
+
+        ``replica``: the page only reads (no audit record, no attempt count, nothing), so with a
+        read replica configured it reads the replica (:meth:`_from_replica`)."""
         roles = roles or ("office", "council", "reviewer", "merchant")
 
         def wrap(func):
@@ -287,6 +300,10 @@ class Console:
                 ctx = Ctx(request, self.conn(), s.user, s.csrf, self.clock)
                 try:
                     ctx.require(*roles)
+                    if replica and self.replica is not None:
+                        answered = self._from_replica(func, ctx)
+                        if answered is not None:
+                            return answered
                     return func(ctx, **request.path_params)
                 except (Forbidden, reviews.NotAllowed) as exc:
                     return self.error_page(ctx, exc.zh, 403)
@@ -304,6 +321,25 @@ class Console:
                     return self.error_page(ctx, "服务器内部错误,请稍后再试或联系管理员。", 500)
             return route
         return wrap
+
+    def _from_replica(self, func, ctx: Ctx) -> Response | None:
+        """The page answered from the read replica, or None: read the primary instead, because the
+        replica may not be read now (down, promoted, lagging: ReplicaReads.get), or broke mid-page.
+        A page right after an action (it shows the action's flash message) reads the primary: the
+        user must see what they just did, even if the replica has not replayed it yet."""
+        if ctx.request.cookies.get(FLASH_COOKIE):
+            return None
+        got = self.replica.get()
+        if got is None:
+            return None
+        conn, lag = got
+        try:
+            return func(dataclasses.replace(ctx, conn=conn, replica_lag=lag), **ctx.request.path_params)
+        except sqlite3.OperationalError as exc:      # the replica went away, or a replay conflict
+            self.replica.failed(exc)
+        except sqlite3.DatabaseError:   # e.g. a write on a page marked replica=True: a bug to fix
+            log.exception("console page %s failed on the read replica: read the primary", ctx.request.url.path)
+        return None
 
     def action(self, *roles: str, upload_bytes: int = 0, atomic: bool = True):
         """A POST form: ``func(ctx, form, **path_params) -> redirect URL or (URL, message) or Response``.
@@ -399,6 +435,9 @@ def redirect(url: str, message: str | None = None, request: Request | None = Non
     if message:
         set_cookie(response, request, FLASH_COOKIE, urllib.parse.quote(message), max_age=60)
     return response
+
+
+REPLICA_NOTE = "数据可能有几秒延迟"   # a page read from a replica more than a few seconds behind
 
 
 def _pct(value, peak) -> int:

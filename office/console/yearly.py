@@ -18,7 +18,7 @@ def register(app: FastAPI, console: Console) -> None:
         raw = web.text(data, "year", "年份", max_len=4, required=False)
         return periods.year(raw or clock.local_date(now).year)
 
-    @console.page(*web.STAFF)
+    @console.page(*web.STAFF, replica=True)
     def yearly(ctx: web.Ctx):
         year = year_of(ctx.request.query_params, ctx.clock())
         noms = honours.nominations(ctx.conn, int(year.key))
