@@ -67,3 +67,18 @@ def populate(conn, code: str, name: str, *, marker: str) -> dict:
         for user, role in USERS.items():
             users.add_user(conn, name=user, role=role, password=PASSWORD)
     return {"noodles": noodles, "bowl": bowl, "people": people}
+
+
+def run(*args, check=None, key_dir=None):
+    """``python -m office ARGS`` as a process (keys in ``key_dir`` if given); with ``check`` its exit
+    code must be that. Never a traceback."""
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, "MPB_KEY_DIR": str(key_dir)} if key_dir else None
+    proc = subprocess.run([sys.executable, "-m", "office", *map(str, args)], capture_output=True, text=True,
+                          timeout=600, env=env)
+    if check is not None:
+        assert proc.returncode == check, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr + proc.stdout
+    return proc

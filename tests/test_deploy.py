@@ -78,3 +78,14 @@ def test_the_daily_expiry_unit_expires_the_served_store_at_two_in_the_morning_ch
     assert Path(db(args)).parent.as_posix() in unit("mpb-office-expire.service")["Service"]["ReadWritePaths"]
     timer = unit("mpb-office-expire.timer")["Timer"]
     assert timer["OnCalendar"] == "*-*-* 02:00:00 Asia/Shanghai" and timer["Persistent"] == "true"
+
+
+def test_the_nightly_district_backup_unit_backs_up_every_community_onto_the_mounted_disk():
+    package, args = command("mpb-district-backup.service")
+    assert (package, args[0]) == ("office", "backup") and "--all" in args and "--keep" in args
+    assert args[args.index("--db") + 1].startswith("postgresql://")
+    to = args[args.index("--to") + 1]
+    service = unit("mpb-district-backup.service")
+    assert to.startswith(service["Unit"]["RequiresMountsFor"] + "/") and to in service["Service"]["ReadWritePaths"]
+    timer = unit("mpb-district-backup.timer")["Timer"]
+    assert timer["OnCalendar"].startswith("*-*-* 03:") and timer["Persistent"] == "true"

@@ -270,15 +270,3 @@ def test_a_copy_that_fails_its_checks_is_not_kept_and_a_drill_restores_into_an_e
         assert _count(drill) == _count(single.path)
     finally:
         pg_server.drop_database("drill")
-
-
-def test_the_nightly_district_backup_unit_backs_up_every_community_onto_the_mounted_disk():
-    from tests.test_deploy import command, unit
-    package, args = command("mpb-district-backup.service")
-    assert (package, args[0]) == ("office", "backup") and "--all" in args and "--keep" in args
-    assert args[args.index("--db") + 1].startswith("postgresql://")
-    to = args[args.index("--to") + 1]
-    service = unit("mpb-district-backup.service")
-    assert to.startswith(service["Unit"]["RequiresMountsFor"] + "/") and to in service["Service"]["ReadWritePaths"]
-    timer = unit("mpb-district-backup.timer")["Timer"]
-    assert timer["OnCalendar"].startswith("*-*-* 03:") and timer["Persistent"] == "true"

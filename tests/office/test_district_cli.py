@@ -4,25 +4,13 @@ on a district store (subprocesses, real PostgreSQL)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import psycopg
 import pytest
 
 from bank import community, db, demo, district
 from tests import district_kit, pg_kit
-
-
-def run(*args, check=None, key_dir=None):
-    env = {**os.environ, "MPB_KEY_DIR": str(key_dir)} if key_dir else None
-    proc = subprocess.run([sys.executable, "-m", "office", *map(str, args)], capture_output=True, text=True,
-                          timeout=600, env=env)
-    if check is not None:
-        assert proc.returncode == check, (proc.returncode, proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr + proc.stdout
-    return proc
+from tests.district_kit import run
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from bank import db, district, money
 from office import district_server
 from tests import district_view_kit as kit
 from tests.office.pdf_kit import pdf_text
-from tests.office.test_district_cli import run
+from tests.district_kit import run
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
