@@ -23,6 +23,9 @@ from terminal.flow import Step, TerminalFlow
 from tests.kiosk.conftest import enrol_kiosk
 from tests.sync.kit import enrol_tablet
 
+# The sync suite runs on both office engines (tests/conftest.py: town, store_location).
+pytestmark = pytest.mark.engines("sqlite", "postgresql")
+
 
 def _down():
     class Down:

@@ -14,6 +14,9 @@ from sync import client, replica
 
 from .kit import count, enrol_tablet, office_balance
 
+# The sync suite runs on both office engines (tests/conftest.py: town, store_location).
+pytestmark = pytest.mark.engines("sqlite", "postgresql")
+
 NOON = dt.datetime(2026, 3, 2, 4, 0, tzinfo=clock.UTC)   # 12:00 in Chongqing
 
 

@@ -24,6 +24,9 @@ from terminal.flow import Step, TerminalFlow
 
 from tests.sync.kit import enrol_tablet, office_balance
 
+# The sync suite runs on both office engines (tests/conftest.py: town, store_location).
+pytestmark = pytest.mark.engines("sqlite", "postgresql")
+
 
 def _down():
     class Down:
