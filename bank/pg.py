@@ -14,8 +14,11 @@ the SQL both engines accept; this module translates only what has no common spel
 - ``a IS ?`` / ``a IS NOT ?`` -> ``a IS [NOT] DISTINCT FROM %s``;
 - ``INSERT OR IGNORE`` -> ``INSERT ... ON CONFLICT DO NOTHING``;
 - ``lastrowid``: an INSERT into a table with an integer key gets ``RETURNING key``;
-- ``BEGIN IMMEDIATE`` -> ``BEGIN`` and a transaction-scoped advisory lock: one writer at a time,
-  as SQLite has it, so the bank's read-check-write steps (caps, balances, refs) stay correct;
+- ``BEGIN IMMEDIATE`` -> ``BEGIN`` and a transaction-scoped advisory lock of the connection's
+  schema: one writer at a time per store (per community in a district store), as SQLite has it,
+  so the bank's read-check-write steps (caps, balances, refs) stay correct (READ COMMITTED: every
+  statement after the lock sees what the previous writer committed); a plain ``BEGIN`` (a reader's
+  one snapshot) -> ``BEGIN ISOLATION LEVEL REPEATABLE READ``;
 - the schema: the numbered SQLite migrations of bank.schema are translated statement by statement
   (:func:`ddl`); triggers have their PL/pgSQL form here, by name, and a step with a trigger this
   module does not know is refused, so the two schemas cannot drift apart silently.
@@ -43,7 +46,18 @@ from .errors import DatabaseError
 from .schema import MIGRATIONS, statements
 
 APPLICATION_ID = 0x4D504231
-WRITE_LOCK = APPLICATION_ID  # the advisory lock key of "the writer"
+# The writer's advisory lock is keyed by the connection's schema: (WRITE_LOCK, hashtext(schema)).
+# A district store holds one community per schema (bank.district), and one community's writer
+# must not wait for another's; within one schema there is still one writer at a time, as SQLite
+# has it. The two-integer form is its own key space, and its class differs from the serving
+# lock's (bank.backup.SERVING_LOCK_CLASS), so the three claims never collide.
+WRITE_LOCK = APPLICATION_ID
+_LOCK_WRITER = "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))"
+
+
+def lock_writer(raw) -> None:
+    """Take the writer's lock of the connection's schema for the rest of its transaction."""
+    raw.execute(_LOCK_WRITER, (WRITE_LOCK,))
 
 # Tables that only ever grow (the SQLite triggers refuse UPDATE/DELETE; here privileges too).
 APPEND_ONLY = {"ledger_entries": ("UPDATE", "DELETE", "TRUNCATE"), "audit_log": ("UPDATE", "DELETE", "TRUNCATE"),
@@ -345,11 +359,17 @@ class Cursor:
             if query.strip().upper() == "BEGIN IMMEDIATE":
                 self.raw.execute("BEGIN")
                 try:
-                    self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                    lock_writer(self.raw)
                 except psycopg.Error:
                     # as SQLite's BEGIN IMMEDIATE: a writer that gave up is not left in a transaction
                     self.raw.execute("ROLLBACK")
                     raise
+                return self
+            if query.strip().upper() == "BEGIN":
+                # a plain BEGIN is a reader's "one snapshot" (a pull: balances, the deny list and
+                # applied_seq agree), as SQLite's deferred transaction gives it; PostgreSQL's
+                # default, READ COMMITTED, takes a new snapshot for every statement
+                self.raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
                 return self
             named = isinstance(params, dict)
             q = translate(query, named)
@@ -541,7 +561,7 @@ def upgrade(conn: Connection) -> int:
     for number in range(1, len(MIGRATIONS) + 1):
         try:
             with raw.transaction():
-                raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                lock_writer(raw)
                 version = user_version(conn)  # another process may have migrated meanwhile
                 if version > len(MIGRATIONS):
                     raise _too_new(version)
