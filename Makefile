@@ -60,7 +60,8 @@ bench: setup
 screenshots: setup
 	$(PY) -m demo screenshots tablet --out docs/screenshots
 	$(PY) -m demo screenshots kiosk --out docs/screenshots
-	MPB_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_console_browser.py tests/e2e/test_routine_browser.py
+	MPB_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_console_browser.py tests/e2e/test_routine_browser.py \
+		tests/e2e/test_district_browser.py
 
 setup: deps $(VENV)/.installed
 

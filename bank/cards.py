@@ -285,3 +285,8 @@ def reissue_revoked(conn: sqlite3.Connection, card_id: str, *, account_id: int |
     if card.status == "active":
         raise InvalidInput(f"卡号 {card_id} 仍然有效;遗失或损坏请办理挂失补办。", f"card {card_id} is still active")
     return reissue(conn, card_id, reason="reissued", now=now)
+
+
+def holder_count(conn: sqlite3.Connection) -> int:
+    """How many accounts hold an active card (card holders, on the dashboard and the district view)."""
+    return conn.execute("SELECT count(DISTINCT account_id) FROM cards WHERE status = 'active'").fetchone()[0]

@@ -336,3 +336,17 @@ def parse_enrol_qr(text: str) -> tuple[str, str, str | None]:
         rest, _, last = rest.rpartition("#")
     parse_code(last)
     return rest, last, fingerprint
+
+
+SILENT_HOURS = 24
+
+
+def silent(conn: sqlite3.Connection, now: dt.datetime, hours: int = SILENT_HOURS) -> list[sqlite3.Row]:
+    """Active devices whose last sync (push or pull) is older than ``hours`` or that never synced."""
+    limit = clock.to_text(now - dt.timedelta(hours=hours))
+    # The later of two times, written as CASE: SQLite's two-argument max() is PostgreSQL's greatest().
+    push, pull = "coalesce(last_push_at, '')", "coalesce(last_pull_at, '')"
+    last_sync = f"CASE WHEN {push} > {pull} THEN {push} ELSE {pull} END"
+    return conn.execute(
+        f"SELECT device_id, kind, label, merchant_id, service_point_id, {last_sync} AS last_sync FROM devices "
+        f"WHERE status = 'active' AND {last_sync} < ? ORDER BY device_id", (limit,)).fetchall()

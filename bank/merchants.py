@@ -311,3 +311,22 @@ def offers_of(conn: sqlite3.Connection, merchant_id: int, *, active_only: bool =
     if active_only:
         sql += " AND active = 1 AND (SELECT status FROM merchants m WHERE m.merchant_id = offers.merchant_id) = 'active'"
     return [_offer(row) for row in conn.execute(sql + " ORDER BY offer_id", (merchant_id,))]
+
+
+def donated_by_month(conn: sqlite3.Connection, start: str, end: str | None = None) -> dict[str, int]:
+    """{local month "2026-11": value in fen of the goods and services redeemed} for redemptions
+    recorded in [start, end) (UTC texts), net of reversed redemptions: what merchants donated."""
+    sql = ("SELECT strftime('%Y-%m', e.recorded_at, '+8 hours'), sum(e.quantity * " + value_sql() + ") "
+           "FROM ledger_entries e JOIN offers o USING (offer_id) WHERE e.kind = 'redemption' AND e.recorded_at >= ? ")
+    args: list = [start]
+    if end is not None:
+        sql += "AND e.recorded_at < ? "
+        args.append(end)
+    sql += "AND NOT EXISTS (SELECT 1 FROM ledger_entries r WHERE r.reverses_entry_id = e.entry_id) GROUP BY 1"
+    return {m: v for m, v in conn.execute(sql, args).fetchall()}
+
+
+def monthly_commitment_fen(conn: sqlite3.Connection) -> int:
+    """What the community's merchants together commit to donate a month, in fen (a setting)."""
+    from . import settings
+    return settings.get(conn, "merchants.monthly_commitment_yuan") * 100

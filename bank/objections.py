@@ -58,6 +58,9 @@ _COLUMNS = ("objection_id, account_id, entry_id, points_held, source, reason, ra
             "assigned_to, findings, ruling, ruling_note, ruled_by, answer, filed_by, updated_at")
 
 
+OPEN_STATUSES = "(" + ", ".join(f"'{s}'" for s in OPEN) + ")"     # OPEN as SQL
+
+
 def _text(value, what_zh: str, what_en: str, *, limit: int = MAX_TEXT) -> str:
     value = value.strip() if isinstance(value, str) else ""
     if not value or len(value) > limit:
@@ -179,7 +182,7 @@ def search(conn: sqlite3.Connection, *, status: str = "", account_id: int | None
           "JOIN accounts a USING (account_id) WHERE 1 = 1"
     args: list = []
     if status == "open":
-        sql += " AND o.status IN ('raised', 'assigned', 'investigated')"
+        sql += f" AND o.status IN {OPEN_STATUSES}"
     elif status:
         sql += " AND o.status = ?"
         args.append(status)
@@ -190,3 +193,8 @@ def search(conn: sqlite3.Connection, *, status: str = "", account_id: int | None
         sql += " AND a.compound_id = ?"
         args.append(compound_id)
     return [Objection(*r) for r in conn.execute(sql + " ORDER BY o.objection_id DESC LIMIT ?", (*args, limit))]
+
+
+def open_count(conn: sqlite3.Connection) -> int:
+    """How many objections are not settled yet (as ``search(status="open")`` lists them)."""
+    return conn.execute(f"SELECT count(*) FROM objections WHERE status IN {OPEN_STATUSES}").fetchone()[0]

@@ -129,6 +129,13 @@ REWRITES = {
     "UPDATE devices SET last_request_time = strftime(":
         f"UPDATE devices SET last_request_time = {_UTC_SECONDS.format('')} || '.000000Z' "
         f"WHERE last_request_time > {_UTC_SECONDS.format(' + interval ' + chr(39) + '1 day' + chr(39))} || '.000000Z'",
+    # V17: SQLite edits console_users' stored definition to widen its role CHECK; PostgreSQL swaps
+    # the constraint (None: the statement has no PostgreSQL counterpart)
+    "PRAGMA writable_schema = ON": "ALTER TABLE console_users DROP CONSTRAINT console_users_role_check",
+    "UPDATE sqlite_master SET sql = replace(sql, 'CHECK (role IN":
+        "ALTER TABLE console_users ADD CONSTRAINT console_users_role_check "
+        "CHECK (role IN ('office', 'council', 'reviewer', 'merchant', 'district'))",
+    "PRAGMA writable_schema = RESET": None,
 }
 
 _DDL_RULES = [
@@ -144,8 +151,8 @@ _DDL_RULES = [
 ]
 
 
-def ddl(statement: str) -> str:
-    """One statement of a SQLite migration step, as PostgreSQL runs it."""
+def ddl(statement: str) -> str | None:
+    """One statement of a SQLite migration step, as PostgreSQL runs it (None: nothing to run)."""
     statement = re.sub(r"\A(\s*--[^\n]*\n)+", "", statement).strip()
     trigger = re.match(r"CREATE TRIGGER (\w+)", statement)
     if trigger:
@@ -568,7 +575,9 @@ def upgrade(conn: Connection) -> int:
                 if version >= number:
                     continue
                 for statement in statements(MIGRATIONS[number - 1]):
-                    raw.execute(ddl(statement))
+                    translated = ddl(statement)
+                    if translated is not None:
+                        raw.execute(translated)
                 raw.execute("UPDATE mpb_store SET version = %s", (number,))
                 applied = True
         except psycopg.errors.InsufficientPrivilege:

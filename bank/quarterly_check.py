@@ -197,3 +197,17 @@ def summary(conn: sqlite3.Connection, run_id: int) -> dict[str, tuple[int, int]]
         "SELECT kind, sum(cleared_at IS NULL), count(*) FROM anomalies WHERE run_id = ? GROUP BY kind", (run_id,))}
 
 
+# A quarter's verification is due within this many days after the quarter ends.
+DUE_DAYS = 30
+STATUS = {"done": "已核查", "due": "待核查", "overdue": "逾期未核查", "running": "本季度未结束"}
+
+
+def verification_status(conn: sqlite3.Connection, quarter: periods.Period, now: dt.datetime) -> str:
+    """``done`` (a run exists), ``running`` (the quarter is not over), ``due`` (over, less than
+    DUE_DAYS ago) or ``overdue`` (not run DUE_DAYS after the quarter ended)."""
+    if latest_run(conn, quarter.key) is not None:
+        return "done"
+    today = clock.local_date(now)
+    if today <= quarter.last_day:
+        return "running"
+    return "overdue" if today > quarter.last_day + dt.timedelta(days=DUE_DAYS) else "due"

@@ -687,10 +687,27 @@ V16_ENROLMENT_V2 = """
 """
 
 
+V17_DISTRICT_USERS = """
+    -- The district's own staff (role district) log in to the district view; they are kept in the
+    -- directory schema of a district store (bank.district), never in a community's store.
+    -- SQLite widens a CHECK by editing the table's stored definition (its documented way for a
+    -- change that no row can violate; rebuilding the table would trip the foreign keys of
+    -- console_sessions and import_uploads, which cannot be switched off inside a migration's
+    -- transaction). RESET reloads this connection's schema; a connection opened before the
+    -- upgrade keeps the narrower rule until it reopens. PostgreSQL swaps the constraint
+    -- (bank.pg.REWRITES).
+    PRAGMA writable_schema = ON;
+    UPDATE sqlite_master SET sql = replace(sql, 'CHECK (role IN (''office'', ''council'', ''reviewer'', ''merchant''))',
+        'CHECK (role IN (''office'', ''council'', ''reviewer'', ''merchant'', ''district''))')
+        WHERE type = 'table' AND name = 'console_users';
+    PRAGMA writable_schema = RESET;
+"""
+
+
 MIGRATIONS = [V1_COMMUNITY, V2_CATALOG_MERCHANTS_LEDGER, V3_POLICY, V4_DEVICES_SYNC, V5_COUNCIL_CONSOLE,
               V6_REVIEW_MEMBERS, V7_CONSOLE_REVIEWERS, V8_REQUEST_FRESHNESS, V9_CARRIED_VALIDITY,
               V10_ATTEMPT_LIMITS, V11_SETTLEMENT_CHECKS, V12_KEY_FILES, V13_IMPORT_UPLOADS, V14_REGISTRATION,
-              V15_NOTHING_LOST, V16_ENROLMENT_V2]
+              V15_NOTHING_LOST, V16_ENROLMENT_V2, V17_DISTRICT_USERS]
 
 
 def statements(script: str):

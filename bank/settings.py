@@ -41,6 +41,8 @@ SETTINGS = (
             "A card whose redemption took its account below zero at settlement is put on hold."),
     Setting("volunteering.general_item", "ML02",
             "The rule item the volunteer-service form offers first (the general volunteering item)."),
+    Setting("merchants.monthly_commitment_yuan", 30_000,
+            "What the community's merchants together commit to donate each month (yuan of goods and services)."),
     Setting("office.tls_fingerprint", None,
             "The SHA-256 of the certificate the office serves; enrolment codes carry it (set by office serve)."),
 )

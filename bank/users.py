@@ -14,10 +14,15 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 
-from . import clock, merchants, reviewers, settings
+from . import clock, db, merchants, reviewers, settings
 from .errors import InvalidInput, NotFound
 
-ROLES = {"office": "社区办公室", "council": "道德评议会成员", "reviewer": "评议小组成员", "merchant": "商户"}
+ROLES = {"office": "社区办公室", "council": "道德评议会成员", "reviewer": "评议小组成员", "merchant": "商户",
+         "district": "区级工作人员"}
+# Who logs in where: a community's console takes its own staff, the district view (office.district,
+# on the directory schema of a district store, bank.district) the district's staff only.
+COMMUNITY_ROLES = ("office", "council", "reviewer", "merchant")
+DISTRICT_ROLES = ("district",)
 # scrypt at n=2**14 costs ~50 ms: slow enough to hurt guessing from a stolen copy, quick to log in.
 _SCRYPT = dict(n=2**14, r=8, p=1, dklen=32)
 MIN_PASSWORD = 10
@@ -119,7 +124,14 @@ def add_user(conn: sqlite3.Connection, *, name: str, role: str, password: str,
     if not name or len(name) > 20:
         raise InvalidInput("用户名不能为空,且不超过20个字。", "user name must be 1-20 characters")
     if role not in ROLES:
-        raise InvalidInput("角色只能是 office、council、reviewer 或 merchant。", f"unknown role {role!r}")
+        raise InvalidInput("角色只能是 office、council、reviewer、merchant 或 district。", f"unknown role {role!r}")
+    founded = settings.get(conn, "community.code") is not None
+    if role == "district" and founded:
+        raise InvalidInput("区级工作人员只能添加在区级数据库本身(--db 区级地址,不带 --community),不能添加到社区。",
+                           "a district user belongs to the district store itself (no --community), not to a community")
+    if role != "district" and not founded and _is_directory(conn):
+        raise InvalidInput("区级数据库本身只能添加区级工作人员(--role district);社区用户请加 --community 代码。",
+                           "the district store itself holds district users only; add --community CODE for a community user")
     if reviewer_id is not None:
         if role == "merchant":
             raise InvalidInput("商户用户不能关联评议小组成员。", "a merchant user is not a review-group member")
@@ -198,14 +210,23 @@ def end_sessions(conn: sqlite3.Connection, user_id: int, *, now=None) -> int:
 _DUMMY_HASH = hash_password("not a password", salt=b"\0" * 16)
 
 
-def authenticate(conn: sqlite3.Connection, name: str, password: str) -> User | None:
-    """The user if name and password match an active user, else None (same cost either way)."""
+def _is_directory(conn) -> bool:
+    """Whether the store is the directory schema of a district store (bank.district)."""
+    return conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'communities' "
+                        "AND table_schema = current_schema()").fetchone()[0] > 0 \
+        if db.engine(conn) == "postgresql" else False
+
+
+def authenticate(conn: sqlite3.Connection, name: str, password: str,
+                 roles: tuple[str, ...] = COMMUNITY_ROLES) -> User | None:
+    """The user if name and password match an active user of one of ``roles``, else None (same
+    cost either way): a community console passes its roles, the district view the district's."""
     if not isinstance(name, str) or not isinstance(password, str) or len(password) > MAX_PASSWORD:
         return None
     row = conn.execute(f"SELECT {_USER_COLUMNS}, password_hash FROM console_users WHERE name = ?",
                        (name.strip(),)).fetchone()
     ok = check_password(row[7] if row else _DUMMY_HASH, password)
-    if row is None or not ok or not row[5]:
+    if row is None or not ok or not row[5] or row[2] not in roles:
         return None
     return _user(row)
 

@@ -908,7 +908,8 @@ def user_group():
 
 @user_group.command("add")
 @db_option()
-@click.option("--role", required=True, type=click.Choice(["office", "council", "reviewer", "merchant"]))
+@click.option("--role", required=True, type=click.Choice(["office", "council", "reviewer", "merchant", "district"]),
+              help="district: a district user, on the district store itself (--db URL without --community).")
 @click.option("--name", required=True, help="Log-in name (shown in the audit log).")
 @click.option("--compound", "compound_id", type=int, default=None, help="A reviewer's compound (optional check).")
 @click.option("--reviewer", "reviewer_id", type=int, default=None,
@@ -926,6 +927,10 @@ def user_add_cmd(db_path: Path, role: str, name: str, compound_id: int | None, r
         password = lines[0] if lines else ""
     else:
         password = click.prompt("密码 (password)", hide_input=True, confirmation_prompt=True)
+    if role == "district" and db.is_url(db_path):
+        from bank import district
+        if district.is_district(db_path):       # district users live in the directory schema
+            db_path = district.directory_url(db_path)
     conn = db.connect(db_path)
     with db.transaction(conn):
         uid = users.add_user(conn, name=name, role=role, password=password, compound_id=compound_id,

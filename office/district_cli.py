@@ -75,3 +75,27 @@ def community_list_cmd(db_url, as_json: bool):
     click.echo("代码\t名称")
     for e in entries:
         click.echo(f"{e.code}\t{e.name}")
+
+
+@main.command("district-report")
+@click.option("--db", "db_url", required=True, type=STORE, help="The district store (postgresql://...).")
+@click.option("--month", required=True, help="The month, e.g. 2026-11 (Beijing time).")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the PDF.")
+@plain_errors
+def district_report_cmd(db_url, month: str, out: Path):
+    """The monthly district report (PDF): every community's figures for a month, the totals line."""
+    from bank import clock, district_figures, periods
+
+    from .district import report
+    url = _district_url(db_url)
+    period = periods.month(month)
+    now = clock.now_utc()
+    if period.first_day > clock.local_date(now):
+        raise InvalidInput(f"{period.label}还没有到,没有数据。", f"{period.key} is in the future")
+    if not out.parent.is_dir():
+        raise InvalidInput(f"目录 {out.parent} 不存在。", f"no directory {out.parent}")
+    rows = district_figures.table(url, period, now=now)
+    data = report.pdf(rows, period, now=now)
+    out.write_bytes(data)
+    click.echo(f"已写出 {period.label}区级月度报告({len(rows)} 个社区):{out} (district report written)")

@@ -196,6 +196,8 @@ def mount_district(app: DistrictApp, url: str, keys: keystore.KeyStore | None = 
     """The hook of the district view (office.district): build its app for the district store at
     ``url`` and serve it at ``/district/`` with ``app.mount_district(view)``. Until it is built,
     ``/district/`` says that the view is not enabled yet."""
+    from . import district as district_view
+    app.mount_district(district_view.create_app(url, now=options.get("now", clock.now_utc)))
 
 
 def create_district_app(url: str, keys: keystore.KeyStore | None = None, *, tls_fingerprint: str | None = None,

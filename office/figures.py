@@ -10,10 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
-from bank import clock, community, merchants, periods, totals
+from bank import cards, clock, community, devices, merchants, periods, totals
 
-MONTHLY_DONATION_TARGET_FEN = 30_000 * 100
-_LOCAL_MONTH = "strftime('%Y-%m', recorded_at, '+8 hours')"
 
 
 def last_months(today: dt.date, count: int = 12) -> list[str]:
@@ -49,10 +47,7 @@ def awarded_by_product(conn: sqlite3.Connection, start: str, end: str) -> list[t
 def donated_by_month(conn: sqlite3.Connection, months: list[str]) -> list[tuple[str, int]]:
     """(month, value in fen of redeemed goods and services, net of reversed redemptions)."""
     start = clock.to_text(clock.local_midnight(dt.date.fromisoformat(months[0] + "-01")))
-    got = dict(conn.execute(
-        f"SELECT {_LOCAL_MONTH}, sum(e.quantity * {merchants.value_sql()}) FROM ledger_entries e JOIN offers o USING (offer_id) "
-        "WHERE e.kind = 'redemption' AND e.recorded_at >= ? AND NOT EXISTS "
-        "(SELECT 1 FROM ledger_entries r WHERE r.reverses_entry_id = e.entry_id) GROUP BY 1", (start,)).fetchall())
+    got = merchants.donated_by_month(conn, start)
     return [(m, got.get(m, 0)) for m in months]
 
 
@@ -61,7 +56,7 @@ def participation(conn: sqlite3.Connection, now: dt.datetime) -> dict:
     one = lambda sql, *a: conn.execute(sql, a).fetchone()[0]  # noqa: E731
     return {
         "accounts": one("SELECT count(*) FROM accounts WHERE status <> 'closed'"),
-        "card_holders": one("SELECT count(DISTINCT account_id) FROM cards WHERE status = 'active'"),
+        "card_holders": cards.holder_count(conn),
         "members": one("SELECT count(*) FROM members"),
         "active_30d": one("SELECT count(DISTINCT account_id) FROM ledger_entries WHERE recorded_at >= ? "
                           "AND kind IN ('award', 'redemption')", since),
@@ -69,12 +64,6 @@ def participation(conn: sqlite3.Connection, now: dt.datetime) -> dict:
     }
 
 
-def silent_devices(conn: sqlite3.Connection, now: dt.datetime, hours: int = 24) -> list[sqlite3.Row]:
+def silent_devices(conn: sqlite3.Connection, now: dt.datetime, hours: int = devices.SILENT_HOURS) -> list[sqlite3.Row]:
     """Active devices whose last sync (push or pull) is older than ``hours`` or that never synced."""
-    limit = clock.to_text(now - dt.timedelta(hours=hours))
-    # The later of two times, written as CASE: SQLite's two-argument max() is PostgreSQL's greatest().
-    push, pull = "coalesce(last_push_at, '')", "coalesce(last_pull_at, '')"
-    last_sync = f"CASE WHEN {push} > {pull} THEN {push} ELSE {pull} END"
-    return conn.execute(
-        f"SELECT device_id, kind, label, merchant_id, service_point_id, {last_sync} AS last_sync FROM devices "
-        f"WHERE status = 'active' AND {last_sync} < ? ORDER BY device_id", (limit,)).fetchall()
+    return devices.silent(conn, now, hours)

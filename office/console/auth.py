@@ -79,7 +79,7 @@ def register(app: FastAPI, console: Console) -> None:
         client = request.client.host if request.client else "?"
 
         def verify() -> bool:
-            found.append(users.authenticate(conn, name, password))
+            found.append(users.authenticate(conn, name, password, console.login_roles))
             return found[-1] is not None
 
         try:

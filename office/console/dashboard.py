@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bank import alerts, clock, objections, periods
+from bank import alerts, clock, merchants, objections, periods
 
 from .. import figures
 from . import web
@@ -22,10 +22,11 @@ def register(app: FastAPI, console: Console) -> None:
         donated = figures.donated_by_month(ctx.conn, months)
         by_compound = figures.awarded_by_compound(ctx.conn, quarter.start, quarter.end)
         by_product = figures.awarded_by_product(ctx.conn, quarter.start, quarter.end)
+        target = merchants.monthly_commitment_fen(ctx.conn)
         return console.render(
             ctx, "dashboard.html", by_month=by_month, peak=peak, quarter=quarter, donated=donated,
-            donated_peak=max([v for _, v in donated] + [figures.MONTHLY_DONATION_TARGET_FEN]),
-            target=figures.MONTHLY_DONATION_TARGET_FEN, by_compound=by_compound,
+            donated_peak=max([v for _, v in donated] + [target]),
+            target=target, by_compound=by_compound,
             compound_peak=max([a for _, a, _ in by_compound] + [1]), by_product=by_product,
             product_peak=max([v for _, v in by_product] + [1]), people=figures.participation(ctx.conn, now),
             silent=figures.silent_devices(ctx.conn, now), open_alerts=len(alerts.open_alerts(ctx.conn)),

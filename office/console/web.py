@@ -195,10 +195,13 @@ class Console:
         self.env.filters["yuan"] = money.yuan
         self.env.filters["recorder"] = recorders.label
         self.env.filters["pct"] = _pct
-        self.env.globals["roles"] = users.ROLES
+        self.env.globals["roles"] = {k: users.ROLES[k] for k in users.COMMUNITY_ROLES}   # no district staff here
         self.env.globals["csrf_field"] = _csrf_field
         self.env.globals["action_name"] = audit.action_name
         self._community = None
+        # Who may log in here: a community's staff; the district view (office.district) its own.
+        self.login_roles = users.COMMUNITY_ROLES
+        self.env.globals["login_subtitle"] = "社区办公室 · 道德评议会"
 
     def _open(self):
         conn = db.connect(self.db_path, migrate=False, busy_timeout=BUSY_TIMEOUT_S)
