@@ -463,7 +463,7 @@ def run_postgres(args, tmp: Path, rng: random.Random) -> None:
         print(f"  district server up in {time.perf_counter() - started:.1f} s ({workers} worker(s))", flush=True)
         total = len(work) * args.events
         try:
-            sampler = ConnectionSampler(owner_url)
+            sampler = ConnectionSampler(cluster.url() if cluster is not None else owner_url)
             result = night(server.url, work, args.clients)
             peak = sampler.stop()
             verify(urls, args.events, args.tablets)
@@ -510,17 +510,17 @@ def run_sqlite(args, tmp: Path, rng: random.Random) -> None:
         with db.transaction(conn):
             policy.set_policy(conn, None, per_card_daily_cap=10**6, unsynced_cap=10**6)
             users.add_user(conn, name=USER, role="office", password=PASSWORD)
-        tablets = enrol(conn, args.tablets, args.merchants)
+        tablets = enrol(conn, args.sqlite_tablets, args.merchants)
     finally:
         conn.close()
     work = [("", t[0], t[1], make_runs(t, args.accounts, args.events, args.run, rng)) for t in tablets]
     shutil.copy(path, tmp / "ceiling.sqlite")
-    print(f"SQLite, one community: {args.accounts} accounts x {args.merchants} merchants, {args.tablets} tablets x "
+    print(f"SQLite, one community: {args.accounts} accounts x {args.merchants} merchants, {args.sqlite_tablets} tablets x "
           f"{args.events} events, {args.clients} clients", flush=True)
     server = Server(str(path), None)
     try:
         result = night(server.url, work, args.clients)
-        verify({"sqlite": str(path)}, args.events, args.tablets)
+        verify({"sqlite": str(path)}, args.events, args.sqlite_tablets)
         ceiling = raw_schema_rate(tmp / "ceiling.sqlite", [(d, k, b) for _, d, k, bodies in work for b in bodies])
         report_night("SQLite night", result, len(work) * args.events, ceiling)
         pulls = pull_times(str(path), server.url, tmp, args.rounds)
@@ -538,23 +538,28 @@ def main(argv=None) -> None:
     ap.add_argument("--accounts", type=int, default=1100)
     ap.add_argument("--merchants", type=int, default=70)
     ap.add_argument("--tablets", type=int, default=70, help="tablets per community (a district: 14,000 / 200 = 70)")
+    ap.add_argument("--sqlite-tablets", type=int, default=None,
+                    help="tablets of the one SQLite community (default: --tablets)")
     ap.add_argument("--events", type=int, default=200, help="events per tablet")
     ap.add_argument("--run", type=int, default=50, help="events per push")
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=5, help="pulls of each kind")
     ap.add_argument("--pages-rounds", type=int, default=20)
-    ap.add_argument("--max-connections", type=int, default=1000, help="of the cluster started here")
+    ap.add_argument("--max-connections", type=int, default=3000,
+                    help="of the cluster started here (the district server holds a session per community per thread)")
     ap.add_argument("--pg-url", default=None, help="an empty database to build the district in (default: a cluster of its own)")
     ap.add_argument("--no-sqlite", action="store_true")
     args = ap.parse_args(argv)
-    for name in ("communities", "accounts", "merchants", "tablets", "events", "run", "clients", "workers", "rounds",
+    if args.sqlite_tablets is None:
+        args.sqlite_tablets = args.tablets
+    for name in ("communities", "accounts", "merchants", "tablets", "sqlite_tablets", "events", "run", "clients", "workers", "rounds",
                  "pages_rounds"):
         if getattr(args, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.communities > 26 ** 3:
         ap.error("--communities: at most 17,576")
-    if args.tablets > args.merchants:
+    if max(args.tablets, args.sqlite_tablets) > args.merchants:
         ap.error("--tablets: at most one tablet per merchant (--merchants)")
     rng = random.Random(7)
     tmp = Path(tempfile.mkdtemp(prefix="bench-district-"))
