@@ -517,7 +517,7 @@ def connect(url: str, *, create: bool = False, migrate: bool = True, readonly: b
                               **extra)
     except psycopg.Error as exc:
         raise connect_problem(exc, shown) from None
-    raw.adapters.register_loader("bool", _IntBool)
+    prepare_raw(raw)
     conn = Connection(raw)
     conn.url = url
     try:
@@ -552,6 +552,13 @@ def connect(url: str, *, create: bool = False, migrate: bool = True, readonly: b
         conn.close()
         raise DatabaseError(f"无法打开数据库 {shown}:{exc}", f"cannot open database {shown}: {exc}") from None
     return conn
+
+
+def prepare_raw(raw: psycopg.Connection) -> None:
+    """What a raw psycopg connection (autocommit, :func:`_row_factory`, ClientCursor) needs before
+    it is wrapped as a :class:`Connection`: booleans read as SQLite's 1 and 0. Also a pool's
+    ``configure`` (office.pool)."""
+    raw.adapters.register_loader("bool", _IntBool)
 
 
 def user_version(conn: Connection) -> int:

@@ -11,6 +11,7 @@ import copy
 import datetime as dt
 import functools
 import json
+import os
 import sqlite3
 import sys
 import time
@@ -416,16 +417,27 @@ def _certificate_for_codes(db_path: Path, conn) -> str:
               help="Plain HTTP, for development on 127.0.0.1 only (devices refuse it anywhere else).")
 @click.option("--no-daily-expiry", is_flag=True,
               help="Do not run the expiry at 02:00 local each day (when mpb-office-expire.timer does it).")
+@click.option("--pool-size", type=click.IntRange(1, 1000), default=None,
+              help="PostgreSQL only: connections in this process's pool, shared by every community "
+                   "(default 10, or $MPB_POOL_SIZE).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="PostgreSQL only: serve with this many worker processes.")
 @key_options
 @plain_errors
 def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_key: Path | None, insecure_http: bool,
-              no_daily_expiry: bool, key_dir: Path | None, ask_passphrase: bool):
+              no_daily_expiry: bool, pool_size: int | None, workers: int, key_dir: Path | None, ask_passphrase: bool):
     """Serve the sync API for devices under /api/v1 and the console at / over HTTPS."""
     import uvicorn
 
     from bank import community, devices
 
     from . import server, tls
+    _pool_options(db_path, pool_size)
+    if workers > 1 and not db.is_url(db_path):
+        click.echo("错误:--workers 只用于 PostgreSQL 数据库(postgresql://…);SQLite 文件同一时间只能有一个写入者,"
+                   "请用一个进程服务。 (Error: --workers needs a postgresql:// store; a SQLite file is served by one "
+                   "process.)", err=True)
+        sys.exit(2)
 
     if insecure_http and host != "127.0.0.1":
         click.echo(f"错误:--insecure-http 只能和 --host 127.0.0.1 一起用(本机开发),不能用于 {host}。"
@@ -437,7 +449,8 @@ def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_ke
         raise click.UsageError("--tls-cert and --tls-key go together.")
     from bank import district
     if db.is_url(db_path) and district.is_district(db_path):
-        _serve_district(db_path, host, port, tls_cert, tls_key, insecure_http, no_daily_expiry, key_dir, ask_passphrase)
+        _serve_district(db_path, host, port, tls_cert, tls_key, insecure_http, no_daily_expiry, key_dir, ask_passphrase,
+                        workers)
         return
     app_fp = None
     keys = _keys(db_path, key_dir, ask_passphrase)     # a URL store without a key directory: refused here
@@ -453,7 +466,11 @@ def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_ke
         finally:
             conn.close()
     # opens, migrates, loads the key: a bad database or key fails here
-    app = server.create_app(db_path, keys, tls_fingerprint=app_fp, daily_expiry=not no_daily_expiry)
+    app = server.create_app(db_path, keys, tls_fingerprint=app_fp, daily_expiry=not no_daily_expiry and workers == 1)
+    if workers > 1:     # the check is done: the workers build their own apps (office.workers)
+        from bank import backup
+        backup.release_serving_lock(app.state.serving_lock)
+        app = None
     server.configure_logging()
     # Listen before saying it started: a busy port is one line and exit 1, not "已启动" followed
     # by uvicorn's error. uvicorn serves on this very socket, so nothing can take the port between.
@@ -467,11 +484,47 @@ def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_ke
         click.echo(f"证书指纹 (certificate SHA-256): {tls.spaced(app_fp)}", err=True)
     else:
         click.echo("注意:明文 HTTP,仅供本机开发 (plain HTTP, development on this machine only)", err=True)
+    if workers > 1:
+        _run_workers(db_path, sock, host, port, tls_cert, tls_key, app_fp, workers, key_dir, keys, no_daily_expiry)
+        return
     uvicorn.Server(config).run(sockets=[sock])
 
 
+def _run_workers(url: str, sock, host: str, port: int, tls_cert, tls_key, app_fp, workers: int, key_dir, keys,
+                 no_daily_expiry: bool) -> None:
+    """uvicorn's supervisor with ``workers`` processes on the socket already bound; the daily expiry
+    runs here, in the supervising process, once a day for all of them (office.workers)."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from . import workers as worker_kit
+    worker_kit.environment(url, app_fp, key_dir, getattr(keys, "passphrase", None))
+    config = uvicorn.Config("office.workers:app", factory=True, host=host, port=port, workers=workers,
+                            access_log=False, log_level="warning",
+                            ssl_certfile=str(tls_cert) if app_fp else None, ssl_keyfile=str(tls_key) if app_fp else None)
+    jobs = [] if no_daily_expiry else worker_kit.daily_expiry(url)
+    click.echo(f"{workers} 个工作进程 ({workers} worker processes)", err=True)
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        for job in jobs:
+            job.stop()
+
+
+def _pool_options(db_path, pool_size: int | None) -> None:
+    """``--pool-size`` reaches office.pool through the environment (as every worker would read it)."""
+    if pool_size is None:
+        return
+    if not db.is_url(db_path):
+        click.echo("错误:--pool-size 只用于 PostgreSQL 数据库(postgresql://…);SQLite 文件不用连接池。"
+                   " (Error: --pool-size is for a postgresql:// store only; a SQLite file has no pool.)", err=True)
+        sys.exit(2)
+    from . import pool
+    os.environ[pool.ENV_SIZE] = str(pool_size)
+
+
 def _serve_district(url: str, host: str, port: int, tls_cert: Path | None, tls_key: Path | None, insecure_http: bool,
-                    no_daily_expiry: bool, key_dir: Path | None, ask_passphrase: bool) -> None:
+                    no_daily_expiry: bool, key_dir: Path | None, ask_passphrase: bool, workers: int = 1) -> None:
     """``serve`` on a district store: every community at /c/CODE/ (office.district_server)."""
     import uvicorn
 
@@ -486,7 +539,9 @@ def _serve_district(url: str, host: str, port: int, tls_cert: Path | None, tls_k
         tls.check_pair(tls_cert, tls_key)
         app_fp = tls.fingerprint(tls_cert)
     keys = _keys(url, key_dir, ask_passphrase)
-    app = district_server.create_district_app(url, keys, tls_fingerprint=app_fp, daily_expiry=not no_daily_expiry)
+    app = None
+    if workers == 1:
+        app = district_server.create_district_app(url, keys, tls_fingerprint=app_fp, daily_expiry=not no_daily_expiry)
     server.configure_logging()
     sock = _listen(host, port)
     config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning",
@@ -498,6 +553,9 @@ def _serve_district(url: str, host: str, port: int, tls_cert: Path | None, tls_k
                err=True)
     if app_fp:
         click.echo(f"证书指纹 (certificate SHA-256): {tls.spaced(app_fp)}", err=True)
+    if workers > 1:
+        _run_workers(url, sock, host, port, tls_cert, tls_key, app_fp, workers, key_dir, keys, no_daily_expiry)
+        return
     uvicorn.Server(config).run(sockets=[sock])
 
 

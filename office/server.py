@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from bank import backup, clock, db, keystore
 from bank.errors import BankError
 from office import console as console_ui
-from office import sync_api
+from office import pool, sync_api
 from sync import wire
 
 log = logging.getLogger("office.api")
@@ -88,7 +88,8 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tl
         keystore.use(c, keys)
         return c
 
-    connections = db.PerThread(open_conn)
+    # PostgreSQL: a connection of the process's pool lent per request; SQLite: one per thread
+    connections = pool.source(db_path, open_conn, keys, BUSY_TIMEOUT_S)
     conn = connections.get
 
     app = FastAPI(title="道德积分银行 · 社区办公室同步接口 (Moral Points Bank office sync API)",
@@ -101,6 +102,7 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tl
     async def request_log(request: Request, call_next):
         started = time.perf_counter()
         request.state.rid = uuid.uuid4().hex[:12]
+        loans = pool.begin_request()      # the store connections this request borrows (office.pool)
         try:
             response = await call_next(request)
         except sqlite3.OperationalError as exc:
@@ -114,6 +116,10 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tl
             log.exception(json.dumps({"rid": request.state.rid, "event": "unhandled"}))
             response = JSONResponse({"error": "internal", "zh": "办公室服务器内部错误。", "en": "internal error"},
                                     status_code=500)
+        finally:
+            pool.leave(loans)
+            if loans[1]:
+                await run_in_threadpool(pool.end_request, loans)
         log.info(json.dumps({
             "rid": request.state.rid, "method": request.method, "path": request.url.path,
             "status": response.status_code, "device": request.headers.get(wire.H_DEVICE),

@@ -16,6 +16,7 @@ CASES = {
     "bench.console": ["--rounds", "1"],
     "bench.imports": ["--rows", "60"],
     "bench.pulls": [],
+    "bench.pool": ["--n", "5"],
 }
 
 

@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bank import attempts, audit, clock, community, db, keystore, money, recorders, reviewers, reviews, users
 from bank.errors import BankError, InvalidInput, NotFound
+from office import pool
 
 log = logging.getLogger("office.console")
 SESSION_COOKIE = "mpb_session"
@@ -187,7 +188,8 @@ class Console:
         self.db_path = db.location(db_path)
         self.keys = keys                 # where the issuing key is, for card issue
         self.clock = clock.now_utc       # the time attempt limits count by (tests move it)
-        self.connections = db.PerThread(self._open)
+        # PostgreSQL: a connection of the process's pool lent per request (office.pool); SQLite: one per thread
+        self.connections = pool.source(self.db_path, self._open, keys, BUSY_TIMEOUT_S)
         self.env = jinja2.Environment(loader=jinja2.PackageLoader("office.console"),
                                       autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
                                       trim_blocks=True, lstrip_blocks=True)

@@ -20,6 +20,7 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import os
 import re
 import secrets
 import sqlite3
@@ -35,10 +36,18 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _CODE_ID = re.compile(f"^[{devices.CODE_ALPHABET}]{{{devices.ID_LEN}}}$")
 
 
+CHALLENGE_SECRET_ENV = "MPB_CHALLENGE_SECRET"
+
+
 class ChallengeKey:
-    """The server process's secret for its challenges (never stored, never sent)."""
+    """The server's secret for its challenges (never stored, never sent): given, else
+    ``$MPB_CHALLENGE_SECRET`` (hex; every worker process of one server has the same, so a
+    challenge one worker made is checked by another: office.workers), else random."""
 
     def __init__(self, secret: bytes | None = None):
+        shared = os.environ.get(CHALLENGE_SECRET_ENV, "")
+        if secret is None and shared:
+            secret = bytes.fromhex(shared)
         self.secret = secret or secrets.token_bytes(32)
 
     def tag(self, code_id: str, expires: str, nonce: str) -> str:
