@@ -153,24 +153,56 @@ def total(rows: list[Row]) -> dict:
 
 class Cache:
     """The district table, computed at most once per ``ttl`` seconds per month (one computation at
-    a time: 200 communities are not read twice over by simultaneous page views)."""
+    a time: 200 communities are not read twice over by simultaneous page views). With
+    ``background`` a table older than ``ttl`` is still served while a thread reads the new one,
+    so only the very first view of a month waits for the whole district (about a second for 200
+    communities)."""
 
-    def __init__(self, url: str, *, ttl: float = TTL_SECONDS, now: Callable[[], dt.datetime] = clock.now_utc):
+    def __init__(self, url: str, *, ttl: float = TTL_SECONDS, now: Callable[[], dt.datetime] = clock.now_utc,
+                 background: bool = False):
         self.url = url
         self.ttl = ttl
         self.now = now
+        self.background = background
         self._tables: dict[str, tuple[float, list[Row]]] = {}
         self._frozen: dict = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()          # the dictionaries
+        self._computing = threading.Lock()     # one read of the district at a time
+        self._refreshing: set[str] = set()
 
     def table(self, month: periods.Period) -> list[Row]:
         with self._lock:
             hit = self._tables.get(month.key)
             if hit is not None and time.monotonic() - hit[0] < self.ttl:
                 return hit[1]
+            if hit is not None and self.background:
+                if month.key not in self._refreshing:
+                    self._refreshing.add(month.key)
+                    threading.Thread(target=self._refresh, args=(month,), daemon=True,
+                                     name=f"district-figures-{month.key}").start()
+                return hit[1]
+        return self._compute(month)
+
+    def _compute(self, month: periods.Period) -> list[Row]:
+        with self._computing:
+            with self._lock:                   # another view may have read it while this one waited
+                hit = self._tables.get(month.key)
+                if hit is not None and time.monotonic() - hit[0] < self.ttl:
+                    return hit[1]
             rows = table(self.url, month, now=self.now(), frozen=self._frozen)
-            self._tables[month.key] = (time.monotonic(), rows)
+            with self._lock:
+                self._tables[month.key] = (time.monotonic(), rows)
             return rows
+
+    def _refresh(self, month: periods.Period) -> None:
+        try:
+            self._compute(month)
+        except Exception:   # noqa: BLE001 - the stale table stays; the next view tries again
+            import logging
+            logging.getLogger("bank.district_figures").exception("district table %s not refreshed", month.key)
+        finally:
+            with self._lock:
+                self._refreshing.discard(month.key)
 
     def clear(self) -> None:
         with self._lock:

@@ -34,7 +34,7 @@ class DistrictConsole(Console):
         self.env.globals["login_subtitle"] = "区级工作人员"
         self._community = "全区"
         self.clock = now
-        self.figures = district_figures.Cache(url, now=now)
+        self.figures = district_figures.Cache(url, now=now, background=True)
 
 
 def create_app(url: str, *, now: Callable[[], dt.datetime] = clock.now_utc) -> FastAPI:

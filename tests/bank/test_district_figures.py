@@ -5,6 +5,7 @@ own console; the cache keeps a month that is over."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 
@@ -79,6 +80,14 @@ def test_a_month_that_is_over_is_read_once_and_the_cache_expires(site):
         held = district_figures.Cache(site["app"], ttl=60, now=lambda: kit.NOW)
         one = held.table(NOVEMBER)
         assert held.table(NOVEMBER) is one          # within the TTL: not read again
+        # past the TTL, a page is served the table it has while a thread reads the new one
+        late = district_figures.Cache(site["app"], ttl=0, now=lambda: kit.NOW, background=True)
+        stale = late.table(NOVEMBER)
+        assert late.table(NOVEMBER) is stale
+        deadline = time.monotonic() + 10
+        while late._refreshing and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert late._tables[NOVEMBER.key][1] is not stale and late._tables[NOVEMBER.key][1] == stale
     finally:
         with db.transaction(conn):
             ledger.reverse(conn, e.entry_id, recorded_by="社区办公室", note="测试撤销", now=kit.IN_MONTH[2])

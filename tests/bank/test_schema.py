@@ -103,3 +103,17 @@ def test_readonly_refuses_an_old_schema_without_touching_it(tmp_path):
     with pytest.raises(DatabaseError, match="migrate"):
         db.connect(path, readonly=True)
     assert path.read_bytes() == (DATA / "schema_v1.sqlite").read_bytes()
+
+
+def test_step_17_lets_a_district_user_in_and_still_refuses_an_unknown_role(tmp_path):
+    path = tmp_path / "v16.sqlite"
+    shutil.copy(DATA / "schema_v16.sqlite", path)
+    conn = db.connect(path)
+    add = "INSERT INTO console_users (name, role, password_hash, created_at) VALUES (?, ?, 'x', '2026-01-01')"
+    conn.execute(add, ("区王", "district"))
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute(add, ("某人", "nobody"))
+    conn.close()
+    other = db.connect(path)        # a connection opened after the upgrade reads the wider rule too
+    other.execute(add, ("区李", "district"))
+    assert other.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -179,3 +179,15 @@ def test_the_report_command_writes_the_same_report(site, tmp_path):
     assert "2026年10月月度报告" in text and all(n in text for n in kit.NAMES.values())
     bad = run("district-report", "--db", site["app"], "--month", "2026/10", "--out", tmp_path / "x.pdf")
     assert bad.returncode != 0 and "不是月份" in bad.stderr + bad.stdout and not (tmp_path / "x.pdf").exists()
+
+
+def test_user_add_makes_a_district_user_on_the_district_store_itself(site, tmp_path):
+    secret = tmp_path / "pw.txt"
+    secret.write_text(kit.PASSWORD + "\n", encoding="utf-8")
+    run("user", "add", "--db", site["owner"], "--role", "district", "--name", "区李干事", "--password-file", secret,
+        check=0)
+    assert login(TestClient(site["district"], follow_redirects=False), "/district", "区李干事").status_code == 303
+    refused = run("user", "add", "--db", site["owner"], "--community", "LH", "--role", "district", "--name", "区赵",
+                  "--password-file", secret)
+    assert refused.returncode != 0 and "区级工作人员只能添加在区级数据库本身" in refused.stderr + refused.stdout
+    assert login(TestClient(site["district"], follow_redirects=False), "/c/LH", "区赵").status_code == 401
