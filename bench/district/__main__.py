@@ -184,6 +184,10 @@ class Server:
                 time.sleep(0.2)
         raise SystemExit("server did not start")
 
+    def log_tail(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-3000:]
+
     def stop(self):
         self.proc.terminate()
         try:
@@ -466,6 +470,9 @@ def run_postgres(args, tmp: Path, rng: random.Random) -> None:
             sampler = ConnectionSampler(cluster.url() if cluster is not None else owner_url)
             result = night(server.url, work, args.clients)
             peak = sampler.stop()
+            if result["failures"]:
+                raise SystemExit(f"{len(result['failures'])} pushes failed, e.g. {result['failures'][0]}\n"
+                                 f"server log: {server.log_tail()}")
             verify(urls, args.events, args.tablets)
             ceiling = pg_ceiling(owner_url, district.schema_of(all_codes[0]), work, args.clients)
             rate = report_night("PostgreSQL night", result, total, ceiling)
