@@ -59,6 +59,7 @@ bench: setup
 	$(PY) -m bench.console
 	$(PY) -m bench.pulls
 	$(PY) -m bench.imports
+	$(PY) -m bench.district --communities 200 --tablets 5 --sqlite-tablets 70 --workers 2
 
 # Regenerate docs/screenshots/*.png from the real apps with demo data.
 screenshots: setup

@@ -79,8 +79,11 @@ def _as_postgres(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
-def start() -> Server:
-    """initdb and start a cluster; raises RuntimeError with the server's own words if it cannot."""
+def start(*, durable: bool = False, max_connections: int = 300) -> Server:
+    """initdb and start a cluster; raises RuntimeError with the server's own words if it cannot.
+
+    ``durable``: PostgreSQL's own defaults (fsync, synchronous commit, full page writes on), for
+    a benchmark whose figure must be a real one (bench.district); the tests do without them."""
     bindir = bin_dir()
     if bindir is None:
         raise FileNotFoundError("PostgreSQL binaries (initdb, pg_ctl) not found: apt-get install postgresql")
@@ -97,7 +100,9 @@ def start() -> Server:
                                      "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]), **run)
         # fsync off: a throw-away cluster; the durability settings of a real one are deploy's business.
         options = (f"-p {server.port} -k {server.socket_dir} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+                   f"-c max_connections={max_connections}")
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(directory / "log"),
                                      "-o", options, "-w", "start"]), **run)
     except subprocess.CalledProcessError as exc:
