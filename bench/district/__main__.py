@@ -50,7 +50,7 @@ from pathlib import Path
 
 import requests
 
-from bank import clock, convention, db, devices, district, keystore, policy, users
+from bank import clock, db, devices, district, keystore, policy, users
 from bench.ingest.__main__ import build_store, free_port, raw_schema_rate
 from device import enrolment
 from sync import client, events, home, wire
@@ -76,11 +76,11 @@ def codes(n: int) -> list[str]:
 # --- building the district ------------------------------------------------------------------------
 
 def fill_community(conn, n_accounts: int, n_merchants: int) -> None:
-    """Convention, permissive policy, merchants with one offer each, accounts with a card and a
-    balance, in one transaction of bulk SQL (the card QR texts are placeholders, as bench.ingest's)."""
+    """Permissive policy, merchants with one offer each, accounts with a card and a balance, in one
+    transaction of bulk SQL (the card QR texts are placeholders, as bench.ingest's); the community's
+    convention came with add_community."""
     at = clock.to_text(T0)
     with db.transaction(conn):
-        convention.install(conn, convention.load_file(), effective_from=dt.date(2025, 1, 1), now=T0)
         policy.set_policy(conn, None, per_card_daily_cap=10**6, unsynced_cap=10**6)
         key_id = conn.execute("SELECT key_id FROM issuing_keys").fetchone()[0]
         compound = conn.execute("SELECT min(compound_id) FROM compounds").fetchone()[0]
