@@ -364,9 +364,10 @@ def rules_cmd(db_path: Path, as_json: bool):
 @plain_errors
 def tour_cmd(db_path: Path):
     """A short tour of a community database: counts, a few cards, one passbook."""
+    from bank import community
     conn = _open_ro(db_path)
     one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
-    click.echo("== 龙海社区道德积分银行 · 演示数据一览 ==")
+    click.echo(f"== {community.name(conn) or '社区'}道德积分银行 · 数据一览 ==")
     click.echo(f"小区 {one('SELECT count(*) FROM compounds')} 个, 楼栋 {one('SELECT sum(buildings) FROM compounds')} 栋, "
                f"储户 {one('SELECT count(*) FROM accounts')} 户 (成员 {one('SELECT count(*) FROM members')} 人), "
                f"志愿服务队 {one('SELECT count(*) FROM volunteer_teams')} 支, 商户 {one('SELECT count(*) FROM merchants')} 家")
@@ -384,8 +385,12 @@ def tour_cmd(db_path: Path):
                            "ORDER BY card_id LIMIT 1", (status,)).fetchone()
         if row:
             click.echo(f"{status:<10} 卡号 {row[0]} 第{row[1]}版 储户 {row[2]}: {row[3]}")
-    richest = conn.execute("SELECT account_id FROM ledger_entries GROUP BY account_id "
-                           "ORDER BY count(DISTINCT kind) DESC, count(*) DESC, account_id LIMIT 1").fetchone()[0]
+    row = conn.execute("SELECT account_id FROM ledger_entries GROUP BY account_id "
+                       "ORDER BY count(DISTINCT kind) DESC, count(*) DESC, account_id LIMIT 1").fetchone()
+    if row is None:     # a community just founded: nothing booked yet
+        click.echo("\n台账还没有记录 (no ledger entries yet).")
+        return
+    richest = row[0]
     click.echo("\n-- 一本存折 (a passbook) --")
     today = clock.local_date(clock.now_utc())
     _print_passbook(conn, richest, ledger.balance(conn, richest), ledger.passbook(conn, richest, limit=12),

@@ -83,6 +83,21 @@ def test_tour_prints_counts_cards_and_a_passbook(demo_db):
     assert "储户 1080 户" in out and "商户 70 家" in out and "一本存折" in out and "MPB1:LH:" in out
 
 
+def test_tour_of_a_community_just_founded_says_nothing_is_booked_yet(tmp_path):
+    import datetime as dt
+
+    from bank import community, convention
+    path = tmp_path / "new.sqlite"
+    conn = db.connect(path, create=True)
+    with db.transaction(conn):
+        community.found(conn, code="NQ", name="南泉社区")
+        convention.install(conn, convention.load_file(), effective_from=dt.date(2025, 1, 1))
+        community.add_compound(conn, "南泉花园", 5, service_point="南泉花园党群服务点")
+    conn.close()
+    out = run("tour", "--db", path, check=0).stdout
+    assert "南泉社区道德积分银行" in out and "储户 0 户" in out and "台账还没有记录" in out
+
+
 def test_tour_prints_the_reports_figures_beside_the_demos(demo_db):
     out = run("tour", "--db", demo_db, check=0).stdout
     lines = {line.split()[0]: line for line in out.splitlines() if "报告" in line and "本库" in line}
