@@ -578,7 +578,7 @@ def restore(plan: RestorePlan, *, by: str, now: dt.datetime | None = None) -> Pa
         conn = connect(db_path)           # brings a backup of an older version up to date
         try:
             with transaction(conn):
-                _after_restore(conn, plan, aside, replay_marks, by, now)
+                record_restore(conn, plan, None if aside is None else str(aside), replay_marks, by, now)
         finally:
             conn.close()
     return aside
@@ -612,22 +612,34 @@ def _set_aside(db_path: Path, now: dt.datetime) -> Path:
     return aside
 
 
-def _after_restore(conn, plan: RestorePlan, aside: Path | None, marks: dict[str, str], by: str,
-                   now: dt.datetime) -> None:
-    """Record the restore (a new pull cursor epoch) and keep the replay protection where it was."""
+def new_epoch(conn, *, by: str, now: dt.datetime, source: str, source_summary: str,
+              replaced: str | None = None, replaced_summary: str | None = None,
+              marks: dict[str, str] | None = None) -> str:
+    """The store lost or may lose rows it once had (a restore, a failover): a new pull-cursor epoch
+    in ``store_restores``, so a device's cursor from before is no delta base (its next pull is a full
+    one), and every device's replay mark at least ``now`` or its mark from before (``marks``), so a
+    request captured before is not accepted again. Returns the epoch."""
     floor = clock.to_text(now)
+    marks = marks or {}
     for device_id, last in conn.execute("SELECT device_id, last_request_time FROM devices").fetchall():
         mark = max(t for t in (last, marks.get(device_id), floor) if t)
         conn.execute("UPDATE devices SET last_request_time = ? WHERE device_id = ?", (mark, device_id))
     epoch = secrets.token_hex(6)
     conn.execute("INSERT INTO store_restores (restored_at, epoch, backup_file, backup_summary, replaced_file, "
                  "replaced_summary, restored_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                 (floor, epoch, str(plan.backup), json.dumps(plan.backup_summary.as_dict()),
-                  None if aside is None else str(aside),
-                  None if plan.current is None else json.dumps(plan.current.as_dict()), by))
+                 (floor, epoch, source, source_summary, replaced, replaced_summary, by))
+    return epoch
+
+
+def record_restore(conn, plan, replaced: str | None, marks: dict[str, str], by: str, now: dt.datetime,
+                   **detail) -> None:
+    """Record a restore of ``plan`` (either engine's): its new epoch and its audit record."""
+    epoch = new_epoch(conn, by=by, now=now, source=str(plan.backup),
+                      source_summary=json.dumps(plan.backup_summary.as_dict()), replaced=replaced,
+                      replaced_summary=None if plan.current is None else json.dumps(plan.current.as_dict()),
+                      marks=marks)
     audit.record(conn, by, "store.restore", str(plan.db_path),
-                 {"backup": str(plan.backup), "replaced": None if aside is None else str(aside), "epoch": epoch},
-                 now=now)
+                 {"backup": str(plan.backup), "replaced": replaced, "epoch": epoch, **detail}, now=now)
 
 
 __all__ = ["BackupError", "Summary", "make_backup", "verify", "problems", "plan_restore", "restore",

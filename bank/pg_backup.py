@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
-import json
 import os
 import re
 import secrets
@@ -39,8 +38,8 @@ from pathlib import Path
 import psycopg
 from psycopg import conninfo, sql
 
-from . import audit, clock, pg
-from .backup import BackupError, RestorePlan, Summary, _starts_with, expected_schema
+from . import clock, pg
+from .backup import BackupError, RestorePlan, Summary, _starts_with, expected_schema, record_restore
 from .devices import GENESIS
 from .errors import DatabaseError
 from .schema import MIGRATIONS
@@ -515,7 +514,8 @@ def restore(plan: PgRestorePlan, *, by: str, now: dt.datetime | None = None) -> 
         conn = connect(url)
         try:
             with conn.raw.transaction():
-                _after_restore(conn, plan, aside, marks, by, now)
+                record_restore(conn, plan, None if aside is None else f"schema {aside}", marks, by, now,
+                               backup_community=plan.backup_community)
         finally:
             conn.close()
     return aside
@@ -538,23 +538,6 @@ def exclusive(url: str):
 
 def _password(env: dict) -> dict:
     return {"password": env["PGPASSWORD"]} if "PGPASSWORD" in env else {}
-
-
-def _after_restore(conn, plan: PgRestorePlan, aside: str | None, marks: dict[str, str], by: str,
-                   now: dt.datetime) -> None:
-    floor = clock.to_text(now)
-    for device_id, last in conn.execute("SELECT device_id, last_request_time FROM devices").fetchall():
-        mark = max(t for t in (last, marks.get(device_id), floor) if t)
-        conn.execute("UPDATE devices SET last_request_time = ? WHERE device_id = ?", (mark, device_id))
-    epoch = secrets.token_hex(6)
-    replaced = None if aside is None else f"schema {aside}"
-    conn.execute("INSERT INTO store_restores (restored_at, epoch, backup_file, backup_summary, replaced_file, "
-                 "replaced_summary, restored_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                 (floor, epoch, str(plan.backup), json.dumps(plan.backup_summary.as_dict()), replaced,
-                  None if plan.current is None else json.dumps(plan.current.as_dict()), by))
-    audit.record(conn, by, "store.restore", str(plan.db_path),
-                 {"backup": str(plan.backup), "replaced": replaced, "epoch": epoch,
-                  "backup_community": plan.backup_community}, now=now)
 
 
 __all__ = ["make_backup", "verify", "plan_restore", "restore", "problems", "tool", "backups_in", "PgRestorePlan"]

@@ -24,7 +24,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from . import audit, clock, db, district
+from . import audit, backup, clock, db, district
 from .errors import BankError
 
 FAILOVER_ACTION = "store.failover"
@@ -101,24 +101,14 @@ def record_failover(url: str, *, by: str, old_primary: str = "", now: dt.datetim
 
 
 def _new_epoch(conn, url: str, by: str, lsn: str, timeline: int, now: dt.datetime) -> str:
-    """What a restore from a backup records (bank.backup._after_restore), for the same reason: the
+    """What a restore from a backup records, for the same reason (bank.backup.new_epoch): the
     promoted replica may lack the old primary's last rows, and ids it hands out next may be ones
-    the old primary already handed out, so a device's pull cursor from before must not pass for a
-    delta base (a new epoch: its next pull is a full one), and a request captured before the
-    failover is not accepted again (each device's replay mark at least the failover time)."""
+    the old primary already handed out."""
     import json
-    import secrets
 
     from . import pg
-    floor = clock.to_text(now)
-    conn.execute("UPDATE devices SET last_request_time = ? WHERE last_request_time IS NULL OR last_request_time < ?",
-                 (floor, floor))
-    epoch = secrets.token_hex(6)
-    conn.execute("INSERT INTO store_restores (restored_at, epoch, backup_file, backup_summary, replaced_file, "
-                 "replaced_summary, restored_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                 (floor, epoch, f"failover: {pg.safe_url(url)}",
-                  json.dumps({"failover": True, "lsn": lsn, "timeline": timeline}), None, None, by))
-    return epoch
+    return backup.new_epoch(conn, by=by, now=now, source=f"failover: {pg.safe_url(url)}",
+                            source_summary=json.dumps({"failover": True, "lsn": lsn, "timeline": timeline}))
 
 
 def failovers(conn) -> list[audit.AuditRecord]:
