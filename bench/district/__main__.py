@@ -247,14 +247,19 @@ def night(base: str, work: list[tuple[str, str, object, list[bytes]]], clients: 
             latencies.extend(mine)
             retries[0] += busy
 
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    wall = run_threads(worker, clients)
+    return {"wall": wall, "latencies": latencies, "retries": retries[0], "failures": failures}
+
+
+def run_threads(worker, n: int) -> float:
+    """Seconds for ``n`` threads running ``worker`` at once, all of them finished."""
+    threads = [threading.Thread(target=worker) for _ in range(n)]
     started = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    wall = time.perf_counter() - started
-    return {"wall": wall, "latencies": latencies, "retries": retries[0], "failures": failures}
+    return time.perf_counter() - started
 
 
 class ConnectionSampler:
@@ -340,13 +345,7 @@ def pg_ceiling(owner_url: str, template_schema: str, work, clients: int) -> floa
                                     "device_time, received_at, entry_id, signature) "
                                     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", drows)
 
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
+    elapsed = run_threads(worker, clients)
     with psycopg.connect(owner_url, autocommit=True) as raw:
         raw.execute("DROP SCHEMA bench_scratch CASCADE")
     return sum(len(r) for r, _ in prepared) / elapsed
