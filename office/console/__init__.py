@@ -34,15 +34,21 @@ def mount(app: FastAPI, db_path: str | Path, keys=None) -> Console:
     for module in MODULES:
         module.register(app, console)
 
+    # every page (the API's own /docs excepted: Swagger UI runs inline script)
+    add_security_headers(app, except_path="/docs")
+    return console
+
+
+def add_security_headers(app: FastAPI, *, except_path: str | None = None) -> None:
+    """Every response: no MIME sniffing, no referrer; every HTML page but ``except_path``: the CSP
+    and no framing (the console's and the district view's pages alike)."""
+
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
-        # every page (the API's own /docs excepted: Swagger UI runs inline script)
-        if response.headers.get("content-type", "").startswith("text/html") and request.url.path != "/docs":
+        if response.headers.get("content-type", "").startswith("text/html") and request.url.path != except_path:
             response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
             response.headers["X-Frame-Options"] = "DENY"
         return response
-
-    return console

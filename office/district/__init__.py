@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bank import clock, district, district_figures, users
 
-from ..console import CONTENT_SECURITY_POLICY, auth
+from ..console import add_security_headers, auth
 from ..console.web import Console
 from . import pages
 
@@ -47,15 +47,7 @@ def create_app(url: str, *, now: Callable[[], dt.datetime] = clock.now_utc) -> F
     auth.register(app, console)
     pages.register(app, console)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if response.headers.get("content-type", "").startswith("text/html"):
-            response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-            response.headers["X-Frame-Options"] = "DENY"
-        return response
+    add_security_headers(app)
 
     @app.exception_handler(404)
     async def not_found(request: Request, exc):

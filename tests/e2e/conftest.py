@@ -26,6 +26,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def outbox_journal(home) -> list[tuple]:
+    """(seq, hash, kind) of every event in a device home's outbox, in order."""
+    from sync import home as home_mod
+    conn = home_mod.open_home(home).replica()
+    try:
+        return [tuple(r) for r in conn.execute("SELECT seq, hash, kind FROM outbox ORDER BY seq")]
+    finally:
+        conn.close()
+
+
 def cli(*args, timeout: float = 60, check: int | None = 0) -> subprocess.CompletedProcess:
     """Run ``python -m ...`` from the project root; assert the exit code unless check is None."""
     r = subprocess.run([sys.executable, "-m", *map(str, args)], cwd=ROOT, capture_output=True, text=True,

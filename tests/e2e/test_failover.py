@@ -18,7 +18,7 @@ from sync import home as home_mod, replica as device_replica
 from tests import pg_kit
 from tests.sync.kit import build
 
-from .conftest import Server, cli, enrol_cli
+from .conftest import Server, cli, enrol_cli, outbox_journal
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
 
@@ -30,14 +30,6 @@ def _sync(home) -> dict:
 def _redeem(home, card, offer, n=1):
     for _ in range(n):
         cli("terminal", "redeem", "--home", home, "--card", card, "--offer", offer)
-
-
-def _journal(home) -> list[tuple]:
-    conn = home_mod.open_home(home).replica()
-    try:
-        return [tuple(r) for r in conn.execute("SELECT seq, hash, kind FROM outbox ORDER BY seq")]
-    finally:
-        conn.close()
 
 
 def _acked(home) -> int:
@@ -129,7 +121,7 @@ def test_failover_to_the_replica_loses_no_acknowledged_event(clusters, tmp_path,
                               "HAVING count(*) > 1").fetchall() == []
         for home, n in ((noodles, 3), (pharmacy, 2)):
             h = home_mod.open_home(home)
-            journal = _journal(home)
+            journal = outbox_journal(home)
             assert len(journal) == n and _held(new_url, h.device_id) == journal
             refs = {r[0] for r in office.execute("SELECT ref FROM ledger_entries WHERE device_id = ?", (h.device_id,))}
             assert refs == {f"dev:{h.device_id}:{seq}" for seq, _hash, _kind in journal}

@@ -16,7 +16,7 @@ from sync import home as home_mod, replica
 
 from tests.kiosk.conftest import make_town
 
-from .conftest import Server, cli, enrol_cli
+from .conftest import Server, cli, enrol_cli, outbox_journal
 
 pytestmark = pytest.mark.slow
 
@@ -50,14 +50,6 @@ def _award(home, account_id, staff_qr):
 
 def _sync(home) -> dict:
     return json.loads(cli("sync", "--home", home, "--json", timeout=120).stdout)
-
-
-def _journal(home) -> list[tuple]:
-    conn = home_mod.open_home(home).replica()
-    try:
-        return [tuple(r) for r in conn.execute("SELECT seq, hash, kind FROM outbox ORDER BY seq")]
-    finally:
-        conn.close()
 
 
 def test_restore_drill_loses_nothing_and_doubles_nothing(tmp_path):
@@ -111,7 +103,7 @@ def test_restore_drill_loses_nothing_and_doubles_nothing(tmp_path):
                               "HAVING count(*) > 1").fetchall() == []
         for home in (noodles, pharmacy, kiosk):
             h = home_mod.open_home(home)
-            journal = _journal(home)
+            journal = outbox_journal(home)
             held = [tuple(r) for r in office.execute(
                 "SELECT seq, hash, kind FROM device_events WHERE device_id = ? ORDER BY seq", (h.device_id,))]
             assert held == journal and len(journal) == {noodles: 4, pharmacy: 2, kiosk: 2}[home]
