@@ -55,6 +55,20 @@ def engine(conn) -> str:
     return getattr(conn, "engine", "sqlite")
 
 
+def insert_rows(conn, table: str, columns: tuple[str, ...], rows) -> None:
+    """Append many rows to one table, in the caller's transaction: one COPY on PostgreSQL (the
+    bulk path of device sync: a statement per row there is parsed and planned each time), an
+    executemany on SQLite. Constraints and triggers hold as for single INSERTs."""
+    rows = list(rows)
+    if not rows:
+        return
+    if engine(conn) == "postgresql":
+        conn.copy_rows(table, columns, rows)
+    else:
+        conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                         rows)
+
+
 def connect(path: str | Path, *, create: bool = False, migrate: bool = True,
             readonly: bool = False, busy_timeout: float = 30) -> sqlite3.Connection:
     """Open (or with ``create`` make) a community store and bring its schema up to date.

@@ -18,7 +18,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from . import accounts, clock, convention, merchants
-from .db import transaction
+from .db import insert_rows, transaction
 from .errors import AccountInactive, AlreadyReversed, CapExceeded, InsufficientPoints, InvalidInput, NotFound
 
 KINDS = ("award", "deduction", "redemption", "reversal", "expiry", "adjustment")
@@ -217,13 +217,13 @@ def settle_redemptions(conn: sqlite3.Connection,
             raise InvalidInput("数量须为1到99的整数。", "quantity must be an integer from 1 to 99")
         if type(points) is not int or points < 1:
             raise InvalidInput("兑换积分须为正整数。", "redemption points must be a positive integer")
-        rows.append((next_id, account_id, -points, offer.merchant_id, offer.offer_id, quantity,
+        rows.append((next_id, account_id, "redemption", -points, offer.merchant_id, offer.offer_id, quantity,
                      recorded_by, device_id, device_time, at, ref))
         out[ref] = next_id
         next_id += 1
-    conn.executemany("INSERT INTO ledger_entries (entry_id, account_id, kind, points, merchant_id, offer_id, quantity, "
-                     "recorded_by, device_id, device_time, recorded_at, ref) "
-                     "VALUES (?, ?, 'redemption', ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    insert_rows(conn, "ledger_entries", ("entry_id", "account_id", "kind", "points", "merchant_id", "offer_id",
+                                         "quantity", "recorded_by", "device_id", "device_time", "recorded_at", "ref"),
+                rows)
     return out
 
 

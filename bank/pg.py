@@ -13,6 +13,8 @@ the SQL both engines accept; this module translates only what has no common spel
   -> ``x = ANY(%s)`` with the list itself bound (PostgreSQL has no such cap, and the index is used);
 - ``a IS ?`` / ``a IS NOT ?`` -> ``a IS [NOT] DISTINCT FROM %s``;
 - ``INSERT OR IGNORE`` -> ``INSERT ... ON CONFLICT DO NOTHING``;
+- many rows of one table (``bank.db.insert_rows``, device sync's bulk path) -> one ``COPY``:
+  bound on the client, a statement per row is parsed and planned by the server each time;
 - ``lastrowid``: an INSERT into a table with an integer key gets ``RETURNING key``;
 - ``BEGIN IMMEDIATE`` -> ``BEGIN`` and a transaction-scoped advisory lock of the connection's
   schema: one writer at a time per store (per community in a district store), as SQLite has it,
@@ -281,16 +283,21 @@ def translate(query: str, named: bool = False) -> Query:
     if returns_key:
         text += f" RETURNING {INTEGER_KEYS[insert[2]]}"
     resync = None
-    if insert and insert[2] in INTEGER_KEYS:
-        table, column = insert[2], INTEGER_KEYS[insert[2]]
+    if insert:
         names = re.match(r"\s*\(([^)]*)\)", text[insert.end():])
-        if names and column in {n.strip() for n in names[1].split(",")}:
-            # the insert names its keys itself (settlement does: max + 1): the counter that numbers
-            # rows without one must not hand out those numbers again
-            resync = (f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
-                      f"(SELECT max({column}) FROM {table}))")
+        resync = _resync(insert[2], [n.strip() for n in names[1].split(",")] if names else [])
     q = _cache[key] = Query(text, tuple(json_params), returns_key, resync)
     return q
+
+
+def _resync(table: str, columns) -> str | None:
+    """After rows that name their integer keys themselves (settlement does: max + 1), the
+    statement that moves the counter numbering rows without one past them, so it cannot hand
+    out those numbers again; None when there is nothing to move."""
+    column = INTEGER_KEYS.get(table)
+    if column is None or column not in columns:
+        return None
+    return f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), (SELECT max({column}) FROM {table}))"
 
 
 def _params(q: Query, params):
@@ -452,6 +459,22 @@ class Connection:
 
     def cursor(self) -> Cursor:
         return Cursor(self.raw.cursor())
+
+    def copy_rows(self, table: str, columns: tuple[str, ...], rows) -> None:
+        """Append rows to a table with one COPY (bank.db.insert_rows): PostgreSQL checks every
+        constraint and fires every trigger as for an INSERT, without parsing and planning a
+        statement per row."""
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
+        try:
+            with self.raw.cursor() as cur:
+                with cur.copy(statement) as copy:
+                    for row in rows:
+                        copy.write_row([int(v) if isinstance(v, bool) else v for v in row])
+                if (resync := _resync(table, columns)) is not None:
+                    cur.execute(resync)
+        except psycopg.Error as exc:
+            raise _mapped(exc) from exc
 
     def close(self) -> None:
         self.raw.close()

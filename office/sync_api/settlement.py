@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
-from bank import alerts, clock, devices
+from bank import alerts, clock, db, devices
 from bank.db import transaction
 from sync import events as ev
 from sync import wire
@@ -136,9 +136,9 @@ def _settle(conn, device: devices.Device, events: list[dict], hashes: list[str],
     new_events = [e for e, _, _ in fresh]
     (tablet_settlement if device.kind == "tablet" else kiosk_settlement).settle(batch, new_events)
     last = events[-1]["seq"]
-    conn.executemany(
-        "INSERT INTO device_events (device_id, seq, hash, prev_hash, kind, body, device_time, received_at, "
-        "entry_id, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    db.insert_rows(
+        conn, "device_events", ("device_id", "seq", "hash", "prev_hash", "kind", "body", "device_time", "received_at",
+                                "entry_id", "signature"),
         [(device.device_id, e["seq"], digest, e["prev"], e["kind"], text, e["at"], batch.received,
           batch.entry_ids.get(e["seq"]), signature if e["seq"] == last else None) for e, digest, text in fresh])
     batch.write()

@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from bank import accounts, ledger, merchants
+from bank import accounts, db, ledger, merchants
 from bank.errors import AccountInactive, AlreadyReversed, CapExceeded, InsufficientPoints, InvalidInput, NotFound
 
 from ..conftest import T0
@@ -199,3 +199,25 @@ def test_settled_redemptions_keep_their_refs_and_later_entries_follow_them(store
     later = ledger.record_item(store, account, "XS01", recorded_by="t", now=T0)
     assert later.entry_id == first.entry_id + 3
     assert ledger.balance(store, account) == 5 - 18 + 1
+
+
+@pytest.mark.parametrize("bad", ["unknown account", "positive redemption"])
+def test_the_bulk_insert_keeps_every_constraint_and_writes_nothing_of_a_refused_batch(store, account, bad):
+    # settlement appends a push's rows in bulk (COPY on PostgreSQL): a row the schema refuses
+    # must fail the whole batch, as single INSERTs would, not slip past the constraints
+    mid = merchants.add_merchant(store, "老街小面", "noodles")
+    oid = merchants.add_offer(store, mid, "小面", 6, 700)
+    columns = ("account_id", "kind", "points", "merchant_id", "offer_id", "quantity", "recorded_by", "recorded_at",
+               "ref")
+    good = (account, "redemption", -6, mid, oid, 1, "m", "2026-03-02T01:00:00.000000Z", "dev:t:1")
+    broken = {"unknown account": (account + 999, "redemption", -6, mid, oid, 1, "m", "2026-03-02T01:00:00.000000Z",
+                                  "dev:t:2"),
+              "positive redemption": (account, "redemption", 6, mid, oid, 1, "m", "2026-03-02T01:00:00.000000Z",
+                                      "dev:t:2")}[bad]
+    with pytest.raises(sqlite3.IntegrityError):
+        with db.transaction(store):
+            db.insert_rows(store, "ledger_entries", columns, [good, broken])
+    assert store.execute("SELECT count(*) FROM ledger_entries WHERE ref LIKE 'dev:t:%'").fetchone()[0] == 0
+    with db.transaction(store):
+        db.insert_rows(store, "ledger_entries", columns, [good])
+    assert ledger.balance(store, account) == -6
