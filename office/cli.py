@@ -586,11 +586,16 @@ def _serve_district(url: str, host: str, port: int, tls_cert: Path | None, tls_k
 
 
 def _listen(host: str, port: int):
+    """The server's listening socket, bound to ``host:port``; a taken port is said in plain words."""
     import errno
     import socket
     try:
-        return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
-                                    backlog=2048)
+        listener = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+                                        backlog=2048)
+        # asyncio turns Nagle's algorithm off only on accepted sockets whose listener says
+        # IPPROTO_TCP, and create_server leaves it 0 (uvicorn#3149): each keep-alive request after
+        # a device's first would wait ~40 ms for the device's delayed ACK
+        return socket.socket(listener.family, listener.type, socket.IPPROTO_TCP, fileno=listener.detach())
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise BankError(f"端口 {port} 已被占用(办公室服务可能已在运行),请先停止占用它的程序,或用 --port 换一个端口。",
