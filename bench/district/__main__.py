@@ -219,14 +219,15 @@ def night(base: str, work: list[tuple[str, str, object, list[bytes]]], clients: 
     lock = threading.Lock()
 
     def worker():
-        session = requests.Session()
-        session.trust_env = False
         mine, busy = [], 0
         while True:
             try:
                 prefix, device_id, key, bodies = todo.get_nowait()
             except queue.Empty:
                 break
+            # a connection of the tablet's own, as a tablet has: the server's workers share them out
+            session = requests.Session()
+            session.trust_env = False
             path = prefix + wire.API + "/push"
             for body in bodies:
                 for attempt in range(200):
@@ -243,6 +244,7 @@ def night(base: str, work: list[tuple[str, str, object, list[bytes]]], clients: 
                         with lock:
                             failures.append(f"{path}: HTTP {r.status_code} {r.text[:200]}")
                     break
+            session.close()
         with lock:
             latencies.extend(mine)
             retries[0] += busy
