@@ -3,7 +3,7 @@ their tablets over HTTP against the real district server, beside PostgreSQL's ow
 for the same rows measured in the same run; the same figures for one community on SQLite.
 
     python -m bench.district [--communities 200] [--accounts 1100] [--merchants 70] [--tablets N]
-                             [--events 200] [--run 50] [--clients 16] [--workers 2] [--pg-url URL]
+                             [--events 200] [--run 500] [--clients 16] [--workers 2] [--pg-url URL]
 
 1. Build (timed, not part of the figures): a durable PostgreSQL 15 cluster of its own
    (tests/pg_kit.py with fsync, synchronous commit and full page writes on) unless --pg-url
@@ -14,7 +14,9 @@ for the same rows measured in the same run; the same figures for one community o
 2. The night: ``--clients`` threads take the tablets in a shuffled order (every community's
    tablets mixed, as a night's sync is) and push each one's ``--events`` chained, signed
    redemptions in runs of ``--run`` (each run one signed device request, the tablet's runs in
-   order) to ``python -m office serve`` on the district store at 127.0.0.1, every community at
+   order; the default is the tablet's own batch, ``sync.client.PUSH_BATCH``, so a tablet's night
+   is one push, as it is in service; ``--run 50`` shows what the office's per-push work costs) to
+   ``python -m office serve`` on the district store at 127.0.0.1, every community at
    /c/CODE/. A 503 (busy) is retried. Afterwards every community's device_events and ledger
    redemptions are counted: each event settled exactly once.
 3. The ceiling: the same rows (a ledger row and a device_events row per event) inserted with
@@ -549,7 +551,8 @@ def main(argv=None) -> None:
     ap.add_argument("--sqlite-tablets", type=int, default=None,
                     help="tablets of the one SQLite community (default: --tablets)")
     ap.add_argument("--events", type=int, default=200, help="events per tablet")
-    ap.add_argument("--run", type=int, default=50, help="events per push")
+    ap.add_argument("--run", type=int, default=client.PUSH_BATCH,
+                    help="events per push (default: the tablet's own batch, sync.client.PUSH_BATCH)")
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=5, help="pulls of each kind")
@@ -565,6 +568,8 @@ def main(argv=None) -> None:
                  "pages_rounds"):
         if getattr(args, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.run > wire.MAX_BATCH:
+        ap.error(f"--run: at most {wire.MAX_BATCH} events, the most one push may carry")
     if args.communities > 26 ** 3:
         ap.error("--communities: at most 17,576")
     if max(args.tablets, args.sqlite_tablets) > args.merchants:
