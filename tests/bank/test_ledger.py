@@ -221,3 +221,15 @@ def test_the_bulk_insert_keeps_every_constraint_and_writes_nothing_of_a_refused_
     with db.transaction(store):
         db.insert_rows(store, "ledger_entries", columns, [good])
     assert ledger.balance(store, account) == -6
+
+
+def test_the_bulk_insert_stores_text_exactly_as_given(store, account):
+    # COPY's text format has its own escapes (tab, newline, backslash, \N for NULL): a device
+    # event's JSON text or a note must come back byte for byte, or a chain's hash breaks
+    note = '他说:"退\\货"\t原因\n第二行 \\N 结束 \\\\'
+    columns = ("account_id", "kind", "points", "recorded_by", "recorded_at", "note", "device_time")
+    with db.transaction(store):
+        db.insert_rows(store, "ledger_entries", columns,
+                       [(account, "adjustment", 5, "t", "2026-03-02T01:00:00.000000Z", note, None)])
+    assert store.execute("SELECT note, device_time FROM ledger_entries WHERE account_id = ?",
+                         (account,)).fetchone()[:] == (note, None)
