@@ -442,7 +442,7 @@ def run_postgres(args, tmp: Path, rng: random.Random) -> None:
         with psycopg.connect(owner_url, autocommit=True) as raw:
             settings = {k: raw.execute(f"SHOW {k}").fetchone()[0] for k in ("fsync", "synchronous_commit", "full_page_writes")}
         print(f"PostgreSQL district: {args.communities} communities x {args.accounts} accounts x {args.merchants} merchants, "
-              f"{args.tablets} tablets each x {args.events} events (runs of {args.run}), {args.clients} clients, "
+              f"{args.tablets} tablets each x {args.events} events (pushes of {min(args.run, args.events)}), {args.clients} clients, "
               f"{os.cpu_count()} CPUs; " + ", ".join(f"{k}={v}" for k, v in settings.items()), flush=True)
         keys = keystore.KeyStore(tmp / "keys")
         all_codes, built = build_district(owner_url, app_role, keys, args)
