@@ -56,41 +56,48 @@ class Answer:
         return self.body.decode("utf-8", "replace")
 
 
-def _children(pid: int) -> set[int]:
-    """The processes whose parent is ``pid`` (uvicorn's supervisor spawns its workers directly)."""
+def _workers(supervisor: int) -> set[int]:
+    """uvicorn's worker processes: the children of its supervisor that multiprocessing spawned
+    (not multiprocessing's resource tracker, also a child of it)."""
     found = set()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
         except OSError:         # gone meanwhile
             continue
         # the name (field 2) is in parentheses and may hold spaces: the fields after it are plain
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+        if int(stat.rsplit(")", 1)[1].split()[1]) == supervisor and b"spawn_main" in cmdline:
             found.add(int(entry))
     return found
+
+
+def _tcp_table() -> list[str]:
+    """The IPv4 TCP sockets of this machine (/proc/net/tcp, one line each)."""
+    return Path("/proc/net/tcp").read_text().splitlines()[1:]
 
 
 def _answering_worker(supervisor: int, server_port: int, client_port: int) -> int | None:
     """The worker process holding the server end of the open connection from ``client_port``:
     the socket's inode from /proc/net/tcp, then the worker whose descriptors include it."""
-    inode = None
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local, remote = fields[1], fields[2]
-        if int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) == client_port:
-            inode = fields[9]
-            break
-    if inode is None:
-        return None
-    for pid in _children(supervisor):
-        try:
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                if os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]":
-                    return pid
-        except OSError:
-            continue
+    # The kernel hands the table out a page per read and resumes its walk by position, so a
+    # connection can be skipped when others close meanwhile (seen here while another server
+    # churned connections): look again when it is missed.
+    for _ in range(5):
+        for line in _tcp_table():
+            fields = line.split()
+            local, remote = fields[1], fields[2]
+            if int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) == client_port:
+                link = f"socket:[{fields[9]}]"
+                for pid in _workers(supervisor):
+                    try:
+                        if any(os.readlink(f"/proc/{pid}/fd/{fd}") == link for fd in os.listdir(f"/proc/{pid}/fd")):
+                            return pid
+                    except OSError:     # a descriptor closed meanwhile
+                        continue
+        time.sleep(0.01)
     return None
 
 
@@ -210,8 +217,8 @@ def _on_every_worker(served: Server, console: Console, path: str, check) -> set[
     answer; the workers that answered. Asked two at a time, as two people at once: one after the
     other, a costly page (a PDF) kept landing on the worker that had just answered - up to 20 times
     in a row here -; with a worker busy rendering, the other takes the next connection more often."""
-    workers = _children(served.proc.pid)
-    assert len(workers) >= WORKERS, workers
+    workers = _workers(served.proc.pid)
+    assert len(workers) == WORKERS, workers
     answered: set[int] = set()
     with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
         for _ in range(ROUNDS):
