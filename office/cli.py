@@ -511,6 +511,7 @@ def serve_cmd(db_path: Path, host: str, port: int, tls_cert: Path | None, tls_ke
     if workers > 1:
         _run_workers(db_path, sock, host, port, tls_cert, tls_key, app_fp, workers, key_dir, keys, no_daily_expiry)
         return
+    server.freeze_startup_heap()
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -582,6 +583,7 @@ def _serve_district(url: str, host: str, port: int, tls_cert: Path | None, tls_k
     if workers > 1:
         _run_workers(url, sock, host, port, tls_cert, tls_key, app_fp, workers, key_dir, keys, no_daily_expiry)
         return
+    server.freeze_startup_heap()
     uvicorn.Server(config).run(sockets=[sock])
 
 

@@ -9,6 +9,7 @@ Database work runs in the thread pool with one store connection per thread (SQLi
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import logging
 import sqlite3
@@ -285,4 +286,16 @@ def configure_logging() -> None:
         logger.propagate = False
 
 
-__all__ = ["create_app", "configure_logging"]
+def freeze_startup_heap() -> None:
+    """Keep what serving built at startup out of every later garbage collection (gc.freeze).
+
+    A district worker holds about 570,000 objects once it has built 200 communities' apps, all of
+    them for the life of the process, and each full collection walked them all: a pause of about
+    300 ms for whichever request was running (the console's p95, a push's p99). Called once, by
+    the serving command and each worker, after the app is built; not by create_app, which tests
+    call many times in one process."""
+    gc.collect()
+    gc.freeze()
+
+
+__all__ = ["create_app", "configure_logging", "freeze_startup_heap"]

@@ -35,9 +35,12 @@ def app():
     replica = os.environ.get(ENV_READ_REPLICA) or None
     server.configure_logging()
     if district.is_district(url):
-        return district_server.create_district_app(url, keys, tls_fingerprint=fingerprint, daily_expiry=False,
-                                                   read_replica=replica)
-    return server.create_app(url, keys, tls_fingerprint=fingerprint, daily_expiry=False, read_replica=replica)
+        built = district_server.create_district_app(url, keys, tls_fingerprint=fingerprint, daily_expiry=False,
+                                                    read_replica=replica)
+    else:
+        built = server.create_app(url, keys, tls_fingerprint=fingerprint, daily_expiry=False, read_replica=replica)
+    server.freeze_startup_heap()
+    return built
 
 
 def environment(url: str, fingerprint: str | None, key_dir, passphrase: str | bytes | None) -> None:
