@@ -23,6 +23,7 @@ from typing import Callable
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 
 from bank import backup, clock, db, keystore
 from bank.errors import BankError
@@ -103,35 +104,52 @@ def create_app(db_path: str | Path, keys: keystore.KeyStore | None = None, *, tl
     app.state.release_serving_lock = weakref.finalize(app, backup.release_serving_lock, serving)
     weakref.finalize(app, connections.close_all)
 
-    @app.middleware("http")
-    async def request_log(request: Request, call_next):
-        started = time.perf_counter()
-        request.state.rid = uuid.uuid4().hex[:12]
-        loans = pool.begin_request()      # the store connections this request borrows (office.pool)
-        try:
-            response = await call_next(request)
-        except sqlite3.OperationalError as exc:
-            if not db.is_busy(exc):
-                log.exception(json.dumps({"rid": request.state.rid, "event": "unhandled"}))
-                response = JSONResponse({"error": "internal", "zh": "办公室服务器内部错误。", "en": "internal error"},
-                                        status_code=500)
-            else:
-                response = busy_answer() if for_devices(request) else console.busy_page(None)
-        except Exception:   # noqa: BLE001 - log and answer 500 without leaking internals
-            log.exception(json.dumps({"rid": request.state.rid, "event": "unhandled"}))
-            response = JSONResponse({"error": "internal", "zh": "办公室服务器内部错误。", "en": "internal error"},
-                                    status_code=500)
-        finally:
-            pool.leave(loans)
-            if loans[1]:
-                await run_in_threadpool(pool.end_request, loans)
-        log.info(json.dumps({
-            "rid": request.state.rid, "method": request.method, "path": request.url.path,
-            "status": response.status_code, "device": request.headers.get(wire.H_DEVICE),
-            "bytes_in": int(request.headers.get("content-length") or 0),
-            "ms": round((time.perf_counter() - started) * 1000, 1),
-            "client": request.client.host if request.client else None}, ensure_ascii=False))
-        return response
+    def request_log(app):
+        """Every request: its store loans given back at its very end, a JSON log line, and a plain
+        500 (or "busy") for an error nothing else answered. Plain ASGI, not BaseHTTPMiddleware:
+        that one hands each body chunk of a push through a task group of its own."""
+        async def logged(scope, receive, send):
+            if scope["type"] != "http":
+                return await app(scope, receive, send)
+            started = time.perf_counter()
+            rid = uuid.uuid4().hex[:12]
+            scope.setdefault("state", {})["rid"] = rid
+            status = None
+
+            async def sending(message):
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                await send(message)
+
+            loans = pool.begin_request()      # the store connections this request borrows (office.pool)
+            try:
+                await app(scope, receive, sending)
+            except Exception as exc:   # noqa: BLE001 - log and answer without leaking internals
+                if status is not None:      # the answer has begun: nothing else can be sent
+                    raise
+                if isinstance(exc, sqlite3.OperationalError) and db.is_busy(exc):
+                    response = busy_answer() if for_devices(Request(scope)) else console.busy_page(None)
+                else:
+                    log.exception(json.dumps({"rid": rid, "event": "unhandled"}))
+                    response = JSONResponse({"error": "internal", "zh": "办公室服务器内部错误。",
+                                             "en": "internal error"}, status_code=500)
+                await response(scope, receive, sending)
+            finally:
+                pool.leave(loans)
+                if loans[1]:
+                    await run_in_threadpool(pool.end_request, loans)
+            headers = Headers(scope=scope)
+            declared = headers.get("content-length", "")
+            client = scope.get("client")
+            log.info(json.dumps({
+                "rid": rid, "method": scope["method"], "path": scope["path"], "status": status,
+                "device": headers.get(wire.H_DEVICE), "bytes_in": int(declared) if declared.isdigit() else 0,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+                "client": client[0] if client else None}, ensure_ascii=False))
+        return logged
+
+    app.add_middleware(request_log)
 
     async def read_body(request: Request, limit: int) -> bytes:
         """The body, refusing (413) as soon as it grows past ``limit``."""

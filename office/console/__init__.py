@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
+from starlette.datastructures import MutableHeaders
 
 from . import (accounts_view, auth, convention_view, dashboard, exports, imports_view, merchants_admin, merchants_view,
                monthly, objections_view, quarantine_view, quarterly, registration_view, reviewers_view, routine_view,
@@ -43,12 +44,21 @@ def add_security_headers(app: FastAPI, *, except_path: str | None = None) -> Non
     """Every response: no MIME sniffing, no referrer; every HTML page but ``except_path``: the CSP
     and no framing (the console's and the district view's pages alike)."""
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if response.headers.get("content-type", "").startswith("text/html") and request.url.path != except_path:
-            response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-            response.headers["X-Frame-Options"] = "DENY"
-        return response
+    def security_headers(app):      # plain ASGI: only the answer's first message is touched
+        async def headed(scope, receive, send):
+            if scope["type"] != "http":
+                return await app(scope, receive, send)
+
+            async def sending(message):
+                if message["type"] == "http.response.start":
+                    headers = MutableHeaders(scope=message)
+                    headers.setdefault("X-Content-Type-Options", "nosniff")
+                    headers.setdefault("Referrer-Policy", "no-referrer")
+                    if headers.get("content-type", "").startswith("text/html") and scope["path"] != except_path:
+                        headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+                        headers["X-Frame-Options"] = "DENY"
+                await send(message)
+            await app(scope, receive, sending)
+        return headed
+
+    app.add_middleware(security_headers)

@@ -33,3 +33,19 @@ def test_the_device_api_keeps_json(app):
     assert r.status_code == 404 and r.json()["error"] == "not_found"
     r = anon.get("/api/v1/push")
     assert r.status_code == 405 and r.json()["error"] == "method_not_allowed"
+
+
+def test_every_request_is_one_log_line_and_every_page_carries_the_security_headers(app, caplog):
+    import json
+    import logging
+    caplog.set_level(logging.INFO, logger="office.api")
+    anon = Browser(app, None)
+    page = anon.get("/login")
+    missing = anon.client.post("/api/v1/push", content=b"{}", headers={"x-mpb-device": "T0001"})
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "office.api"]
+    assert [(x["method"], x["path"], x["status"]) for x in lines[-2:]] == [("GET", "/login", 200),
+                                                                          ("POST", "/api/v1/push", missing.status_code)]
+    assert lines[-1]["device"] == "T0001" and lines[-1]["bytes_in"] == 2 and lines[-1]["ms"] >= 0
+    assert lines[-1]["rid"] != lines[-2]["rid"]
+    assert page.headers["content-security-policy"] and page.headers["x-frame-options"] == "DENY"
+    assert missing.headers["x-content-type-options"] == "nosniff" and "content-security-policy" not in missing.headers
