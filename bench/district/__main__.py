@@ -316,8 +316,8 @@ def pg_ceiling(url: str, work, clients: int, *, scratch: bool) -> float:
     with ``scratch`` into copies of the two tables without foreign keys or triggers, one for all
     communities, in a scratch schema."""
     import psycopg
-    first = district.schema_of(work[0][0].rsplit("/", 1)[1])
     if scratch:
+        first = district.schema_of(work[0][0].rsplit("/", 1)[1])
         with psycopg.connect(url, autocommit=True) as raw:
             raw.execute("DROP SCHEMA IF EXISTS bench_scratch CASCADE")
             raw.execute("CREATE SCHEMA bench_scratch")
