@@ -15,6 +15,7 @@ update or delete ledger rows (bank.pg.grant_app_role).
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import itertools
 import os
@@ -172,6 +173,26 @@ def start_replica(primary: Server) -> Server:
         shutil.rmtree(directory, ignore_errors=True)
         raise RuntimeError(f"the replica did not start: {exc.stderr}\n{log}") from None
     return replica
+
+
+@contextlib.contextmanager
+def streaming_pair():
+    """A primary of its own and its streaming replica, both stopped and removed at the end (a
+    test may stop, pause or promote either meanwhile); the test is skipped, saying why, where the
+    PostgreSQL binaries cannot be found."""
+    try:
+        primary = start()
+    except FileNotFoundError as exc:
+        import pytest   # only the tests come here; bench.district uses start() alone
+        pytest.skip(f"no PostgreSQL here ({exc}); `make test` installs it")
+    try:
+        replica = start_replica(primary)
+        try:
+            yield primary, replica
+        finally:
+            stop(replica)
+    finally:
+        stop(primary)
 
 
 def start_cluster(server: Server) -> None:

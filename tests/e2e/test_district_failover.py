@@ -30,18 +30,8 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 @pytest.fixture
 def clusters():
-    try:
-        primary = pg_kit.start()
-    except FileNotFoundError as exc:
-        pytest.skip(f"no PostgreSQL here ({exc}); `make test` installs it")
-    replica = None
-    try:
-        replica = pg_kit.start_replica(primary)
-        yield primary, replica
-    finally:
-        if replica is not None:
-            pg_kit.stop(replica)
-        pg_kit.stop(primary)
+    with pg_kit.streaming_pair() as both:
+        yield both
 
 
 def _epochs(url: str) -> list[str]:

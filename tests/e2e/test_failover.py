@@ -51,18 +51,8 @@ def _held(url: str, device_id: str) -> list[tuple]:
 
 @pytest.fixture
 def clusters():
-    try:
-        primary = pg_kit.start()
-    except FileNotFoundError as exc:
-        pytest.skip(f"no PostgreSQL here ({exc}); `make test` installs it")
-    replica = None
-    try:
-        replica = pg_kit.start_replica(primary)
-        yield primary, replica
-    finally:
-        if replica is not None:
-            pg_kit.stop(replica)
-        pg_kit.stop(primary)
+    with pg_kit.streaming_pair() as both:
+        yield both
 
 
 def test_failover_to_the_replica_loses_no_acknowledged_event(clusters, tmp_path, monkeypatch):

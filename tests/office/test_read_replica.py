@@ -27,18 +27,8 @@ MARKED = ["/", "/monthly", "/quarterly", "/yearly", "/audit", "/reports/monthly.
 @pytest.fixture(scope="module")
 def pair():
     """A primary and its streaming replica, for this module only (the tests pause and stop it)."""
-    try:
-        primary = pg_kit.start()
-    except FileNotFoundError as exc:
-        pytest.skip(f"no PostgreSQL here ({exc}); `make test` installs it")
-    try:
-        replica = pg_kit.start_replica(primary)
-    except BaseException:
-        pg_kit.stop(primary)
-        raise
-    yield primary, replica
-    pg_kit.stop(replica)
-    pg_kit.stop(primary)
+    with pg_kit.streaming_pair() as both:
+        yield both
 
 
 @pytest.fixture(scope="module")
